@@ -1,0 +1,606 @@
+//! The validated model of an ABI description: what every generator works from.
+//!
+//! An [`Abi`] holds every version at once, with [`Gate`]s on items; call
+//! [`Abi::at`] to get the [`AbiVersion`] of one version, with gates applied,
+//! the marker named, and deprecations resolved.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::diagnostic::Location;
+
+/// An ABI version number, e.g. `0.2.1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// `0` in `0.2.1`.
+    pub major: u32,
+    /// `2` in `0.2.1`.
+    pub minor: u32,
+    /// `1` in `0.2.1`.
+    pub patch: u32,
+}
+
+impl Version {
+    /// The version marker export of this version: `proxy_abi_version_0_2_1`.
+    pub fn marker_name(self) -> String {
+        format!(
+            "proxy_abi_version_{}_{}_{}",
+            self.major, self.minor, self.patch
+        )
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl FromStr for Version {
+    type Err = String;
+
+    /// Parses `0.2.1`; a leading `v` is accepted (`v0.2.1`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.strip_prefix('v').unwrap_or(s);
+        let parts: Vec<&str> = text.split('.').collect();
+        let [major, minor, patch] = parts.as_slice() else {
+            return Err(format!(
+                "`{s}` is not a version: expected three numbers like `0.2.1`"
+            ));
+        };
+        let number = |p: &str| {
+            p.parse::<u32>()
+                .map_err(|_| format!("`{s}` is not a version: `{p}` is not a number"))
+        };
+        Ok(Version {
+            major: number(major)?,
+            minor: number(minor)?,
+            patch: number(patch)?,
+        })
+    }
+}
+
+/// The versions an item exists in: from `since` (inclusive) to `until` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Gate {
+    /// First version that has the item; `None` means from the first version.
+    pub since: Option<Version>,
+    /// First version that no longer has it; `None` means still present.
+    pub until: Option<Version>,
+}
+
+impl Gate {
+    /// Whether the item exists in `version`.
+    pub fn admits(&self, version: Version) -> bool {
+        self.since.is_none_or(|s| s <= version) && self.until.is_none_or(|u| version < u)
+    }
+
+    /// Whether some version is admitted by both gates.
+    pub fn overlaps(&self, other: &Gate) -> bool {
+        let start = self.since.max(other.since);
+        let end = match (self.until, other.until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match (start, end) {
+            (Some(s), Some(e)) => s < e,
+            _ => true,
+        }
+    }
+}
+
+/// Why a note exists: the kinds of facts the specification does not state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NoteKind {
+    /// What hosts or SDKs actually do where the specification is silent
+    /// (e.g. status values it does not define).
+    Implementation,
+    /// The answer this project chose where the specification is silent.
+    Clarification,
+    /// Where the specification's own text is wrong, and what is right.
+    Erratum,
+}
+
+impl NoteKind {
+    /// The keyword used in descriptions and in generated docs.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            NoteKind::Implementation => "implementation",
+            NoteKind::Clarification => "clarification",
+            NoteKind::Erratum => "erratum",
+        }
+    }
+}
+
+/// A clearly marked statement beyond the specification's own text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Note {
+    /// What kind of statement it is.
+    pub kind: NoteKind,
+    /// The statement, e.g. "Envoy passes the root context id here".
+    pub text: String,
+}
+
+/// Everything attached to an item that is not its shape.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Meta {
+    /// Documentation, one paragraph per blank-line-separated block.
+    pub docs: String,
+    /// Notes beyond the specification.
+    pub notes: Vec<Note>,
+    /// The versions the item exists in.
+    pub gate: Gate,
+}
+
+/// A whole ABI: every version of it, with gates on items.
+#[derive(Debug, Clone)]
+pub struct Abi {
+    /// The ABI's name, e.g. `proxy_wasm`.
+    pub name: String,
+    /// Docs and notes of the header.
+    pub meta: Meta,
+    /// Declared versions, oldest first.
+    pub versions: Vec<Version>,
+    /// Enumerations, e.g. `proxy_status_t`.
+    pub enums: Vec<Enum>,
+    /// Function groups, in order.
+    pub sections: Vec<Section>,
+    /// Every function of every version, in section order.
+    pub functions: Vec<Function>,
+    /// Byte layouts, e.g. the serialized map.
+    pub formats: Vec<Format>,
+    /// Well-known properties.
+    pub properties: Vec<Property>,
+}
+
+/// An enumeration passed as a wasm `i32`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enum {
+    /// The C name, e.g. `proxy_status_t`.
+    pub name: String,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+    /// Variants in declaration order.
+    pub variants: Vec<Variant>,
+    /// Where it was declared.
+    pub location: Location,
+}
+
+impl Enum {
+    /// The variant named `name`, if any.
+    pub fn variant(&self, name: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+}
+
+/// One named value of an enumeration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// E.g. `NOT_FOUND`.
+    pub name: String,
+    /// E.g. `1`.
+    pub value: u32,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+    /// Where it was declared.
+    pub location: Location,
+}
+
+/// A group of related functions, e.g. "HTTP fields".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Short id, e.g. `http_fields`.
+    pub id: String,
+    /// Title, e.g. "HTTP fields".
+    pub title: String,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+}
+
+/// Which side of the boundary implements a function.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Implemented by the host, imported by the plugin from `module`.
+    Host {
+        /// The wasm import module: `env` or `wasi_snapshot_preview1`.
+        module: String,
+    },
+    /// Implemented and exported by the plugin, called by the host.
+    Callback,
+}
+
+/// Why a function should no longer be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deprecation {
+    /// First version in which it is deprecated; `None` means in every version.
+    pub since: Option<Version>,
+    /// The function to use instead, e.g. `wasi_snapshot_preview1.clock_time_get`.
+    pub replacement: Option<String>,
+}
+
+/// A host function or plugin callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// The wasm name, e.g. `proxy_log`. For the version marker this is
+    /// the marker of the version the function was materialized for.
+    pub name: String,
+    /// Host function or callback.
+    pub direction: Direction,
+    /// True for the `proxy_abi_version_X_Y_Z` marker export.
+    pub is_marker: bool,
+    /// The id of the section it is declared in.
+    pub section: String,
+    /// Semantic parameters, lowered by [`crate::lower`].
+    pub params: Vec<Param>,
+    /// The result, if the function returns one.
+    pub result: Option<Returns>,
+    /// The values the result may take, each with when or why.
+    pub outcomes: Vec<Outcome>,
+    /// Set when the function is deprecated.
+    pub deprecated: Option<Deprecation>,
+    /// Whether the other side may leave it out. Host functions are required,
+    /// callbacks optional, unless the description says otherwise.
+    pub optional: bool,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+    /// Where it was declared.
+    pub location: Location,
+}
+
+impl Function {
+    /// The import module of a host function; `None` for a callback.
+    pub fn module(&self) -> Option<&str> {
+        match &self.direction {
+            Direction::Host { module } => Some(module),
+            Direction::Callback => None,
+        }
+    }
+
+    /// `proxy_log`, or `wasi_snapshot_preview1.fd_write` outside `env`.
+    pub fn qualified_name(&self) -> String {
+        match self.module() {
+            Some(module) if module != "env" => format!("{module}.{}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
+    /// True for host functions.
+    pub fn is_host(&self) -> bool {
+        matches!(self.direction, Direction::Host { .. })
+    }
+}
+
+/// What a semantic parameter means. Its lowering to wasm is fixed per type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// `u32`: an unsigned 32-bit number.
+    U32,
+    /// `u64`: an unsigned 64-bit number (wasm `i64`).
+    U64,
+    /// `i64`: a signed 64-bit number.
+    I64,
+    /// `usize`: a size or count (`size_t`).
+    Usize,
+    /// `bool`: `0` or `1` in an `i32`.
+    Bool,
+    /// `context`: a context id.
+    Context,
+    /// A named enumeration, e.g. `proxy_map_type_t`.
+    Enum(String),
+    /// `bytes`: a byte string (pointer and length).
+    Bytes,
+    /// `string`: a UTF-8 string (pointer and length).
+    String,
+    /// `map`: a serialized map (pointer and length).
+    Map,
+    /// `path`: a property path, segments separated by NUL (pointer and length).
+    Path,
+    /// `buffer`: guest memory the host fills (pointer and length).
+    Buffer,
+    /// `iovecs`: a WASI iovec array (pointer and count).
+    Iovecs,
+    /// `ptr("C type")`: a raw guest address whose extent the docs define.
+    Ptr(String),
+}
+
+impl Type {
+    /// The keyword of the type as written in descriptions.
+    pub fn keyword(&self) -> &str {
+        match self {
+            Type::U32 => "u32",
+            Type::U64 => "u64",
+            Type::I64 => "i64",
+            Type::Usize => "usize",
+            Type::Bool => "bool",
+            Type::Context => "context",
+            Type::Enum(name) => name,
+            Type::Bytes => "bytes",
+            Type::String => "string",
+            Type::Map => "map",
+            Type::Path => "path",
+            Type::Buffer => "buffer",
+            Type::Iovecs => "iovecs",
+            Type::Ptr(_) => "ptr",
+        }
+    }
+
+    /// Whether the type is passed as a pointer and a length.
+    pub fn is_pair(&self) -> bool {
+        matches!(
+            self,
+            Type::Bytes | Type::String | Type::Map | Type::Path | Type::Buffer | Type::Iovecs
+        )
+    }
+
+    /// Whether `out` may be written before this type.
+    pub fn allows_out(&self) -> bool {
+        matches!(
+            self,
+            Type::U32
+                | Type::U64
+                | Type::Usize
+                | Type::Enum(_)
+                | Type::Bytes
+                | Type::String
+                | Type::Map
+        )
+    }
+}
+
+/// A semantic parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    /// The semantic name, e.g. `key` (lowered to `key_data`, `key_size`).
+    pub name: String,
+    /// What it means.
+    pub ty: Type,
+    /// True when the host writes the value through a pointer the plugin passes.
+    pub out: bool,
+    /// Wasm-level names where the specification's naming is irregular.
+    pub lowered_names: Option<Vec<String>>,
+    /// True when the value carries no meaning and both sides ignore it.
+    pub unused: bool,
+    /// For raw pointers: how far the memory behind it extends.
+    pub extent: Option<String>,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+    /// Where it was declared.
+    pub location: Location,
+}
+
+/// A function's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Returns {
+    /// The specification's name for it, e.g. `status` or `action`.
+    pub name: String,
+    /// Its type: `u32`, `bool`, an enum, or `ptr`.
+    pub ty: Type,
+}
+
+/// One value a result may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// An enum variant name, `true` or `false`.
+    pub value: String,
+    /// When it is returned (host functions) or what it asks for (callbacks).
+    pub text: String,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+}
+
+/// A byte layout, e.g. the serialized map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    /// E.g. `serialized_map`.
+    pub name: String,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+    /// Fields in byte order.
+    pub fields: Vec<FormatField>,
+}
+
+/// One part of a byte layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatField {
+    /// E.g. `count`.
+    pub name: String,
+    /// E.g. "u32, little-endian".
+    pub layout: String,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+}
+
+/// The type of a well-known property's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PropertyType {
+    /// UTF-8 text.
+    String,
+    /// Signed 64-bit integer.
+    Int,
+    /// Unsigned 64-bit integer.
+    Uint,
+    /// Boolean.
+    Bool,
+    /// Raw bytes.
+    Bytes,
+    /// A point in time.
+    Timestamp,
+    /// A length of time.
+    Duration,
+}
+
+impl PropertyType {
+    /// Every property type with its keyword.
+    pub const ALL: [(&'static str, PropertyType); 7] = [
+        ("string", PropertyType::String),
+        ("int", PropertyType::Int),
+        ("uint", PropertyType::Uint),
+        ("bool", PropertyType::Bool),
+        ("bytes", PropertyType::Bytes),
+        ("timestamp", PropertyType::Timestamp),
+        ("duration", PropertyType::Duration),
+    ];
+
+    /// The keyword, e.g. `uint`.
+    pub fn keyword(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("?", |(k, _)| k)
+    }
+}
+
+/// A well-known property readable with `proxy_get_property`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// The dotted path, e.g. `source.port`; segments are sent NUL-separated.
+    pub path: String,
+    /// The value's type.
+    pub ty: PropertyType,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+}
+
+/// One version of an ABI, with gates applied.
+#[derive(Debug, Clone)]
+pub struct AbiVersion {
+    /// The ABI's name.
+    pub name: String,
+    /// The version.
+    pub version: Version,
+    /// The version before this one in the description, if any.
+    pub previous: Option<Version>,
+    /// Header docs and notes.
+    pub meta: Meta,
+    /// Enums present in this version, with only this version's variants.
+    pub enums: Vec<Enum>,
+    /// Sections that have at least one function in this version.
+    pub sections: Vec<Section>,
+    /// Functions present in this version, with only this version's
+    /// parameters and outcomes.
+    pub functions: Vec<Function>,
+    /// Formats present in this version.
+    pub formats: Vec<Format>,
+    /// Properties present in this version.
+    pub properties: Vec<Property>,
+}
+
+impl AbiVersion {
+    /// The enum named `name`.
+    pub fn enum_named(&self, name: &str) -> Option<&Enum> {
+        self.enums.iter().find(|e| e.name == name)
+    }
+
+    /// The function named `name` (qualified for non-`env` modules).
+    pub fn function(&self, qualified_name: &str) -> Option<&Function> {
+        self.functions
+            .iter()
+            .find(|f| f.qualified_name() == qualified_name)
+    }
+
+    /// Host functions, in description order.
+    pub fn host_functions(&self) -> impl Iterator<Item = &Function> {
+        self.functions.iter().filter(|f| f.is_host())
+    }
+
+    /// Callbacks, in description order.
+    pub fn callbacks(&self) -> impl Iterator<Item = &Function> {
+        self.functions.iter().filter(|f| !f.is_host())
+    }
+}
+
+impl Abi {
+    /// The newest declared version.
+    pub fn latest(&self) -> Option<Version> {
+        self.versions.last().copied()
+    }
+
+    /// Materializes one version; `None` if `version` is not declared.
+    pub fn at(&self, version: Version) -> Option<AbiVersion> {
+        let index = self.versions.iter().position(|v| *v == version)?;
+        let previous = index.checked_sub(1).map(|i| self.versions[i]);
+        let admits = |m: &Meta| m.gate.admits(version);
+
+        let enums: Vec<Enum> = self
+            .enums
+            .iter()
+            .filter(|e| admits(&e.meta))
+            .map(|e| Enum {
+                variants: e
+                    .variants
+                    .iter()
+                    .filter(|v| admits(&v.meta))
+                    .cloned()
+                    .collect(),
+                ..e.clone()
+            })
+            .collect();
+
+        let functions: Vec<Function> = self
+            .functions
+            .iter()
+            .filter(|f| admits(&f.meta))
+            .map(|f| Function {
+                name: if f.is_marker {
+                    version.marker_name()
+                } else {
+                    f.name.clone()
+                },
+                params: f
+                    .params
+                    .iter()
+                    .filter(|p| admits(&p.meta))
+                    .cloned()
+                    .collect(),
+                outcomes: f
+                    .outcomes
+                    .iter()
+                    .filter(|o| admits(&o.meta))
+                    .cloned()
+                    .collect(),
+                deprecated: f
+                    .deprecated
+                    .clone()
+                    .filter(|d| d.since.is_none_or(|s| s <= version)),
+                ..f.clone()
+            })
+            .collect();
+
+        let sections = self
+            .sections
+            .iter()
+            .filter(|s| admits(&s.meta) && functions.iter().any(|f| f.section == s.id))
+            .cloned()
+            .collect();
+
+        Some(AbiVersion {
+            name: self.name.clone(),
+            version,
+            previous,
+            meta: self.meta.clone(),
+            enums,
+            sections,
+            functions,
+            formats: self
+                .formats
+                .iter()
+                .filter(|f| admits(&f.meta))
+                .map(|f| Format {
+                    fields: f
+                        .fields
+                        .iter()
+                        .filter(|x| admits(&x.meta))
+                        .cloned()
+                        .collect(),
+                    ..f.clone()
+                })
+                .collect(),
+            properties: self
+                .properties
+                .iter()
+                .filter(|p| admits(&p.meta))
+                .cloned()
+                .collect(),
+        })
+    }
+}

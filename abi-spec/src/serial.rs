@@ -1,0 +1,207 @@
+//! The serialized map and property path formats of the Proxy-Wasm ABI.
+//!
+//! A serialized map is: the number of pairs (u32, little-endian); then, for
+//! each pair, the key length and the value length (u32 each); then, for each
+//! pair, the key bytes, a NUL, the value bytes, a NUL. An empty map may also
+//! be sent as no bytes at all or as a single NUL byte.
+//!
+//! Decoding never panics and never allocates more than the input justifies:
+//! every length is checked against the bytes actually present.
+
+use std::fmt;
+
+/// Why a byte string is not a valid serialized map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapError {
+    /// The input ends before the part at `offset` that needs `needed` bytes.
+    Truncated {
+        /// Offset at which more bytes were needed.
+        offset: usize,
+        /// How many bytes that part needs.
+        needed: usize,
+    },
+    /// A key or value is not followed by its NUL byte.
+    MissingNul {
+        /// Offset where the NUL was expected.
+        offset: usize,
+    },
+    /// Bytes remain after the last pair.
+    TrailingBytes {
+        /// How many bytes remain.
+        extra: usize,
+    },
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::Truncated { offset, needed } => write!(
+                f,
+                "serialized map is truncated: {needed} more byte(s) needed at offset {offset}"
+            ),
+            MapError::MissingNul { offset } => {
+                write!(f, "serialized map lacks the NUL byte expected at offset {offset}")
+            }
+            MapError::TrailingBytes { extra } => {
+                write!(f, "serialized map has {extra} unexpected byte(s) after its last pair")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MapError {}
+
+/// Serializes pairs in order. Keys and values are raw bytes.
+///
+/// # Panics
+/// Only if a key, a value or the pair count exceeds `u32::MAX`, which the
+/// wire format cannot express.
+pub fn encode_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
+    let as_u32 = |n: usize| u32::try_from(n).expect("length exceeds the u32 the map format allows");
+    let data_len: usize = pairs
+        .iter()
+        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
+        .sum();
+    let mut out = Vec::with_capacity(4 + pairs.len() * 8 + data_len);
+    out.extend_from_slice(&as_u32(pairs.len()).to_le_bytes());
+    for (k, v) in pairs {
+        out.extend_from_slice(&as_u32(k.as_ref().len()).to_le_bytes());
+        out.extend_from_slice(&as_u32(v.as_ref().len()).to_le_bytes());
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k.as_ref());
+        out.push(0);
+        out.extend_from_slice(v.as_ref());
+        out.push(0);
+    }
+    out
+}
+
+fn read_u32(bytes: &[u8], offset: usize) -> Result<usize, MapError> {
+    let end = offset.checked_add(4).ok_or(MapError::Truncated { offset, needed: 4 })?;
+    let chunk = bytes
+        .get(offset..end)
+        .ok_or(MapError::Truncated { offset, needed: 4 })?;
+    let mut word = [0u8; 4];
+    word.copy_from_slice(chunk);
+    // On 16-bit targets a u32 may not fit; treat it as more than is there.
+    Ok(usize::try_from(u32::from_le_bytes(word)).unwrap_or(usize::MAX))
+}
+
+/// Decodes a serialized map into borrowed key/value slices, in order.
+pub fn decode_map(bytes: &[u8]) -> Result<Vec<(&[u8], &[u8])>, MapError> {
+    if bytes.is_empty() || bytes == [0] {
+        return Ok(Vec::new());
+    }
+    let count = read_u32(bytes, 0)?;
+    // The size table alone needs 8 bytes per pair: refuse counts the input
+    // cannot hold before reserving anything.
+    let table_end = count
+        .checked_mul(8)
+        .and_then(|n| n.checked_add(4))
+        .filter(|end| *end <= bytes.len())
+        .ok_or(MapError::Truncated {
+            offset: 4,
+            needed: count.saturating_mul(8),
+        })?;
+    let mut pairs = Vec::with_capacity(count);
+    let mut data = table_end;
+    let mut take = |len: usize| -> Result<&[u8], MapError> {
+        let end = data
+            .checked_add(len)
+            .filter(|end| *end < bytes.len())
+            .ok_or(MapError::Truncated {
+                offset: data,
+                needed: len.saturating_add(1),
+            })?;
+        if bytes[end] != 0 {
+            return Err(MapError::MissingNul { offset: end });
+        }
+        let slice = &bytes[data..end];
+        data = end + 1;
+        Ok(slice)
+    };
+    for i in 0..count {
+        let key_len = read_u32(bytes, 4 + i * 8)?;
+        let value_len = read_u32(bytes, 8 + i * 8)?;
+        let key = take(key_len)?;
+        let value = take(value_len)?;
+        pairs.push((key, value));
+    }
+    if data != bytes.len() {
+        return Err(MapError::TrailingBytes {
+            extra: bytes.len() - data,
+        });
+    }
+    Ok(pairs)
+}
+
+/// Joins property path segments with NUL bytes: `["a", "b"]` is `a\0b`.
+pub fn encode_path<S: AsRef<[u8]>>(segments: &[S]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(segment.as_ref());
+    }
+    out
+}
+
+/// Splits a property path into its segments; one trailing NUL is tolerated.
+pub fn decode_path(bytes: &[u8]) -> Vec<&[u8]> {
+    let trimmed = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    trimmed.split(|b| *b == 0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_pairs_in_order() {
+        let pairs: &[(&[u8], &[u8])] = &[(b"a", b"1"), (b"b", b"22"), (b"", b""), (b"a", b"3")];
+        let bytes = encode_map(pairs);
+        assert_eq!(decode_map(&bytes).unwrap(), pairs.to_vec());
+    }
+
+    #[test]
+    fn empty_map_has_three_spellings() {
+        assert_eq!(decode_map(&[]).unwrap(), vec![]);
+        assert_eq!(decode_map(&[0]).unwrap(), vec![]);
+        assert_eq!(decode_map(&encode_map::<&[u8], &[u8]>(&[])).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn rejects_malformed_input_without_panicking() {
+        let good = encode_map(&[("key", "value")]);
+        for len in 0..good.len() {
+            let cut = &good[..len];
+            if len > 1 {
+                assert!(decode_map(cut).is_err(), "prefix of {len} bytes accepted");
+            }
+        }
+        let mut bad_nul = good.clone();
+        let last = bad_nul.len() - 1;
+        bad_nul[last] = b'x';
+        assert_eq!(decode_map(&bad_nul), Err(MapError::MissingNul { offset: last }));
+        let mut trailing = good.clone();
+        trailing.push(7);
+        assert_eq!(decode_map(&trailing), Err(MapError::TrailingBytes { extra: 1 }));
+        let huge_count = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+        assert!(matches!(decode_map(&huge_count), Err(MapError::Truncated { .. })));
+        let huge_len = [1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0];
+        assert!(matches!(decode_map(&huge_len), Err(MapError::Truncated { .. })));
+    }
+
+    #[test]
+    fn paths_are_nul_separated() {
+        assert_eq!(encode_path(&["foo", "bar"]), b"foo\0bar");
+        assert_eq!(decode_path(b"foo\0bar"), vec![&b"foo"[..], b"bar"]);
+        assert_eq!(decode_path(b"foo\0bar\0"), vec![&b"foo"[..], b"bar"]);
+        assert_eq!(decode_path(b""), Vec::<&[u8]>::new());
+    }
+}
