@@ -151,6 +151,8 @@ pub struct Abi {
     pub formats: Vec<Format>,
     /// Well-known properties.
     pub properties: Vec<Property>,
+    /// Docs and notes of the `properties` block as a whole.
+    pub properties_meta: Meta,
 }
 
 /// An enumeration passed as a wasm `i32`.
@@ -483,6 +485,8 @@ pub struct AbiVersion {
     pub formats: Vec<Format>,
     /// Properties present in this version.
     pub properties: Vec<Property>,
+    /// Docs and notes of the `properties` block as a whole.
+    pub properties_meta: Meta,
 }
 
 impl AbiVersion {
@@ -601,6 +605,7 @@ impl Abi {
                 .filter(|p| admits(&p.meta))
                 .cloned()
                 .collect(),
+            properties_meta: self.properties_meta.clone(),
         })
     }
 }

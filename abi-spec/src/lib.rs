@@ -38,10 +38,7 @@ pub const STANDARD_TEXT: &str = include_str!("../proxy-wasm.abi");
 
 /// Parses and validates a description. `path` is only used in messages.
 pub fn parse(path: &str, text: &str) -> Result<Abi, Diagnostics> {
-    let source = Source {
-        path: path.to_string(),
-        text: text.to_string(),
-    };
+    let source = Source::new(path, text);
     let file = syntax::parse(&source).map_err(|d| Diagnostics(vec![d]))?;
     validate::validate(&source, &file)
 }

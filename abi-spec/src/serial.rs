@@ -40,10 +40,16 @@ impl fmt::Display for MapError {
                 "serialized map is truncated: {needed} more byte(s) needed at offset {offset}"
             ),
             MapError::MissingNul { offset } => {
-                write!(f, "serialized map lacks the NUL byte expected at offset {offset}")
+                write!(
+                    f,
+                    "serialized map lacks the NUL byte expected at offset {offset}"
+                )
             }
             MapError::TrailingBytes { extra } => {
-                write!(f, "serialized map has {extra} unexpected byte(s) after its last pair")
+                write!(
+                    f,
+                    "serialized map has {extra} unexpected byte(s) after its last pair"
+                )
             }
         }
     }
@@ -78,7 +84,9 @@ pub fn encode_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
 }
 
 fn read_u32(bytes: &[u8], offset: usize) -> Result<usize, MapError> {
-    let end = offset.checked_add(4).ok_or(MapError::Truncated { offset, needed: 4 })?;
+    let end = offset
+        .checked_add(4)
+        .ok_or(MapError::Truncated { offset, needed: 4 })?;
     let chunk = bytes
         .get(offset..end)
         .ok_or(MapError::Truncated { offset, needed: 4 })?;
@@ -172,7 +180,10 @@ mod tests {
     fn empty_map_has_three_spellings() {
         assert_eq!(decode_map(&[]).unwrap(), vec![]);
         assert_eq!(decode_map(&[0]).unwrap(), vec![]);
-        assert_eq!(decode_map(&encode_map::<&[u8], &[u8]>(&[])).unwrap(), vec![]);
+        assert_eq!(
+            decode_map(&encode_map::<&[u8], &[u8]>(&[])).unwrap(),
+            vec![]
+        );
     }
 
     #[test]
@@ -187,14 +198,26 @@ mod tests {
         let mut bad_nul = good.clone();
         let last = bad_nul.len() - 1;
         bad_nul[last] = b'x';
-        assert_eq!(decode_map(&bad_nul), Err(MapError::MissingNul { offset: last }));
+        assert_eq!(
+            decode_map(&bad_nul),
+            Err(MapError::MissingNul { offset: last })
+        );
         let mut trailing = good.clone();
         trailing.push(7);
-        assert_eq!(decode_map(&trailing), Err(MapError::TrailingBytes { extra: 1 }));
+        assert_eq!(
+            decode_map(&trailing),
+            Err(MapError::TrailingBytes { extra: 1 })
+        );
         let huge_count = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
-        assert!(matches!(decode_map(&huge_count), Err(MapError::Truncated { .. })));
+        assert!(matches!(
+            decode_map(&huge_count),
+            Err(MapError::Truncated { .. })
+        ));
         let huge_len = [1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0];
-        assert!(matches!(decode_map(&huge_len), Err(MapError::Truncated { .. })));
+        assert!(matches!(
+            decode_map(&huge_len),
+            Err(MapError::Truncated { .. })
+        ));
     }
 
     #[test]

@@ -263,7 +263,8 @@ pub struct PropertyDecl {
 
 /// Parses `source` into a syntax tree, or returns the syntax error.
 pub fn parse(source: &Source) -> Result<File, Diagnostic> {
-    let mut pairs = AbiParser::parse(Rule::file, &source.text).map_err(|e| syntax_error(source, e))?;
+    let mut pairs =
+        AbiParser::parse(Rule::file, &source.text).map_err(|e| syntax_error(source, e))?;
     let file = expect(source, &mut pairs, Rule::file, 0)?;
     Conv { source }.file(file)
 }
@@ -276,7 +277,10 @@ fn syntax_error(source: &Source, error: pest::error::Error<Rule>) -> Diagnostic 
     };
     let found = describe_found(&source.text, at);
     let message = match &error.variant {
-        ErrorVariant::ParsingError { positives, negatives } => {
+        ErrorVariant::ParsingError {
+            positives,
+            negatives,
+        } => {
             let mut expected: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
             expected.sort_unstable();
             expected.dedup();
@@ -472,7 +476,12 @@ struct Conv<'s> {
 }
 
 impl Conv<'_> {
-    fn expect<'i>(&self, pairs: &mut Pairs<'i, Rule>, rule: Rule, parent: &Pair<'i, Rule>) -> Result<Pair<'i, Rule>, Diagnostic> {
+    fn expect<'i>(
+        &self,
+        pairs: &mut Pairs<'i, Rule>,
+        rule: Rule,
+        parent: &Pair<'i, Rule>,
+    ) -> Result<Pair<'i, Rule>, Diagnostic> {
         expect(self.source, pairs, rule, parent.as_span().start())
     }
 
@@ -641,7 +650,11 @@ impl Conv<'_> {
         let mut inner = self.inner(&pair);
         let direction = spanned_str(&self.expect(&mut inner, Rule::direction, &pair)?);
         let name_pair = self.expect(&mut inner, Rule::func_name, &pair)?;
-        let parts: Vec<_> = name_pair.clone().into_inner().map(|p| spanned_str(&p)).collect();
+        let parts: Vec<_> = name_pair
+            .clone()
+            .into_inner()
+            .map(|p| spanned_str(&p))
+            .collect();
         let (module, name) = match parts.as_slice() {
             [name] => (None, name.clone()),
             [module, name] => (Some(module.clone()), name.clone()),

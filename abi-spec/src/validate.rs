@@ -20,7 +20,9 @@ pub fn validate(source: &Source, file: &syntax::File) -> Result<Abi, Diagnostics
     if v.errors.is_empty() {
         Ok(abi)
     } else {
-        v.errors.0.sort_by_key(|d| (d.location.line, d.location.column));
+        v.errors
+            .0
+            .sort_by_key(|d| (d.location.line, d.location.column));
         Err(v.errors)
     }
 }
@@ -58,7 +60,8 @@ struct Validator<'s> {
 
 impl Validator<'_> {
     fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.errors.push(Diagnostic::new(self.source, span, message));
+        self.errors
+            .push(Diagnostic::new(self.source, span, message));
     }
 
     fn location(&self, span: Span) -> Location {
@@ -74,8 +77,12 @@ impl Validator<'_> {
     fn duplicate(&mut self, what: &str, name: &Spanned<String>, first: Span) {
         let related = self.location(first);
         self.errors.push(
-            Diagnostic::new(self.source, name.span, format!("{what} `{}` is defined twice", name.value))
-                .with_related("first defined", related),
+            Diagnostic::new(
+                self.source,
+                name.span,
+                format!("{what} `{}` is defined twice", name.value),
+            )
+            .with_related("first defined", related),
         );
     }
 
@@ -88,6 +95,7 @@ impl Validator<'_> {
         let mut function_decls = Vec::new();
         let mut formats = Vec::new();
         let mut properties = Vec::new();
+        let mut properties_meta = Meta::default();
         let mut properties_seen: Option<Span> = None;
         for item in &file.items {
             match item {
@@ -116,14 +124,21 @@ impl Validator<'_> {
                         );
                     }
                     properties_seen = Some(p.span);
+                    properties_meta = self.attrs(&p.meta, Allowed::NotesOnly).meta;
                     properties.extend(self.properties(p));
                 }
             }
         }
 
-        self.unique("enum", enums.iter().map(|(n, _): &(Spanned<String>, Enum)| n));
+        self.unique(
+            "enum",
+            enums.iter().map(|(n, _): &(Spanned<String>, Enum)| n),
+        );
         self.unique("section", sections.iter().map(|(n, _)| n));
-        self.unique("format", formats.iter().map(|(n, _): &(Spanned<String>, Format)| n));
+        self.unique(
+            "format",
+            formats.iter().map(|(n, _): &(Spanned<String>, Format)| n),
+        );
         let enums: Vec<Enum> = enums.into_iter().map(|(_, e)| e).collect();
 
         let mut functions = Vec::new();
@@ -144,6 +159,7 @@ impl Validator<'_> {
             functions,
             formats: formats.into_iter().map(|(_, f)| f).collect(),
             properties,
+            properties_meta,
         }
     }
 
@@ -194,10 +210,14 @@ impl Validator<'_> {
         match text.parse::<Version>() {
             Ok(v) if self.versions.contains(&v) => Some(v),
             Ok(v) => {
-                let declared: Vec<String> = self.versions.iter().map(|v| format!("`{v}`")).collect();
+                let declared: Vec<String> =
+                    self.versions.iter().map(|v| format!("`{v}`")).collect();
                 self.error(
                     value.span,
-                    format!("version `{v}` is not declared in the header (declared: {})", declared.join(", ")),
+                    format!(
+                        "version `{v}` is not declared in the header (declared: {})",
+                        declared.join(", ")
+                    ),
                 );
                 None
             }
@@ -244,8 +264,12 @@ impl Validator<'_> {
                 if let Some(first) = seen.get(name) {
                     let related = self.location(*first);
                     self.errors.push(
-                        Diagnostic::new(self.source, attr.name.span, format!("`@{name}` is given twice"))
-                            .with_related("first given", related),
+                        Diagnostic::new(
+                            self.source,
+                            attr.name.span,
+                            format!("`@{name}` is given twice"),
+                        )
+                        .with_related("first given", related),
                     );
                     continue;
                 }
@@ -253,7 +277,9 @@ impl Validator<'_> {
             }
             match name {
                 "since" | "until" => {
-                    let Some(arg) = self.single_positional(attr) else { continue };
+                    let Some(arg) = self.single_positional(attr) else {
+                        continue;
+                    };
                     let version = self.declared_version(&arg.value);
                     if name == "since" {
                         out.meta.gate.since = version;
@@ -296,7 +322,10 @@ impl Validator<'_> {
                 "optional" | "required" => {
                     self.no_args(attr);
                     if out.optional.is_some() {
-                        self.error(attr.name.span, "`@optional` and `@required` contradict each other");
+                        self.error(
+                            attr.name.span,
+                            "`@optional` and `@required` contradict each other",
+                        );
                     }
                     out.optional = Some(name == "optional");
                 }
@@ -308,17 +337,27 @@ impl Validator<'_> {
                     if let Some(arg) = self.single_positional(attr) {
                         match &arg.value.value {
                             AttrValue::Str(s) => out.extent = Some(s.clone()),
-                            _ => self.error(arg.value.span, "`@extent` takes a description in quotes"),
+                            _ => self
+                                .error(arg.value.span, "`@extent` takes a description in quotes"),
                         }
                     }
                 }
                 _ => {}
             }
         }
-        if let (Gate { since: Some(s), until: Some(u) }, Some(span)) = (out.meta.gate, since_span)
+        if let (
+            Gate {
+                since: Some(s),
+                until: Some(u),
+            },
+            Some(span),
+        ) = (out.meta.gate, since_span)
             && s >= u
         {
-            self.error(span, format!("empty version range: since `{s}` is not before until `{u}`"));
+            self.error(
+                span,
+                format!("empty version range: since `{s}` is not before until `{u}`"),
+            );
         }
         out
     }
@@ -327,7 +366,10 @@ impl Validator<'_> {
         match attr.args.as_slice() {
             [arg] if arg.name.is_none() => Some(arg),
             _ => {
-                self.error(attr.name.span, format!("`@{}` takes exactly one argument", attr.name.value));
+                self.error(
+                    attr.name.span,
+                    format!("`@{}` takes exactly one argument", attr.name.value),
+                );
                 None
             }
         }
@@ -335,7 +377,10 @@ impl Validator<'_> {
 
     fn no_args(&mut self, attr: &syntax::Attr) {
         if !attr.args.is_empty() {
-            self.error(attr.name.span, format!("`@{}` takes no arguments", attr.name.value));
+            self.error(
+                attr.name.span,
+                format!("`@{}` takes no arguments", attr.name.value),
+            );
         }
     }
 
@@ -460,12 +505,20 @@ impl Validator<'_> {
             self.error(arg.span, format!("`{name}` takes no argument"));
         }
         if ty.out && !resolved.allows_out() {
-            self.error(ty.span, format!("`out {name}` is not a type: the host cannot write a `{name}` back"));
+            self.error(
+                ty.span,
+                format!("`out {name}` is not a type: the host cannot write a `{name}` back"),
+            );
         }
         Some(resolved)
     }
 
-    fn function(&mut self, section: &str, decl: &syntax::FunctionDecl, enums: &[Enum]) -> Option<Function> {
+    fn function(
+        &mut self,
+        section: &str,
+        decl: &syntax::FunctionDecl,
+        enums: &[Enum],
+    ) -> Option<Function> {
         let attrs = self.attrs(&decl.meta, Allowed::Function);
         let func = match &decl.kind {
             syntax::FunctionKindDecl::Marker => {
@@ -506,7 +559,9 @@ impl Validator<'_> {
         let mut params = Vec::new();
         for p in &func.params {
             let pattrs = self.attrs(&p.meta, Allowed::Param);
-            let Some(ty) = self.resolve_type(&p.ty, enums) else { continue };
+            let Some(ty) = self.resolve_type(&p.ty, enums) else {
+                continue;
+            };
             let mut param = Param {
                 name: p.name.value.clone(),
                 ty,
@@ -545,7 +600,8 @@ impl Validator<'_> {
                     };
                     self.error(names.span, message);
                 } else {
-                    param.lowered_names = Some(names.value.iter().map(|n| n.value.clone()).collect());
+                    param.lowered_names =
+                        Some(names.value.iter().map(|n| n.value.clone()).collect());
                 }
             }
             params.push((p.name.span, param));
@@ -583,14 +639,26 @@ impl Validator<'_> {
                     }
                     Some(Type::Bool) => {
                         if o.name.value != "true" && o.name.value != "false" {
-                            self.error(o.name.span, format!("`{}` is not a bool: expected `true` or `false`", o.name.value));
+                            self.error(
+                                o.name.span,
+                                format!(
+                                    "`{}` is not a bool: expected `true` or `false`",
+                                    o.name.value
+                                ),
+                            );
                         }
                     }
                     Some(_) => {
-                        self.error(o.name.span, "outcomes can only be listed for enum and bool results");
+                        self.error(
+                            o.name.span,
+                            "outcomes can only be listed for enum and bool results",
+                        );
                     }
                     None => {
-                        self.error(o.name.span, "outcomes are listed but the function has no result");
+                        self.error(
+                            o.name.span,
+                            "outcomes are listed but the function has no result",
+                        );
                     }
                 }
                 if let Some((_, _, first)) = seen
@@ -643,7 +711,9 @@ impl Validator<'_> {
                         Diagnostic::new(
                             self.source,
                             *span,
-                            format!("in `{function}`, lowering gives two parameters the name `{name}`"),
+                            format!(
+                                "in `{function}`, lowering gives two parameters the name `{name}`"
+                            ),
                         )
                         .with_related("the other one is declared", related),
                     );
@@ -665,7 +735,11 @@ impl Validator<'_> {
                 let related = first.location.clone();
                 self.errors.push(Diagnostic {
                     related: Some(("first defined".to_string(), related)),
-                    ..self.diagnostic_at(&f.location, &f.name, format!("function `{}` is defined twice", f.qualified_name()))
+                    ..self.diagnostic_at(
+                        &f.location,
+                        &f.name,
+                        format!("function `{}` is defined twice", f.qualified_name()),
+                    )
                 });
             }
         }
@@ -688,7 +762,10 @@ impl Validator<'_> {
             }) = &f.deprecated
                 && !functions.iter().any(|g| g.qualified_name() == *name)
             {
-                let message = format!("`{}` is deprecated in favour of `{name}`, which is not defined", f.name);
+                let message = format!(
+                    "`{}` is deprecated in favour of `{name}`, which is not defined",
+                    f.name
+                );
                 let d = self.diagnostic_at(&f.location, &f.name, message);
                 self.errors.push(d);
             }
@@ -696,7 +773,12 @@ impl Validator<'_> {
     }
 
     /// A diagnostic at an IR location, underlining `text` there.
-    fn diagnostic_at(&self, location: &Location, text: &str, message: impl Into<String>) -> Diagnostic {
+    fn diagnostic_at(
+        &self,
+        location: &Location,
+        text: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let line_text = self.source.line_text(location.line).to_string();
         Diagnostic {
             message: message.into(),
@@ -733,7 +815,6 @@ impl Validator<'_> {
     }
 
     fn properties(&mut self, decl: &syntax::PropertiesDecl) -> Vec<Property> {
-        let _ = self.attrs(&decl.meta, Allowed::NotesOnly);
         let mut out = Vec::new();
         for p in &decl.properties {
             let attrs = self.attrs(&p.meta, Allowed::Gated);
@@ -741,7 +822,11 @@ impl Validator<'_> {
                 let known: Vec<&str> = PropertyType::ALL.iter().map(|(k, _)| *k).collect();
                 self.error(
                     p.ty.span,
-                    format!("unknown property type `{}`; expected one of {}", p.ty.value, known.join(", ")),
+                    format!(
+                        "unknown property type `{}`; expected one of {}",
+                        p.ty.value,
+                        known.join(", ")
+                    ),
                 );
                 continue;
             };

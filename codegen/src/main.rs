@@ -1,1 +1,229 @@
-fn main() {}
+//! `proxy-wasm-abi`: generates, checks and compares the Proxy-Wasm ABI outputs.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, markdown};
+use proxy_wasm_abi_spec::{Abi, AbiVersion, STANDARD_PATH, STANDARD_TEXT, Version};
+
+#[derive(Parser)]
+#[command(
+    name = "proxy-wasm-abi",
+    version,
+    about = "Generate code and docs from the Proxy-Wasm ABI description"
+)]
+struct Cli {
+    /// A description file to use instead of the embedded standard one.
+    #[arg(long, global = true, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write every output under generated/ (JSON and Markdown per version).
+    Generate {
+        /// Output directory; defaults to generated/ at the workspace root.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Exit non-zero if any file under generated/ is out of date.
+    Check {
+        /// Directory to check; defaults to generated/ at the workspace root.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// List what changed between two versions.
+    Diff {
+        /// The older version, e.g. 0.1.0.
+        from: String,
+        /// The newer version, e.g. 0.2.0.
+        to: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+    /// Print one version as JSON or Markdown.
+    Dump {
+        /// The version; defaults to the newest.
+        #[arg(long)]
+        version: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DumpFormat::Json)]
+        format: DumpFormat,
+    },
+    /// Count functions, callbacks, enums and values per version.
+    Summary,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DumpFormat {
+    Json,
+    Md,
+}
+
+/// An error that ends the command: printed on stderr, exit status 2.
+struct Failure(String);
+
+fn load(spec: Option<&Path>) -> Result<(Abi, String), Failure> {
+    match spec {
+        None => proxy_wasm_abi_spec::parse(STANDARD_PATH, STANDARD_TEXT)
+            .map(|abi| (abi, STANDARD_PATH.to_string()))
+            .map_err(|e| Failure(e.to_string())),
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure(format!("error: cannot read {name}: {e}")))?;
+            proxy_wasm_abi_spec::parse(&name, &text)
+                .map(|abi| (abi, name))
+                .map_err(|e| Failure(e.to_string()))
+        }
+    }
+}
+
+fn version_of(abi: &Abi, text: &str) -> Result<AbiVersion, Failure> {
+    let declared = || {
+        abi.versions
+            .iter()
+            .map(Version::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let version: Version = text.parse().map_err(|e| Failure(format!("error: {e}")))?;
+    abi.at(version).ok_or_else(|| {
+        Failure(format!(
+            "error: version {version} is not in the description (it has {})",
+            declared()
+        ))
+    })
+}
+
+/// generated/ next to the nearest ancestor of the current directory that has
+/// one, so the command works from anywhere in the workspace.
+fn default_out_dir() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .find(|dir| dir.join("generated").is_dir() && dir.join("Cargo.toml").is_file())
+        .map_or_else(|| cwd.join("generated"), |dir| dir.join("generated"))
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let (abi, source) = load(cli.spec.as_deref())?;
+    match cli.command {
+        Command::Generate { out } => {
+            let dir = out.unwrap_or_else(default_out_dir);
+            let expected = files::outputs(&abi, &source);
+            let changed = files::write(&expected, &dir)
+                .map_err(|e| Failure(format!("error: cannot write {}: {e}", dir.display())))?;
+            for path in &changed {
+                println!("updated {}", dir.join(path).display());
+            }
+            println!(
+                "{} files in {} ({} updated)",
+                expected.len(),
+                dir.display(),
+                changed.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { out } => {
+            let dir = out.unwrap_or_else(default_out_dir);
+            let expected = files::outputs(&abi, &source);
+            let stale = files::check(&expected, &dir)
+                .map_err(|e| Failure(format!("error: cannot read {}: {e}", dir.display())))?;
+            if stale.is_empty() {
+                println!(
+                    "{} files in {} are up to date",
+                    expected.len(),
+                    dir.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            for s in &stale {
+                eprintln!("{s}");
+            }
+            eprintln!(
+                "generated files are stale; run `{REGENERATE_COMMAND}` and commit the result"
+            );
+            Ok(ExitCode::from(1))
+        }
+        Command::Diff { from, to, format } => {
+            let (a, b) = (version_of(&abi, &from)?, version_of(&abi, &to)?);
+            let d = diff::diff(&a, &b);
+            match format {
+                DiffFormat::Text => print!("{d}"),
+                DiffFormat::Json => {
+                    let changes: Vec<serde_json::Value> = d
+                        .changes
+                        .iter()
+                        .map(|c| {
+                            let (kind, item, details) = c.columns();
+                            serde_json::json!({"change": kind, "item": item, "details": details})
+                        })
+                        .collect();
+                    let doc = serde_json::json!({"from": d.from.to_string(), "to": d.to.to_string(), "changes": changes});
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&doc)
+                            .expect("a serde_json::Value always serializes")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dump { version, format } => {
+            let this = match version {
+                Some(v) => version_of(&abi, &v)?,
+                None => {
+                    let latest = abi.latest().ok_or_else(|| {
+                        Failure("error: the description declares no version".into())
+                    })?;
+                    version_of(&abi, &latest.to_string())?
+                }
+            };
+            match format {
+                DumpFormat::Json => print!("{}", json::render(&this, &source)),
+                DumpFormat::Md => {
+                    let previous = this.previous.and_then(|p| abi.at(p));
+                    let changes = previous.map(|p| diff::diff(&p, &this));
+                    print!("{}", markdown::render(&this, changes.as_ref(), &source));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Summary => {
+            println!("version  host functions  callbacks  enums  enum values");
+            for version in &abi.versions {
+                let Some(v) = abi.at(*version) else { continue };
+                let values: usize = v.enums.iter().map(|e| e.variants.len()).sum();
+                println!(
+                    "{:<8} {:>14} {:>10} {:>6} {:>12}",
+                    version.to_string(),
+                    v.host_functions().count(),
+                    v.callbacks().count(),
+                    v.enums.len(),
+                    values
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The materialized ABI of one version as JSON: every function lowered to its
+//! wasm signature, with statuses, enums, formats and properties.
+
+use proxy_wasm_abi_spec::ir::{AbiVersion, Function, Meta, Note};
+use proxy_wasm_abi_spec::lower::{WasmValue, lower};
+use serde_json::{Value, json};
+
+fn wasm_values(values: &[WasmValue]) -> Value {
+    values
+        .iter()
+        .map(|v| json!({"name": v.name, "wasm": v.wasm.keyword(), "c_type": v.c_type}))
+        .collect()
+}
+
+fn notes(notes: &[Note]) -> Value {
+    notes
+        .iter()
+        .map(|n| json!({"kind": n.kind.keyword(), "text": n.text}))
+        .collect()
+}
+
+fn docs(meta: &Meta) -> Value {
+    if meta.docs.is_empty() {
+        Value::Null
+    } else {
+        Value::String(meta.docs.clone())
+    }
+}
+
+fn function(f: &Function) -> Value {
+    let sig = lower(f);
+    let statuses: Vec<&str> = if f.is_host() {
+        f.outcomes.iter().map(|o| o.value.as_str()).collect()
+    } else {
+        Vec::new()
+    };
+    json!({
+        "name": f.name,
+        "module": f.module(),
+        "kind": if f.is_host() { "host" } else { "callback" },
+        "section": f.section,
+        "params": wasm_values(&sig.params),
+        "results": wasm_values(&sig.results),
+        "statuses": statuses,
+        "outcomes": f.outcomes.iter().map(|o| json!({"value": o.value, "when": o.text})).collect::<Vec<_>>(),
+        "semantic_params": f.params.iter().map(|p| json!({
+            "name": p.name,
+            "type": p.ty.keyword(),
+            "out": p.out,
+            "unused": p.unused,
+        })).collect::<Vec<_>>(),
+        "deprecated": f.deprecated.is_some(),
+        "replacement": f.deprecated.as_ref().and_then(|d| d.replacement.clone()),
+        "optional": f.optional,
+        "docs": docs(&f.meta),
+        "notes": notes(&f.meta.notes),
+    })
+}
+
+/// The JSON document for one version.
+pub fn document(abi: &AbiVersion, source: &str) -> Value {
+    json!({
+        "_generated": crate::generated_notice(source),
+        "abi": abi.name.replace('_', "-"),
+        "version": abi.version.to_string(),
+        "functions": abi.functions.iter().map(function).collect::<Vec<_>>(),
+        "enums": abi.enums.iter().map(|e| json!({
+            "name": e.name,
+            "variants": e.variants.iter().map(|v| json!({"name": v.name, "value": v.value, "docs": docs(&v.meta)})).collect::<Vec<_>>(),
+            "docs": docs(&e.meta),
+            "notes": notes(&e.meta.notes),
+        })).collect::<Vec<_>>(),
+        "formats": abi.formats.iter().map(|f| json!({
+            "name": f.name,
+            "fields": f.fields.iter().map(|x| json!({"name": x.name, "layout": x.layout, "docs": docs(&x.meta)})).collect::<Vec<_>>(),
+            "docs": docs(&f.meta),
+            "notes": notes(&f.meta.notes),
+        })).collect::<Vec<_>>(),
+        "properties": abi.properties.iter().map(|p| json!({
+            "path": p.path,
+            "type": p.ty.keyword(),
+            "docs": docs(&p.meta),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The JSON document as pretty-printed text with a final newline.
+pub fn render(abi: &AbiVersion, source: &str) -> String {
+    let mut text = serde_json::to_string_pretty(&document(abi, source))
+        .expect("a serde_json::Value always serializes");
+    text.push('\n');
+    text
+}
