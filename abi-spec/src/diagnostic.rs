@@ -97,7 +97,8 @@ pub struct Diagnostic {
     /// The source line at `location`, kept so the report can be rendered later.
     pub line_text: String,
     /// A second place that explains the first, e.g. "first defined here".
-    pub related: Option<(String, Location)>,
+    /// Boxed: most diagnostics have none, and it keeps `Result`s small.
+    pub related: Option<Box<(String, Location)>>,
 }
 
 impl Diagnostic {
@@ -125,7 +126,7 @@ impl Diagnostic {
 
     /// Adds a second location with its own label.
     pub fn with_related(mut self, label: impl Into<String>, location: Location) -> Self {
-        self.related = Some((label.into(), location));
+        self.related = Some(Box::new((label.into(), location)));
         self
     }
 }
@@ -146,7 +147,7 @@ impl fmt::Display for Diagnostic {
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         write!(f, "{:gutter$} | {indent}{}", "", "^".repeat(self.width))?;
-        if let Some((label, location)) = &self.related {
+        if let Some((label, location)) = self.related.as_deref() {
             write!(f, "\n{:gutter$} = note: {label} at {location}", "")?;
         }
         Ok(())

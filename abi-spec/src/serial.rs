@@ -96,8 +96,11 @@ fn read_u32(bytes: &[u8], offset: usize) -> Result<usize, MapError> {
     Ok(usize::try_from(u32::from_le_bytes(word)).unwrap_or(usize::MAX))
 }
 
+/// A decoded key and value, borrowed from the serialized bytes.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// Decodes a serialized map into borrowed key/value slices, in order.
-pub fn decode_map(bytes: &[u8]) -> Result<Vec<(&[u8], &[u8])>, MapError> {
+pub fn decode_map(bytes: &[u8]) -> Result<Vec<Pair<'_>>, MapError> {
     if bytes.is_empty() || bytes == [0] {
         return Ok(Vec::new());
     }

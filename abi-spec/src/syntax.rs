@@ -151,7 +151,7 @@ pub enum FunctionKindDecl {
     /// `marker;`.
     Marker,
     /// `hostcall` / `callback`.
-    Func(FuncDecl),
+    Func(Box<FuncDecl>),
 }
 
 /// `hostcall module.name(params) -> result: type { outcomes }`.
@@ -640,7 +640,7 @@ impl Conv<'_> {
             .ok_or_else(|| self.internal(&pair, Rule::function))?;
         let kind = match body.as_rule() {
             Rule::marker => FunctionKindDecl::Marker,
-            Rule::func => FunctionKindDecl::Func(self.func(body)?),
+            Rule::func => FunctionKindDecl::Func(Box::new(self.func(body)?)),
             other => return Err(self.internal(&body, other)),
         };
         Ok(FunctionDecl { meta, kind, span })

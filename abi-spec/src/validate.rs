@@ -734,7 +734,7 @@ impl Validator<'_> {
             }) {
                 let related = first.location.clone();
                 self.errors.push(Diagnostic {
-                    related: Some(("first defined".to_string(), related)),
+                    related: Some(Box::new(("first defined".to_string(), related))),
                     ..self.diagnostic_at(
                         &f.location,
                         &f.name,
@@ -747,7 +747,7 @@ impl Validator<'_> {
         if let [first, second, ..] = markers.as_slice() {
             let related = first.location.clone();
             self.errors.push(Diagnostic {
-                related: Some(("first defined".to_string(), related)),
+                related: Some(Box::new(("first defined".to_string(), related))),
                 ..self.diagnostic_at(&second.location, "marker", "`marker` is declared twice")
             });
         }

@@ -90,7 +90,7 @@ fn duplicates_name_both_places() {
     assert_eq!(err.0.len(), 1);
     assert_eq!(err.0[0].message, "function `f` is defined twice");
     assert_eq!((err.0[0].location.line, err.0[0].location.column), (7, 14));
-    let (label, first) = err.0[0].related.clone().unwrap();
+    let (label, first) = *err.0[0].related.clone().unwrap();
     assert_eq!(
         (label.as_str(), first.line, first.column),
         ("first defined", 6, 14)

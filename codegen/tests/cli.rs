@@ -1,0 +1,128 @@
+//! The `proxy-wasm-abi` binary: exit codes and the messages people see.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_proxy-wasm-abi"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("proxy-wasm-abi-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn generate_then_check_then_detect_staleness() {
+    let dir = temp_dir("gen");
+    let out = dir.to_str().unwrap();
+    let generated = cli(&["generate", "--out", out]);
+    assert!(generated.status.success(), "{}", text(&generated.stderr));
+    assert!(dir.join("json/v0.2.1.json").exists());
+    assert!(dir.join("markdown/v0.1.0.md").exists());
+
+    let clean = cli(&["check", "--out", out]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stderr));
+
+    std::fs::write(dir.join("markdown/v0.2.0.md"), "edited by hand\n").unwrap();
+    std::fs::write(dir.join("leftover.txt"), "old\n").unwrap();
+    std::fs::remove_file(dir.join("json/v0.1.0.json")).unwrap();
+    let stale = cli(&["check", "--out", out]);
+    assert_eq!(stale.status.code(), Some(1));
+    let err = text(&stale.stderr);
+    assert!(err.contains("out of date: markdown/v0.2.0.md"), "{err}");
+    assert!(err.contains("missing: json/v0.1.0.json"), "{err}");
+    assert!(err.contains("no longer generated: leftover.txt"), "{err}");
+    assert!(err.contains("run `cargo abi generate`"), "{err}");
+
+    let regenerated = cli(&["generate", "--out", out]);
+    assert!(regenerated.status.success());
+    assert!(!dir.join("leftover.txt").exists());
+    assert_eq!(cli(&["check", "--out", out]).status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn diff_prints_changes() {
+    let out = cli(&["diff", "0.2.0", "0.2.1"]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        "Changes from 0.2.0 to 0.2.1: 3\n  function removed: proxy_abi_version_0_2_0\n  \
+         function added: proxy_abi_version_0_2_1: ()\n  \
+         function added: proxy_get_log_level: (i32 return_log_level) -> i32 status\n"
+    );
+    let json = cli(&["diff", "0.1.0", "0.2.0", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn unknown_version_is_one_clear_line() {
+    let out = cli(&["diff", "0.2.0", "0.9.9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: version 0.9.9 is not in the description (it has 0.1.0, 0.2.0, 0.2.1)\n"
+    );
+    let bad = cli(&["dump", "--version", "two"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        text(&bad.stderr),
+        "error: `two` is not a version: expected three numbers like `0.2.1`\n"
+    );
+}
+
+#[test]
+fn dump_prints_json_and_markdown() {
+    let json = cli(&["dump", "--version", "0.1.0", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["version"], "0.1.0");
+    let md = cli(&["dump", "--format", "md"]);
+    assert!(text(&md.stdout).contains("# Proxy-Wasm ABI v0.2.1"));
+    assert!(text(&md.stdout).contains("Changes from v0.2.0 to v0.2.1"));
+}
+
+#[test]
+fn a_broken_custom_description_reports_file_line_column() {
+    let dir = temp_dir("spec");
+    let spec = dir.join("mine.abi");
+    std::fs::write(
+        &spec,
+        "abi mine {\n    versions 1.0.0;\n}\nsection s \"S\" {\n    hostcall f(x: u33);\n}\n",
+    )
+    .unwrap();
+    let out = cli(&["--spec", spec.to_str().unwrap(), "summary"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("--> {}:5:19", spec.display())),
+        "{err}"
+    );
+    assert!(err.contains("unknown type `u33`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn summary_counts_each_version() {
+    let out = cli(&["summary"]);
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("0.1.0                48         30     10           47"),
+        "{table}"
+    );
+    assert!(
+        table.contains("0.2.1                47         31     11           54"),
+        "{table}"
+    );
+}
