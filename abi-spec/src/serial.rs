@@ -7,8 +7,11 @@
 //!
 //! Decoding never panics and never allocates more than the input justifies:
 //! every length is checked against the bytes actually present.
+//!
+//! Only `core` and `alloc` are used: this file is also emitted verbatim into
+//! the generated guest and host bindings, which may be `no_std`.
 
-use std::fmt;
+use core::fmt;
 
 /// Why a byte string is not a valid serialized map.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +58,7 @@ impl fmt::Display for MapError {
     }
 }
 
-impl std::error::Error for MapError {}
+impl core::error::Error for MapError {}
 
 /// Serializes pairs in order. Keys and values are raw bytes.
 ///

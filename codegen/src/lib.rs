@@ -6,12 +6,19 @@
 //! - [`json`]: the materialized, lowered ABI of one version as JSON.
 //! - [`markdown`]: the reference documentation of one version.
 //! - [`diff`]: what changed between two versions.
+//! - [`guest`]: Rust bindings for plugins (enums, imports, callbacks, exports).
 //! - [`files`]: the set of files under `generated/`, and the staleness check.
+//! - [`options`]: the `{ key: value }` options of the function-like macros.
+//! - [`names`], [`rust`]: Rust naming and formatting shared by the emitters.
 
 pub mod diff;
 pub mod files;
+pub mod guest;
 pub mod json;
 pub mod markdown;
+pub mod names;
+pub mod options;
+pub mod rust;
 
 /// The command that regenerates everything under `generated/`.
 pub const REGENERATE_COMMAND: &str = "cargo abi generate";

@@ -1,0 +1,153 @@
+//! The options of the function-like macros: `{ version: "0.2.1", debug: "out.rs" }`.
+//!
+//! Unknown and duplicate options are errors spanned on the option's name.
+
+use proc_macro2::{Span, TokenStream};
+use proxy_wasm_abi_spec::{Abi, AbiVersion, Version};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, LitStr, Token, braced};
+
+/// One `key: "value"` pair.
+struct OptionPair {
+    key: Ident,
+    value: LitStr,
+}
+
+impl Parse for OptionPair {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let value: LitStr = input.parse()?;
+        Ok(OptionPair { key, value })
+    }
+}
+
+/// `{ ... }` around the pairs.
+struct Braced(Punctuated<OptionPair, Token![,]>);
+
+impl Parse for Braced {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let content;
+        braced!(content in input);
+        Ok(Braced(
+            content.parse_terminated(OptionPair::parse, Token![,])?,
+        ))
+    }
+}
+
+/// The options given to a macro, each with the span of its value.
+#[derive(Debug, Default)]
+pub struct MacroOptions {
+    /// `version: "0.2.1"`; the newest version when absent.
+    pub version: Option<LitStr>,
+    /// `debug: "path.rs"`: also write the formatted expansion there
+    /// (relative to the invoking crate's manifest directory).
+    pub debug: Option<LitStr>,
+}
+
+impl MacroOptions {
+    /// Parses `{ key: "value", ... }`, accepting only `allowed` keys.
+    pub fn parse(tokens: TokenStream, allowed: &[&str]) -> syn::Result<Self> {
+        let pairs = if tokens.is_empty() {
+            Punctuated::new()
+        } else {
+            syn::parse2::<Braced>(tokens)?.0
+        };
+        let mut options = MacroOptions::default();
+        let mut errors: Option<syn::Error> = None;
+        let mut push = |e: syn::Error| match &mut errors {
+            Some(all) => all.combine(e),
+            None => errors = Some(e),
+        };
+        for pair in pairs {
+            let key = pair.key.to_string();
+            let slot = match key.as_str() {
+                "version" if allowed.contains(&"version") => &mut options.version,
+                "debug" if allowed.contains(&"debug") => &mut options.debug,
+                _ => {
+                    push(syn::Error::new(
+                        pair.key.span(),
+                        format!(
+                            "unknown option `{key}`; expected one of: {}",
+                            allowed.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                push(syn::Error::new(
+                    pair.key.span(),
+                    format!("option `{key}` is given twice"),
+                ));
+            } else {
+                *slot = Some(pair.value);
+            }
+        }
+        match errors {
+            Some(e) => Err(e),
+            None => Ok(options),
+        }
+    }
+
+    /// The version asked for, materialized; an error on the literal if the
+    /// description does not declare it.
+    pub fn version_of(&self, abi: &Abi) -> syn::Result<AbiVersion> {
+        let Some(lit) = &self.version else {
+            return abi.latest().and_then(|v| abi.at(v)).ok_or_else(|| {
+                syn::Error::new(Span::call_site(), "the description declares no version")
+            });
+        };
+        let declared = abi
+            .versions
+            .iter()
+            .map(Version::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let version: Version = lit
+            .value()
+            .parse()
+            .map_err(|e: String| syn::Error::new(lit.span(), e))?;
+        abi.at(version).ok_or_else(|| {
+            syn::Error::new(
+                lit.span(),
+                format!("ABI version {version} is not described; described versions: {declared}"),
+            )
+        })
+    }
+
+    /// Writes `text` to the `debug` path, if one was given.
+    pub fn write_debug(&self, text: &str) -> syn::Result<()> {
+        let Some(lit) = &self.debug else {
+            return Ok(());
+        };
+        let base = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| ".".into(), std::path::PathBuf::from);
+        let path = base.join(lit.value());
+        let write = || -> std::io::Result<()> {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, text)
+        };
+        write().map_err(|e| {
+            syn::Error::new(lit.span(), format!("cannot write {}: {e}", path.display()))
+        })
+    }
+}
+
+/// Expands `guest!({ version: "...", debug: "..." })`.
+pub fn expand_guest(input: TokenStream) -> syn::Result<TokenStream> {
+    let options = MacroOptions::parse(input, &["version", "debug"])?;
+    let abi = proxy_wasm_abi_spec::standard();
+    let version = options.version_of(&abi)?;
+    let tokens =
+        crate::guest::tokens(&version).map_err(|e| syn::Error::new(Span::call_site(), e))?;
+    if options.debug.is_some() {
+        let text = crate::guest::file(&version, proxy_wasm_abi_spec::STANDARD_PATH)
+            .map_err(|e| syn::Error::new(Span::call_site(), e))?;
+        options.write_debug(&text)?;
+    }
+    Ok(tokens)
+}
