@@ -73,6 +73,21 @@ enum DumpFormat {
 /// An error that ends the command: printed on stderr, exit status 2.
 struct Failure(String);
 
+/// Like `println!`, but a closed stdout (`| head`) ends output quietly
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Like `print!`, with the same tolerance of a closed stdout.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 fn load(spec: Option<&Path>) -> Result<(Abi, String), Failure> {
     match spec {
         None => proxy_wasm_abi_spec::parse(STANDARD_PATH, STANDARD_TEXT)
@@ -124,9 +139,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let changed = files::write(&expected, &dir)
                 .map_err(|e| Failure(format!("error: cannot write {}: {e}", dir.display())))?;
             for path in &changed {
-                println!("updated {}", dir.join(path).display());
+                say!("updated {}", dir.join(path).display());
             }
-            println!(
+            say!(
                 "{} files in {} ({} updated)",
                 expected.len(),
                 dir.display(),
@@ -140,7 +155,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let stale = files::check(&expected, &dir)
                 .map_err(|e| Failure(format!("error: cannot read {}: {e}", dir.display())))?;
             if stale.is_empty() {
-                println!(
+                say!(
                     "{} files in {} are up to date",
                     expected.len(),
                     dir.display()
@@ -159,7 +174,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (a, b) = (version_of(&abi, &from)?, version_of(&abi, &to)?);
             let d = diff::diff(&a, &b);
             match format {
-                DiffFormat::Text => print!("{d}"),
+                DiffFormat::Text => emit(&d.to_string()),
                 DiffFormat::Json => {
                     let changes: Vec<serde_json::Value> = d
                         .changes
@@ -170,7 +185,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         })
                         .collect();
                     let doc = serde_json::json!({"from": d.from.to_string(), "to": d.to.to_string(), "changes": changes});
-                    println!(
+                    say!(
                         "{}",
                         serde_json::to_string_pretty(&doc)
                             .expect("a serde_json::Value always serializes")
@@ -190,21 +205,21 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
             };
             match format {
-                DumpFormat::Json => print!("{}", json::render(&this, &source)),
+                DumpFormat::Json => emit(&json::render(&this, &source)),
                 DumpFormat::Md => {
                     let previous = this.previous.and_then(|p| abi.at(p));
                     let changes = previous.map(|p| diff::diff(&p, &this));
-                    print!("{}", markdown::render(&this, changes.as_ref(), &source));
+                    emit(&markdown::render(&this, changes.as_ref(), &source));
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Summary => {
-            println!("version  host functions  callbacks  enums  enum values");
+            say!("version  host functions  callbacks  enums  enum values");
             for version in &abi.versions {
                 let Some(v) = abi.at(*version) else { continue };
                 let values: usize = v.enums.iter().map(|e| e.variants.len()).sum();
-                println!(
+                say!(
                     "{:<8} {:>14} {:>10} {:>6} {:>12}",
                     version.to_string(),
                     v.host_functions().count(),
