@@ -173,6 +173,35 @@ impl Enum {
     pub fn variant(&self, name: &str) -> Option<&Variant> {
         self.variants.iter().find(|v| v.name == name)
     }
+
+    /// The variant with `role`, if any.
+    pub fn with_role(&self, role: StatusRole) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.role == Some(role))
+    }
+}
+
+/// What a status value means to generated hosts, independent of its name
+/// (`OK` in `proxy_status_t` and `SUCCESS` in `wasi_errno_t` are both success).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusRole {
+    /// The call succeeded.
+    Success,
+    /// A pointer or length refers outside guest memory.
+    MemoryFault,
+    /// An argument is invalid: an unknown enum value, a malformed map, bad UTF-8.
+    BadArgument,
+    /// The host does not implement the call.
+    Unimplemented,
+}
+
+impl StatusRole {
+    /// Every role with its keyword in `@role(...)`.
+    pub const ALL: [(&'static str, StatusRole); 4] = [
+        ("success", StatusRole::Success),
+        ("memory_fault", StatusRole::MemoryFault),
+        ("bad_argument", StatusRole::BadArgument),
+        ("unimplemented", StatusRole::Unimplemented),
+    ];
 }
 
 /// One named value of an enumeration.
@@ -182,6 +211,8 @@ pub struct Variant {
     pub name: String,
     /// E.g. `1`.
     pub value: u32,
+    /// Its meaning to generated hosts, for status enums (`@role(...)`).
+    pub role: Option<StatusRole>,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.
@@ -364,6 +395,9 @@ pub struct Param {
     pub unused: bool,
     /// For raw pointers: how far the memory behind it extends.
     pub extent: Option<String>,
+    /// The status a host returns when this argument is invalid, where it is
+    /// not the result enum's `bad_argument` value (`@on_invalid(BADF)`).
+    pub on_invalid: Option<String>,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.

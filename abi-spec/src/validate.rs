@@ -34,8 +34,10 @@ enum Allowed {
     Gated,
     /// Gated plus `@deprecated`, `@optional`, `@required`.
     Function,
-    /// Gated plus `@unused`, `@extent`.
+    /// Gated plus `@unused`, `@extent`, `@on_invalid`.
     Param,
+    /// Gated plus `@role`.
+    Variant,
     /// Only `@note`: the header.
     NotesOnly,
 }
@@ -49,6 +51,8 @@ struct Attrs {
     optional: Option<bool>,
     unused: bool,
     extent: Option<String>,
+    role: Option<StatusRole>,
+    on_invalid: Option<Spanned<String>>,
 }
 
 struct Validator<'s> {
@@ -244,13 +248,14 @@ impl Validator<'_> {
                 "note" => true,
                 "since" | "until" => allowed != Allowed::NotesOnly,
                 "deprecated" | "optional" | "required" => allowed == Allowed::Function,
-                "unused" | "extent" => allowed == Allowed::Param,
+                "unused" | "extent" | "on_invalid" => allowed == Allowed::Param,
+                "role" => allowed == Allowed::Variant,
                 _ => {
                     self.error(
                         attr.name.span,
                         format!(
                             "unknown attribute `@{name}`; known attributes are @since, @until, @note, \
-                             @deprecated, @optional, @required, @unused and @extent"
+                             @deprecated, @optional, @required, @unused, @extent, @on_invalid and @role"
                         ),
                     );
                     continue;
@@ -332,6 +337,33 @@ impl Validator<'_> {
                 "unused" => {
                     self.no_args(attr);
                     out.unused = true;
+                }
+                "role" => {
+                    let Some(arg) = self.single_positional(attr) else { continue };
+                    let found = match &arg.value.value {
+                        AttrValue::Ident(k) => StatusRole::ALL.iter().find(|(key, _)| key == k),
+                        _ => None,
+                    };
+                    match found {
+                        Some((_, role)) => out.role = Some(*role),
+                        None => self.error(
+                            arg.value.span,
+                            "a role is `success`, `memory_fault`, `bad_argument` or `unimplemented`",
+                        ),
+                    }
+                }
+                "on_invalid" => {
+                    if let Some(arg) = self.single_positional(attr) {
+                        match &arg.value.value {
+                            AttrValue::Ident(v) => {
+                                out.on_invalid = Some(Spanned {
+                                    value: v.clone(),
+                                    span: arg.value.span,
+                                })
+                            }
+                            _ => self.error(arg.value.span, "`@on_invalid` takes a status value name"),
+                        }
+                    }
                 }
                 "extent" => {
                     if let Some(arg) = self.single_positional(attr) {
@@ -418,8 +450,23 @@ impl Validator<'_> {
         let attrs = self.attrs(&decl.meta, Allowed::Gated);
         let mut variants = Vec::new();
         let mut by_value: Vec<(u32, Gate, Span)> = Vec::new();
+        let mut roles: Vec<(StatusRole, Span)> = Vec::new();
         for v in &decl.variants {
-            let vattrs = self.attrs(&v.meta, Allowed::Gated);
+            let vattrs = self.attrs(&v.meta, Allowed::Variant);
+            if let Some(role) = vattrs.role {
+                if let Some((_, first)) = roles.iter().find(|(r, _)| *r == role) {
+                    let related = self.location(*first);
+                    self.errors.push(
+                        Diagnostic::new(
+                            self.source,
+                            v.name.span,
+                            format!("`{}` has two values with the same @role", decl.name.value),
+                        )
+                        .with_related("the other one is", related),
+                    );
+                }
+                roles.push((role, v.name.span));
+            }
             let value = match v.value.value.parse::<u32>() {
                 Ok(value) => value,
                 Err(_) => {
@@ -450,6 +497,7 @@ impl Validator<'_> {
                 Variant {
                     name: v.name.value.clone(),
                     value,
+                    role: vattrs.role,
                     meta: vattrs.meta,
                     location: self.location(v.name.span),
                 },
@@ -557,11 +605,15 @@ impl Validator<'_> {
         };
 
         let mut params = Vec::new();
+        let mut on_invalid_checks: Vec<Spanned<String>> = Vec::new();
         for p in &func.params {
             let pattrs = self.attrs(&p.meta, Allowed::Param);
             let Some(ty) = self.resolve_type(&p.ty, enums) else {
                 continue;
             };
+            if let Some(status) = &pattrs.on_invalid {
+                on_invalid_checks.push(status.clone());
+            }
             let mut param = Param {
                 name: p.name.value.clone(),
                 ty,
@@ -569,6 +621,7 @@ impl Validator<'_> {
                 lowered_names: None,
                 unused: pattrs.unused,
                 extent: pattrs.extent,
+                on_invalid: pattrs.on_invalid.map(|s| s.value),
                 meta: pattrs.meta,
                 location: self.location(p.name.span),
             };
@@ -618,6 +671,22 @@ impl Validator<'_> {
                 ty,
             })
         });
+
+        for status in on_invalid_checks {
+            let known = match result.as_ref().map(|r| &r.ty) {
+                Some(Type::Enum(e)) => enums
+                    .iter()
+                    .find(|x| &x.name == e)
+                    .is_some_and(|x| x.variant(&status.value).is_some()),
+                _ => false,
+            };
+            if !known {
+                self.error(
+                    status.span,
+                    format!("`{}` is not a value of `{}`'s result", status.value, func.name.value),
+                );
+            }
+        }
 
         let mut outcomes = Vec::new();
         if let Some(list) = &func.outcomes {

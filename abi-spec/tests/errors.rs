@@ -179,7 +179,7 @@ fn attributes_are_checked() {
     assert_eq!(
         errors(&section("    @sometimes hostcall f();")),
         [
-            "6:5: unknown attribute `@sometimes`; known attributes are @since, @until, @note, @deprecated, @optional, @required, @unused and @extent"
+            "6:5: unknown attribute `@sometimes`; known attributes are @since, @until, @note, @deprecated, @optional, @required, @unused, @extent, @on_invalid and @role"
         ]
     );
     assert_eq!(
@@ -202,6 +202,27 @@ fn attributes_are_checked() {
         errors(&section("    hostcall f(x: out bool);")),
         ["6:19: `out bool` is not a type: the host cannot write a `bool` back"]
     );
+}
+
+#[test]
+fn status_roles_and_invalid_argument_statuses_are_checked() {
+    assert_eq!(
+        errors("enum e { @role(success) A = 0, @role(success) B = 1 }"),
+        ["5:47: `e` has two values with the same @role"]
+    );
+    assert_eq!(
+        errors("enum e { @role(winning) A = 0 }"),
+        ["5:16: a role is `success`, `memory_fault`, `bad_argument` or `unimplemented`"]
+    );
+    assert_eq!(
+        errors(&section("    hostcall f(@on_invalid(NOPE) x: u32) -> status: proxy_status_t;")),
+        ["6:28: `NOPE` is not a value of `f`'s result"]
+    );
+    assert_eq!(
+        errors(&section("    hostcall f(@on_invalid(NOT_FOUND) x: u32) -> status: proxy_status_t;")),
+        Vec::<String>::new()
+    );
+    assert_eq!(errors(&section("    @role(success) hostcall f();")), ["6:5: `@role` is not allowed here"]);
 }
 
 #[test]

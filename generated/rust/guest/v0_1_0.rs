@@ -132,6 +132,8 @@ impl RawStatus {
     pub const NOT_FOUND: RawStatus = RawStatus(1);
 
     /// An argument was invalid or unknown.
+    ///
+    /// Note (clarification): Generated hosts also answer BAD_ARGUMENT when a serialized map is malformed or a `string` argument is not UTF-8; the specification names no status for either.
     pub const BAD_ARGUMENT: RawStatus = RawStatus(2);
 
     /// The host could not serialize the requested value.
@@ -167,6 +169,8 @@ pub enum Status {
     /// The requested item does not exist.
     NotFound = 1,
     /// An argument was invalid or unknown.
+    ///
+    /// Note (clarification): Generated hosts also answer BAD_ARGUMENT when a serialized map is malformed or a `string` argument is not UTF-8; the specification names no status for either.
     BadArgument = 2,
     /// The host could not serialize the requested value.
     SerializationFailure = 3,
