@@ -2,6 +2,12 @@
 //!
 //! Each macro only forwards to `proxy_wasm_abi_codegen`, so the CLI, the
 //! checked-in `generated/` files and these expansions share one emitter.
+//!
+//! For SDKs that keep their own hand-written bindings, three macros check
+//! them against the description at compile time (`proxy_wasm_abi_codegen::checks`):
+//! `#[derive(AbiEnum)]` on a fieldless enum, `#[hostcalls(version = "...")]`
+//! on an `extern "C"` block of host functions, and `#[exports(version = "...")]`
+//! on an `impl` block of callbacks.
 
 use proc_macro::TokenStream;
 
@@ -14,5 +20,49 @@ use proc_macro::TokenStream;
 pub fn guest(input: TokenStream) -> TokenStream {
     proxy_wasm_abi_codegen::options::expand_guest(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Expands to the wasmtime host bindings of one ABI version: the `Host`
+/// trait, `add_to_linker` and `Plugin`. The crate must depend on `wasmtime`.
+/// Same options as [`guest!`].
+#[proc_macro]
+pub fn host(input: TokenStream) -> TokenStream {
+    proxy_wasm_abi_codegen::options::expand_host(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Checks a fieldless enum against the spec enum named by
+/// `#[abi(enum = "proxy_status_t", version = "0.2.1")]` (a variant may say
+/// `#[abi(name = "NOT_FOUND")]`), and adds `TryFrom<u32>` (unknown values
+/// come back as the error), `From<_> for u32` and `ABI_NAME`.
+#[proc_macro_derive(AbiEnum, attributes(abi))]
+pub fn derive_abi_enum(input: TokenStream) -> TokenStream {
+    proxy_wasm_abi_codegen::checks::abi_enum(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Checks each declaration of an `extern "C"` block against the host
+/// functions of `version`; the block is re-emitted unchanged, with
+/// `#[deprecated]` on functions the description deprecates.
+#[proc_macro_attribute]
+pub fn hostcalls(attr: TokenStream, item: TokenStream) -> TokenStream {
+    // On error the block is kept too, so its uses add no unresolved-name errors.
+    let kept = proc_macro2::TokenStream::from(item.clone());
+    proxy_wasm_abi_codegen::checks::hostcalls(attr.into(), item.into())
+        .unwrap_or_else(|error| [error.into_compile_error(), kept].into_iter().collect())
+        .into()
+}
+
+/// Checks each associated function of an inherent `impl` block against the
+/// callbacks of `version`, and exports each one and the version marker.
+#[proc_macro_attribute]
+pub fn exports(attr: TokenStream, item: TokenStream) -> TokenStream {
+    // On error the block is kept too, so its uses add no unresolved-name errors.
+    let kept = proc_macro2::TokenStream::from(item.clone());
+    proxy_wasm_abi_codegen::checks::exports(attr.into(), item.into())
+        .unwrap_or_else(|error| [error.into_compile_error(), kept].into_iter().collect())
         .into()
 }
