@@ -138,3 +138,15 @@ fn exports_forward_to_the_callbacks_with_safe_conversions() {
     assert!(!exports::proxy_on_memory_allocate(64).is_null());
     exports::proxy_abi_version_0_2_1();
 }
+
+#[test]
+fn host_buffers_are_taken_back_with_their_allocation() {
+    let ptr = v0_2_1::allocate(5);
+    // SAFETY: `allocate(5)` returned 5 writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(b"hello".as_ptr(), ptr, 5) };
+    // SAFETY: the pointer came from `allocate(5)` and 5 bytes were written.
+    let taken = unsafe { v0_2_1::take_host_buffer(ptr, 5) };
+    assert_eq!(taken, b"hello");
+    // SAFETY: null is the empty value.
+    assert!(unsafe { v0_2_1::take_host_buffer(std::ptr::null_mut(), 0) }.is_empty());
+}

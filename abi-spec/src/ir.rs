@@ -153,6 +153,8 @@ pub struct Abi {
     pub properties: Vec<Property>,
     /// Docs and notes of the `properties` block as a whole.
     pub properties_meta: Meta,
+    /// For an extension: the ABI and version it adds to.
+    pub extends: Option<(String, Version)>,
 }
 
 /// An enumeration passed as a wasm `i32`.
@@ -502,6 +504,8 @@ pub struct Property {
 pub struct AbiVersion {
     /// The ABI's name.
     pub name: String,
+    /// For an extension: the ABI and version it adds to.
+    pub extends: Option<(String, Version)>,
     /// The version.
     pub version: Version,
     /// The version before this one in the description, if any.
@@ -551,6 +555,23 @@ impl Abi {
     /// The newest declared version.
     pub fn latest(&self) -> Option<Version> {
         self.versions.last().copied()
+    }
+
+    /// This ABI reduced to one version: what an extension of that version builds on.
+    pub fn only(&self, version: Version) -> Option<Abi> {
+        let v = self.at(version)?;
+        Some(Abi {
+            name: v.name,
+            meta: v.meta,
+            versions: vec![version],
+            enums: v.enums,
+            sections: v.sections,
+            functions: v.functions,
+            formats: v.formats,
+            properties: v.properties,
+            properties_meta: v.properties_meta,
+            extends: v.extends,
+        })
     }
 
     /// Materializes one version; `None` if `version` is not declared.
@@ -612,6 +633,7 @@ impl Abi {
             .collect();
 
         Some(AbiVersion {
+            extends: self.extends.clone(),
             name: self.name.clone(),
             version,
             previous,

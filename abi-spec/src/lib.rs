@@ -37,10 +37,49 @@ pub const STANDARD_PATH: &str = "abi-spec/proxy-wasm.abi";
 pub const STANDARD_TEXT: &str = include_str!("../proxy-wasm.abi");
 
 /// Parses and validates a description. `path` is only used in messages.
+///
+/// A description whose header says `extends proxy_wasm 0.2.1;` adds to the
+/// standard description at that version: the result holds the standard
+/// items of that version and its own, and errors point into its own file.
 pub fn parse(path: &str, text: &str) -> Result<Abi, Diagnostics> {
     let source = Source::new(path, text);
     let file = syntax::parse(&source).map_err(|d| Diagnostics(vec![d]))?;
-    validate::validate(&source, &file)
+    let base = match &file.header.extends {
+        None => None,
+        Some((name, version)) => Some(base_of(&source, name, version)?),
+    };
+    validate::validate(&source, &file, base.as_ref())
+}
+
+/// The standard description at the version an extension names.
+fn base_of(
+    source: &Source,
+    name: &syntax::Spanned<String>,
+    version: &syntax::Spanned<String>,
+) -> Result<Abi, Diagnostics> {
+    let error = |span, message: String| Diagnostics(vec![Diagnostic::new(source, span, message)]);
+    let standard = parse(STANDARD_PATH, STANDARD_TEXT)?;
+    if name.value != standard.name {
+        return Err(error(
+            name.span,
+            format!(
+                "unknown base ABI `{}`; descriptions can extend `{}`",
+                name.value, standard.name
+            ),
+        ));
+    }
+    let parsed: Version = version.value.parse().map_err(|e| error(version.span, e))?;
+    standard.only(parsed).ok_or_else(|| {
+        let declared: Vec<String> = standard.versions.iter().map(|v| format!("`{v}`")).collect();
+        error(
+            version.span,
+            format!(
+                "`{}` has no version `{parsed}` (it has {})",
+                standard.name,
+                declared.join(", ")
+            ),
+        )
+    })
 }
 
 /// The standard Proxy-Wasm description, parsed.

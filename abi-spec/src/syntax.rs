@@ -82,8 +82,10 @@ pub struct Header {
     pub meta: Meta,
     /// The ABI's name.
     pub name: Spanned<String>,
-    /// The declared versions, oldest first as written.
+    /// The declared versions, oldest first as written (empty for an extension).
     pub versions: Vec<Spanned<String>>,
+    /// `extends base version;`: the ABI and version this one adds to.
+    pub extends: Option<(Spanned<String>, Spanned<String>)>,
 }
 
 /// A top-level item.
@@ -359,6 +361,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::string | Rule::string_inner => "a string",
         Rule::kw_abi | Rule::header | Rule::file => "`abi`",
         Rule::kw_versions | Rule::versions => "`versions`",
+        Rule::kw_extends | Rule::extends => "`extends`",
         Rule::kw_enum | Rule::enum_decl => "`enum`",
         Rule::kw_section | Rule::section => "`section`",
         Rule::kw_format | Rule::format => "`format`",
@@ -581,15 +584,37 @@ impl Conv<'_> {
         let meta = self.meta(self.expect(&mut inner, Rule::meta, &pair)?)?;
         self.expect(&mut inner, Rule::kw_abi, &pair)?;
         let name = spanned_str(&self.expect(&mut inner, Rule::ident, &pair)?);
-        let versions_pair = self.expect(&mut inner, Rule::versions, &pair)?;
-        let versions = children(&versions_pair)
-            .filter(|p| p.as_rule() == Rule::version)
-            .map(|p| spanned_str(&p))
-            .collect();
+        let body = inner
+            .find(|p| !is_punctuation(p.as_rule()))
+            .ok_or_else(|| self.internal(&pair, Rule::header))?;
+        let (versions, extends) = match body.as_rule() {
+            Rule::versions => (
+                children(&body)
+                    .filter(|p| p.as_rule() == Rule::version)
+                    .map(|p| spanned_str(&p))
+                    .collect(),
+                None,
+            ),
+            Rule::extends => {
+                let mut parts = children(&body).filter(|p| p.as_rule() != Rule::kw_extends);
+                let base = parts
+                    .next()
+                    .ok_or_else(|| self.internal(&body, Rule::extends))?;
+                let version = parts
+                    .next()
+                    .ok_or_else(|| self.internal(&body, Rule::extends))?;
+                (
+                    Vec::new(),
+                    Some((spanned_str(&base), spanned_str(&version))),
+                )
+            }
+            other => return Err(self.internal(&body, other)),
+        };
         Ok(Header {
             meta,
             name,
             versions,
+            extends,
         })
     }
 

@@ -8,13 +8,19 @@ use crate::ir::*;
 use crate::lower;
 use crate::syntax::{self, AttrValue, Spanned};
 
-/// Validates `file` (parsed from `source`) into an [`Abi`].
-pub fn validate(source: &Source, file: &syntax::File) -> Result<Abi, Diagnostics> {
+/// Validates `file` (parsed from `source`) into an [`Abi`]. `base` is the
+/// ABI an extension adds to (one version of it), when the file says `extends`.
+pub fn validate(
+    source: &Source,
+    file: &syntax::File,
+    base: Option<&Abi>,
+) -> Result<Abi, Diagnostics> {
     let mut v = Validator {
         source,
         path: Arc::from(source.path.as_str()),
         errors: Diagnostics::default(),
         versions: Vec::new(),
+        base,
     };
     let abi = v.file(file);
     if v.errors.is_empty() {
@@ -60,6 +66,7 @@ struct Validator<'s> {
     path: Arc<str>,
     errors: Diagnostics,
     versions: Vec<Version>,
+    base: Option<&'s Abi>,
 }
 
 impl Validator<'_> {
@@ -91,7 +98,10 @@ impl Validator<'_> {
     }
 
     fn file(&mut self, file: &syntax::File) -> Abi {
-        self.versions = self.header_versions(&file.header.versions);
+        self.versions = match self.base {
+            Some(base) => base.versions.clone(),
+            None => self.header_versions(&file.header.versions),
+        };
         let header = self.attrs(&file.header.meta, Allowed::NotesOnly);
 
         let mut enums = Vec::new();
@@ -143,28 +153,81 @@ impl Validator<'_> {
             "format",
             formats.iter().map(|(n, _): &(Spanned<String>, Format)| n),
         );
-        let enums: Vec<Enum> = enums.into_iter().map(|(_, e)| e).collect();
+        if let Some(base) = self.base {
+            // An extension may add to the base, never redefine what it has.
+            for (name, _) in &enums {
+                if let Some(e) = base.enums.iter().find(|e| e.name == name.value) {
+                    self.redefined("enum", name, e.location.clone());
+                }
+            }
+            for (id, _) in &sections {
+                if base.sections.iter().any(|s| s.id == id.value) {
+                    self.error(
+                        id.span,
+                        format!(
+                            "section `{}` is already defined by the base description",
+                            id.value
+                        ),
+                    );
+                }
+            }
+        }
+        let mut all_enums = self.base.map(|b| b.enums.clone()).unwrap_or_default();
+        all_enums.extend(enums.into_iter().map(|(_, e)| e));
 
         let mut functions = Vec::new();
         for (section, decl) in &function_decls {
-            if let Some(f) = self.function(section, decl, &enums) {
+            if let Some(f) = self.function(section, decl, &all_enums) {
                 functions.push(f);
             }
         }
-        self.check_function_names(&functions);
-        self.check_replacements(&functions);
+        let own_count = functions.len();
+        let mut all_functions = self.base.map(|b| b.functions.clone()).unwrap_or_default();
+        all_functions.extend(functions);
+        self.check_function_names(&all_functions);
+        let own = &all_functions[all_functions.len() - own_count..];
+        self.check_replacements(own, &all_functions);
 
+        let mut all_sections = self.base.map(|b| b.sections.clone()).unwrap_or_default();
+        all_sections.extend(sections.into_iter().map(|(_, s)| s));
+        let mut all_formats = self.base.map(|b| b.formats.clone()).unwrap_or_default();
+        all_formats.extend(formats.into_iter().map(|(_, f)| f));
+        let mut all_properties = self.base.map(|b| b.properties.clone()).unwrap_or_default();
+        all_properties.extend(properties);
+        let properties_meta = match self.base {
+            Some(b) if properties_meta == Meta::default() => b.properties_meta.clone(),
+            _ => properties_meta,
+        };
+        let extends = self
+            .base
+            .and_then(|b| Some((b.name.clone(), *b.versions.first()?)));
         Abi {
             name: file.header.name.value.clone(),
             meta: header.meta,
             versions: self.versions.clone(),
-            enums,
-            sections: sections.into_iter().map(|(_, s)| s).collect(),
-            functions,
-            formats: formats.into_iter().map(|(_, f)| f).collect(),
-            properties,
+            enums: all_enums,
+            sections: all_sections,
+            functions: all_functions,
+            formats: all_formats,
+            properties: all_properties,
             properties_meta,
+            extends,
         }
+    }
+
+    /// Reports a name the base description already defines.
+    fn redefined(&mut self, what: &str, name: &Spanned<String>, base: Location) {
+        self.errors.push(
+            Diagnostic::new(
+                self.source,
+                name.span,
+                format!(
+                    "{what} `{}` is already defined by the base description",
+                    name.value
+                ),
+            )
+            .with_related("defined", base),
+        );
     }
 
     fn header_versions(&mut self, declared: &[Spanned<String>]) -> Vec<Version> {
@@ -339,7 +402,9 @@ impl Validator<'_> {
                     out.unused = true;
                 }
                 "role" => {
-                    let Some(arg) = self.single_positional(attr) else { continue };
+                    let Some(arg) = self.single_positional(attr) else {
+                        continue;
+                    };
                     let found = match &arg.value.value {
                         AttrValue::Ident(k) => StatusRole::ALL.iter().find(|(key, _)| key == k),
                         _ => None,
@@ -361,7 +426,8 @@ impl Validator<'_> {
                                     span: arg.value.span,
                                 })
                             }
-                            _ => self.error(arg.value.span, "`@on_invalid` takes a status value name"),
+                            _ => self
+                                .error(arg.value.span, "`@on_invalid` takes a status value name"),
                         }
                     }
                 }
@@ -683,7 +749,10 @@ impl Validator<'_> {
             if !known {
                 self.error(
                     status.span,
-                    format!("`{}` is not a value of `{}`'s result", status.value, func.name.value),
+                    format!(
+                        "`{}` is not a value of `{}`'s result",
+                        status.value, func.name.value
+                    ),
                 );
             }
         }
@@ -798,6 +867,10 @@ impl Validator<'_> {
             if f.is_marker {
                 continue;
             }
+            // Base functions were checked with the base; only this file's count.
+            if *f.location.path != *self.path {
+                continue;
+            }
             if let Some(first) = functions[..i].iter().find(|g| {
                 g.qualified_name() == f.qualified_name() && g.meta.gate.overlaps(&f.meta.gate)
             }) {
@@ -823,8 +896,8 @@ impl Validator<'_> {
     }
 
     /// A deprecation's replacement must be a function of the description.
-    fn check_replacements(&mut self, functions: &[Function]) {
-        for f in functions {
+    fn check_replacements(&mut self, checked: &[Function], functions: &[Function]) {
+        for f in checked {
             if let Some(Deprecation {
                 replacement: Some(name),
                 ..

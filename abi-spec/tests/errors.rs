@@ -41,7 +41,7 @@ fn syntax_errors_name_the_expected_tokens() {
     let truncated = parse("t.abi", "abi x {").unwrap_err();
     assert_eq!(
         truncated.0[0].message,
-        "expected `versions`, found end of file"
+        "expected `extends` or `versions`, found end of file"
     );
 }
 
@@ -215,14 +215,21 @@ fn status_roles_and_invalid_argument_statuses_are_checked() {
         ["5:16: a role is `success`, `memory_fault`, `bad_argument` or `unimplemented`"]
     );
     assert_eq!(
-        errors(&section("    hostcall f(@on_invalid(NOPE) x: u32) -> status: proxy_status_t;")),
+        errors(&section(
+            "    hostcall f(@on_invalid(NOPE) x: u32) -> status: proxy_status_t;"
+        )),
         ["6:28: `NOPE` is not a value of `f`'s result"]
     );
     assert_eq!(
-        errors(&section("    hostcall f(@on_invalid(NOT_FOUND) x: u32) -> status: proxy_status_t;")),
+        errors(&section(
+            "    hostcall f(@on_invalid(NOT_FOUND) x: u32) -> status: proxy_status_t;"
+        )),
         Vec::<String>::new()
     );
-    assert_eq!(errors(&section("    @role(success) hostcall f();")), ["6:5: `@role` is not allowed here"]);
+    assert_eq!(
+        errors(&section("    @role(success) hostcall f();")),
+        ["6:5: `@role` is not allowed here"]
+    );
 }
 
 #[test]

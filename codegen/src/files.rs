@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use proxy_wasm_abi_spec::ir::Abi;
 
-use crate::{diff, guest, json, markdown};
+use crate::{diff, guest, host, json, markdown};
 
 /// One generated file, with its path relative to the output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub fn outputs(abi: &Abi, source: &str) -> Vec<GeneratedFile> {
     let mut files = Vec::new();
     let mut index = format!(
         "<!-- {} -->\n\n# Generated files\n\nEverything in this directory is produced from `{source}`; \
-         `cargo test` fails when a file here is out of date.\n\n| Version | JSON | Markdown | Rust guest bindings |\n|---|---|---|---|\n",
+         `cargo test` fails when a file here is out of date.\n\n| Version | JSON | Markdown | Rust guest bindings | Rust host bindings (wasmtime) |\n|---|---|---|---|---|\n",
         crate::generated_notice(source)
     );
     let mut previous = None;
@@ -36,22 +36,31 @@ pub fn outputs(abi: &Abi, source: &str) -> Vec<GeneratedFile> {
         let changes = previous.as_ref().map(|p| diff::diff(p, &this));
         let json_path = format!("json/v{version}.json");
         let md_path = format!("markdown/v{version}.md");
-        let guest_path = format!("rust/guest/v{}.rs", version.to_string().replace('.', "_"));
+        let stem = format!("v{}", version.to_string().replace('.', "_"));
+        let guest_path = format!("rust/guest/{stem}.rs");
+        let host_path = format!("rust/host/{stem}.rs");
         index.push_str(&format!(
-            "| {version} | [{json_path}]({json_path}) | [{md_path}]({md_path}) | [{guest_path}]({guest_path}) |\n"
+            "| {version} | [{json_path}]({json_path}) | [{md_path}]({md_path}) | \
+             [{guest_path}]({guest_path}) | [{host_path}]({host_path}) |\n"
         ));
         // A version whose bindings cannot be emitted is reported in the file
         // itself, so `check` names it instead of the generator panicking.
-        let guest_code = guest::file(&this, source).unwrap_or_else(|e| {
-            format!(
-                "// {}\ncompile_error!(\"{}\");\n",
-                crate::generated_notice(source),
-                e.escape_default()
-            )
-        });
+        let or_error = |result: Result<String, String>| {
+            result.unwrap_or_else(|e| {
+                format!(
+                    "// {}\ncompile_error!(\"{}\");\n",
+                    crate::generated_notice(source),
+                    e.escape_default()
+                )
+            })
+        };
         files.push(GeneratedFile {
             path: guest_path.into(),
-            contents: guest_code,
+            contents: or_error(guest::file(&this, source)),
+        });
+        files.push(GeneratedFile {
+            path: host_path.into(),
+            contents: or_error(host::file(&this, source)),
         });
         files.push(GeneratedFile {
             path: json_path.into(),

@@ -390,29 +390,15 @@ struct Parts {
     macro_doc: TokenStream,
 }
 
-fn parts(abi: &AbiVersion) -> Result<Parts, String> {
-    let enum_names: Vec<&str> = abi.enums.iter().map(|e| e.name.as_str()).collect();
+/// What guest and host bindings share: the version, the enums and the codec.
+pub fn common_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let enums = abi
         .enums
         .iter()
         .map(|e| enum_tokens(e, e.name == "proxy_status_t"));
-    let env_functions: Vec<&Function> = abi
-        .host_functions()
-        .filter(|f| f.module() == Some("env"))
-        .collect();
-    let hostcalls = env_functions
-        .iter()
-        .map(|f| hostcall_tokens(f, &enum_names))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (callbacks, exports, macro_doc) = callbacks_tokens(abi, &enum_names)?;
     let serial = serial_tokens()?;
     let version = abi.version.to_string();
-    let hostcalls_doc = doc_lines(&format!(
-        "Raw imports of the `env` host functions of v{version}.\n\n\
-         The `wasi_snapshot_preview1` functions the ABI also uses are not declared: \
-         on `wasm32-wasip1` the Rust standard library imports them."
-    ));
-    let main = quote! {
+    Ok(quote! {
         /// The ABI version these bindings implement.
         pub const ABI_VERSION: &str = #version;
 
@@ -435,6 +421,33 @@ fn parts(abi: &AbiVersion) -> Result<Parts, String> {
 
         #(#enums)*
 
+        #serial
+    })
+}
+
+fn parts(abi: &AbiVersion) -> Result<Parts, String> {
+    let enum_names: Vec<&str> = abi.enums.iter().map(|e| e.name.as_str()).collect();
+    let common = common_tokens(abi)?;
+    let env_functions: Vec<&Function> = abi
+        .host_functions()
+        .filter(|f| f.module() == Some("env"))
+        .collect();
+    let hostcalls = env_functions
+        .iter()
+        .map(|f| hostcall_tokens(f, &enum_names))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (callbacks, exports, macro_doc) = callbacks_tokens(abi, &enum_names)?;
+    let version = abi.version.to_string();
+    let hostcalls_doc = doc_lines(&format!(
+        "Raw imports of the `env` host functions of v{version}.\n\n\
+         The `wasi_snapshot_preview1` functions the ABI also uses are not declared: \
+         on `wasm32-wasip1` the Rust standard library imports them."
+    ));
+    let main = quote! {
+        extern crate alloc;
+
+        #common
+
         #hostcalls_doc
         pub mod hostcalls {
             use super::*;
@@ -445,19 +458,33 @@ fn parts(abi: &AbiVersion) -> Result<Parts, String> {
             }
         }
 
-        #serial
-
-        /// Allocates `size` bytes for the host with the global allocator; the
-        /// default `proxy_on_memory_allocate`. Returns null when allocation fails.
+        /// Allocates `size` bytes for the host with the global allocator, as a
+        /// `Vec<u8>` of capacity `size` that is handed over; the default
+        /// `proxy_on_memory_allocate`. Take a buffer the host returned back
+        /// with [`take_host_buffer`].
         pub fn allocate(size: usize) -> *mut u8 {
-            extern crate alloc;
-            // A zero-size request still gets a real, unique allocation so the
-            // host never sees the null that means failure.
-            match core::alloc::Layout::from_size_align(size.max(1), 1) {
-                // SAFETY: the layout has a non-zero size.
-                Ok(layout) => unsafe { alloc::alloc::alloc(layout) },
-                Err(_) => core::ptr::null_mut(),
+            // A zero-size Vec still has a non-null (dangling) pointer, so the host
+            // never sees the null that means failure.
+            let mut buffer = core::mem::ManuallyDrop::new(alloc::vec::Vec::<u8>::with_capacity(size));
+            buffer.as_mut_ptr()
+        }
+
+        /// Takes ownership of a buffer the host returned through an `out` pointer
+        /// pair (e.g. `return_value_data`, `return_value_size`). A null pointer
+        /// is an empty value.
+        ///
+        /// # Safety
+        ///
+        /// `data` must be null, or have been returned by [`allocate`] (the default
+        /// `proxy_on_memory_allocate`) for exactly `size` bytes, which the host
+        /// filled, and not taken before.
+        pub unsafe fn take_host_buffer(data: *mut u8, size: usize) -> alloc::vec::Vec<u8> {
+            if data.is_null() {
+                return alloc::vec::Vec::new();
             }
+            // SAFETY: per the contract, `allocate(size)` made this pointer as a
+            // `Vec<u8>` with capacity `size`, and the host initialized `size` bytes.
+            unsafe { alloc::vec::Vec::from_raw_parts(data, size, size) }
         }
 
         #callbacks

@@ -216,7 +216,18 @@ fn changes_section(out: &mut String, changes: Option<&AbiDiff>) {
 pub fn render(abi: &AbiVersion, changes: Option<&AbiDiff>, source: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "<!-- {} -->\n", crate::generated_notice(source));
-    let _ = writeln!(out, "# Proxy-Wasm ABI v{}\n", abi.version);
+    match &abi.extends {
+        None => {
+            let _ = writeln!(out, "# Proxy-Wasm ABI v{}\n", abi.version);
+        }
+        Some((base, version)) => {
+            let _ = writeln!(
+                out,
+                "# `{}`: `{base}` v{version} with extensions\n",
+                abi.name
+            );
+        }
+    }
     docs_block(&mut out, &abi.meta);
 
     let hosts = abi.host_functions().count();

@@ -44,6 +44,9 @@ pub struct MacroOptions {
     /// `debug: "path.rs"`: also write the formatted expansion there
     /// (relative to the invoking crate's manifest directory).
     pub debug: Option<LitStr>,
+    /// `spec: "my-host.abi"`: a description to use instead of the standard
+    /// one, e.g. one that extends it (relative to the manifest directory).
+    pub spec: Option<LitStr>,
 }
 
 impl MacroOptions {
@@ -65,6 +68,7 @@ impl MacroOptions {
             let slot = match key.as_str() {
                 "version" if allowed.contains(&"version") => &mut options.version,
                 "debug" if allowed.contains(&"debug") => &mut options.debug,
+                "spec" if allowed.contains(&"spec") => &mut options.spec,
                 _ => {
                     push(syn::Error::new(
                         pair.key.span(),
@@ -117,14 +121,44 @@ impl MacroOptions {
         })
     }
 
+    /// The description to generate from, and the path it is named by in
+    /// messages: the standard one, or the `spec` file. Errors in that file
+    /// are reported on the `spec` literal with their file:line:column.
+    pub fn description(&self) -> syn::Result<(proxy_wasm_abi_spec::Abi, String)> {
+        let Some(lit) = &self.spec else {
+            return Ok((
+                proxy_wasm_abi_spec::standard(),
+                proxy_wasm_abi_spec::STANDARD_PATH.to_string(),
+            ));
+        };
+        let path = manifest_dir().join(lit.value());
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            syn::Error::new(lit.span(), format!("cannot read {}: {e}", path.display()))
+        })?;
+        let name = lit.value();
+        let abi = proxy_wasm_abi_spec::parse(&name, &text).map_err(|errors| {
+            syn::Error::new(lit.span(), format!("invalid description:\n{errors}"))
+        })?;
+        Ok((abi, name))
+    }
+
+    /// Tokens that make cargo rebuild the caller when the `spec` file changes.
+    pub fn rebuild_trigger(&self) -> TokenStream {
+        let Some(lit) = &self.spec else {
+            return TokenStream::new();
+        };
+        let path = manifest_dir().join(lit.value()).display().to_string();
+        quote::quote!(
+            const _: &[u8] = include_bytes!(#path);
+        )
+    }
+
     /// Writes `text` to the `debug` path, if one was given.
     pub fn write_debug(&self, text: &str) -> syn::Result<()> {
         let Some(lit) = &self.debug else {
             return Ok(());
         };
-        let base = std::env::var_os("CARGO_MANIFEST_DIR")
-            .map_or_else(|| ".".into(), std::path::PathBuf::from);
-        let path = base.join(lit.value());
+        let path = manifest_dir().join(lit.value());
         let write = || -> std::io::Result<()> {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
@@ -137,17 +171,34 @@ impl MacroOptions {
     }
 }
 
-/// Expands `guest!({ version: "...", debug: "..." })`.
-pub fn expand_guest(input: TokenStream) -> syn::Result<TokenStream> {
-    let options = MacroOptions::parse(input, &["version", "debug"])?;
-    let abi = proxy_wasm_abi_spec::standard();
+/// The directory of the crate invoking the macro.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| ".".into(), std::path::PathBuf::from)
+}
+
+type Emitter = fn(&AbiVersion) -> Result<TokenStream, String>;
+type FileEmitter = fn(&AbiVersion, &str) -> Result<String, String>;
+
+/// Shared by the function-like macros: options, version, tokens, debug file.
+fn expand(input: TokenStream, tokens: Emitter, file: FileEmitter) -> syn::Result<TokenStream> {
+    let options = MacroOptions::parse(input, &["version", "debug", "spec"])?;
+    let (abi, source) = options.description()?;
     let version = options.version_of(&abi)?;
-    let tokens =
-        crate::guest::tokens(&version).map_err(|e| syn::Error::new(Span::call_site(), e))?;
+    let expansion = tokens(&version).map_err(|e| syn::Error::new(Span::call_site(), e))?;
     if options.debug.is_some() {
-        let text = crate::guest::file(&version, proxy_wasm_abi_spec::STANDARD_PATH)
-            .map_err(|e| syn::Error::new(Span::call_site(), e))?;
+        let text = file(&version, &source).map_err(|e| syn::Error::new(Span::call_site(), e))?;
         options.write_debug(&text)?;
     }
-    Ok(tokens)
+    let trigger = options.rebuild_trigger();
+    Ok(quote::quote!(#expansion #trigger))
+}
+
+/// Expands `guest!({ version: "...", debug: "..." })`.
+pub fn expand_guest(input: TokenStream) -> syn::Result<TokenStream> {
+    expand(input, crate::guest::tokens, crate::guest::file)
+}
+
+/// Expands `host!({ version: "...", debug: "..." })`.
+pub fn expand_host(input: TokenStream) -> syn::Result<TokenStream> {
+    expand(input, crate::host::tokens, crate::host::file)
 }

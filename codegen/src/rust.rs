@@ -94,10 +94,13 @@ fn space_items(text: &str) -> String {
             let indent = line.len() - trimmed.len();
             let prev_trimmed = prev.trim_start();
             let prev_indent = prev.len() - prev_trimmed.len();
-            let prev_ends_item = prev_trimmed == "}"
-                || prev_trimmed == "};"
-                || (prev_trimmed.ends_with(';') && !prev_trimmed.starts_with("use "))
-                || (prev_trimmed.ends_with('}') && prev_trimmed.contains("fn "));
+            // A doc comment or attribute belongs to the line after it.
+            let prev_is_prefix = prev_trimmed.starts_with("///") || prev_trimmed.starts_with("#[");
+            let prev_ends_item = !prev_is_prefix
+                && (prev_trimmed == "}"
+                    || prev_trimmed == "};"
+                    || (prev_trimmed.ends_with(';') && !prev_trimmed.starts_with("use "))
+                    || (prev_trimmed.ends_with('}') && prev_trimmed.contains("fn ")));
             if indent == prev_indent && prev_ends_item && starts_item(trimmed) {
                 out.push('\n');
             }
