@@ -1,9 +1,841 @@
 //! Shared helpers for the cross-crate tests.
+//!
+//! - [`workspace_root`]: where the workspace lives.
+//! - [`build_plugin`]: builds a plugin crate under `tests/plugins/` for
+//!   `wasm32-wasip1` and returns its `.wasm`.
+//! - [`check_module`]: reads a compiled module's imports and exports and
+//!   checks them against the ABI description of the version it declares.
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use proxy_wasm_abi_spec::lower::lower;
+use proxy_wasm_abi_spec::{Abi, Version};
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+// ---------------------------------------------------------------------------
+// Building plugins
+// ---------------------------------------------------------------------------
+
+/// The target plugins are compiled for.
+pub const PLUGIN_TARGET: &str = "wasm32-wasip1";
+
+/// Where plugins are built: a target directory of its own, so that a plugin
+/// build never waits for the lock the outer `cargo test` holds on `target/`.
+pub fn plugin_target_dir() -> PathBuf {
+    workspace_root().join("target").join("plugins")
+}
+
+/// Builds the plugin crate `tests/plugins/<name>` in release mode for
+/// `wasm32-wasip1` and returns the path of its `.wasm`.
+///
+/// - The target is installed first if `rustup target list --installed` does
+///   not list it (`rustup target add wasm32-wasip1`); if that fails the call
+///   panics with one line saying how to install it. (Without rustup, a
+///   toolchain whose sysroot has the target is accepted as is.)
+/// - The build is `cargo build --release --locked --target wasm32-wasip1
+///   --manifest-path tests/plugins/<name>/Cargo.toml --target-dir
+///   target/plugins`, run from the plugin's directory so that the workspace's
+///   `rust-toolchain.toml` applies. Each plugin is its own workspace with a
+///   committed `Cargo.lock`, hence `--locked`. `RUSTFLAGS` meant for the host
+///   build (coverage instrumentation, say) are not passed on. A failed build
+///   panics with cargo's stderr.
+/// - Every plugin is built at most once per test process: concurrent callers
+///   for the same plugin wait for the one build, and later callers get the
+///   path straight away. (Cargo itself makes a rebuild with nothing changed
+///   cheap, so separate test processes may each call it.)
+///
+/// Conventions for a plugin crate: its directory name is its package name, it
+/// is a `cdylib`, and its `Cargo.toml` has an empty `[workspace]` table (the
+/// main workspace excludes `tests/plugins`).
+pub fn build_plugin(name: &str) -> PathBuf {
+    static BUILDS: OnceLock<Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    let slot = {
+        let mut builds = BUILDS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(builds.entry(name.to_string()).or_default())
+    };
+    // A build that panics leaves the slot empty: the next caller retries and
+    // reports the failure again instead of seeing a poisoned lock.
+    slot.get_or_init(|| run_plugin_build(name)).clone()
+}
+
+/// Installs the plugin target once per process, or panics saying how to.
+fn ensure_plugin_target() {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let outcome = INSTALLED.get_or_init(|| {
+        let root = workspace_root();
+        let listed = Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .current_dir(&root)
+            .output();
+        if let Ok(listed) = &listed
+            && listed.status.success()
+            && String::from_utf8_lossy(&listed.stdout)
+                .lines()
+                .any(|line| line.trim() == PLUGIN_TARGET)
+        {
+            return Ok(());
+        }
+        if listed.is_err() && target_in_sysroot(&root) {
+            // A toolchain without rustup that ships the target anyway.
+            return Ok(());
+        }
+        eprintln!("installing the {PLUGIN_TARGET} target with rustup");
+        let added = Command::new("rustup")
+            .args(["target", "add", PLUGIN_TARGET])
+            .current_dir(&root)
+            .output();
+        match added {
+            Ok(added) if added.status.success() => Ok(()),
+            Ok(added) => Err(String::from_utf8_lossy(&added.stderr)
+                .trim()
+                .replace('\n', "; ")),
+            Err(error) => Err(format!("cannot run rustup: {error}")),
+        }
+    });
+    if let Err(why) = outcome {
+        panic!(
+            "the {PLUGIN_TARGET} target is missing and could not be installed ({why}); \
+             install it with `rustup target add {PLUGIN_TARGET}` (run in {}) and rerun the tests",
+            workspace_root().display()
+        );
+    }
+}
+
+/// Whether the active `rustc`'s sysroot holds the plugin target's standard library.
+fn target_in_sysroot(root: &Path) -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| {
+            let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            Path::new(&sysroot)
+                .join("lib/rustlib")
+                .join(PLUGIN_TARGET)
+                .join("lib")
+                .is_dir()
+        })
+        .unwrap_or(false)
+}
+
+/// Runs the cargo build of one plugin; see [`build_plugin`].
+fn run_plugin_build(name: &str) -> PathBuf {
+    ensure_plugin_target();
+    let root = workspace_root();
+    let dir = root.join("tests").join("plugins").join(name);
+    let manifest = dir.join("Cargo.toml");
+    assert!(
+        manifest.is_file(),
+        "no plugin crate `{name}`: {} does not exist",
+        manifest.display()
+    );
+    let target_dir = plugin_target_dir();
+    // The cargo running these tests, so the plugin is built by the same toolchain.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("building plugin `{name}` for {PLUGIN_TARGET}");
+    let output = Command::new(&cargo)
+        .arg("build")
+        .arg("--release")
+        .arg("--locked")
+        .args(["--target", PLUGIN_TARGET])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(&dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", Path::new(&cargo).display()));
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("--locked") {
+            format!(
+                "\nhint: the plugin's Cargo.lock is out of date; refresh it with \
+                 `cargo fetch --manifest-path tests/plugins/{name}/Cargo.toml` and commit it"
+            )
+        } else {
+            String::new()
+        };
+        panic!(
+            "building plugin `{name}` failed ({}):\n{stderr}{hint}",
+            output.status
+        );
+    }
+    let wasm = target_dir
+        .join(PLUGIN_TARGET)
+        .join("release")
+        .join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(
+        wasm.is_file(),
+        "plugin `{name}` built but {} does not exist; is it a cdylib named `{name}`?",
+        wasm.display()
+    );
+    wasm
+}
+
+// ---------------------------------------------------------------------------
+// Checking modules against the description
+// ---------------------------------------------------------------------------
+
+/// A wasm function type: `(i32, i32) -> i32`, in the same notation as
+/// [`proxy_wasm_abi_spec::lower::Signature`]'s `Display`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FuncSig {
+    /// Parameter types: `i32`, `i64`, `f32`, ...
+    pub params: Vec<String>,
+    /// Result types.
+    pub results: Vec<String>,
+}
+
+impl FuncSig {
+    /// The wasm signature the description lowers `function` to.
+    pub fn of(function: &proxy_wasm_abi_spec::ir::Function) -> FuncSig {
+        let signature = lower(function);
+        let keywords = |values: &[proxy_wasm_abi_spec::lower::WasmValue]| {
+            values
+                .iter()
+                .map(|v| v.wasm.keyword().to_string())
+                .collect()
+        };
+        FuncSig {
+            params: keywords(&signature.params),
+            results: keywords(&signature.results),
+        }
+    }
+
+    fn from_wasm(ty: &wasmparser::FuncType) -> FuncSig {
+        let names = |types: &[wasmparser::ValType]| types.iter().map(|t| t.to_string()).collect();
+        FuncSig {
+            params: names(ty.params()),
+            results: names(ty.results()),
+        }
+    }
+}
+
+impl fmt::Display for FuncSig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({})", self.params.join(", "))?;
+        if !self.results.is_empty() {
+            write!(f, " -> {}", self.results.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// What an import or export is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// A function, with its type.
+    Func(FuncSig),
+    /// A linear memory.
+    Memory,
+    /// A table.
+    Table,
+    /// A global.
+    Global,
+    /// An exception tag.
+    Tag,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Func(sig) => write!(f, "func {sig}"),
+            Kind::Memory => f.write_str("memory"),
+            Kind::Table => f.write_str("table"),
+            Kind::Global => f.write_str("global"),
+            Kind::Tag => f.write_str("tag"),
+        }
+    }
+}
+
+/// One import of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The import module, e.g. `env`.
+    pub module: String,
+    /// The name, e.g. `proxy_log`.
+    pub name: String,
+    /// What is imported.
+    pub kind: Kind,
+}
+
+impl Import {
+    /// `proxy_log`, or `wasi_snapshot_preview1.fd_write` outside `env`,
+    /// as [`proxy_wasm_abi_spec::ir::Function::qualified_name`] spells it.
+    pub fn qualified_name(&self) -> String {
+        if self.module == "env" {
+            self.name.clone()
+        } else {
+            format!("{}.{}", self.module, self.name)
+        }
+    }
+}
+
+impl fmt::Display for Import {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}: {}", self.module, self.name, self.kind)
+    }
+}
+
+/// One export of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// The export name.
+    pub name: String,
+    /// What is exported.
+    pub kind: Kind,
+}
+
+impl fmt::Display for Export {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.kind)
+    }
+}
+
+/// A way a module disagrees with the description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The module is not valid WebAssembly.
+    Invalid(String),
+    /// No `proxy_abi_version_X_Y_Z` export, so no version to check against.
+    NoVersionMarker,
+    /// More than one version marker; a host picks one, so a module must
+    /// export exactly the marker of the version it was built for.
+    SeveralVersionMarkers(Vec<Version>),
+    /// A version marker names a version the description does not declare.
+    UnknownVersion(String),
+    /// A function import the description does not define for `version`.
+    UndefinedImport {
+        /// The version checked against.
+        version: Version,
+        /// The import.
+        import: Import,
+    },
+    /// A host function imported with a type other than the description's.
+    ImportSignature {
+        /// The version checked against.
+        version: Version,
+        /// The import, with the module's type.
+        import: Import,
+        /// The description's type.
+        expected: FuncSig,
+    },
+    /// An import that is not a function: the ABI defines none.
+    NonFunctionImport(Import),
+    /// A callback exported with a type other than the description's.
+    CallbackSignature {
+        /// The version checked against.
+        version: Version,
+        /// The export name.
+        name: String,
+        /// The module's type.
+        found: FuncSig,
+        /// The description's type.
+        expected: FuncSig,
+    },
+    /// A callback name exported as something other than a function.
+    CallbackNotFunction(Export),
+    /// No exported memory named `memory`: the host cannot read or write the
+    /// plugin's memory.
+    MemoryNotExported,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Invalid(why) => write!(f, "the module is not valid wasm: {why}"),
+            Problem::NoVersionMarker => f.write_str("no proxy_abi_version_X_Y_Z export"),
+            Problem::SeveralVersionMarkers(versions) => {
+                let list: Vec<String> = versions.iter().map(Version::to_string).collect();
+                write!(
+                    f,
+                    "several version markers ({}); export exactly one",
+                    list.join(", ")
+                )
+            }
+            Problem::UnknownVersion(marker) => {
+                write!(
+                    f,
+                    "`{marker}` names a version the description does not declare"
+                )
+            }
+            Problem::UndefinedImport { version, import } => {
+                write!(
+                    f,
+                    "{version}: imports {import}, which {version} does not define"
+                )
+            }
+            Problem::ImportSignature {
+                version,
+                import,
+                expected,
+            } => write!(
+                f,
+                "{version}: imports {import}, but {version} defines it as {expected}"
+            ),
+            Problem::NonFunctionImport(import) => {
+                write!(f, "imports {import}; the ABI defines no such import")
+            }
+            Problem::CallbackSignature {
+                version,
+                name,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{version}: exports {name} as {found}, but {version} defines it as {expected}"
+            ),
+            Problem::CallbackNotFunction(export) => {
+                write!(
+                    f,
+                    "exports {export}, but the ABI defines a function of that name"
+                )
+            }
+            Problem::MemoryNotExported => f.write_str("no memory exported as `memory`"),
+        }
+    }
+}
+
+/// What [`check_module`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Every import, in module order.
+    pub imports: Vec<Import>,
+    /// Every export, in module order.
+    pub exports: Vec<Export>,
+    /// The versions declared by `proxy_abi_version_X_Y_Z` exports that the
+    /// description knows, oldest first. Everything was checked against each.
+    pub versions: Vec<Version>,
+    /// Whether a memory is exported as `memory`.
+    pub memory_exported: bool,
+    /// Exports the description does not define for any declared version
+    /// (neither a callback, a version marker nor `memory`). Not errors: a
+    /// host never calls them.
+    pub undefined_exports: Vec<Export>,
+    /// Imports of host functions the description deprecates at a declared
+    /// version, each with its replacement if it names one. Not errors.
+    pub deprecated_imports: Vec<(Import, Option<String>)>,
+    /// Disagreements with the description; empty when the module conforms.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Whether the module conforms to the description.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Panics listing every problem, unless there are none.
+    #[track_caller]
+    pub fn assert_ok(&self) {
+        assert!(
+            self.is_ok(),
+            "the module disagrees with the description:\n{self}"
+        );
+    }
+
+    /// The function imports, as qualified names (`proxy_log`,
+    /// `wasi_snapshot_preview1.fd_write`), sorted.
+    pub fn function_imports(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .imports
+            .iter()
+            .filter(|i| matches!(i.kind, Kind::Func(_)))
+            .map(Import::qualified_name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The function exports, sorted.
+    pub fn function_exports(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .exports
+            .iter()
+            .filter(|e| matches!(e.kind, Kind::Func(_)))
+            .map(|e| e.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The export named `name`, if any.
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|e| e.name == name)
+    }
+}
+
+impl fmt::Display for Report {
+    /// A multi-line summary: versions, imports, exports, problems.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let versions: Vec<String> = self.versions.iter().map(Version::to_string).collect();
+        writeln!(f, "declared versions: {}", versions.join(", "))?;
+        writeln!(f, "imports ({}):", self.imports.len())?;
+        for import in &self.imports {
+            let deprecated = self.deprecated_imports.iter().find(|(i, _)| i == import);
+            match deprecated {
+                Some((_, Some(replacement))) => {
+                    writeln!(f, "  {import}  (deprecated: use {replacement})")?
+                }
+                Some((_, None)) => writeln!(f, "  {import}  (deprecated)")?,
+                None => writeln!(f, "  {import}")?,
+            }
+        }
+        writeln!(f, "exports ({}):", self.exports.len())?;
+        for export in &self.exports {
+            let note = if self.undefined_exports.contains(export) {
+                "  (not defined by the description)"
+            } else {
+                ""
+            };
+            writeln!(f, "  {export}{note}")?;
+        }
+        if self.problems.is_empty() {
+            writeln!(f, "problems: none")
+        } else {
+            writeln!(f, "problems ({}):", self.problems.len())?;
+            for problem in &self.problems {
+                writeln!(f, "  {problem}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks a compiled plugin against the standard description; see
+/// [`check_module_against`].
+pub fn check_module(wasm: &[u8]) -> Report {
+    check_module_against(&proxy_wasm_abi_spec::standard(), wasm)
+}
+
+/// Reads a compiled plugin's imports and exports and checks them against
+/// `abi` at every version the module declares with a
+/// `proxy_abi_version_X_Y_Z` export:
+///
+/// - every function import must be a host function of that version, from
+///   the same module, with the identical wasm type (from
+///   [`proxy_wasm_abi_spec::lower::lower`]); non-function imports are errors;
+/// - every export named like a callback of that version must be a function
+///   of the identical type (callbacks are optional, so a missing one is fine);
+/// - a memory must be exported as `memory`;
+/// - exactly one version marker is expected.
+///
+/// Exports the description does not define are listed in
+/// [`Report::undefined_exports`], not counted as problems.
+pub fn check_module_against(abi: &Abi, wasm: &[u8]) -> Report {
+    let mut report = Report::default();
+    if let Err(error) = wasmparser::Validator::new().validate_all(wasm) {
+        report.problems.push(Problem::Invalid(error.to_string()));
+    }
+    match read_module(wasm) {
+        Ok((imports, exports)) => {
+            report.imports = imports;
+            report.exports = exports;
+        }
+        Err(error) => {
+            report.problems.push(Problem::Invalid(error.to_string()));
+            return report;
+        }
+    }
+
+    report.memory_exported = report
+        .exports
+        .iter()
+        .any(|e| e.name == "memory" && e.kind == Kind::Memory);
+    if !report.memory_exported {
+        report.problems.push(Problem::MemoryNotExported);
+    }
+
+    for export in &report.exports {
+        let Some(suffix) = export.name.strip_prefix("proxy_abi_version_") else {
+            continue;
+        };
+        let declared = suffix
+            .replace('_', ".")
+            .parse::<Version>()
+            .ok()
+            .filter(|v| abi.versions.contains(v));
+        match declared {
+            Some(version) => report.versions.push(version),
+            None => report
+                .problems
+                .push(Problem::UnknownVersion(export.name.clone())),
+        }
+    }
+    report.versions.sort();
+    report.versions.dedup();
+    match report.versions.len() {
+        0 if !report
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::UnknownVersion(_))) =>
+        {
+            report.problems.push(Problem::NoVersionMarker);
+        }
+        0 | 1 => {}
+        _ => report
+            .problems
+            .push(Problem::SeveralVersionMarkers(report.versions.clone())),
+    }
+
+    for import in &report.imports {
+        if !matches!(import.kind, Kind::Func(_)) {
+            report
+                .problems
+                .push(Problem::NonFunctionImport(import.clone()));
+        }
+    }
+
+    // Names every declared version defines as an export, to find the rest.
+    let mut defined_exports = vec!["memory".to_string()];
+    for &version in &report.versions {
+        let Some(at) = abi.at(version) else { continue };
+        let hosts: BTreeMap<(&str, &str), &proxy_wasm_abi_spec::ir::Function> = at
+            .host_functions()
+            .filter_map(|f| Some(((f.module()?, f.name.as_str()), f)))
+            .collect();
+        for import in &report.imports {
+            let Kind::Func(found) = &import.kind else {
+                continue;
+            };
+            match hosts.get(&(import.module.as_str(), import.name.as_str())) {
+                None => report.problems.push(Problem::UndefinedImport {
+                    version,
+                    import: import.clone(),
+                }),
+                Some(function) => {
+                    if let Some(deprecation) = &function.deprecated {
+                        let entry = (import.clone(), deprecation.replacement.clone());
+                        if !report.deprecated_imports.contains(&entry) {
+                            report.deprecated_imports.push(entry);
+                        }
+                    }
+                    let expected = FuncSig::of(function);
+                    if *found != expected {
+                        report.problems.push(Problem::ImportSignature {
+                            version,
+                            import: import.clone(),
+                            expected,
+                        });
+                    }
+                }
+            }
+        }
+        for callback in at.callbacks() {
+            defined_exports.push(callback.name.clone());
+            let Some(export) = report.export(&callback.name) else {
+                continue;
+            };
+            let expected = FuncSig::of(callback);
+            match &export.kind {
+                Kind::Func(found) if *found == expected => {}
+                Kind::Func(found) => report.problems.push(Problem::CallbackSignature {
+                    version,
+                    name: export.name.clone(),
+                    found: found.clone(),
+                    expected,
+                }),
+                _ => report
+                    .problems
+                    .push(Problem::CallbackNotFunction(export.clone())),
+            }
+        }
+    }
+    report.undefined_exports = report
+        .exports
+        .iter()
+        .filter(|e| !defined_exports.contains(&e.name))
+        .filter(|e| !e.name.starts_with("proxy_abi_version_"))
+        .cloned()
+        .collect();
+    report
+}
+
+/// The imports and exports of a module, with function types resolved.
+fn read_module(wasm: &[u8]) -> wasmparser::Result<(Vec<Import>, Vec<Export>)> {
+    use wasmparser::{CompositeInnerType, ExternalKind, Payload, TypeRef};
+
+    // Signature of each type index (`None` for non-function types).
+    let mut types: Vec<Option<FuncSig>> = Vec::new();
+    // Type index of each function index: imports first, then definitions.
+    let mut functions: Vec<u32> = Vec::new();
+    let mut imports = Vec::new();
+    // Exports by name and kind, resolved once all sections are read.
+    let mut raw_exports = Vec::new();
+    let sig_of_type = |types: &[Option<FuncSig>], index: u32| {
+        types
+            .get(index as usize)
+            .cloned()
+            .flatten()
+            .unwrap_or_default()
+    };
+
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group?.into_types() {
+                        types.push(match &sub.composite_type.inner {
+                            CompositeInnerType::Func(func) => Some(FuncSig::from_wasm(func)),
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let kind = match import.ty {
+                        TypeRef::Func(index) | TypeRef::FuncExact(index) => {
+                            functions.push(index);
+                            Kind::Func(sig_of_type(&types, index))
+                        }
+                        TypeRef::Memory(_) => Kind::Memory,
+                        TypeRef::Table(_) => Kind::Table,
+                        TypeRef::Global(_) => Kind::Global,
+                        TypeRef::Tag(_) => Kind::Tag,
+                    };
+                    imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        kind,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for index in reader {
+                    functions.push(index?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    raw_exports.push((export.name.to_string(), export.kind, export.index));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let exports = raw_exports
+        .into_iter()
+        .map(|(name, kind, index)| {
+            let kind = match kind {
+                ExternalKind::Func | ExternalKind::FuncExact => {
+                    let ty = functions.get(index as usize).copied().unwrap_or(u32::MAX);
+                    Kind::Func(sig_of_type(&types, ty))
+                }
+                ExternalKind::Memory => Kind::Memory,
+                ExternalKind::Table => Kind::Table,
+                ExternalKind::Global => Kind::Global,
+                ExternalKind::Tag => Kind::Tag,
+            };
+            Export { name, kind }
+        })
+        .collect();
+    Ok((imports, exports))
+}
+
+// ---------------------------------------------------------------------------
+// Building plugin workspaces
+// ---------------------------------------------------------------------------
+
+/// Builds every member of the plugin workspace `tests/plugins/<workspace>`
+/// and returns the `.wasm` of its member package `crate_name`.
+///
+/// The same conventions as [`build_plugin`] apply (release, `--locked`,
+/// `wasm32-wasip1`, `target/plugins`, host `RUSTFLAGS` dropped, the target
+/// installed first), except that the manifest is a workspace of several
+/// `cdylib` members sharing one `Cargo.lock`: the whole workspace is built in
+/// one cargo invocation (`--workspace`), so shared dependencies such as the
+/// SDK compile once, and at most once per test process whichever member is
+/// asked for first.
+pub fn build_workspace_plugin(workspace: &str, crate_name: &str) -> PathBuf {
+    static BUILDS: OnceLock<Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    let slot = {
+        let mut builds = BUILDS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(builds.entry(workspace.to_string()).or_default())
+    };
+    let out_dir = slot.get_or_init(|| run_workspace_build(workspace)).clone();
+    let wasm = out_dir.join(format!("{}.wasm", crate_name.replace('-', "_")));
+    assert!(
+        wasm.is_file(),
+        "workspace `{workspace}` built but {} does not exist; is `{crate_name}` a cdylib member of it?",
+        wasm.display()
+    );
+    wasm
+}
+
+/// Runs the cargo build of a plugin workspace and returns the directory
+/// holding its `.wasm` files; see [`build_workspace_plugin`].
+fn run_workspace_build(workspace: &str) -> PathBuf {
+    ensure_plugin_target();
+    let dir = workspace_root()
+        .join("tests")
+        .join("plugins")
+        .join(workspace);
+    let manifest = dir.join("Cargo.toml");
+    assert!(
+        manifest.is_file(),
+        "no plugin workspace `{workspace}`: {} does not exist",
+        manifest.display()
+    );
+    let target_dir = plugin_target_dir();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("building plugin workspace `{workspace}` for {PLUGIN_TARGET}");
+    let started = std::time::Instant::now();
+    let output = Command::new(&cargo)
+        .args(["build", "--release", "--locked", "--workspace"])
+        .args(["--target", PLUGIN_TARGET])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(&dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", Path::new(&cargo).display()));
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("--locked") {
+            format!(
+                "\nhint: the workspace's Cargo.lock is out of date; refresh it with \
+                 `cargo fetch --manifest-path tests/plugins/{workspace}/Cargo.toml` and commit it"
+            )
+        } else {
+            String::new()
+        };
+        panic!(
+            "building plugin workspace `{workspace}` failed ({}):\n{stderr}{hint}",
+            output.status
+        );
+    }
+    eprintln!(
+        "built plugin workspace `{workspace}` in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    target_dir.join(PLUGIN_TARGET).join("release")
 }

@@ -7,17 +7,25 @@
 //! - [`markdown`]: the reference documentation of one version.
 //! - [`diff`]: what changed between two versions.
 //! - [`guest`]: Rust bindings for plugins (enums, imports, callbacks, exports).
+//! - [`host`]: wasmtime bindings for proxies (`Host`, `add_to_linker`, `Plugin`).
 //! - [`files`]: the set of files under `generated/`, and the staleness check.
 //! - [`options`]: the `{ key: value }` options of the function-like macros.
 //! - [`names`], [`rust`]: Rust naming and formatting shared by the emitters.
+//! - `runner` (feature `run`): a reference in-memory host on the generated
+//!   wasmtime bindings, and a request lifecycle driver.
 
+/// Compile-time checks of hand-written SDK bindings, behind the proc-macros.
+pub mod checks;
 pub mod diff;
 pub mod files;
 pub mod guest;
+pub mod host;
 pub mod json;
 pub mod markdown;
 pub mod names;
 pub mod options;
+#[cfg(feature = "run")]
+pub mod runner;
 pub mod rust;
 
 /// The command that regenerates everything under `generated/`.

@@ -7,6 +7,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, markdown};
 use proxy_wasm_abi_spec::{Abi, AbiVersion, STANDARD_PATH, STANDARD_TEXT, Version};
 
+/// Like `println!`, but a closed stdout (`| head`) ends output quietly
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "proxy-wasm-abi",
@@ -56,6 +65,115 @@ enum Command {
     },
     /// Count functions, callbacks, enums and values per version.
     Summary,
+    /// Run one request (or TCP connection) through a v0.2.1 plugin on the
+    /// reference host, and print its actions, changes, calls and logs.
+    #[cfg(feature = "run")]
+    Run(RunArgs),
+}
+
+#[cfg(feature = "run")]
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The plugin (.wasm).
+    plugin: PathBuf,
+    /// A request header, `name:value`; repeatable. Default: a GET of `/`.
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    headers: Vec<String>,
+    /// The request body (HTTP) or downstream data (TCP).
+    #[arg(long, default_value = "")]
+    body: String,
+    /// A response header, `name:value`; repeatable. Default: `:status: 200`.
+    #[arg(long = "response-header", value_name = "NAME:VALUE")]
+    response_headers: Vec<String>,
+    /// The response body (HTTP) or upstream data (TCP).
+    #[arg(long, default_value = "")]
+    response_body: String,
+    /// A file holding the plugin configuration.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A file holding the VM configuration.
+    #[arg(long, value_name = "FILE")]
+    vm_config: Option<PathBuf>,
+    /// Drive a TCP connection instead of an HTTP request.
+    #[arg(long)]
+    tcp: bool,
+}
+
+/// `name:value`, where a leading `:` belongs to the name (`:path:/`).
+#[cfg(feature = "run")]
+fn header(text: &str) -> Result<(Vec<u8>, Vec<u8>), Failure> {
+    let split = if let Some(rest) = text.strip_prefix(':') {
+        rest.find(':').map(|i| i + 1)
+    } else {
+        text.find(':')
+    };
+    let Some(at) = split else {
+        return Err(Failure(format!(
+            "error: header `{text}` is not `name:value`"
+        )));
+    };
+    let (name, value) = (&text.as_bytes()[..at], text[at + 1..].trim_start());
+    Ok((name.to_vec(), value.as_bytes().to_vec()))
+}
+
+#[cfg(feature = "run")]
+fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
+    use proxy_wasm_abi_codegen::runner;
+    let read = |path: &Path| {
+        std::fs::read(path)
+            .map_err(|e| Failure(format!("error: cannot read {}: {e}", path.display())))
+    };
+    let wasm = read(&args.plugin)?;
+    let pairs =
+        |list: &[String], default: &[(&str, &str)]| -> Result<runner::reference::Pairs, Failure> {
+            if list.is_empty() {
+                Ok(default
+                    .iter()
+                    .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                    .collect())
+            } else {
+                list.iter().map(|h| header(h)).collect()
+            }
+        };
+    let input = runner::Input {
+        lifecycle: if args.tcp {
+            runner::Lifecycle::Tcp
+        } else {
+            runner::Lifecycle::Http
+        },
+        request_headers: pairs(
+            &args.headers,
+            &[
+                (":method", "GET"),
+                (":path", "/"),
+                (":authority", "example.com"),
+            ],
+        )?,
+        request_body: args.body.into_bytes(),
+        response_headers: pairs(&args.response_headers, &[(":status", "200")])?,
+        response_body: args.response_body.into_bytes(),
+        plugin_configuration: args
+            .config
+            .as_deref()
+            .map(read)
+            .transpose()?
+            .unwrap_or_default(),
+        vm_configuration: args
+            .vm_config
+            .as_deref()
+            .map(read)
+            .transpose()?
+            .unwrap_or_default(),
+        http_call_response: runner::reference::HttpCallResponse {
+            headers: vec![(b":status".to_vec(), b"200".to_vec())],
+            body: b"ok".to_vec(),
+            trailers: Vec::new(),
+        },
+    };
+    let report = runner::run(&wasm, &input)
+        .map_err(|e| Failure(format!("error: {}: {e}", args.plugin.display())))?;
+    say!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -72,15 +190,6 @@ enum DumpFormat {
 
 /// An error that ends the command: printed on stderr, exit status 2.
 struct Failure(String);
-
-/// Like `println!`, but a closed stdout (`| head`) ends output quietly
-/// instead of panicking.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
 
 /// Like `print!`, with the same tolerance of a closed stdout.
 fn emit(text: &str) {
@@ -131,6 +240,10 @@ fn default_out_dir() -> PathBuf {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    #[cfg(feature = "run")]
+    if let Command::Run(args) = cli.command {
+        return run_plugin(args);
+    }
     let (abi, source) = load(cli.spec.as_deref())?;
     match cli.command {
         Command::Generate { out } => {
@@ -214,6 +327,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "run")]
+        Command::Run(_) => unreachable!("handled before the description is loaded"),
         Command::Summary => {
             say!("version  host functions  callbacks  enums  enum values");
             for version in &abi.versions {

@@ -1,0 +1,462 @@
+//! Runs a plugin through one request lifecycle on the generated v0.2.1 host
+//! and the in-memory [`ReferenceHost`], and reports what it did.
+
+use std::fmt::{self, Write as _};
+
+pub mod reference;
+
+pub use reference::ReferenceHost;
+
+/// The generated wasmtime bindings of v0.2.1, as checked in under `generated/`.
+pub mod bindings {
+    include!("../../../generated/rust/host/v0_2_1.rs");
+}
+
+use bindings::{Action, Plugin, PluginError};
+use reference::Pairs;
+
+/// The root (plugin) context id the runner uses.
+pub const ROOT_CONTEXT: u32 = 1;
+/// The stream context id of the one request or connection.
+pub const STREAM_CONTEXT: u32 = 2;
+
+/// Which lifecycle to drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lifecycle {
+    /// An HTTP request and its response.
+    #[default]
+    Http,
+    /// A TCP connection: downstream then upstream data, then close.
+    Tcp,
+}
+
+/// What to feed the plugin.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// HTTP or TCP.
+    pub lifecycle: Lifecycle,
+    /// Request headers (HTTP) in order.
+    pub request_headers: Pairs,
+    /// Request body (HTTP) or downstream data (TCP).
+    pub request_body: Vec<u8>,
+    /// Response headers (HTTP).
+    pub response_headers: Pairs,
+    /// Response body (HTTP) or upstream data (TCP).
+    pub response_body: Vec<u8>,
+    /// The VM configuration.
+    pub vm_configuration: Vec<u8>,
+    /// The plugin configuration.
+    pub plugin_configuration: Vec<u8>,
+    /// The answer given to each HTTP call the plugin makes.
+    pub http_call_response: reference::HttpCallResponse,
+}
+
+/// One callback the runner made and what came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The callback and its arguments, e.g. `proxy_on_request_headers(2, 3, false)`.
+    pub call: String,
+    /// What it returned, e.g. `Pause`, `true`, or `not exported`.
+    pub outcome: String,
+}
+
+/// Everything a run did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// HTTP or TCP.
+    pub lifecycle: Lifecycle,
+    /// The callbacks made, in order.
+    pub steps: Vec<Step>,
+    /// The request as the plugin left it (headers and body).
+    pub request_before: (Pairs, Vec<u8>),
+    /// The response as the plugin left it.
+    pub response_before: (Pairs, Vec<u8>),
+    /// The host's final state.
+    pub host: ReferenceHost,
+}
+
+/// Why a run could not complete; each renders as one line.
+#[derive(Debug)]
+pub enum RunError {
+    /// The bytes are not a valid wasm module.
+    BadModule(String),
+    /// The module cannot be set up as a plugin.
+    Plugin(PluginError),
+    /// A callback trapped or returned an invalid value.
+    Callback {
+        /// Which callback.
+        call: String,
+        /// What went wrong.
+        error: bindings::CallError,
+    },
+    /// The plugin rejected its configuration.
+    Rejected(&'static str),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::BadModule(e) => write!(f, "not a valid wasm module: {e}"),
+            RunError::Plugin(e) => write!(f, "cannot load the plugin: {e}"),
+            RunError::Callback { call, error } => write!(f, "{call} failed: {error}"),
+            RunError::Rejected(what) => {
+                write!(f, "the plugin rejected its {what} (returned false)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// A loaded plugin with its store, ready to be driven.
+pub struct Session {
+    /// The wasmtime store, holding the reference host.
+    pub store: wasmtime::Store<ReferenceHost>,
+    /// The plugin instance.
+    pub plugin: Plugin,
+    /// The callbacks made so far.
+    pub steps: Vec<Step>,
+}
+
+impl Session {
+    /// Compiles and instantiates `wasm` against a reference host.
+    pub fn new(wasm: &[u8], host: ReferenceHost) -> Result<Session, RunError> {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, wasm)
+            .map_err(|e| RunError::BadModule(first_line(&e)))?;
+        let mut linker = wasmtime::Linker::new(&engine);
+        bindings::add_to_linker(&mut linker, |host: &mut ReferenceHost| host)
+            .map_err(|e| RunError::BadModule(first_line(&e)))?;
+        let mut store = wasmtime::Store::new(&engine, host);
+        let plugin = Plugin::instantiate(&mut store, &linker, &module).map_err(RunError::Plugin)?;
+        Ok(Session {
+            store,
+            plugin,
+            steps: Vec::new(),
+        })
+    }
+
+    /// Records a callback and its outcome, turning a failure into a `RunError`.
+    pub fn record<T: fmt::Debug>(
+        &mut self,
+        call: String,
+        result: Result<Option<T>, bindings::CallError>,
+    ) -> Result<Option<T>, RunError> {
+        match result {
+            Ok(value) => {
+                let outcome = value
+                    .as_ref()
+                    .map_or_else(|| "not exported".to_string(), |v| format!("{v:?}"));
+                self.steps.push(Step { call, outcome });
+                Ok(value)
+            }
+            Err(error) => Err(RunError::Callback { call, error }),
+        }
+    }
+
+    /// Creates the root context and runs `proxy_on_vm_start` and
+    /// `proxy_on_configure`; a `false` from either is an error.
+    pub fn start(&mut self) -> Result<(), RunError> {
+        let (vm_size, config_size) = {
+            let host = self.store.data();
+            (
+                len32(&host.vm_configuration),
+                len32(&host.plugin_configuration),
+            )
+        };
+        let r = self
+            .plugin
+            .proxy_on_context_create(&mut self.store, ROOT_CONTEXT, 0);
+        self.record(format!("proxy_on_context_create({ROOT_CONTEXT}, 0)"), r)?;
+        let r = self
+            .plugin
+            .proxy_on_vm_start(&mut self.store, ROOT_CONTEXT, vm_size);
+        if self.record(format!("proxy_on_vm_start({ROOT_CONTEXT}, {vm_size})"), r)? == Some(false) {
+            return Err(RunError::Rejected("VM configuration"));
+        }
+        let r = self
+            .plugin
+            .proxy_on_configure(&mut self.store, ROOT_CONTEXT, config_size);
+        if self.record(
+            format!("proxy_on_configure({ROOT_CONTEXT}, {config_size})"),
+            r,
+        )? == Some(false)
+        {
+            return Err(RunError::Rejected("plugin configuration"));
+        }
+        Ok(())
+    }
+
+    /// Fires the timer once if the plugin set a tick period, and delivers
+    /// queued items, HTTP call responses and pending notifications.
+    pub fn deliver(&mut self, response: &reference::HttpCallResponse) -> Result<(), RunError> {
+        if self.store.data().tick_period_ms > 0 {
+            let r = self.plugin.proxy_on_tick(&mut self.store, ROOT_CONTEXT);
+            self.record(format!("proxy_on_tick({ROOT_CONTEXT})"), r)?;
+        }
+        for queue_id in std::mem::take(&mut self.store.data_mut().queues_ready) {
+            let r = self
+                .plugin
+                .proxy_on_queue_ready(&mut self.store, ROOT_CONTEXT, queue_id);
+            self.record(
+                format!("proxy_on_queue_ready({ROOT_CONTEXT}, {queue_id})"),
+                r,
+            )?;
+        }
+        let delivered = self
+            .steps
+            .iter()
+            .filter(|s| s.call.starts_with("proxy_on_http_call_response"))
+            .count();
+        let calls: Vec<u32> = self
+            .store
+            .data()
+            .http_calls
+            .iter()
+            .skip(delivered)
+            .map(|c| c.token)
+            .collect();
+        for token in calls {
+            self.store.data_mut().http_call_response = Some(response.clone());
+            let (headers, body, trailers) = (
+                len32(&response.headers),
+                len32(&response.body),
+                len32(&response.trailers),
+            );
+            let r = self.plugin.proxy_on_http_call_response(
+                &mut self.store,
+                ROOT_CONTEXT,
+                token,
+                headers,
+                body,
+                trailers,
+            );
+            let call = format!(
+                "proxy_on_http_call_response({ROOT_CONTEXT}, {token}, {headers}, {body}, {trailers})"
+            );
+            self.record(call, r)?;
+            self.store.data_mut().http_call_response = None;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream context: done (answering a pending `proxy_done`), log, delete.
+    pub fn finish(&mut self, context: u32) -> Result<(), RunError> {
+        let r = self.plugin.proxy_on_done(&mut self.store, context);
+        if self.record(format!("proxy_on_done({context})"), r)? == Some(false) {
+            self.store.data_mut().done_pending = true;
+        }
+        let r = self.plugin.proxy_on_log(&mut self.store, context);
+        self.record(format!("proxy_on_log({context})"), r)?;
+        let r = self.plugin.proxy_on_delete(&mut self.store, context);
+        self.record(format!("proxy_on_delete({context})"), r)?;
+        Ok(())
+    }
+}
+
+fn len32<T>(items: &[T]) -> u32 {
+    u32::try_from(items.len()).unwrap_or(u32::MAX)
+}
+
+fn first_line(error: &wasmtime::Error) -> String {
+    error.to_string().lines().next().unwrap_or("").to_string()
+}
+
+/// Runs `wasm` through one lifecycle with `input`.
+pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
+    let host = ReferenceHost {
+        vm_configuration: input.vm_configuration.clone(),
+        plugin_configuration: input.plugin_configuration.clone(),
+        ..ReferenceHost::default()
+    };
+    let mut s = Session::new(wasm, host)?;
+    s.start()?;
+    s.deliver(&input.http_call_response)?;
+    let ctx = STREAM_CONTEXT;
+    let r = s
+        .plugin
+        .proxy_on_context_create(&mut s.store, ctx, ROOT_CONTEXT);
+    s.record(format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"), r)?;
+    match input.lifecycle {
+        Lifecycle::Http => http(&mut s, input)?,
+        Lifecycle::Tcp => tcp(&mut s, input)?,
+    }
+    s.deliver(&input.http_call_response)?;
+    s.finish(ctx)?;
+    let host = s.store.data().clone();
+    Ok(Report {
+        lifecycle: input.lifecycle,
+        steps: s.steps,
+        request_before: (input.request_headers.clone(), input.request_body.clone()),
+        response_before: (input.response_headers.clone(), input.response_body.clone()),
+        host,
+    })
+}
+
+fn http(s: &mut Session, input: &Input) -> Result<(), RunError> {
+    let ctx = STREAM_CONTEXT;
+    s.store.data_mut().request_headers = input.request_headers.clone();
+    let end = input.request_body.is_empty();
+    let n = len32(&input.request_headers);
+    let r = s.plugin.proxy_on_request_headers(&mut s.store, ctx, n, end);
+    let action = s.record(format!("proxy_on_request_headers({ctx}, {n}, {end})"), r)?;
+    // A paused request waits for the plugin's HTTP calls to come back.
+    if action == Some(Action::Pause) {
+        s.deliver(&input.http_call_response)?;
+    }
+    if s.store.data().local_response.is_some() {
+        return Ok(());
+    }
+    if !end {
+        s.store.data_mut().request_body = input.request_body.clone();
+        let size = len32(&input.request_body);
+        let r = s
+            .plugin
+            .proxy_on_request_body(&mut s.store, ctx, size, true);
+        s.record(format!("proxy_on_request_body({ctx}, {size}, true)"), r)?;
+    }
+    if s.store.data().local_response.is_some() {
+        return Ok(());
+    }
+    s.store.data_mut().response_headers = input.response_headers.clone();
+    let end = input.response_body.is_empty();
+    let n = len32(&input.response_headers);
+    let r = s
+        .plugin
+        .proxy_on_response_headers(&mut s.store, ctx, n, end);
+    s.record(format!("proxy_on_response_headers({ctx}, {n}, {end})"), r)?;
+    if !end {
+        s.store.data_mut().response_body = input.response_body.clone();
+        let size = len32(&input.response_body);
+        let r = s
+            .plugin
+            .proxy_on_response_body(&mut s.store, ctx, size, true);
+        s.record(format!("proxy_on_response_body({ctx}, {size}, true)"), r)?;
+    }
+    Ok(())
+}
+
+fn tcp(s: &mut Session, input: &Input) -> Result<(), RunError> {
+    let ctx = STREAM_CONTEXT;
+    let r = s.plugin.proxy_on_new_connection(&mut s.store, ctx);
+    s.record(format!("proxy_on_new_connection({ctx})"), r)?;
+    s.store.data_mut().downstream_data = input.request_body.clone();
+    let size = len32(&input.request_body);
+    let r = s
+        .plugin
+        .proxy_on_downstream_data(&mut s.store, ctx, size, true);
+    s.record(format!("proxy_on_downstream_data({ctx}, {size}, true)"), r)?;
+    s.store.data_mut().upstream_data = input.response_body.clone();
+    let size = len32(&input.response_body);
+    let r = s
+        .plugin
+        .proxy_on_upstream_data(&mut s.store, ctx, size, true);
+    s.record(format!("proxy_on_upstream_data({ctx}, {size}, true)"), r)?;
+    let remote = bindings::PeerType::Remote;
+    let r = s
+        .plugin
+        .proxy_on_downstream_connection_close(&mut s.store, ctx, remote);
+    s.record(
+        format!("proxy_on_downstream_connection_close({ctx}, REMOTE)"),
+        r,
+    )?;
+    let r = s
+        .plugin
+        .proxy_on_upstream_connection_close(&mut s.store, ctx, remote);
+    s.record(
+        format!("proxy_on_upstream_connection_close({ctx}, REMOTE)"),
+        r,
+    )?;
+    Ok(())
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn pairs_diff(out: &mut String, title: &str, before: &Pairs, after: &Pairs) {
+    let _ = writeln!(out, "{title}:");
+    for (k, v) in after {
+        let mark = if before.contains(&(k.clone(), v.clone())) {
+            " "
+        } else {
+            "+"
+        };
+        let _ = writeln!(out, "  {mark} {}: {}", text(k), text(v));
+    }
+    for (k, v) in before {
+        if !after.contains(&(k.clone(), v.clone())) {
+            let _ = writeln!(out, "  - {}: {}", text(k), text(v));
+        }
+    }
+}
+
+fn body_diff(out: &mut String, title: &str, before: &[u8], after: &[u8]) {
+    if before == after {
+        let _ = writeln!(out, "{title}: unchanged ({} bytes)", after.len());
+    } else {
+        let _ = writeln!(out, "{title}: {:?} -> {:?}", text(before), text(after));
+    }
+}
+
+impl fmt::Display for Report {
+    /// The actions, header and body changes, local response, calls and logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        out.push_str("callbacks:\n");
+        for step in &self.steps {
+            let _ = writeln!(out, "  {} -> {}", step.call, step.outcome);
+        }
+        let h = &self.host;
+        let (before, after) = (&self.request_before, &self.response_before);
+        match self.lifecycle {
+            Lifecycle::Http => {
+                pairs_diff(&mut out, "request headers", &before.0, &h.request_headers);
+                body_diff(&mut out, "request body", &before.1, &h.request_body);
+                pairs_diff(&mut out, "response headers", &after.0, &h.response_headers);
+                body_diff(&mut out, "response body", &after.1, &h.response_body);
+            }
+            Lifecycle::Tcp => {
+                body_diff(&mut out, "downstream data", &before.1, &h.downstream_data);
+                body_diff(&mut out, "upstream data", &after.1, &h.upstream_data);
+            }
+        }
+        if let Some(local) = &h.local_response {
+            let _ = writeln!(
+                out,
+                "local response: {} {:?} body {:?}",
+                local.status_code,
+                local.details,
+                text(&local.body)
+            );
+            for (k, v) in &local.headers {
+                let _ = writeln!(out, "  {}: {}", text(k), text(v));
+            }
+        }
+        for call in &h.http_calls {
+            let _ = writeln!(
+                out,
+                "http call {} to {:?} (timeout {} ms): {}",
+                call.token,
+                call.upstream,
+                call.timeout_ms,
+                call.headers
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", text(k), text(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if h.tick_period_ms > 0 {
+            let _ = writeln!(out, "tick period: {} ms", h.tick_period_ms);
+        }
+        for m in &h.metrics {
+            let _ = writeln!(out, "metric {} ({:?}) = {}", m.name, m.kind, m.value);
+        }
+        out.push_str("logs:\n");
+        for (level, message) in &h.logs {
+            let _ = writeln!(out, "  [{level}] {message}");
+        }
+        f.write_str(out.trim_end())
+    }
+}

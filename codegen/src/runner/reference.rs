@@ -1,0 +1,629 @@
+//! An in-memory Proxy-Wasm v0.2.1 host: headers, bodies, properties, shared
+//! data and queues, metrics, timers, logs, local responses and HTTP calls,
+//! all recorded for inspection.
+//!
+//! It answers exactly the statuses the specification gives (NOT_FOUND for a
+//! missing key or queue, EMPTY for an empty queue, CAS_MISMATCH, ...): the
+//! official Rust SDK traps on any status its wrapper does not expect.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::bindings::{BufferType, Host, LogLevel, MapType, MetricType, Status, StreamType};
+use super::bindings::{WasiClockId, WasiErrno, WasiFdId};
+
+/// Key/value pairs in order, as HTTP fields are.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A property path: its segments.
+pub type PropertyPath = Vec<Vec<u8>>;
+
+/// A local response the plugin sent with `proxy_send_local_response`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalResponse {
+    /// HTTP status code.
+    pub status_code: u32,
+    /// The details string.
+    pub details: String,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Response headers.
+    pub headers: Pairs,
+    /// gRPC status, or `u32::MAX` for none.
+    pub grpc_status: u32,
+}
+
+/// An HTTP call the plugin dispatched with `proxy_http_call`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCall {
+    /// The call's token, passed back to `proxy_on_http_call_response`.
+    pub token: u32,
+    /// The upstream (cluster) name.
+    pub upstream: String,
+    /// Request headers, including `:method`, `:path` and `:authority`.
+    pub headers: Pairs,
+    /// Request body.
+    pub body: Vec<u8>,
+    /// Request trailers.
+    pub trailers: Pairs,
+    /// Timeout in milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// The response the host hands to `proxy_on_http_call_response`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpCallResponse {
+    /// Response headers, `:status` first.
+    pub headers: Pairs,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Response trailers.
+    pub trailers: Pairs,
+}
+
+/// A metric defined by the plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metric {
+    /// Counter, gauge or histogram.
+    pub kind: MetricType,
+    /// Its name.
+    pub name: String,
+    /// Current value (the last recorded value for histograms).
+    pub value: i64,
+}
+
+/// A shared queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Queue {
+    /// The VM id it belongs to.
+    pub vm_id: String,
+    /// Its name.
+    pub name: String,
+    /// Items, oldest first.
+    pub items: VecDeque<Vec<u8>>,
+}
+
+/// The in-memory host. Fields are public so tests and the runner can set
+/// up a request and inspect what the plugin did.
+#[derive(Debug, Clone)]
+pub struct ReferenceHost {
+    /// The VM id queues registered by this plugin belong to.
+    pub vm_id: String,
+    /// HTTP request headers.
+    pub request_headers: Pairs,
+    /// HTTP request trailers.
+    pub request_trailers: Pairs,
+    /// HTTP response headers.
+    pub response_headers: Pairs,
+    /// HTTP response trailers.
+    pub response_trailers: Pairs,
+    /// HTTP request body (as buffered so far).
+    pub request_body: Vec<u8>,
+    /// HTTP response body (as buffered so far).
+    pub response_body: Vec<u8>,
+    /// TCP data from downstream.
+    pub downstream_data: Vec<u8>,
+    /// TCP data from upstream.
+    pub upstream_data: Vec<u8>,
+    /// The HTTP call response being delivered, while it is.
+    pub http_call_response: Option<HttpCallResponse>,
+    /// The VM configuration, readable in `proxy_on_vm_start`.
+    pub vm_configuration: Vec<u8>,
+    /// The plugin configuration, readable in `proxy_on_configure`.
+    pub plugin_configuration: Vec<u8>,
+    /// Properties by path segments.
+    pub properties: HashMap<PropertyPath, Vec<u8>>,
+    /// Shared data: value and compare-and-swap token by key.
+    pub shared_data: HashMap<String, (Vec<u8>, u32)>,
+    /// Shared queues; a queue's id is its index plus one.
+    pub queues: Vec<Queue>,
+    /// Ids of queues that received an item and await `proxy_on_queue_ready`.
+    pub queues_ready: Vec<u32>,
+    /// Metrics; a metric's id is its index plus one.
+    pub metrics: Vec<Metric>,
+    /// The tick period the plugin asked for, in milliseconds (0: none).
+    pub tick_period_ms: u32,
+    /// Everything logged, with `proxy_log` or WASI `fd_write`.
+    pub logs: Vec<(LogLevel, String)>,
+    /// The host's log level, as `proxy_get_log_level` reports it.
+    pub log_level: LogLevel,
+    /// The local response, if the plugin sent one.
+    pub local_response: Option<LocalResponse>,
+    /// HTTP calls dispatched, in order.
+    pub http_calls: Vec<HttpCall>,
+    /// `proxy_continue_stream` calls, in order.
+    pub continued: Vec<StreamType>,
+    /// `proxy_close_stream` calls, in order.
+    pub closed: Vec<StreamType>,
+    /// The context made effective by `proxy_set_effective_context`.
+    pub effective_context: u32,
+    /// Whether a context awaits `proxy_done` (its `proxy_on_done` said false).
+    pub done_pending: bool,
+    /// The time reported by the clocks, in nanoseconds since the epoch.
+    pub now_ns: u64,
+    /// State of the deterministic generator behind `random_get`.
+    pub random_state: u64,
+    /// The exit code, if the plugin called `proc_exit`.
+    pub exit_code: Option<u32>,
+}
+
+impl Default for ReferenceHost {
+    fn default() -> Self {
+        ReferenceHost {
+            vm_id: String::new(),
+            request_headers: Vec::new(),
+            request_trailers: Vec::new(),
+            response_headers: Vec::new(),
+            response_trailers: Vec::new(),
+            request_body: Vec::new(),
+            response_body: Vec::new(),
+            downstream_data: Vec::new(),
+            upstream_data: Vec::new(),
+            http_call_response: None,
+            vm_configuration: Vec::new(),
+            plugin_configuration: Vec::new(),
+            properties: HashMap::new(),
+            shared_data: HashMap::new(),
+            queues: Vec::new(),
+            queues_ready: Vec::new(),
+            metrics: Vec::new(),
+            tick_period_ms: 0,
+            logs: Vec::new(),
+            log_level: LogLevel::Trace,
+            local_response: None,
+            http_calls: Vec::new(),
+            continued: Vec::new(),
+            closed: Vec::new(),
+            effective_context: 0,
+            done_pending: false,
+            // A fixed instant keeps runs reproducible: 2020-01-01T00:00:00Z.
+            now_ns: 1_577_836_800_000_000_000,
+            random_state: 0x853c_49e6_748f_ea9b,
+            exit_code: None,
+        }
+    }
+}
+
+fn owned(pairs: &[(&[u8], &[u8])]) -> Pairs {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect()
+}
+
+/// HTTP field names compare without regard to ASCII case.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+impl ReferenceHost {
+    fn map(&self, map_id: MapType) -> Option<&Pairs> {
+        Some(match map_id {
+            MapType::HttpRequestHeaders => &self.request_headers,
+            MapType::HttpRequestTrailers => &self.request_trailers,
+            MapType::HttpResponseHeaders => &self.response_headers,
+            MapType::HttpResponseTrailers => &self.response_trailers,
+            MapType::HttpCallResponseHeaders => &self.http_call_response.as_ref()?.headers,
+            MapType::HttpCallResponseTrailers => &self.http_call_response.as_ref()?.trailers,
+            MapType::GrpcCallInitialMetadata | MapType::GrpcCallTrailingMetadata => return None,
+        })
+    }
+
+    fn map_mut(&mut self, map_id: MapType) -> Option<&mut Pairs> {
+        Some(match map_id {
+            MapType::HttpRequestHeaders => &mut self.request_headers,
+            MapType::HttpRequestTrailers => &mut self.request_trailers,
+            MapType::HttpResponseHeaders => &mut self.response_headers,
+            MapType::HttpResponseTrailers => &mut self.response_trailers,
+            // Responses to calls and gRPC metadata are read-only.
+            _ => return None,
+        })
+    }
+
+    fn buffer(&self, buffer_id: BufferType) -> Option<&Vec<u8>> {
+        Some(match buffer_id {
+            BufferType::HttpRequestBody => &self.request_body,
+            BufferType::HttpResponseBody => &self.response_body,
+            BufferType::DownstreamData => &self.downstream_data,
+            BufferType::UpstreamData => &self.upstream_data,
+            BufferType::HttpCallResponseBody => &self.http_call_response.as_ref()?.body,
+            BufferType::VmConfiguration => &self.vm_configuration,
+            BufferType::PluginConfiguration => &self.plugin_configuration,
+            BufferType::GrpcCallMessage | BufferType::ForeignFunctionArguments => return None,
+        })
+    }
+
+    fn buffer_mut(&mut self, buffer_id: BufferType) -> Option<&mut Vec<u8>> {
+        Some(match buffer_id {
+            BufferType::HttpRequestBody => &mut self.request_body,
+            BufferType::HttpResponseBody => &mut self.response_body,
+            BufferType::DownstreamData => &mut self.downstream_data,
+            BufferType::UpstreamData => &mut self.upstream_data,
+            _ => return None,
+        })
+    }
+
+    fn queue_mut(&mut self, queue_id: u32) -> Option<&mut Queue> {
+        let index = usize::try_from(queue_id).ok()?.checked_sub(1)?;
+        self.queues.get_mut(index)
+    }
+
+    fn metric_mut(&mut self, metric_id: u32) -> Option<&mut Metric> {
+        let index = usize::try_from(metric_id).ok()?.checked_sub(1)?;
+        self.metrics.get_mut(index)
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: reproducible, which matters more here than quality.
+        self.random_state ^= self.random_state >> 12;
+        self.random_state ^= self.random_state << 25;
+        self.random_state ^= self.random_state >> 27;
+        self.random_state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+impl Host for ReferenceHost {
+    fn proxy_done(&mut self) -> Result<(), Status> {
+        if std::mem::take(&mut self.done_pending) {
+            Ok(())
+        } else {
+            Err(Status::NotFound)
+        }
+    }
+
+    fn proxy_set_effective_context(&mut self, context_id: u32) -> Result<(), Status> {
+        self.effective_context = context_id;
+        Ok(())
+    }
+
+    fn proxy_log(&mut self, log_level: LogLevel, message: &str) -> Result<(), Status> {
+        self.logs.push((log_level, message.to_string()));
+        Ok(())
+    }
+
+    fn fd_write(&mut self, fd_id: WasiFdId, iovec: &[&[u8]]) -> Result<usize, WasiErrno> {
+        let text: Vec<u8> = iovec.concat();
+        let level = match fd_id {
+            WasiFdId::Stdout => LogLevel::Info,
+            WasiFdId::Stderr => LogLevel::Error,
+        };
+        self.logs
+            .push((level, String::from_utf8_lossy(&text).trim_end().to_string()));
+        Ok(text.len())
+    }
+
+    fn proxy_get_log_level(&mut self) -> Result<LogLevel, Status> {
+        Ok(self.log_level)
+    }
+
+    fn proxy_get_current_time_nanoseconds(&mut self) -> Result<u64, Status> {
+        Ok(self.now_ns)
+    }
+
+    fn clock_time_get(&mut self, clock_id: WasiClockId) -> Result<u64, WasiErrno> {
+        let _ = clock_id;
+        Ok(self.now_ns)
+    }
+
+    fn proxy_set_tick_period_milliseconds(&mut self, tick_period: u32) -> Result<(), Status> {
+        self.tick_period_ms = tick_period;
+        Ok(())
+    }
+
+    fn random_get(&mut self, buffer: &mut [u8]) -> Result<(), WasiErrno> {
+        for chunk in buffer.chunks_mut(8) {
+            let word = self.next_random().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+        Ok(())
+    }
+
+    fn environ_sizes_get(&mut self) -> Result<(usize, usize), WasiErrno> {
+        Ok((0, 0))
+    }
+
+    fn environ_get(
+        &mut self,
+        memory: &mut [u8],
+        return_array: u32,
+        return_buffer: u32,
+    ) -> Result<(), WasiErrno> {
+        // No variables: nothing to write.
+        let _ = (memory, return_array, return_buffer);
+        Ok(())
+    }
+
+    fn proxy_set_buffer_bytes(
+        &mut self,
+        buffer_id: BufferType,
+        start: usize,
+        size: usize,
+        value: &[u8],
+    ) -> Result<(), Status> {
+        let buffer = self.buffer_mut(buffer_id).ok_or(Status::NotFound)?;
+        let start = start.min(buffer.len());
+        let end = start.saturating_add(size).min(buffer.len());
+        buffer.splice(start..end, value.iter().copied());
+        Ok(())
+    }
+
+    fn proxy_get_buffer_bytes(
+        &mut self,
+        buffer_id: BufferType,
+        start: usize,
+        max_size: usize,
+    ) -> Result<Vec<u8>, Status> {
+        let buffer = self.buffer(buffer_id).ok_or(Status::NotFound)?;
+        if start > buffer.len() {
+            return Err(Status::BadArgument);
+        }
+        let end = start.saturating_add(max_size).min(buffer.len());
+        Ok(buffer[start..end].to_vec())
+    }
+
+    fn proxy_get_buffer_status(&mut self, buffer_id: BufferType) -> Result<usize, Status> {
+        self.buffer(buffer_id).map(Vec::len).ok_or(Status::NotFound)
+    }
+
+    fn proxy_get_header_map_size(&mut self, map_id: MapType) -> Result<usize, Status> {
+        let pairs = self.map(map_id).cloned().unwrap_or_default();
+        Ok(super::bindings::serial::encode_map(&pairs).len())
+    }
+
+    fn proxy_get_header_map_pairs(&mut self, map_id: MapType) -> Result<Pairs, Status> {
+        // An unavailable map reads as empty: the SDK expects OK here.
+        Ok(self.map(map_id).cloned().unwrap_or_default())
+    }
+
+    fn proxy_set_header_map_pairs(
+        &mut self,
+        map_id: MapType,
+        pairs: &[(&[u8], &[u8])],
+    ) -> Result<(), Status> {
+        *self.map_mut(map_id).ok_or(Status::BadArgument)? = owned(pairs);
+        Ok(())
+    }
+
+    fn proxy_get_header_map_value(
+        &mut self,
+        map_id: MapType,
+        key: &str,
+    ) -> Result<Vec<u8>, Status> {
+        self.map(map_id)
+            .and_then(|pairs| pairs.iter().find(|(k, _)| same_name(k, key.as_bytes())))
+            .map(|(_, v)| v.clone())
+            .ok_or(Status::NotFound)
+    }
+
+    fn proxy_add_header_map_value(
+        &mut self,
+        map_id: MapType,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), Status> {
+        let pairs = self.map_mut(map_id).ok_or(Status::BadArgument)?;
+        pairs.push((key.as_bytes().to_vec(), value.to_vec()));
+        Ok(())
+    }
+
+    fn proxy_replace_header_map_value(
+        &mut self,
+        map_id: MapType,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), Status> {
+        let pairs = self.map_mut(map_id).ok_or(Status::BadArgument)?;
+        match pairs.iter().position(|(k, _)| same_name(k, key.as_bytes())) {
+            Some(first) => {
+                pairs[first].1 = value.to_vec();
+                let mut index = 0;
+                pairs.retain(|(k, _)| {
+                    index += 1;
+                    index - 1 == first || !same_name(k, key.as_bytes())
+                });
+            }
+            None => pairs.push((key.as_bytes().to_vec(), value.to_vec())),
+        }
+        Ok(())
+    }
+
+    fn proxy_remove_header_map_value(&mut self, map_id: MapType, key: &str) -> Result<(), Status> {
+        let pairs = self.map_mut(map_id).ok_or(Status::BadArgument)?;
+        pairs.retain(|(k, _)| !same_name(k, key.as_bytes()));
+        Ok(())
+    }
+
+    fn proxy_continue_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
+        self.continued.push(stream_type);
+        Ok(())
+    }
+
+    fn proxy_close_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
+        self.closed.push(stream_type);
+        Ok(())
+    }
+
+    fn proxy_get_status(&mut self) -> Result<(u32, String), Status> {
+        let code = self
+            .http_call_response
+            .as_ref()
+            .and_then(|r| r.headers.iter().find(|(k, _)| k == b":status"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse().ok())
+            .unwrap_or(0);
+        Ok((code, String::new()))
+    }
+
+    fn proxy_send_local_response(
+        &mut self,
+        status_code: u32,
+        status_code_details: &str,
+        body: &[u8],
+        headers: &[(&[u8], &[u8])],
+        grpc_status: u32,
+    ) -> Result<(), Status> {
+        self.local_response = Some(LocalResponse {
+            status_code,
+            details: status_code_details.to_string(),
+            body: body.to_vec(),
+            headers: owned(headers),
+            grpc_status,
+        });
+        Ok(())
+    }
+
+    fn proxy_http_call(
+        &mut self,
+        upstream_name: &str,
+        headers: &[(&[u8], &[u8])],
+        body: &[u8],
+        trailers: &[(&[u8], &[u8])],
+        timeout: u32,
+    ) -> Result<u32, Status> {
+        let has = |name: &[u8]| headers.iter().any(|(k, _)| *k == name);
+        if upstream_name.is_empty() || !(has(b":method") && has(b":path") && has(b":authority")) {
+            return Err(Status::BadArgument);
+        }
+        let token =
+            u32::try_from(self.http_calls.len() + 1).map_err(|_| Status::InternalFailure)?;
+        self.http_calls.push(HttpCall {
+            token,
+            upstream: upstream_name.to_string(),
+            headers: owned(headers),
+            body: body.to_vec(),
+            trailers: owned(trailers),
+            timeout_ms: timeout,
+        });
+        Ok(token)
+    }
+
+    fn proxy_set_shared_data(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
+        let current = self.shared_data.get(key).map_or(0, |(_, c)| *c);
+        if cas != 0 && cas != current {
+            return Err(Status::CasMismatch);
+        }
+        self.shared_data.insert(
+            key.to_string(),
+            (value.to_vec(), current.wrapping_add(1).max(1)),
+        );
+        Ok(())
+    }
+
+    fn proxy_get_shared_data(&mut self, key: &str) -> Result<(Vec<u8>, u32), Status> {
+        self.shared_data.get(key).cloned().ok_or(Status::NotFound)
+    }
+
+    fn proxy_register_shared_queue(&mut self, name: &str) -> Result<u32, Status> {
+        let vm_id = self.vm_id.clone();
+        let index = match self
+            .queues
+            .iter()
+            .position(|q| q.vm_id == vm_id && q.name == name)
+        {
+            Some(index) => index,
+            None => {
+                self.queues.push(Queue {
+                    vm_id,
+                    name: name.to_string(),
+                    items: VecDeque::new(),
+                });
+                self.queues.len() - 1
+            }
+        };
+        u32::try_from(index + 1).map_err(|_| Status::InternalFailure)
+    }
+
+    fn proxy_resolve_shared_queue(&mut self, vm_id: &str, name: &str) -> Result<u32, Status> {
+        let index = self
+            .queues
+            .iter()
+            .position(|q| q.vm_id == vm_id && q.name == name)
+            .ok_or(Status::NotFound)?;
+        u32::try_from(index + 1).map_err(|_| Status::InternalFailure)
+    }
+
+    fn proxy_enqueue_shared_queue(&mut self, queue_id: u32, value: &[u8]) -> Result<(), Status> {
+        let queue = self.queue_mut(queue_id).ok_or(Status::NotFound)?;
+        queue.items.push_back(value.to_vec());
+        self.queues_ready.push(queue_id);
+        Ok(())
+    }
+
+    fn proxy_dequeue_shared_queue(&mut self, queue_id: u32) -> Result<Vec<u8>, Status> {
+        let queue = self.queue_mut(queue_id).ok_or(Status::NotFound)?;
+        queue.items.pop_front().ok_or(Status::Empty)
+    }
+
+    fn proxy_define_metric(&mut self, metric_type: MetricType, name: &str) -> Result<u32, Status> {
+        let index = match self.metrics.iter().position(|m| m.name == name) {
+            Some(index) => index,
+            None => {
+                self.metrics.push(Metric {
+                    kind: metric_type,
+                    name: name.to_string(),
+                    value: 0,
+                });
+                self.metrics.len() - 1
+            }
+        };
+        u32::try_from(index + 1).map_err(|_| Status::InternalFailure)
+    }
+
+    fn proxy_record_metric(&mut self, metric_id: u32, value: u64) -> Result<(), Status> {
+        let metric = self.metric_mut(metric_id).ok_or(Status::NotFound)?;
+        metric.value = i64::try_from(value).unwrap_or(i64::MAX);
+        Ok(())
+    }
+
+    fn proxy_increment_metric(&mut self, metric_id: u32, delta: i64) -> Result<(), Status> {
+        let metric = self.metric_mut(metric_id).ok_or(Status::NotFound)?;
+        if metric.kind == MetricType::Counter && delta < 0 {
+            return Err(Status::BadArgument);
+        }
+        metric.value = metric.value.saturating_add(delta);
+        Ok(())
+    }
+
+    fn proxy_get_metric(&mut self, metric_id: u32) -> Result<u64, Status> {
+        let metric = self.metric_mut(metric_id).ok_or(Status::NotFound)?;
+        Ok(u64::try_from(metric.value).unwrap_or(0))
+    }
+
+    fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status> {
+        let key: Vec<Vec<u8>> = path.iter().map(|s| s.to_vec()).collect();
+        self.properties.get(&key).cloned().ok_or(Status::NotFound)
+    }
+
+    fn proxy_set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status> {
+        let key: Vec<Vec<u8>> = path.iter().map(|s| s.to_vec()).collect();
+        self.properties.insert(key, value.to_vec());
+        Ok(())
+    }
+
+    fn proxy_call_foreign_function(
+        &mut self,
+        name: &str,
+        arguments: &[u8],
+    ) -> Result<Vec<u8>, Status> {
+        // No foreign functions are registered in this host.
+        let _ = (name, arguments);
+        Err(Status::NotFound)
+    }
+
+    fn args_sizes_get(&mut self) -> Result<(usize, usize), WasiErrno> {
+        // The spec asks hosts to report no arguments.
+        Ok((0, 0))
+    }
+
+    fn args_get(
+        &mut self,
+        memory: &mut [u8],
+        return_argv: u32,
+        return_argv_size: u32,
+    ) -> Result<(), WasiErrno> {
+        let _ = (memory, return_argv, return_argv_size);
+        Ok(())
+    }
+
+    fn proc_exit(&mut self, exit_code: u32) {
+        self.exit_code = Some(exit_code);
+    }
+}

@@ -1,0 +1,1147 @@
+//! The generated wasmtime host against a hand-written floor.
+//!
+//! Run with `cargo bench -p proxy-wasm-abi-tests --bench host`.
+//!
+//! Two hosts keep the same [`State`] (headers and bodies in `Vec`s, the log
+//! lines, the tick period) and run the same plugins on the same engine:
+//!
+//! - **generated**: `host!({ version: "0.2.1" })` (the checked-in
+//!   `generated/rust/host/v0_2_1.rs`) with a minimal [`Host`] impl on
+//!   [`State`], driven through the generated `Plugin`;
+//! - **floor**: a minimal wasmtime host written here with `Linker::func_wrap`
+//!   for every import the plugin has. It does the same memory copies (read
+//!   the key from guest memory, look it up, allocate with the plugin's
+//!   `proxy_on_memory_allocate`, copy, write pointer and size) with only the
+//!   bounds checks memory safety needs, and caches the memory and the
+//!   allocator instead of looking them up by name.
+//!
+//! Three comparisons, each generated vs floor:
+//!
+//! 1. `lifecycle`: one HTTP request through `tests/plugins/sdk-plugin` (the
+//!    official `proxy-wasm` SDK; it reads a request header and adds a
+//!    response header): context create, request headers, request body,
+//!    response headers, response body, done, log, delete.
+//! 2. `instantiate`: with the module compiled and the linker built once: a
+//!    new store, instantiate, `_initialize`, root context create, vm start
+//!    and configure.
+//! 3. `host_call`: a WAT export that calls `proxy_get_header_map_value` once,
+//!    for a present key and for a missing one.
+//!
+//! The crates.io `proxy-wasm-host` crate is not compared (see [`PEER_SKIPPED`]).
+//!
+//! After criterion has run, `main` reads each benchmark's mean from
+//! `<criterion dir>/<group>/<id>/new/estimates.json` and prints generated /
+//! floor. The target is a ratio within 5% of the floor; it is reported, not
+//! asserted: timings are not tests.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode};
+use wasmtime::{Caller, Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
+
+/// The generated host bindings of v0.2.1, expanded here by the macro. The
+/// bench uses only part of them.
+#[allow(dead_code)]
+mod generated {
+    proxy_wasm_abi_macros::host!({ version: "0.2.1" });
+}
+
+use generated::{Action, BufferType, Host, LogLevel, MapType, Plugin, Status, WasiErrno, WasiFdId};
+
+/// Why the crates.io peer is not in the comparison.
+const PEER_SKIPPED: &str = "proxy-wasm-host (crates.io): skipped; its releases 0.1.0 and 0.2.0 \
+     declare rust-version 1.96 (`cargo info proxy-wasm-host`) and do not build on this \
+     workspace's pinned Rust 1.95, so it is not a dependency";
+
+/// The plugin of the lifecycle and instantiation benchmarks.
+const PLUGIN: &str = "sdk-plugin";
+
+/// The root (plugin) context id.
+const ROOT_CONTEXT: u32 = 1;
+
+/// The request header the plugin watches (its plugin configuration).
+const WATCHED: &[u8] = b"user-agent";
+
+/// The target: generated within 5% of the floor.
+const TARGET_RATIO: f64 = 1.05;
+
+// Raw statuses, as the floor writes them.
+const OK: u32 = 0;
+const NOT_FOUND: u32 = 1;
+const INVALID_MEMORY_ACCESS: u32 = 6;
+const WASI_SUCCESS: u32 = 0;
+const WASI_FAULT: u32 = 21;
+/// `proxy_action_t` CONTINUE.
+const CONTINUE: u32 = 0;
+
+// Map and buffer ids the floor serves.
+const REQUEST_HEADERS: u32 = 0;
+const RESPONSE_HEADERS: u32 = 2;
+const REQUEST_BODY: u32 = 0;
+const RESPONSE_BODY: u32 = 1;
+const VM_CONFIGURATION: u32 = 6;
+const PLUGIN_CONFIGURATION: u32 = 7;
+
+// ---------------------------------------------------------------------------
+// The state both hosts keep
+// ---------------------------------------------------------------------------
+
+/// Header pairs in order.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// One request and response, and what the plugin did with them. Both hosts
+/// keep exactly this.
+struct State {
+    request_headers: Pairs,
+    response_headers: Pairs,
+    request_body: Vec<u8>,
+    response_body: Vec<u8>,
+    vm_configuration: Vec<u8>,
+    plugin_configuration: Vec<u8>,
+    /// Log lines: level and message.
+    logs: Vec<(u32, Vec<u8>)>,
+    tick_period_ms: u32,
+    /// How many response headers the upstream sent; the rest the plugin added.
+    upstream_response_headers: usize,
+}
+
+fn pairs(list: &[(&str, &str)]) -> Pairs {
+    list.iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+impl State {
+    /// A typical request and response: 8 request headers (the watched one
+    /// fifth), 4 response headers, 1 KiB bodies.
+    fn new() -> State {
+        let request_headers = pairs(&[
+            (":method", "POST"),
+            (":path", "/api/v1/items?page=2"),
+            (":authority", "example.com"),
+            (":scheme", "https"),
+            ("user-agent", "bench-client/1.0 (proxy-wasm-abi)"),
+            ("accept", "application/json"),
+            ("content-type", "application/json"),
+            ("x-request-id", "0f8fad5b-d9cb-469f-a165-70867728950e"),
+        ]);
+        let response_headers = pairs(&[
+            (":status", "200"),
+            ("content-type", "application/json"),
+            ("content-length", "1024"),
+            ("server", "upstream"),
+        ]);
+        State {
+            upstream_response_headers: response_headers.len(),
+            request_headers,
+            response_headers,
+            request_body: vec![b'q'; 1024],
+            response_body: vec![b'r'; 1024],
+            vm_configuration: Vec::new(),
+            plugin_configuration: WATCHED.to_vec(),
+            logs: Vec::new(),
+            tick_period_ms: 0,
+        }
+    }
+
+    /// Back to the state before a request: the plugin's response headers and
+    /// the log lines go.
+    fn reset(&mut self) {
+        self.response_headers
+            .truncate(self.upstream_response_headers);
+        self.logs.clear();
+    }
+
+    fn map(&self, map_id: u32) -> Option<&Pairs> {
+        match map_id {
+            REQUEST_HEADERS => Some(&self.request_headers),
+            RESPONSE_HEADERS => Some(&self.response_headers),
+            _ => None,
+        }
+    }
+
+    fn map_mut(&mut self, map_id: u32) -> Option<&mut Pairs> {
+        match map_id {
+            REQUEST_HEADERS => Some(&mut self.request_headers),
+            RESPONSE_HEADERS => Some(&mut self.response_headers),
+            _ => None,
+        }
+    }
+
+    fn buffer(&self, buffer_id: u32) -> Option<&[u8]> {
+        match buffer_id {
+            REQUEST_BODY => Some(&self.request_body),
+            RESPONSE_BODY => Some(&self.response_body),
+            VM_CONFIGURATION => Some(&self.vm_configuration),
+            PLUGIN_CONFIGURATION => Some(&self.plugin_configuration),
+            _ => None,
+        }
+    }
+
+    /// The range `start..start + max_size` of `buffer`, clamped to it.
+    fn range(buffer: &[u8], start: usize, max_size: usize) -> (usize, usize) {
+        let start = start.min(buffer.len());
+        (start, start.saturating_add(max_size).min(buffer.len()))
+    }
+
+    fn value(&self, value: Value) -> Option<&[u8]> {
+        match value {
+            Value::Header { map_id, index } => {
+                self.map(map_id)?.get(index).map(|(_, v)| v.as_slice())
+            }
+            Value::Buffer {
+                buffer_id,
+                start,
+                end,
+            } => self.buffer(buffer_id)?.get(start..end),
+        }
+    }
+
+    fn sizes(&self) -> Sizes {
+        let len = |n: usize| u32::try_from(n).expect("small");
+        Sizes {
+            request_headers: len(self.request_headers.len()),
+            request_body: len(self.request_body.len()),
+            response_headers: len(self.response_headers.len()),
+            response_body: len(self.response_body.len()),
+            vm_configuration: len(self.vm_configuration.len()),
+            plugin_configuration: len(self.plugin_configuration.len()),
+        }
+    }
+}
+
+/// The sizes the callbacks are given, taken once before measuring.
+#[derive(Clone, Copy)]
+struct Sizes {
+    request_headers: u32,
+    request_body: u32,
+    response_headers: u32,
+    response_body: u32,
+    vm_configuration: u32,
+    plugin_configuration: u32,
+}
+
+/// Where a value the floor returns lives in [`State`], so it can be found
+/// again after the plugin's allocator ran.
+#[derive(Clone, Copy)]
+enum Value {
+    Header {
+        map_id: u32,
+        index: usize,
+    },
+    Buffer {
+        buffer_id: u32,
+        start: usize,
+        end: usize,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// The generated host: a minimal `Host` on `State`
+// ---------------------------------------------------------------------------
+
+impl Host for State {
+    fn proxy_log(&mut self, log_level: LogLevel, message: &str) -> Result<(), Status> {
+        self.logs
+            .push((log_level as u32, message.as_bytes().to_vec()));
+        Ok(())
+    }
+
+    fn fd_write(&mut self, _fd_id: WasiFdId, iovec: &[&[u8]]) -> Result<usize, WasiErrno> {
+        Ok(iovec.iter().map(|chunk| chunk.len()).sum())
+    }
+
+    fn environ_sizes_get(&mut self) -> Result<(usize, usize), WasiErrno> {
+        Ok((0, 0))
+    }
+
+    fn environ_get(
+        &mut self,
+        _memory: &mut [u8],
+        _array: u32,
+        _buffer: u32,
+    ) -> Result<(), WasiErrno> {
+        Ok(())
+    }
+
+    fn proxy_set_tick_period_milliseconds(&mut self, tick_period: u32) -> Result<(), Status> {
+        self.tick_period_ms = tick_period;
+        Ok(())
+    }
+
+    fn proxy_get_buffer_bytes(
+        &mut self,
+        buffer_id: BufferType,
+        start: usize,
+        max_size: usize,
+    ) -> Result<Vec<u8>, Status> {
+        let buffer = self.buffer(buffer_id as u32).ok_or(Status::NotFound)?;
+        let (start, end) = State::range(buffer, start, max_size);
+        Ok(buffer[start..end].to_vec())
+    }
+
+    fn proxy_get_header_map_value(
+        &mut self,
+        map_id: MapType,
+        key: &str,
+    ) -> Result<Vec<u8>, Status> {
+        self.map(map_id as u32)
+            .and_then(|map| map.iter().find(|(k, _)| k.as_slice() == key.as_bytes()))
+            .map(|(_, v)| v.clone())
+            .ok_or(Status::NotFound)
+    }
+
+    fn proxy_add_header_map_value(
+        &mut self,
+        map_id: MapType,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), Status> {
+        let map = self.map_mut(map_id as u32).ok_or(Status::NotFound)?;
+        map.push((key.as_bytes().to_vec(), value.to_vec()));
+        Ok(())
+    }
+}
+
+fn generated_linker(engine: &Engine) -> Linker<State> {
+    let mut linker = Linker::new(engine);
+    generated::add_to_linker(&mut linker, |state: &mut State| state).expect("add_to_linker");
+    linker
+}
+
+/// A new store, the plugin instantiated and started: `_initialize`, root
+/// context, vm start, configure.
+fn generated_start(
+    engine: &Engine,
+    linker: &Linker<State>,
+    module: &Module,
+    state: State,
+) -> (Store<State>, Plugin) {
+    let sizes = state.sizes();
+    let mut store = Store::new(engine, state);
+    let plugin = Plugin::instantiate(&mut store, linker, module).expect("instantiate");
+    plugin
+        .proxy_on_context_create(&mut store, ROOT_CONTEXT, 0)
+        .expect("root context");
+    let started = plugin.proxy_on_vm_start(&mut store, ROOT_CONTEXT, sizes.vm_configuration);
+    assert_eq!(started.expect("vm start"), Some(true));
+    let configured =
+        plugin.proxy_on_configure(&mut store, ROOT_CONTEXT, sizes.plugin_configuration);
+    assert_eq!(configured.expect("configure"), Some(true));
+    (store, plugin)
+}
+
+/// One HTTP request on stream context `id`.
+fn generated_request(store: &mut Store<State>, plugin: &Plugin, sizes: Sizes, id: u32) {
+    store.data_mut().reset();
+    plugin
+        .proxy_on_context_create(&mut *store, id, ROOT_CONTEXT)
+        .expect("stream context");
+    let r = plugin.proxy_on_request_headers(&mut *store, id, sizes.request_headers, false);
+    assert!(
+        r.is_ok_and(|a| a == Some(Action::Continue)),
+        "request headers"
+    );
+    let r = plugin.proxy_on_request_body(&mut *store, id, sizes.request_body, true);
+    assert!(r.is_ok_and(|a| a == Some(Action::Continue)), "request body");
+    let r = plugin.proxy_on_response_headers(&mut *store, id, sizes.response_headers, false);
+    assert!(
+        r.is_ok_and(|a| a == Some(Action::Continue)),
+        "response headers"
+    );
+    let r = plugin.proxy_on_response_body(&mut *store, id, sizes.response_body, true);
+    assert!(
+        r.is_ok_and(|a| a == Some(Action::Continue)),
+        "response body"
+    );
+    let r = plugin.proxy_on_done(&mut *store, id);
+    assert!(r.is_ok_and(|done| done == Some(true)), "done");
+    plugin.proxy_on_log(&mut *store, id).expect("log");
+    plugin.proxy_on_delete(&mut *store, id).expect("delete");
+}
+
+// ---------------------------------------------------------------------------
+// The floor: a hand-written minimal wasmtime host
+// ---------------------------------------------------------------------------
+
+/// The floor's store data: the same [`State`], plus the plugin's memory and
+/// allocator, found once.
+struct Floor {
+    state: State,
+    memory: Option<Memory>,
+    allocate: Option<TypedFunc<u32, u32>>,
+}
+
+impl Floor {
+    fn new(state: State) -> Floor {
+        Floor {
+            state,
+            memory: None,
+            allocate: None,
+        }
+    }
+}
+
+/// The plugin's memory: cached, or looked up once (host calls made before
+/// the floor cached it, e.g. from `_initialize`).
+fn floor_memory(caller: &mut Caller<'_, Floor>) -> Option<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Some(memory);
+    }
+    let memory = caller.get_export("memory")?.into_memory()?;
+    caller.data_mut().memory = Some(memory);
+    Some(memory)
+}
+
+/// The plugin's `proxy_on_memory_allocate`: cached, or looked up once.
+fn floor_allocator(caller: &mut Caller<'_, Floor>) -> Option<TypedFunc<u32, u32>> {
+    if let Some(allocate) = &caller.data().allocate {
+        return Some(allocate.clone());
+    }
+    let func = caller.get_export("proxy_on_memory_allocate")?.into_func()?;
+    let allocate = func.typed::<u32, u32>(&*caller).ok()?;
+    caller.data_mut().allocate = Some(allocate.clone());
+    Some(allocate)
+}
+
+/// `len` bytes at `ptr`, if in bounds.
+fn slice(mem: &[u8], ptr: u32, len: u32) -> Option<&[u8]> {
+    let start = ptr as usize;
+    mem.get(start..start.checked_add(len as usize)?)
+}
+
+fn slice_mut(mem: &mut [u8], ptr: u32, len: u32) -> Option<&mut [u8]> {
+    let start = ptr as usize;
+    mem.get_mut(start..start.checked_add(len as usize)?)
+}
+
+/// Writes a little-endian `u32` at `ptr`; `false` when out of bounds.
+fn put_u32(mem: &mut [u8], ptr: u32, value: u32) -> bool {
+    match slice_mut(mem, ptr, 4) {
+        Some(target) => {
+            target.copy_from_slice(&value.to_le_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Copies `value` (`len` bytes) into a fresh plugin allocation and writes its
+/// address and size to `ptr_out` and `size_out`.
+fn floor_return(
+    caller: &mut Caller<'_, Floor>,
+    memory: Memory,
+    value: Value,
+    len: u32,
+    ptr_out: u32,
+    size_out: u32,
+) -> wasmtime::Result<u32> {
+    let ptr = if len == 0 {
+        0
+    } else {
+        let Some(allocate) = floor_allocator(caller) else {
+            return Ok(INVALID_MEMORY_ACCESS);
+        };
+        let ptr = allocate.call(&mut *caller, len)?;
+        if ptr == 0 {
+            return Ok(INVALID_MEMORY_ACCESS);
+        }
+        ptr
+    };
+    // After the allocator ran: memory may have grown, and (the plugin being
+    // untrusted) the value is found again rather than assumed.
+    let (mem, floor) = memory.data_and_store_mut(&mut *caller);
+    let Some(bytes) = floor.state.value(value).filter(|v| v.len() == len as usize) else {
+        return Ok(INVALID_MEMORY_ACCESS);
+    };
+    if len > 0 {
+        let Some(target) = slice_mut(mem, ptr, len) else {
+            return Ok(INVALID_MEMORY_ACCESS);
+        };
+        target.copy_from_slice(bytes);
+    }
+    if !put_u32(mem, ptr_out, ptr) || !put_u32(mem, size_out, len) {
+        return Ok(INVALID_MEMORY_ACCESS);
+    }
+    Ok(OK)
+}
+
+/// Registers `proxy_*` stubs answering OK for the imports a request does not use.
+macro_rules! stubs {
+    ($linker:ident; $($name:literal ($($arg:ident),*);)*) => {
+        $(
+            $linker.func_wrap(
+                "env",
+                $name,
+                |_: Caller<'_, Floor>, $($arg: u32),*| -> u32 {
+                    $(let _ = $arg;)*
+                    OK
+                },
+            )?;
+        )*
+    };
+}
+
+fn floor_linker(engine: &Engine) -> Linker<Floor> {
+    build_floor_linker(engine).expect("floor linker")
+}
+
+fn build_floor_linker(engine: &Engine) -> wasmtime::Result<Linker<Floor>> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap(
+        "env",
+        "proxy_log",
+        |mut caller: Caller<'_, Floor>, level: u32, ptr: u32, len: u32| -> u32 {
+            let Some(memory) = floor_memory(&mut caller) else {
+                return INVALID_MEMORY_ACCESS;
+            };
+            let (mem, floor) = memory.data_and_store_mut(&mut caller);
+            let Some(message) = slice(mem, ptr, len) else {
+                return INVALID_MEMORY_ACCESS;
+            };
+            floor.state.logs.push((level, message.to_vec()));
+            OK
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_set_tick_period_milliseconds",
+        |mut caller: Caller<'_, Floor>, period: u32| -> u32 {
+            caller.data_mut().state.tick_period_ms = period;
+            OK
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_buffer_bytes",
+        |mut caller: Caller<'_, Floor>,
+         buffer_id: u32,
+         start: u32,
+         max_size: u32,
+         ptr_out: u32,
+         size_out: u32|
+         -> wasmtime::Result<u32> {
+            let Some(memory) = floor_memory(&mut caller) else {
+                return Ok(INVALID_MEMORY_ACCESS);
+            };
+            let Some(buffer) = caller.data().state.buffer(buffer_id) else {
+                return Ok(NOT_FOUND);
+            };
+            let (start, end) = State::range(buffer, start as usize, max_size as usize);
+            let value = Value::Buffer {
+                buffer_id,
+                start,
+                end,
+            };
+            floor_return(
+                &mut caller,
+                memory,
+                value,
+                (end - start) as u32,
+                ptr_out,
+                size_out,
+            )
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_get_header_map_value",
+        |mut caller: Caller<'_, Floor>,
+         map_id: u32,
+         key_ptr: u32,
+         key_len: u32,
+         ptr_out: u32,
+         size_out: u32|
+         -> wasmtime::Result<u32> {
+            let Some(memory) = floor_memory(&mut caller) else {
+                return Ok(INVALID_MEMORY_ACCESS);
+            };
+            let (mem, floor) = memory.data_and_store_mut(&mut caller);
+            let Some(key) = slice(mem, key_ptr, key_len) else {
+                return Ok(INVALID_MEMORY_ACCESS);
+            };
+            let Some(map) = floor.state.map(map_id) else {
+                return Ok(NOT_FOUND);
+            };
+            let Some(index) = map.iter().position(|(k, _)| k.as_slice() == key) else {
+                return Ok(NOT_FOUND);
+            };
+            let len = map[index].1.len() as u32;
+            let value = Value::Header { map_id, index };
+            floor_return(&mut caller, memory, value, len, ptr_out, size_out)
+        },
+    )?;
+    linker.func_wrap(
+        "env",
+        "proxy_add_header_map_value",
+        |mut caller: Caller<'_, Floor>,
+         map_id: u32,
+         key_ptr: u32,
+         key_len: u32,
+         value_ptr: u32,
+         value_len: u32|
+         -> u32 {
+            let Some(memory) = floor_memory(&mut caller) else {
+                return INVALID_MEMORY_ACCESS;
+            };
+            let (mem, floor) = memory.data_and_store_mut(&mut caller);
+            let (Some(key), Some(value)) = (
+                slice(mem, key_ptr, key_len),
+                slice(mem, value_ptr, value_len),
+            ) else {
+                return INVALID_MEMORY_ACCESS;
+            };
+            let Some(map) = floor.state.map_mut(map_id) else {
+                return NOT_FOUND;
+            };
+            map.push((key.to_vec(), value.to_vec()));
+            OK
+        },
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "fd_write",
+        |mut caller: Caller<'_, Floor>,
+         _fd: u32,
+         iovec: u32,
+         count: u32,
+         written_out: u32|
+         -> u32 {
+            let Some(memory) = floor_memory(&mut caller) else {
+                return WASI_FAULT;
+            };
+            let mem = memory.data_mut(&mut caller);
+            let mut written = 0u32;
+            for i in 0..count {
+                let Some(entry) = i
+                    .checked_mul(8)
+                    .and_then(|offset| iovec.checked_add(offset))
+                    .and_then(|at| slice(mem, at, 8))
+                else {
+                    return WASI_FAULT;
+                };
+                let len = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]);
+                written = written.wrapping_add(len);
+            }
+            if put_u32(mem, written_out, written) {
+                WASI_SUCCESS
+            } else {
+                WASI_FAULT
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "environ_sizes_get",
+        |mut caller: Caller<'_, Floor>, count_out: u32, size_out: u32| -> u32 {
+            let Some(memory) = floor_memory(&mut caller) else {
+                return WASI_FAULT;
+            };
+            let mem = memory.data_mut(&mut caller);
+            if put_u32(mem, count_out, 0) && put_u32(mem, size_out, 0) {
+                WASI_SUCCESS
+            } else {
+                WASI_FAULT
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "environ_get",
+        |_: Caller<'_, Floor>, _array: u32, _buffer: u32| -> u32 { WASI_SUCCESS },
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "proc_exit",
+        |_: Caller<'_, Floor>, _code: u32| {},
+    )?;
+    stubs! { linker;
+        "proxy_done" ();
+        "proxy_set_effective_context" (a);
+        "proxy_close_stream" (a);
+        "proxy_continue_stream" (a);
+        "proxy_send_local_response" (a, b, c, d, e, f, g, h);
+        "proxy_get_property" (a, b, c, d);
+        "proxy_set_property" (a, b, c, d);
+        "proxy_get_status" (a, b, c);
+        "proxy_get_shared_data" (a, b, c, d, e);
+        "proxy_set_shared_data" (a, b, c, d, e);
+        "proxy_get_current_time_nanoseconds" (a);
+        "proxy_http_call" (a, b, c, d, e, f, g, h, i, j);
+        "proxy_grpc_call" (a, b, c, d, e, f, g, h, i, j, k, l);
+        "proxy_grpc_stream" (a, b, c, d, e, f, g, h, i);
+        "proxy_grpc_send" (a, b, c, d);
+        "proxy_grpc_cancel" (a);
+        "proxy_grpc_close" (a);
+        "proxy_register_shared_queue" (a, b, c);
+        "proxy_resolve_shared_queue" (a, b, c, d, e);
+        "proxy_enqueue_shared_queue" (a, b, c);
+        "proxy_dequeue_shared_queue" (a, b, c);
+        "proxy_call_foreign_function" (a, b, c, d, e, f);
+        "proxy_get_header_map_pairs" (a, b, c);
+        "proxy_set_header_map_pairs" (a, b, c);
+        "proxy_replace_header_map_value" (a, b, c, d, e);
+        "proxy_remove_header_map_value" (a, b, c);
+        "proxy_set_buffer_bytes" (a, b, c, d, e);
+    }
+    Ok(linker)
+}
+
+/// The callbacks the floor drives, looked up once.
+struct FloorPlugin {
+    on_context_create: TypedFunc<(u32, u32), ()>,
+    on_request_headers: TypedFunc<(u32, u32, u32), u32>,
+    on_request_body: TypedFunc<(u32, u32, u32), u32>,
+    on_response_headers: TypedFunc<(u32, u32, u32), u32>,
+    on_response_body: TypedFunc<(u32, u32, u32), u32>,
+    on_done: TypedFunc<u32, u32>,
+    on_log: TypedFunc<u32, ()>,
+    on_delete: TypedFunc<u32, ()>,
+}
+
+/// Instantiates `module` on the floor and caches its memory and allocator.
+fn floor_instantiate(
+    store: &mut Store<Floor>,
+    linker: &Linker<Floor>,
+    module: &Module,
+) -> Instance {
+    let instance = linker
+        .instantiate(&mut *store, module)
+        .expect("instantiate");
+    let memory = instance.get_memory(&mut *store, "memory").expect("memory");
+    let allocate = instance
+        .get_typed_func::<u32, u32>(&mut *store, "proxy_on_memory_allocate")
+        .ok();
+    let floor = store.data_mut();
+    floor.memory = Some(memory);
+    floor.allocate = allocate;
+    instance
+}
+
+/// A new store, the plugin instantiated and started: `_initialize`, root
+/// context, vm start, configure.
+fn floor_start(
+    engine: &Engine,
+    linker: &Linker<Floor>,
+    module: &Module,
+    state: State,
+) -> (Store<Floor>, FloorPlugin) {
+    let sizes = state.sizes();
+    let mut store = Store::new(engine, Floor::new(state));
+    let instance = floor_instantiate(&mut store, linker, module);
+    let typed = |store: &mut Store<Floor>, name: &str| {
+        instance
+            .get_func(&mut *store, name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    if let Some(init) = instance.get_func(&mut store, "_initialize") {
+        init.typed::<(), ()>(&store)
+            .expect("_initialize")
+            .call(&mut store, ())
+            .expect("init");
+    } else if let Some(start) = instance.get_func(&mut store, "_start") {
+        start
+            .typed::<(), ()>(&store)
+            .expect("_start")
+            .call(&mut store, ())
+            .expect("start");
+    }
+    let on_context_create = typed(&mut store, "proxy_on_context_create")
+        .typed(&store)
+        .expect("type");
+    let on_vm_start: TypedFunc<(u32, u32), u32> = typed(&mut store, "proxy_on_vm_start")
+        .typed(&store)
+        .expect("type");
+    let on_configure: TypedFunc<(u32, u32), u32> = typed(&mut store, "proxy_on_configure")
+        .typed(&store)
+        .expect("type");
+    let plugin = FloorPlugin {
+        on_context_create,
+        on_request_headers: typed(&mut store, "proxy_on_request_headers")
+            .typed(&store)
+            .expect("type"),
+        on_request_body: typed(&mut store, "proxy_on_request_body")
+            .typed(&store)
+            .expect("type"),
+        on_response_headers: typed(&mut store, "proxy_on_response_headers")
+            .typed(&store)
+            .expect("type"),
+        on_response_body: typed(&mut store, "proxy_on_response_body")
+            .typed(&store)
+            .expect("type"),
+        on_done: typed(&mut store, "proxy_on_done")
+            .typed(&store)
+            .expect("type"),
+        on_log: typed(&mut store, "proxy_on_log")
+            .typed(&store)
+            .expect("type"),
+        on_delete: typed(&mut store, "proxy_on_delete")
+            .typed(&store)
+            .expect("type"),
+    };
+    plugin
+        .on_context_create
+        .call(&mut store, (ROOT_CONTEXT, 0))
+        .expect("root context");
+    let started = on_vm_start.call(&mut store, (ROOT_CONTEXT, sizes.vm_configuration));
+    assert_eq!(started.expect("vm start"), 1);
+    let configured = on_configure.call(&mut store, (ROOT_CONTEXT, sizes.plugin_configuration));
+    assert_eq!(configured.expect("configure"), 1);
+    (store, plugin)
+}
+
+/// One HTTP request on stream context `id`.
+fn floor_request(store: &mut Store<Floor>, plugin: &FloorPlugin, sizes: Sizes, id: u32) {
+    store.data_mut().state.reset();
+    plugin
+        .on_context_create
+        .call(&mut *store, (id, ROOT_CONTEXT))
+        .expect("stream context");
+    let r = plugin
+        .on_request_headers
+        .call(&mut *store, (id, sizes.request_headers, 0));
+    assert!(r.is_ok_and(|a| a == CONTINUE), "request headers");
+    let r = plugin
+        .on_request_body
+        .call(&mut *store, (id, sizes.request_body, 1));
+    assert!(r.is_ok_and(|a| a == CONTINUE), "request body");
+    let r = plugin
+        .on_response_headers
+        .call(&mut *store, (id, sizes.response_headers, 0));
+    assert!(r.is_ok_and(|a| a == CONTINUE), "response headers");
+    let r = plugin
+        .on_response_body
+        .call(&mut *store, (id, sizes.response_body, 1));
+    assert!(r.is_ok_and(|a| a == CONTINUE), "response body");
+    let r = plugin.on_done.call(&mut *store, id);
+    assert!(r.is_ok_and(|done| done != 0), "done");
+    plugin.on_log.call(&mut *store, id).expect("log");
+    plugin.on_delete.call(&mut *store, id).expect("delete");
+}
+
+// ---------------------------------------------------------------------------
+// The single host call
+// ---------------------------------------------------------------------------
+
+/// One call to `proxy_get_header_map_value` per export: `get_present` looks
+/// up `user-agent` (in the request headers), `get_missing` a key that is not
+/// there. The allocator hands out one fixed scratch area, so no call leaks.
+const HOST_CALL_WAT: &str = r#"
+(module
+  (import "env" "proxy_get_header_map_value"
+    (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "user-agent")
+  (data (i32.const 32) "x-not-there")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (if (result i32) (i32.le_u (local.get $size) (i32.const 4096))
+      (then (i32.const 4096))
+      (else (i32.const 0))))
+  (func (export "get_present") (result i32)
+    (call $get (i32.const 0) (i32.const 16) (i32.const 10) (i32.const 64) (i32.const 68)))
+  (func (export "get_missing") (result i32)
+    (call $get (i32.const 0) (i32.const 32) (i32.const 11) (i32.const 64) (i32.const 68)))
+)
+"#;
+
+/// The two exports of [`HOST_CALL_WAT`] on one host.
+struct HostCall<T: 'static> {
+    store: Store<T>,
+    present: TypedFunc<(), u32>,
+    missing: TypedFunc<(), u32>,
+}
+
+impl<T> HostCall<T> {
+    fn new(mut store: Store<T>, instance: Instance) -> HostCall<T> {
+        let present = instance
+            .get_typed_func(&mut store, "get_present")
+            .expect("get_present");
+        let missing = instance
+            .get_typed_func(&mut store, "get_missing")
+            .expect("get_missing");
+        let mut this = HostCall {
+            store,
+            present,
+            missing,
+        };
+        assert_eq!(this.present(), OK);
+        assert_eq!(this.missing(), NOT_FOUND);
+        this
+    }
+
+    fn present(&mut self) -> u32 {
+        self.present.call(&mut self.store, ()).expect("get_present")
+    }
+
+    fn missing(&mut self) -> u32 {
+        self.missing.call(&mut self.store, ()).expect("get_missing")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The benchmarks
+// ---------------------------------------------------------------------------
+
+/// The compiled plugin, its engine and both linkers.
+struct Setup {
+    engine: Engine,
+    plugin: Module,
+    host_call: Module,
+    generated: Linker<State>,
+    floor: Linker<Floor>,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let wasm = proxy_wasm_abi_tests::build_plugin(PLUGIN);
+        let engine = Engine::default();
+        let plugin = Module::from_file(&engine, &wasm).expect("compile the plugin");
+        let host_call = Module::new(&engine, HOST_CALL_WAT).expect("compile the WAT");
+        Setup {
+            generated: generated_linker(&engine),
+            floor: floor_linker(&engine),
+            engine,
+            plugin,
+            host_call,
+        }
+    }
+}
+
+/// Runs the same requests on both hosts and checks they end in the same
+/// state, with the header the plugin adds; a benchmark of hosts that
+/// disagree would compare nothing.
+fn check_equivalent(setup: &Setup) {
+    let sizes = State::new().sizes();
+    let (mut generated, plugin) =
+        generated_start(&setup.engine, &setup.generated, &setup.plugin, State::new());
+    let (mut floor, floor_plugin) =
+        floor_start(&setup.engine, &setup.floor, &setup.plugin, State::new());
+    assert_eq!(generated.data().logs, floor.data().state.logs, "start logs");
+    for id in 2..5 {
+        generated_request(&mut generated, &plugin, sizes, id);
+        floor_request(&mut floor, &floor_plugin, sizes, id);
+        let (g, f) = (generated.data(), &floor.data().state);
+        assert_eq!(g.response_headers, f.response_headers, "response headers");
+        assert_eq!(g.request_headers, f.request_headers, "request headers");
+        assert_eq!(g.logs, f.logs, "logs");
+        assert_eq!(g.tick_period_ms, f.tick_period_ms, "tick period");
+        let added = g.response_headers.last().expect("a response header");
+        assert_eq!(added.0, b"x-watched-value");
+        assert_eq!(added.1, b"bench-client/1.0 (proxy-wasm-abi)");
+    }
+}
+
+fn bench_lifecycle(c: &mut Criterion, setup: &Setup) {
+    let sizes = State::new().sizes();
+    let mut group = c.benchmark_group("lifecycle");
+
+    let (mut store, plugin) =
+        generated_start(&setup.engine, &setup.generated, &setup.plugin, State::new());
+    let mut id = ROOT_CONTEXT;
+    group.bench_function("generated", |b| {
+        b.iter(|| {
+            id = next_stream(id);
+            generated_request(&mut store, &plugin, sizes, black_box(id));
+        })
+    });
+
+    let (mut store, plugin) = floor_start(&setup.engine, &setup.floor, &setup.plugin, State::new());
+    let mut id = ROOT_CONTEXT;
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            id = next_stream(id);
+            floor_request(&mut store, &plugin, sizes, black_box(id));
+        })
+    });
+    group.finish();
+}
+
+/// The next stream context id, never the root's.
+fn next_stream(id: u32) -> u32 {
+    match id.wrapping_add(1) {
+        0 | ROOT_CONTEXT => ROOT_CONTEXT + 1,
+        next => next,
+    }
+}
+
+fn bench_instantiate(c: &mut Criterion, setup: &Setup) {
+    let mut group = c.benchmark_group("instantiate");
+    // Each iteration is a whole instantiation: flat sampling keeps the run
+    // inside its measurement time.
+    group.sampling_mode(SamplingMode::Flat).sample_size(30);
+    group.bench_function("generated", |b| {
+        b.iter_batched(
+            State::new,
+            |state| generated_start(&setup.engine, &setup.generated, &setup.plugin, state),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("floor", |b| {
+        b.iter_batched(
+            State::new,
+            |state| floor_start(&setup.engine, &setup.floor, &setup.plugin, state),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+fn bench_host_call(c: &mut Criterion, setup: &Setup) {
+    let mut generated = {
+        let mut store = Store::new(&setup.engine, State::new());
+        let plugin = Plugin::instantiate(&mut store, &setup.generated, &setup.host_call)
+            .expect("instantiate the WAT");
+        HostCall::new(store, plugin.instance())
+    };
+    let mut floor = {
+        let mut store = Store::new(&setup.engine, Floor::new(State::new()));
+        let instance = floor_instantiate(&mut store, &setup.floor, &setup.host_call);
+        HostCall::new(store, instance)
+    };
+    let mut group = c.benchmark_group("host_call");
+    group.bench_function(BenchmarkId::new("generated", "present"), |b| {
+        b.iter(|| generated.present())
+    });
+    group.bench_function(BenchmarkId::new("floor", "present"), |b| {
+        b.iter(|| floor.present())
+    });
+    group.bench_function(BenchmarkId::new("generated", "missing"), |b| {
+        b.iter(|| generated.missing())
+    });
+    group.bench_function(BenchmarkId::new("floor", "missing"), |b| {
+        b.iter(|| floor.missing())
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+// The ratio table
+// ---------------------------------------------------------------------------
+
+/// Where criterion writes its results, found as criterion finds it:
+/// `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else the
+/// workspace's `target/criterion`.
+fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| proxy_wasm_abi_tests::workspace_root().join("target"));
+    target.join("criterion")
+}
+
+/// The mean (ns) of benchmark `id` measured in this run, or why there is none.
+fn mean_ns(dir: &Path, id: &str, since: SystemTime) -> Result<f64, String> {
+    let path = dir.join(id).join("new").join("estimates.json");
+    let fresh = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .map_err(|_| format!("no {}", path.display()))?;
+    if fresh < since {
+        return Err("not measured in this run".to_string());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    mean_point_estimate(&text).ok_or_else(|| format!("no mean in {}", path.display()))
+}
+
+/// `mean.point_estimate` of a criterion `estimates.json`. Its `mean` object
+/// holds a `confidence_interval` (bounds only) and then the `point_estimate`,
+/// so the first `point_estimate` after `"mean"` is the mean's.
+fn mean_point_estimate(json: &str) -> Option<f64> {
+    let mean = &json[json.find("\"mean\"")?..];
+    let after = &mean[mean.find("\"point_estimate\"")? + "\"point_estimate\"".len()..];
+    let number = after.trim_start().strip_prefix(':')?.trim_start();
+    let end = number
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .unwrap_or(number.len());
+    number[..end].parse().ok()
+}
+
+fn show_ns(ns: f64) -> String {
+    if ns >= 1_000_000.0 {
+        format!("{:.3} ms", ns / 1_000_000.0)
+    } else if ns >= 1_000.0 {
+        format!("{:.3} µs", ns / 1_000.0)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+/// Prints generated / floor for each comparison.
+fn print_ratios(since: SystemTime) {
+    let dir = criterion_dir();
+    let rows = [
+        (
+            "lifecycle (sdk-plugin request)",
+            "lifecycle/generated",
+            "lifecycle/floor",
+        ),
+        (
+            "instantiate + start",
+            "instantiate/generated",
+            "instantiate/floor",
+        ),
+        (
+            "host call, present key",
+            "host_call/generated/present",
+            "host_call/floor/present",
+        ),
+        (
+            "host call, missing key",
+            "host_call/generated/missing",
+            "host_call/floor/missing",
+        ),
+    ];
+    println!();
+    println!(
+        "generated host / hand-written floor (criterion means, this run; target: ratio <= {TARGET_RATIO:.2}, i.e. within 5% of the floor)"
+    );
+    println!(
+        "{:<32} {:>12} {:>12} {:>8} {:>10}  target",
+        "benchmark", "generated", "floor", "ratio", "vs floor"
+    );
+    for (label, generated, floor) in rows {
+        match (mean_ns(&dir, generated, since), mean_ns(&dir, floor, since)) {
+            (Ok(g), Ok(f)) => {
+                let ratio = g / f;
+                let verdict = if ratio <= TARGET_RATIO {
+                    "met"
+                } else {
+                    "MISSED"
+                };
+                let over = (ratio - 1.0) * 100.0;
+                println!(
+                    "{label:<32} {:>12} {:>12} {ratio:>8.3} {over:>+9.1}%  {verdict}",
+                    show_ns(g),
+                    show_ns(f)
+                );
+            }
+            (g, f) => {
+                let why = g.err().or(f.err()).unwrap_or_default();
+                println!(
+                    "{label:<32} {:>12} {:>12} {:>8} {:>10}  ({why})",
+                    "-", "-", "-", "-"
+                );
+            }
+        }
+    }
+    println!("{PEER_SKIPPED}");
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let setup = Setup::new();
+    check_equivalent(&setup);
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    bench_lifecycle(&mut c, &setup);
+    bench_instantiate(&mut c, &setup);
+    bench_host_call(&mut c, &setup);
+    c.final_summary();
+    print_ratios(since);
+}

@@ -1,0 +1,1121 @@
+//! Real plugins on the generated host.
+//!
+//! The fixtures in `tests/plugins/sdk-fixtures` are small plugins written on
+//! the official `proxy-wasm` SDK (0.2.5, the same lock as `sdk-plugin`), one
+//! per part of the ABI: timers, headers, bodies, configuration, HTTP calls,
+//! local responses, shared data and queues, metrics, and TCP. They are built
+//! for `wasm32-wasip1` (`proxy_wasm_abi_tests::build_workspace_plugin`) and
+//! run on the generated v0.2.1 wasmtime bindings with the in-memory
+//! `ReferenceHost`, either through `runner::run` (one HTTP request or TCP
+//! connection) or driven callback by callback through a `runner::Session`.
+//! Each test asserts what the plugin visibly did: callbacks and their
+//! results, headers, bodies, calls, shared state, metrics and logs.
+//!
+//! Also here: the generated guest plugin (`tests/plugins/guest-plugin`) on
+//! the generated host, and the exact text `proxy-wasm-abi run` prints (the
+//! `Display` of `runner::Report`).
+
+use proxy_wasm_abi_codegen::runner::bindings::{Action, LogLevel, MetricType, StreamType};
+use proxy_wasm_abi_codegen::runner::reference::{HttpCallResponse, Pairs};
+use proxy_wasm_abi_codegen::runner::{
+    self, Input, Lifecycle, ROOT_CONTEXT, ReferenceHost, Report, RunError, STREAM_CONTEXT, Session,
+};
+use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin, check_module};
+
+/// The plugin workspace holding the fixtures.
+const WORKSPACE: &str = "sdk-fixtures";
+
+/// Every fixture, by package name.
+const FIXTURES: [&str; 9] = [
+    "sdk-hello-tick",
+    "sdk-headers",
+    "sdk-bodies",
+    "sdk-config",
+    "sdk-http-callout",
+    "sdk-local-response",
+    "sdk-shared-data",
+    "sdk-metrics",
+    "sdk-tcp-filter",
+];
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// The compiled fixture `name`.
+fn fixture(name: &str) -> Vec<u8> {
+    let path = build_workspace_plugin(WORKSPACE, name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Owned pairs from text.
+fn pairs(list: &[(&str, &str)]) -> Pairs {
+    list.iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// Pairs as text, for comparisons that print readably.
+fn text_pairs(list: &Pairs) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Pairs as text, from literals.
+fn expect_pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The first value of `name` in `list`, as text.
+fn value_of(list: &Pairs, name: &str) -> Option<String> {
+    list.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}
+
+/// A `GET` of `path` from `example.com`.
+fn get(path: &str) -> Pairs {
+    pairs(&[
+        (":method", "GET"),
+        (":path", path),
+        (":authority", "example.com"),
+    ])
+}
+
+/// A `200` response.
+fn ok_response() -> Pairs {
+    pairs(&[(":status", "200")])
+}
+
+/// The logged messages, without levels.
+fn messages(host: &ReferenceHost) -> Vec<&str> {
+    host.logs.iter().map(|(_, m)| m.as_str()).collect()
+}
+
+/// Whether `message` was logged at `level`.
+fn logged(host: &ReferenceHost, level: LogLevel, message: &str) -> bool {
+    host.logs.iter().any(|(l, m)| *l == level && m == message)
+}
+
+/// Panics unless `message` was logged at `level`, listing what was.
+#[track_caller]
+fn assert_logged(host: &ReferenceHost, level: LogLevel, message: &str) {
+    assert!(
+        logged(host, level, message),
+        "expected [{level}] {message:?} in the logs:\n{:#?}",
+        host.logs
+    );
+}
+
+/// The SDK's panic hook logs the panic at CRITICAL before the module traps;
+/// nothing at CRITICAL (or ERROR) means no SDK wrapper hit a status it does
+/// not expect.
+#[track_caller]
+fn assert_no_failures(host: &ReferenceHost) {
+    let bad: Vec<_> = host
+        .logs
+        .iter()
+        .filter(|(l, _)| matches!(l, LogLevel::Critical | LogLevel::Error))
+        .collect();
+    assert!(bad.is_empty(), "failures logged: {bad:#?}");
+    assert_eq!(host.exit_code, None, "the plugin called proc_exit");
+}
+
+/// The steps as `call -> outcome` lines.
+fn steps(steps: &[runner::Step]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|s| format!("{} -> {}", s.call, s.outcome))
+        .collect()
+}
+
+/// Runs `wasm` with `input`, printing the report; a run that does not
+/// complete fails the test saying which fixture and why.
+#[track_caller]
+fn run_ok(name: &str, wasm: &[u8], input: &Input) -> Report {
+    match runner::run(wasm, input) {
+        Ok(report) => {
+            eprintln!("--- {name} ---\n{report}");
+            report
+        }
+        Err(error) => panic!("{name} did not run on the reference host: {error}"),
+    }
+}
+
+/// A session on a fresh reference host, started (root context, VM start,
+/// configuration); a failure names the fixture and shows the logs.
+#[track_caller]
+fn started(name: &str, wasm: &[u8], host: ReferenceHost) -> Session {
+    let mut session =
+        Session::new(wasm, host).unwrap_or_else(|error| panic!("{name} cannot be loaded: {error}"));
+    if let Err(error) = session.start() {
+        panic!(
+            "{name} did not start: {error}\nlogs: {:#?}",
+            session.store.data().logs
+        );
+    }
+    session
+}
+
+/// Unwraps a step of a session, showing the logs when it failed.
+#[track_caller]
+fn checked<T>(session: &Session, result: Result<T, RunError>) -> T {
+    result.unwrap_or_else(|error| panic!("{error}\nlogs: {:#?}", session.store.data().logs))
+}
+
+/// Drives one more HTTP stream with id `context` through `session`, headers
+/// only (no bodies): create, request headers, response headers, delivery of
+/// queued work and calls, done/log/delete. Returns the request and response
+/// headers as the plugin left them.
+fn http_stream(
+    session: &mut Session,
+    context: u32,
+    request: &Pairs,
+    response: &Pairs,
+) -> Result<(Pairs, Pairs), RunError> {
+    let s = session;
+    let r = s
+        .plugin
+        .proxy_on_context_create(&mut s.store, context, ROOT_CONTEXT);
+    s.record(
+        format!("proxy_on_context_create({context}, {ROOT_CONTEXT})"),
+        r,
+    )?;
+    s.store.data_mut().request_headers = request.clone();
+    let n = u32::try_from(request.len()).expect("few headers");
+    let r = s
+        .plugin
+        .proxy_on_request_headers(&mut s.store, context, n, true);
+    s.record(format!("proxy_on_request_headers({context}, {n}, true)"), r)?;
+    s.store.data_mut().response_headers = response.clone();
+    let n = u32::try_from(response.len()).expect("few headers");
+    let r = s
+        .plugin
+        .proxy_on_response_headers(&mut s.store, context, n, true);
+    s.record(
+        format!("proxy_on_response_headers({context}, {n}, true)"),
+        r,
+    )?;
+    s.deliver(&HttpCallResponse::default())?;
+    s.finish(context)?;
+    let host = s.store.data();
+    Ok((host.request_headers.clone(), host.response_headers.clone()))
+}
+
+// ---------------------------------------------------------------------------
+// The fixtures as modules
+// ---------------------------------------------------------------------------
+
+/// Every fixture builds and its imports and exports agree with the description.
+#[test]
+fn fixtures_conform_to_the_description() {
+    for name in FIXTURES {
+        let report = check_module(&fixture(name));
+        assert!(report.is_ok(), "{name}:\n{report}");
+        assert_eq!(
+            report.versions,
+            ["0.2.1".parse().expect("a version")],
+            "{name} declares 0.2.1"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. Hello world with a tick
+// ---------------------------------------------------------------------------
+
+#[test]
+fn hello_tick_logs_on_start_and_on_each_tick() {
+    let wasm = fixture("sdk-hello-tick");
+    let input = Input {
+        request_headers: get("/"),
+        response_headers: ok_response(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-hello-tick", &wasm, &input);
+    let host = &report.host;
+    assert_eq!(host.tick_period_ms, 250, "set_tick_period(250 ms)");
+    // The runner fires the timer once after start and once after the stream.
+    let ticks: Vec<String> = steps(&report.steps)
+        .into_iter()
+        .filter(|s| s.starts_with("proxy_on_tick"))
+        .collect();
+    assert_eq!(ticks, ["proxy_on_tick(1) -> ()", "proxy_on_tick(1) -> ()"]);
+    assert_eq!(
+        messages(host),
+        [
+            "hello from sdk-hello-tick",
+            // The reference host's fixed clock: 2020-01-01T00:00:00Z.
+            "the host clock reads 1577836800 s since the epoch",
+            "tick 1",
+            "tick 2",
+        ]
+    );
+    assert!(host.logs.iter().all(|(level, _)| *level == LogLevel::Info));
+    assert_no_failures(host);
+
+    // Driven by hand: each timer firing is one more tick, on the root context.
+    let mut session = started("sdk-hello-tick", &wasm, ReferenceHost::default());
+    for _ in 0..5 {
+        let r = session.deliver(&HttpCallResponse::default());
+        checked(&session, r);
+    }
+    let host = session.store.data();
+    assert_eq!(
+        messages(host)[2..],
+        ["tick 1", "tick 2", "tick 3", "tick 4", "tick 5"]
+    );
+    assert_eq!(
+        session.steps.len(),
+        3 + 5,
+        "create, start, configure, 5 ticks"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. Header rewriting
+// ---------------------------------------------------------------------------
+
+/// The input the header tests use.
+fn header_input() -> Input {
+    Input {
+        request_headers: pairs(&[
+            (":method", "GET"),
+            (":path", "/items"),
+            (":authority", "example.com"),
+            ("user-agent", "curl/8.5"),
+            ("x-debug-token", "s3cr3t"),
+        ]),
+        response_headers: pairs(&[
+            (":status", "200"),
+            ("server", "nginx"),
+            ("x-powered-by", "php"),
+            ("content-type", "text/plain"),
+        ]),
+        ..Input::default()
+    }
+}
+
+#[test]
+fn headers_are_added_replaced_and_removed_on_both_sides() {
+    let wasm = fixture("sdk-headers");
+    let report = run_ok("sdk-headers", &wasm, &header_input());
+    let host = &report.host;
+    // Replacing keeps the header's position; adding appends.
+    assert_eq!(
+        text_pairs(&host.request_headers),
+        expect_pairs(&[
+            (":method", "GET"),
+            (":path", "/items"),
+            (":authority", "example.com"),
+            ("user-agent", "sdk-headers/1"),
+            ("x-request-tag", "sdk"),
+        ])
+    );
+    assert_eq!(
+        text_pairs(&host.response_headers),
+        expect_pairs(&[
+            (":status", "200"),
+            ("server", "sdk-headers"),
+            ("content-type", "text/plain"),
+            ("x-response-tag", "sdk"),
+        ])
+    );
+    assert_eq!(
+        steps(&report.steps),
+        [
+            "proxy_on_context_create(1, 0) -> ()",
+            "proxy_on_vm_start(1, 0) -> true",
+            "proxy_on_configure(1, 0) -> true",
+            "proxy_on_context_create(2, 1) -> ()",
+            "proxy_on_request_headers(2, 5, true) -> Continue",
+            "proxy_on_response_headers(2, 4, true) -> Continue",
+            "proxy_on_done(2) -> true",
+            "proxy_on_log(2) -> ()",
+            "proxy_on_delete(2) -> ()",
+        ]
+    );
+    assert_logged(
+        host,
+        LogLevel::Info,
+        "stream 2: request had 5 header(s); tagged, user-agent replaced, x-debug-token removed",
+    );
+    assert_logged(
+        host,
+        LogLevel::Info,
+        "stream 2: response had 4 header(s); tagged, server replaced, x-powered-by removed",
+    );
+    assert_no_failures(host);
+}
+
+/// The text `proxy-wasm-abi run` prints is `Report`'s `Display`
+/// (`codegen/src/main.rs`: `say!("{report}")`); this is that text for the
+/// header plugin, in full.
+#[test]
+fn cli_report_text_for_the_header_plugin() {
+    let wasm = fixture("sdk-headers");
+    let report = run_ok("sdk-headers", &wasm, &header_input());
+    let expected = "\
+callbacks:
+  proxy_on_context_create(1, 0) -> ()
+  proxy_on_vm_start(1, 0) -> true
+  proxy_on_configure(1, 0) -> true
+  proxy_on_context_create(2, 1) -> ()
+  proxy_on_request_headers(2, 5, true) -> Continue
+  proxy_on_response_headers(2, 4, true) -> Continue
+  proxy_on_done(2) -> true
+  proxy_on_log(2) -> ()
+  proxy_on_delete(2) -> ()
+request headers:
+    :method: GET
+    :path: /items
+    :authority: example.com
+  + user-agent: sdk-headers/1
+  + x-request-tag: sdk
+  - user-agent: curl/8.5
+  - x-debug-token: s3cr3t
+request body: unchanged (0 bytes)
+response headers:
+    :status: 200
+  + server: sdk-headers
+    content-type: text/plain
+  + x-response-tag: sdk
+  - server: nginx
+  - x-powered-by: php
+response body: unchanged (0 bytes)
+logs:
+  [INFO] stream 2: request had 5 header(s); tagged, user-agent replaced, x-debug-token removed
+  [INFO] stream 2: response had 4 header(s); tagged, server replaced, x-powered-by removed";
+    assert_eq!(report.to_string(), expected);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Body rewriting
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bodies_are_rewritten_at_the_end_of_the_stream() {
+    let wasm = fixture("sdk-bodies");
+    let request_body = b"my cat likes other cats".to_vec();
+    let input = Input {
+        request_headers: pairs(&[
+            (":method", "POST"),
+            (":path", "/pets"),
+            (":authority", "example.com"),
+            ("content-length", "23"),
+        ]),
+        request_body,
+        response_headers: pairs(&[(":status", "200"), ("content-length", "5")]),
+        response_body: b"hello".to_vec(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-bodies", &wasm, &input);
+    let host = &report.host;
+    assert_eq!(
+        String::from_utf8_lossy(&host.request_body),
+        "my dog likes other dogs"
+    );
+    assert_eq!(String::from_utf8_lossy(&host.response_body), "<<hello>>");
+    assert_eq!(value_of(&host.request_headers, "content-length"), None);
+    assert_eq!(value_of(&host.response_headers, "content-length"), None);
+    let steps = steps(&report.steps);
+    for expected in [
+        "proxy_on_request_headers(2, 4, false) -> Continue",
+        "proxy_on_request_body(2, 23, true) -> Continue",
+        "proxy_on_response_headers(2, 2, false) -> Continue",
+        "proxy_on_response_body(2, 5, true) -> Continue",
+    ] {
+        assert!(
+            steps.iter().any(|s| s == expected),
+            "{expected} in {steps:#?}"
+        );
+    }
+    assert_logged(
+        host,
+        LogLevel::Info,
+        "request body: 23 byte(s) in, 23 byte(s) out",
+    );
+    assert_logged(host, LogLevel::Info, "response body: framed 5 byte(s)");
+    assert_no_failures(host);
+}
+
+/// A body arriving in two chunks: the first is held (Pause) and left alone,
+/// the whole body is rewritten once the stream ends.
+#[test]
+fn bodies_wait_for_the_end_of_the_stream() {
+    let wasm = fixture("sdk-bodies");
+    let mut s = started("sdk-bodies", &wasm, ReferenceHost::default());
+    let ctx = STREAM_CONTEXT;
+    let r = s
+        .plugin
+        .proxy_on_context_create(&mut s.store, ctx, ROOT_CONTEXT);
+    let r = s.record("create".into(), r);
+    checked(&s, r);
+    s.store.data_mut().request_headers = get("/pets");
+    let r = s
+        .plugin
+        .proxy_on_request_headers(&mut s.store, ctx, 3, false);
+    let r = s.record("request headers".into(), r);
+    assert_eq!(checked(&s, r), Some(Action::Continue));
+
+    s.store.data_mut().request_body = b"one cat, ".to_vec();
+    let r = s.plugin.proxy_on_request_body(&mut s.store, ctx, 9, false);
+    let r = s.record("first chunk".into(), r);
+    assert_eq!(checked(&s, r), Some(Action::Pause));
+    assert_eq!(s.store.data().request_body, b"one cat, ");
+
+    s.store
+        .data_mut()
+        .request_body
+        .extend_from_slice(b"two cats");
+    let r = s.plugin.proxy_on_request_body(&mut s.store, ctx, 17, true);
+    let r = s.record("last chunk".into(), r);
+    assert_eq!(checked(&s, r), Some(Action::Continue));
+    assert_eq!(
+        String::from_utf8_lossy(&s.store.data().request_body),
+        "one dog, two dogs"
+    );
+    assert_no_failures(s.store.data());
+}
+
+// ---------------------------------------------------------------------------
+// 4. Plugin configuration
+// ---------------------------------------------------------------------------
+
+#[test]
+fn configuration_lines_drive_the_plugin() {
+    let wasm = fixture("sdk-config");
+    let config = "\
+# which header to add
+header = X-Env
+value = staging
+
+log-paths = yes
+";
+    let input = Input {
+        request_headers: get("/items"),
+        response_headers: ok_response(),
+        plugin_configuration: config.as_bytes().to_vec(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-config", &wasm, &input);
+    let host = &report.host;
+    assert_eq!(
+        text_pairs(&host.response_headers),
+        expect_pairs(&[(":status", "200"), ("x-env", "staging")])
+    );
+    assert_eq!(
+        steps(&report.steps)[2],
+        format!("proxy_on_configure(1, {}) -> true", config.len())
+    );
+    assert_eq!(
+        messages(host),
+        [
+            "configured: add `x-env: staging` to responses, log paths: true",
+            "request for /items",
+        ]
+    );
+    assert_no_failures(host);
+
+    // `log-paths` defaults to no.
+    let quiet = Input {
+        plugin_configuration: b"header=x-a\nvalue=1".to_vec(),
+        ..input
+    };
+    let report = run_ok("sdk-config", &wasm, &quiet);
+    assert_eq!(
+        value_of(&report.host.response_headers, "x-a").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        messages(&report.host),
+        ["configured: add `x-a: 1` to responses, log paths: false"]
+    );
+}
+
+#[test]
+fn bad_configuration_is_rejected() {
+    let wasm = fixture("sdk-config");
+    let cases = [
+        (
+            "header x-env\nvalue = a",
+            "line 1: `header x-env` is not `key = value`",
+        ),
+        (
+            "header = x\nvalue = y\ncolour = blue",
+            "line 3: unknown key `colour`",
+        ),
+        (
+            "header = a\nheader = b\nvalue = c",
+            "line 2: `header` given twice",
+        ),
+        ("= x", "line 1: missing key before `=`"),
+        ("value = y", "missing required key `header`"),
+        ("header = x", "missing required key `value`"),
+        ("", "missing required key `header`"),
+        (
+            "header = x\nvalue = y\nlog-paths = maybe",
+            "`log-paths` must be yes or no, not `maybe`",
+        ),
+    ];
+
+    // Through `run`: the lifecycle stops at the rejection.
+    let input = Input {
+        request_headers: get("/"),
+        plugin_configuration: cases[0].0.as_bytes().to_vec(),
+        ..Input::default()
+    };
+    match runner::run(&wasm, &input) {
+        Err(error @ RunError::Rejected("plugin configuration")) => assert_eq!(
+            error.to_string(),
+            "the plugin rejected its plugin configuration (returned false)"
+        ),
+        Err(other) => panic!("expected a rejection, got {other}"),
+        Ok(report) => panic!("a bad configuration was accepted:\n{report}"),
+    }
+
+    // By hand, to see each reason: a VM that started with a bad
+    // configuration (`Session::start` fails the same way `run` does), then
+    // one more plugin (root) context per case in the same VM, as a host
+    // does for several plugin configurations. (One compilation of the
+    // module instead of one per case.)
+    let host = ReferenceHost {
+        plugin_configuration: cases[0].0.as_bytes().to_vec(),
+        ..ReferenceHost::default()
+    };
+    let mut s = Session::new(&wasm, host).expect("loads");
+    assert!(matches!(
+        s.start(),
+        Err(RunError::Rejected("plugin configuration"))
+    ));
+    let good = "header = x-ok\nvalue = 1";
+    let all = cases.iter().copied().chain([(good, "")]);
+    for (index, (config, why)) in all.enumerate() {
+        let root = 10 + u32::try_from(index).expect("few cases");
+        s.store.data_mut().plugin_configuration = config.as_bytes().to_vec();
+        s.store.data_mut().logs.clear();
+        let r = s.plugin.proxy_on_context_create(&mut s.store, root, 0);
+        let r = s.record(format!("proxy_on_context_create({root}, 0)"), r);
+        checked(&s, r);
+        let size = u32::try_from(config.len()).expect("short");
+        let r = s.plugin.proxy_on_configure(&mut s.store, root, size);
+        let r = s.record(format!("proxy_on_configure({root}, {size})"), r);
+        let accepted = checked(&s, r);
+        let host = s.store.data();
+        if config == good {
+            assert_eq!(
+                accepted,
+                Some(true),
+                "the good configuration after the bad ones"
+            );
+            assert_eq!(
+                messages(host),
+                ["configured: add `x-ok: 1` to responses, log paths: false"]
+            );
+        } else {
+            assert_eq!(accepted, Some(false), "config {config:?}");
+            assert_eq!(
+                host.logs,
+                [(LogLevel::Error, format!("configuration rejected: {why}"))],
+                "config {config:?}"
+            );
+        }
+    }
+    assert_eq!(s.store.data().exit_code, None);
+}
+
+// ---------------------------------------------------------------------------
+// 5. An HTTP callout
+// ---------------------------------------------------------------------------
+
+/// The answer of the authorization service.
+fn auth_answer(status: &str) -> HttpCallResponse {
+    HttpCallResponse {
+        headers: pairs(&[(":status", status), ("x-user", "alice")]),
+        body: b"welcome back\n".to_vec(),
+        trailers: Vec::new(),
+    }
+}
+
+#[test]
+fn http_callout_pauses_then_resumes_with_the_answer() {
+    let wasm = fixture("sdk-http-callout");
+    let input = Input {
+        request_headers: get("/orders"),
+        response_headers: ok_response(),
+        http_call_response: auth_answer("200"),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-http-callout", &wasm, &input);
+    let host = &report.host;
+
+    assert_eq!(host.http_calls.len(), 1, "one call");
+    let call = &host.http_calls[0];
+    assert_eq!(call.token, 1);
+    assert_eq!(call.upstream, "auth");
+    assert_eq!(call.timeout_ms, 2_000);
+    assert!(call.body.is_empty() && call.trailers.is_empty());
+    assert_eq!(
+        text_pairs(&call.headers),
+        expect_pairs(&[
+            (":method", "GET"),
+            (":path", "/verify"),
+            (":authority", "auth.internal"),
+            ("x-original-path", "/orders"),
+        ])
+    );
+
+    let steps = steps(&report.steps);
+    assert_eq!(
+        steps[4..7],
+        [
+            "proxy_on_request_headers(2, 3, true) -> Pause",
+            // Two headers, 13 body bytes, no trailers.
+            "proxy_on_http_call_response(1, 1, 2, 13, 0) -> ()",
+            "proxy_on_response_headers(2, 1, true) -> Continue",
+        ]
+    );
+    // The SDK routes the answer to the stream that made the call and resumes it.
+    assert_eq!(host.effective_context, STREAM_CONTEXT);
+    assert_eq!(host.continued, [StreamType::HttpRequest]);
+    assert_eq!(
+        text_pairs(&host.request_headers)[3..],
+        expect_pairs(&[("x-auth-user", "alice"), ("x-auth-note", "welcome back")])
+    );
+    assert!(host.local_response.is_none());
+    assert_eq!(
+        messages(host),
+        [
+            "asked auth about /orders (call 1)",
+            "call 1: allowed for alice (13 body byte(s))",
+        ]
+    );
+    assert_no_failures(host);
+}
+
+#[test]
+fn http_callout_denial_becomes_a_local_response() {
+    let wasm = fixture("sdk-http-callout");
+    let input = Input {
+        request_headers: get("/orders"),
+        response_headers: ok_response(),
+        http_call_response: auth_answer("401"),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-http-callout", &wasm, &input);
+    let host = &report.host;
+    let local = host.local_response.as_ref().expect("a local response");
+    assert_eq!(local.status_code, 403);
+    assert_eq!(local.body, b"denied by the auth service\n");
+    assert_eq!(
+        text_pairs(&local.headers),
+        expect_pairs(&[("x-auth-status", "401")])
+    );
+    assert!(host.continued.is_empty(), "the request is not resumed");
+    assert_eq!(
+        text_pairs(&host.request_headers),
+        text_pairs(&get("/orders"))
+    );
+    assert!(
+        !steps(&report.steps)
+            .iter()
+            .any(|s| s.starts_with("proxy_on_response_headers")),
+        "the upstream response never comes"
+    );
+    assert_logged(host, LogLevel::Info, "call 1: status 401, denying");
+    assert_no_failures(host);
+}
+
+// ---------------------------------------------------------------------------
+// 6. A local response
+// ---------------------------------------------------------------------------
+
+#[test]
+fn forbidden_path_gets_a_local_response() {
+    let wasm = fixture("sdk-local-response");
+    let input = Input {
+        request_headers: get("/admin/users"),
+        response_headers: ok_response(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-local-response", &wasm, &input);
+    let host = &report.host;
+    let local = host.local_response.as_ref().expect("a local response");
+    assert_eq!(local.status_code, 403);
+    assert_eq!(local.details, "", "the SDK sends no details");
+    assert_eq!(local.body, b"/admin/users is off limits\n");
+    assert_eq!(
+        text_pairs(&local.headers),
+        expect_pairs(&[
+            ("content-type", "text/plain"),
+            ("x-refused-by", "sdk-local-response"),
+        ])
+    );
+    // The SDK passes -1 for "no gRPC status".
+    assert_eq!(local.grpc_status, u32::MAX);
+    assert_eq!(
+        steps(&report.steps)[4..],
+        [
+            "proxy_on_request_headers(2, 3, true) -> Pause",
+            "proxy_on_done(2) -> true",
+            "proxy_on_log(2) -> ()",
+            "proxy_on_delete(2) -> ()",
+        ]
+    );
+    assert_eq!(messages(host), ["refusing /admin/users"]);
+    assert_no_failures(host);
+}
+
+#[test]
+fn other_paths_pass_untouched() {
+    let wasm = fixture("sdk-local-response");
+    let input = Input {
+        request_headers: get("/public/index.html"),
+        response_headers: ok_response(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-local-response", &wasm, &input);
+    let host = &report.host;
+    assert!(host.local_response.is_none());
+    assert_eq!(
+        steps(&report.steps)[4..6],
+        [
+            "proxy_on_request_headers(2, 3, true) -> Continue",
+            "proxy_on_response_headers(2, 1, true) -> Continue",
+        ]
+    );
+    assert_eq!(
+        text_pairs(&host.request_headers),
+        text_pairs(&get("/public/index.html"))
+    );
+    assert_eq!(
+        text_pairs(&host.response_headers),
+        text_pairs(&ok_response())
+    );
+    assert!(host.logs.is_empty(), "{:?}", host.logs);
+}
+
+// ---------------------------------------------------------------------------
+// 7. Shared data and queues
+// ---------------------------------------------------------------------------
+
+#[test]
+fn shared_data_cas_and_queues() {
+    let wasm = fixture("sdk-shared-data");
+    let input = Input {
+        request_headers: get("/orders"),
+        response_headers: ok_response(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-shared-data", &wasm, &input);
+    let host = &report.host;
+
+    // Seeded with CAS 0 (token 1), incremented with token 1 (token 2); the
+    // stale write with token 1 changed nothing.
+    assert_eq!(
+        host.shared_data.get("sdk-hits"),
+        Some(&(b"1".to_vec(), 2)),
+        "the counter and its CAS token"
+    );
+    assert_eq!(
+        value_of(&host.request_headers, "x-hits").as_deref(),
+        Some("1")
+    );
+    assert!(!host.shared_data.contains_key("sdk-missing"));
+
+    // The queue got the path; on_queue_ready drained it to EMPTY.
+    assert_eq!(host.queues.len(), 1);
+    assert_eq!(host.queues[0].name, "sdk-events");
+    assert!(host.queues[0].items.is_empty());
+    assert!(host.queues_ready.is_empty());
+    assert_eq!(
+        host.shared_data
+            .get("sdk-last-event")
+            .map(|(v, _)| v.as_slice()),
+        Some(&b"/orders"[..])
+    );
+    assert!(
+        steps(&report.steps)
+            .iter()
+            .any(|s| s == "proxy_on_queue_ready(1, 1) -> ()")
+    );
+
+    assert_eq!(
+        messages(host),
+        [
+            "registered queue sdk-events as 1",
+            "unregistered queue resolves to nothing",
+            "sdk-missing: not found",
+            "dequeue from queue 9999: NotFound",
+            "stale write of sdk-hits refused: CasMismatch",
+            "enqueued /orders",
+            "dequeued /orders",
+            "queue 1 drained",
+        ]
+    );
+    // NOT_FOUND, EMPTY and CAS_MISMATCH all reached the SDK as values.
+    assert_no_failures(host);
+}
+
+#[test]
+fn shared_counter_across_requests() {
+    let wasm = fixture("sdk-shared-data");
+    let mut session = started("sdk-shared-data", &wasm, ReferenceHost::default());
+    let paths = ["/a", "/b", "/c"];
+    for (index, path) in paths.iter().enumerate() {
+        let context = 2 + u32::try_from(index).expect("small");
+        let r = http_stream(&mut session, context, &get(path), &ok_response());
+        let (request, _) = checked(&session, r);
+        assert_eq!(
+            value_of(&request, "x-hits"),
+            Some((index + 1).to_string()),
+            "request {path}"
+        );
+    }
+    let host = session.store.data();
+    assert_eq!(host.shared_data.get("sdk-hits"), Some(&(b"3".to_vec(), 4)));
+    assert_eq!(
+        host.shared_data
+            .get("sdk-last-event")
+            .map(|(v, _)| v.as_slice()),
+        Some(&b"/c"[..])
+    );
+    let dequeued: Vec<&str> = messages(host)
+        .into_iter()
+        .filter(|m| m.starts_with("dequeued"))
+        .collect();
+    assert_eq!(dequeued, ["dequeued /a", "dequeued /b", "dequeued /c"]);
+    assert_no_failures(host);
+}
+
+// ---------------------------------------------------------------------------
+// 8. Metrics
+// ---------------------------------------------------------------------------
+
+#[test]
+fn metrics_count_and_gauge_per_request() {
+    let wasm = fixture("sdk-metrics");
+    let mut session = started("sdk-metrics", &wasm, ReferenceHost::default());
+    {
+        let host = session.store.data();
+        assert_eq!(host.metrics.len(), 2);
+        assert_eq!(
+            (host.metrics[0].name.as_str(), host.metrics[0].kind),
+            ("sdk_requests_total", MetricType::Counter)
+        );
+        assert_eq!(
+            (host.metrics[1].name.as_str(), host.metrics[1].kind),
+            ("sdk_request_header_count", MetricType::Gauge)
+        );
+    }
+    // Requests with 3, 4 and 5 headers.
+    for request in 1..=3u32 {
+        let mut headers = get("/metrics");
+        for extra in 1..request {
+            headers.push((format!("x-extra-{extra}").into_bytes(), b"1".to_vec()));
+        }
+        let r = http_stream(&mut session, 1 + request, &headers, &ok_response());
+        let (_, response) = checked(&session, r);
+        assert_eq!(
+            value_of(&response, "x-request-count"),
+            Some(request.to_string()),
+            "the counter as read back by request {request}"
+        );
+    }
+    let host = session.store.data();
+    assert_eq!(host.metrics[0].value, 3, "counter");
+    assert_eq!(
+        host.metrics[1].value, 5,
+        "gauge: the last request's header count"
+    );
+    assert_eq!(
+        messages(host),
+        [
+            "defined sdk_requests_total as 1 and sdk_request_header_count as 2",
+            "sdk_requests_total = 1, sdk_request_header_count = 3",
+            "sdk_requests_total = 2, sdk_request_header_count = 4",
+            "sdk_requests_total = 3, sdk_request_header_count = 5",
+        ]
+    );
+    assert_no_failures(host);
+
+    // One request through `run`, and how the report shows the metrics.
+    let input = Input {
+        request_headers: get("/"),
+        response_headers: ok_response(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-metrics", &wasm, &input);
+    let text = report.to_string();
+    assert!(
+        text.contains("metric sdk_requests_total (Counter) = 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("metric sdk_request_header_count (Gauge) = 3"),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 9. A TCP filter
+// ---------------------------------------------------------------------------
+
+#[test]
+fn tcp_filter_rewrites_both_directions() {
+    let wasm = fixture("sdk-tcp-filter");
+    let downstream = b"card 4111 1111, pin 1234".to_vec();
+    let input = Input {
+        lifecycle: Lifecycle::Tcp,
+        request_body: downstream.clone(),
+        response_body: b"OK".to_vec(),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-tcp-filter", &wasm, &input);
+    let host = &report.host;
+    assert_eq!(
+        String::from_utf8_lossy(&host.downstream_data),
+        "card #### ####, pin ####"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&host.upstream_data),
+        "OK [via sdk-tcp-filter]"
+    );
+    assert_eq!(
+        steps(&report.steps)[3..],
+        [
+            "proxy_on_context_create(2, 1) -> ()",
+            "proxy_on_new_connection(2) -> Continue",
+            "proxy_on_downstream_data(2, 24, true) -> Continue",
+            "proxy_on_upstream_data(2, 2, true) -> Continue",
+            "proxy_on_downstream_connection_close(2, REMOTE) -> ()",
+            "proxy_on_upstream_connection_close(2, REMOTE) -> ()",
+            "proxy_on_done(2) -> true",
+            "proxy_on_log(2) -> ()",
+            "proxy_on_delete(2) -> ()",
+        ]
+    );
+    assert_eq!(
+        messages(host),
+        [
+            "connection 2 opened",
+            "downstream: 24 byte(s), 12 digit(s) masked",
+            "upstream: 2 byte(s), end of stream: true",
+            "downstream closed by Remote",
+            "upstream closed by Remote",
+        ]
+    );
+    // No HTTP state was touched.
+    assert!(host.request_headers.is_empty() && host.request_body.is_empty());
+    assert_no_failures(host);
+}
+
+/// What `proxy-wasm-abi run --tcp` prints about the data: the downstream and
+/// upstream data before and after (it once showed the untouched HTTP bodies).
+#[test]
+fn tcp_report_text_shows_the_rewritten_data() {
+    let wasm = fixture("sdk-tcp-filter");
+    let input = Input {
+        lifecycle: Lifecycle::Tcp,
+        request_body: b"card 4111 1111, pin 1234".to_vec(),
+        response_body: b"OK".to_vec(),
+        ..Input::default()
+    };
+    let text = run_ok("sdk-tcp-filter", &wasm, &input).to_string();
+    assert!(text.contains("card #### ####, pin ####"), "{text}");
+    assert!(text.contains("OK [via sdk-tcp-filter]"), "{text}");
+    assert!(!text.contains("-> \"\""), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// The generated guest on the generated host
+// ---------------------------------------------------------------------------
+
+#[test]
+fn generated_guest_runs_on_the_generated_host() {
+    let path = build_plugin("guest-plugin");
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut request = get("/");
+    request.push((b"user-agent".to_vec(), b"curl/8.5".to_vec()));
+    let input = Input {
+        request_headers: request,
+        response_headers: ok_response(),
+        ..Input::default()
+    };
+    let report = run_ok("guest-plugin", &wasm, &input);
+    let host = &report.host;
+    assert_eq!(
+        text_pairs(&host.response_headers),
+        expect_pairs(&[(":status", "200"), ("x-watched-value", "curl/8.5")])
+    );
+    assert_eq!(
+        text_pairs(&host.request_headers),
+        text_pairs(&input.request_headers)
+    );
+    assert_eq!(host.tick_period_ms, 5_000);
+    assert_eq!(
+        host.logs,
+        [
+            (
+                LogLevel::Info,
+                "guest-plugin for ABI 0.2.1 started (0 bytes of VM configuration)".to_string()
+            ),
+            (
+                LogLevel::Info,
+                "context 1 watches request header `user-agent`".to_string()
+            ),
+            (
+                LogLevel::Debug,
+                "context 1 has seen 0 request(s)".to_string()
+            ),
+            (
+                LogLevel::Debug,
+                "stream 2: 4 request header(s), `user-agent` = curl/8.5".to_string()
+            ),
+            (
+                LogLevel::Debug,
+                "context 1 has seen 1 request(s)".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        steps(&report.steps),
+        [
+            "proxy_on_context_create(1, 0) -> ()",
+            "proxy_on_vm_start(1, 0) -> true",
+            "proxy_on_configure(1, 0) -> true",
+            "proxy_on_tick(1) -> ()",
+            "proxy_on_context_create(2, 1) -> ()",
+            "proxy_on_request_headers(2, 4, true) -> Continue",
+            "proxy_on_response_headers(2, 1, true) -> Continue",
+            "proxy_on_tick(1) -> ()",
+            "proxy_on_done(2) -> true",
+            "proxy_on_log(2) -> ()",
+            "proxy_on_delete(2) -> ()",
+        ]
+    );
+
+    // Configured to watch another header, which this request lacks.
+    let input = Input {
+        plugin_configuration: b"  X-Team \n".to_vec(),
+        ..input
+    };
+    let report = run_ok("guest-plugin", &wasm, &input);
+    assert_eq!(
+        value_of(&report.host.response_headers, "x-watched-value").as_deref(),
+        Some("(absent)")
+    );
+    assert_logged(
+        &report.host,
+        LogLevel::Info,
+        "context 1 watches request header `x-team`",
+    );
+}
