@@ -320,11 +320,14 @@ fn callbacks_tokens(
 fn export_macro(doc: &TokenStream, body: TokenStream) -> TokenStream {
     quote! {
         #doc
+        // Opt-in: an SDK with its own dispatcher never invokes it.
+        #[allow(unused_macros)]
         macro_rules! export_callbacks {
             ($($module:ident)::+, $ty:ty) => {
                 #body
             };
         }
+        #[allow(unused_imports)]
         pub(crate) use export_callbacks;
     }
 }

@@ -9,11 +9,13 @@
 //! - [`guest`]: Rust bindings for plugins (enums, imports, callbacks, exports).
 //! - [`host`]: wasmtime bindings for proxies (`Host`, `add_to_linker`, `Plugin`).
 //! - [`files`]: the set of files under `generated/`, and the staleness check.
+//! - [`builder`]: generation from a `build.rs` into `OUT_DIR`.
 //! - [`options`]: the `{ key: value }` options of the function-like macros.
 //! - [`names`], [`rust`]: Rust naming and formatting shared by the emitters.
 //! - `runner` (feature `run`): a reference in-memory host on the generated
 //!   wasmtime bindings, and a request lifecycle driver.
 
+pub mod builder;
 /// Compile-time checks of hand-written SDK bindings, behind the proc-macros.
 pub mod checks;
 pub mod diff;

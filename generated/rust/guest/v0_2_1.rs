@@ -2091,6 +2091,7 @@ pub trait Callbacks {
 /// Exports every callback of v0.2.1 from the plugin, forwarding to a type's [`Callbacks`], plus the version marker `proxy_abi_version_0_2_1`.
 ///
 /// Use it once per plugin, naming the module these bindings are in and the type: `export_callbacks!(abi, MyPlugin);`.
+#[allow(unused_macros)]
 macro_rules! export_callbacks {
     ($($module:ident)::+, $ty:ty) => {
         #[unsafe(no_mangle)]
@@ -2375,4 +2376,6 @@ macro_rules! export_callbacks {
         }
     };
 }
+
+#[allow(unused_imports)]
 pub(crate) use export_callbacks;
