@@ -1,14 +1,12 @@
 //! Generation from a build script, in the manner of prost-build:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     proxy_wasm_abi_codegen::builder::Builder::new()
-//!         .version("0.2.1")
-//!         .guest()
-//!         .generate_or_exit();
-//! }
-//! // src/lib.rs
+//! // In build.rs's main:
+//! proxy_wasm_abi_codegen::builder::Builder::new()
+//!     .version("0.2.1")
+//!     .guest()
+//!     .generate_or_exit();
+//! // In src/lib.rs:
 //! // mod abi { include!(concat!(env!("OUT_DIR"), "/proxy_wasm_guest.rs")); }
 //! ```
 //!
