@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use proxy_wasm_abi_spec::ir::Abi;
 
-use crate::{diff, guest, host, json, markdown};
+use crate::{c, diff, guest, host, json, markdown};
 
 /// One generated file, with its path relative to the output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub fn outputs(abi: &Abi, source: &str) -> Vec<GeneratedFile> {
     let mut files = Vec::new();
     let mut index = format!(
         "<!-- {} -->\n\n# Generated files\n\nEverything in this directory is produced from `{source}`; \
-         `cargo test` fails when a file here is out of date.\n\n| Version | JSON | Markdown | Rust guest bindings | Rust host bindings (wasmtime) |\n|---|---|---|---|---|\n",
+         `cargo test` fails when a file here is out of date.\n\n| Version | JSON | Markdown | Rust guest bindings | Rust host bindings (wasmtime) | C header |\n|---|---|---|---|---|---|\n",
         crate::generated_notice(source)
     );
     let mut previous = None;
@@ -39,9 +39,10 @@ pub fn outputs(abi: &Abi, source: &str) -> Vec<GeneratedFile> {
         let stem = format!("v{}", version.to_string().replace('.', "_"));
         let guest_path = format!("rust/guest/{stem}.rs");
         let host_path = format!("rust/host/{stem}.rs");
+        let c_path = c::path(*version);
         index.push_str(&format!(
             "| {version} | [{json_path}]({json_path}) | [{md_path}]({md_path}) | \
-             [{guest_path}]({guest_path}) | [{host_path}]({host_path}) |\n"
+             [{guest_path}]({guest_path}) | [{host_path}]({host_path}) | [{c_path}]({c_path}) |\n"
         ));
         // A version whose bindings cannot be emitted is reported in the file
         // itself, so `check` names it instead of the generator panicking.
@@ -61,6 +62,16 @@ pub fn outputs(abi: &Abi, source: &str) -> Vec<GeneratedFile> {
         files.push(GeneratedFile {
             path: host_path.into(),
             contents: or_error(host::file(&this, source)),
+        });
+        files.push(GeneratedFile {
+            path: c_path.into(),
+            contents: c::header(&this, source).unwrap_or_else(|e| {
+                format!(
+                    "/* {} */\n#error \"{}\"\n",
+                    crate::generated_notice(source),
+                    e.escape_default()
+                )
+            }),
         });
         files.push(GeneratedFile {
             path: json_path.into(),

@@ -7,15 +7,18 @@
 //! - [`markdown`]: the reference documentation of one version.
 //! - [`diff`]: what changed between two versions.
 //! - [`guest`]: Rust bindings for plugins (enums, imports, callbacks, exports).
+//! - [`c`]: a C header for plugins (enums, imports, callbacks).
 //! - [`host`]: wasmtime bindings for proxies (`Host`, `add_to_linker`, `Plugin`).
 //! - [`files`]: the set of files under `generated/`, and the staleness check.
 //! - [`builder`]: generation from a `build.rs` into `OUT_DIR`.
+//! - [`lint`]: a compiled plugin's imports and exports against the description.
 //! - [`options`]: the `{ key: value }` options of the function-like macros.
 //! - [`names`], [`rust`]: Rust naming and formatting shared by the emitters.
 //! - `runner` (feature `run`): a reference in-memory host on the generated
 //!   wasmtime bindings, and a request lifecycle driver.
 
 pub mod builder;
+pub mod c;
 /// Compile-time checks of hand-written SDK bindings, behind the proc-macros.
 pub mod checks;
 pub mod diff;
@@ -23,6 +26,7 @@ pub mod files;
 pub mod guest;
 pub mod host;
 pub mod json;
+pub mod lint;
 pub mod markdown;
 pub mod names;
 pub mod options;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, markdown};
+use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, lint, markdown};
 use proxy_wasm_abi_spec::{Abi, AbiVersion, STANDARD_PATH, STANDARD_TEXT, Version};
 
 /// Like `println!`, but a closed stdout (`| head`) ends output quietly
@@ -65,6 +65,19 @@ enum Command {
     },
     /// Count functions, callbacks, enums and values per version.
     Summary,
+    /// Check a compiled plugin's imports and exports against the description:
+    /// exit 0 clean (warnings and notes allowed), 1 on errors, 2 if unreadable.
+    Lint {
+        /// The plugin (.wasm).
+        plugin: PathBuf,
+        /// The version to check against; defaults to the one the plugin
+        /// declares, else the newest it can run under, else the newest.
+        #[arg(long)]
+        version: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
     /// Run one request (or TCP connection) through a v0.2.1 plugin on the
     /// reference host, and print its actions, changes, calls and logs.
     #[cfg(feature = "run")]
@@ -326,6 +339,29 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Lint {
+            plugin,
+            version,
+            format,
+        } => {
+            let version = version
+                .map(|v| v.parse::<Version>())
+                .transpose()
+                .map_err(|e| Failure(format!("error: {e}")))?;
+            let wasm = std::fs::read(&plugin)
+                .map_err(|e| Failure(format!("error: cannot read {}: {e}", plugin.display())))?;
+            let report = lint::lint(&abi, &wasm, version)
+                .map_err(|e| Failure(format!("error: {}: {e}", plugin.display())))?;
+            match format {
+                DiffFormat::Text => emit(&report.to_string()),
+                DiffFormat::Json => emit(&report.render_json()),
+            }
+            Ok(if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         #[cfg(feature = "run")]
         Command::Run(_) => unreachable!("handled before the description is loaded"),

@@ -1,0 +1,68 @@
+//! The plugin linter (`proxy_wasm_abi_codegen::lint`) on real plugins: the
+//! official Rust SDK (proxy-wasm 0.2.x) plugin and fixtures, and this
+//! project's guest plugin, all lint clean for 0.2.1.
+
+use proxy_wasm_abi_codegen::lint::{Code, LintReport, Severity, lint};
+use proxy_wasm_abi_spec::Version;
+use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin};
+
+const FIXTURES: [&str; 9] = [
+    "sdk-hello-tick",
+    "sdk-headers",
+    "sdk-bodies",
+    "sdk-config",
+    "sdk-http-callout",
+    "sdk-local-response",
+    "sdk-shared-data",
+    "sdk-metrics",
+    "sdk-tcp-filter",
+];
+
+fn v021() -> Version {
+    "0.2.1".parse().expect("a version")
+}
+
+fn lint_file(path: &std::path::Path) -> LintReport {
+    let wasm = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    lint(&proxy_wasm_abi_spec::standard(), &wasm, None)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Clean for 0.2.1: declared, runnable, checked, no errors; any warning is
+/// only the deprecated clock import the SDK keeps for older hosts.
+fn assert_clean_021(name: &str, report: &LintReport) {
+    assert!(report.is_clean(), "{name}:\n{report}");
+    assert_eq!(report.declared, vec![v021()], "{name}:\n{report}");
+    assert_eq!(report.checked, v021(), "{name}:\n{report}");
+    assert!(report.runnable().contains(&v021()), "{name}:\n{report}");
+    for warning in report.of(Severity::Warning) {
+        assert_eq!(warning.code, Code::DeprecatedImport, "{name}:\n{report}");
+        assert_eq!(
+            warning.item.as_deref(),
+            Some("env.proxy_get_current_time_nanoseconds"),
+            "{name}:\n{report}"
+        );
+    }
+}
+
+#[test]
+fn sdk_plugin_lints_clean() {
+    let report = lint_file(&build_plugin("sdk-plugin"));
+    eprintln!("sdk-plugin:\n{report}");
+    assert_clean_021("sdk-plugin", &report);
+}
+
+#[test]
+fn sdk_fixtures_lint_clean() {
+    for name in FIXTURES {
+        let report = lint_file(&build_workspace_plugin("sdk-fixtures", name));
+        assert_clean_021(name, &report);
+    }
+}
+
+#[test]
+fn guest_plugin_lints_clean() {
+    let report = lint_file(&build_plugin("guest-plugin"));
+    assert_clean_021("guest-plugin", &report);
+    assert!(report.findings.is_empty(), "guest-plugin:\n{report}");
+}
