@@ -1,5 +1,5 @@
 //! The plugin linter (`proxy_wasm_abi_codegen::lint`) on real plugins: the
-//! official Rust SDK (proxy-wasm 0.2.x) plugin and fixtures, and this
+//! official Rust SDK plugins (proxy-wasm 0.2.0 and 0.2.5) and fixtures, and this
 //! project's guest plugin, all lint clean for 0.2.1.
 
 use proxy_wasm_abi_codegen::lint::{Code, LintReport, Severity, lint};
@@ -65,4 +65,13 @@ fn guest_plugin_lints_clean() {
     let report = lint_file(&build_plugin("guest-plugin"));
     assert_clean_021("guest-plugin", &report);
     assert!(report.findings.is_empty(), "guest-plugin:\n{report}");
+}
+
+#[test]
+fn the_oldest_0_2_sdk_release_lints_clean() {
+    // proxy-wasm 0.2.0 from crates.io (its own workspace: cargo locks one 0.2.x
+    // per workspace); it declares ABI 0.2.1 like the current release.
+    let path = build_plugin("sdk-plugin-0-2-0");
+    let report = lint_file(&path);
+    assert_clean_021("sdk-plugin-0-2-0 (proxy-wasm 0.2.0)", &report);
 }
