@@ -148,3 +148,26 @@ fn other_versions_compile() {
     assert_eq!(v0_1_0::ABI_VERSION, "0.1.0");
     assert_eq!(v0_2_0::ABI_VERSION, "0.2.0");
 }
+
+#[test]
+fn a_request_paused_and_never_resumed_goes_no_further() {
+    use proxy_wasm_abi_codegen::runner::{Input, run};
+    // wasmtime (with its `wat` feature) accepts the text format directly.
+    let report = run(PLUGIN.as_bytes(), &Input::default()).unwrap();
+    let calls: Vec<&str> = report.steps.iter().map(|s| s.call.as_str()).collect();
+    assert!(
+        calls.contains(&"(request paused and never resumed)"),
+        "{report}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("proxy_on_response_headers")),
+        "{report}"
+    );
+    // The context still ends normally.
+    assert!(
+        calls.iter().any(|c| c.starts_with("proxy_on_delete")),
+        "{report}"
+    );
+}

@@ -303,6 +303,19 @@ fn http(s: &mut Session, input: &Input) -> Result<(), RunError> {
     // A paused request waits for the plugin's HTTP calls to come back.
     if action == Some(Action::Pause) {
         s.deliver(&input.http_call_response)?;
+        let resumed = s
+            .store
+            .data()
+            .continued
+            .contains(&bindings::StreamType::HttpRequest);
+        if !resumed && s.store.data().local_response.is_none() {
+            // A paused request that nobody resumes goes no further.
+            s.steps.push(Step {
+                call: "(request paused and never resumed)".to_string(),
+                outcome: "stopped".to_string(),
+            });
+            return Ok(());
+        }
     }
     if s.store.data().local_response.is_some() {
         return Ok(());
