@@ -135,29 +135,49 @@ fn target_in_sysroot(root: &Path) -> bool {
 
 /// Runs the cargo build of one plugin; see [`build_plugin`].
 fn run_plugin_build(name: &str) -> PathBuf {
+    let wasm = cargo_build_plugins(name, false).join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(
+        wasm.is_file(),
+        "plugin `{name}` built but {} does not exist; is it a cdylib named `{name}`?",
+        wasm.display()
+    );
+    wasm
+}
+
+/// Builds `tests/plugins/<dir_name>` (one crate, or with `whole_workspace`
+/// every member) for wasm32-wasip1 in release, locked, into the plugin target
+/// dir, and returns the directory holding the .wasm files. Panics with
+/// cargo's output (and how to refresh a stale lock file) on failure.
+fn cargo_build_plugins(dir_name: &str, whole_workspace: bool) -> PathBuf {
     ensure_plugin_target();
-    let root = workspace_root();
-    let dir = root.join("tests").join("plugins").join(name);
+    let dir = workspace_root()
+        .join("tests")
+        .join("plugins")
+        .join(dir_name);
     let manifest = dir.join("Cargo.toml");
     assert!(
         manifest.is_file(),
-        "no plugin crate `{name}`: {} does not exist",
+        "no plugin crate or workspace `{dir_name}`: {} does not exist",
         manifest.display()
     );
     let target_dir = plugin_target_dir();
     // The cargo running these tests, so the plugin is built by the same toolchain.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building plugin `{name}` for {PLUGIN_TARGET}");
-    let output = Command::new(&cargo)
-        .arg("build")
-        .arg("--release")
-        .arg("--locked")
+    eprintln!("building plugin `{dir_name}` for {PLUGIN_TARGET}");
+    let started = std::time::Instant::now();
+    let mut command = Command::new(&cargo);
+    command.args(["build", "--release", "--locked"]);
+    if whole_workspace {
+        command.arg("--workspace");
+    }
+    let output = command
         .args(["--target", PLUGIN_TARGET])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target_dir)
         .current_dir(&dir)
+        // Flags meant for the outer build must not leak into the wasm build.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
@@ -167,27 +187,22 @@ fn run_plugin_build(name: &str) -> PathBuf {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if stderr.contains("--locked") {
             format!(
-                "\nhint: the plugin's Cargo.lock is out of date; refresh it with \
-                 `cargo fetch --manifest-path tests/plugins/{name}/Cargo.toml` and commit it"
+                "\nhint: the Cargo.lock is out of date; refresh it with \
+                 `cargo fetch --manifest-path tests/plugins/{dir_name}/Cargo.toml` and commit it"
             )
         } else {
             String::new()
         };
         panic!(
-            "building plugin `{name}` failed ({}):\n{stderr}{hint}",
+            "building plugin `{dir_name}` failed ({}):\n{stderr}{hint}",
             output.status
         );
     }
-    let wasm = target_dir
-        .join(PLUGIN_TARGET)
-        .join("release")
-        .join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(
-        wasm.is_file(),
-        "plugin `{name}` built but {} does not exist; is it a cdylib named `{name}`?",
-        wasm.display()
+    eprintln!(
+        "built plugin `{dir_name}` in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
-    wasm
+    target_dir.join(PLUGIN_TARGET).join("release")
 }
 
 // ---------------------------------------------------------------------------
@@ -790,52 +805,5 @@ pub fn build_workspace_plugin(workspace: &str, crate_name: &str) -> PathBuf {
 /// Runs the cargo build of a plugin workspace and returns the directory
 /// holding its `.wasm` files; see [`build_workspace_plugin`].
 fn run_workspace_build(workspace: &str) -> PathBuf {
-    ensure_plugin_target();
-    let dir = workspace_root()
-        .join("tests")
-        .join("plugins")
-        .join(workspace);
-    let manifest = dir.join("Cargo.toml");
-    assert!(
-        manifest.is_file(),
-        "no plugin workspace `{workspace}`: {} does not exist",
-        manifest.display()
-    );
-    let target_dir = plugin_target_dir();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("building plugin workspace `{workspace}` for {PLUGIN_TARGET}");
-    let started = std::time::Instant::now();
-    let output = Command::new(&cargo)
-        .args(["build", "--release", "--locked", "--workspace"])
-        .args(["--target", PLUGIN_TARGET])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .current_dir(&dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {}: {error}", Path::new(&cargo).display()));
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("--locked") {
-            format!(
-                "\nhint: the workspace's Cargo.lock is out of date; refresh it with \
-                 `cargo fetch --manifest-path tests/plugins/{workspace}/Cargo.toml` and commit it"
-            )
-        } else {
-            String::new()
-        };
-        panic!(
-            "building plugin workspace `{workspace}` failed ({}):\n{stderr}{hint}",
-            output.status
-        );
-    }
-    eprintln!(
-        "built plugin workspace `{workspace}` in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    target_dir.join(PLUGIN_TARGET).join("release")
+    cargo_build_plugins(workspace, true)
 }

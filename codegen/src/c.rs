@@ -116,25 +116,7 @@ fn meta_text(meta: &Meta) -> String {
 /// The docs of a function: its docs, statuses or return values, notes, and
 /// the deprecation.
 fn function_text(f: &Function) -> String {
-    let mut text = f.meta.docs.clone();
-    if !f.outcomes.is_empty() {
-        let heading = if f.is_host() {
-            "Statuses"
-        } else {
-            "Return values"
-        };
-        text.push_str(&format!("\n\n{heading}:"));
-        for o in &f.outcomes {
-            text.push_str(&format!("\n- `{}`: {}", o.value, o.text));
-        }
-    }
-    for note in &f.meta.notes {
-        text.push_str(&format!(
-            "\n\nNote ({}): {}",
-            note.kind.keyword(),
-            note.text
-        ));
-    }
+    let mut text = crate::rust::function_text(f, |title| format!("{title}:"));
     if let Some(dep) = &f.deprecated {
         match &dep.replacement {
             Some(r) => text.push_str(&format!("\n\nDeprecated: use `{r}` instead.")),

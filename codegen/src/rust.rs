@@ -29,16 +29,18 @@ pub fn docs(meta: &Meta) -> TokenStream {
     doc_lines(&text)
 }
 
-/// Docs of a function: its docs, notes, and what each result value means.
-pub fn function_docs(f: &Function) -> TokenStream {
+/// The doc text of a function: its docs, what each result value means
+/// (under `heading("Statuses")` or `heading("Return values")`), and its notes.
+/// Shared by the Rust and C emitters, which differ only in the heading.
+pub fn function_text(f: &Function, heading: fn(&str) -> String) -> String {
     let mut text = f.meta.docs.clone();
     if !f.outcomes.is_empty() {
-        let heading = if f.is_host() {
+        let title = if f.is_host() {
             "Statuses"
         } else {
             "Return values"
         };
-        text.push_str(&format!("\n\n# {heading}\n"));
+        text.push_str(&format!("\n\n{}", heading(title)));
         for o in &f.outcomes {
             text.push_str(&format!("\n- `{}`: {}", o.value, o.text));
         }
@@ -50,6 +52,12 @@ pub fn function_docs(f: &Function) -> TokenStream {
             note.text
         ));
     }
+    text
+}
+
+/// Docs of a function as rustdoc attributes.
+pub fn function_docs(f: &Function) -> TokenStream {
+    let text = function_text(f, |title| format!("# {title}\n"));
     doc_lines(text.trim_start())
 }
 
