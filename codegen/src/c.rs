@@ -43,10 +43,7 @@ pub fn constant_name(enum_name: &str, variant: &str) -> String {
 /// (`main` is renamed on wasm32, `malloc` is libc's): described in a comment
 /// instead of declared, so including the header never conflicts with them.
 fn is_toolchain_name(f: &Function) -> bool {
-    matches!(
-        f.name.as_str(),
-        "_initialize" | "main" | "_start" | "malloc"
-    )
+    crate::names::is_toolchain_export(f)
 }
 
 /// C types with no pointer, which the header can name.

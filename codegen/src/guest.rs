@@ -29,11 +29,7 @@ const SERIAL_SOURCE: &str = include_str!("../../abi-spec/src/serial.rs");
 
 /// Callbacks the toolchain or the runtime provide, which SDKs do not implement.
 fn is_runtime_export(f: &Function) -> bool {
-    f.is_marker
-        || matches!(
-            f.name.as_str(),
-            "_initialize" | "main" | "_start" | "malloc"
-        )
+    f.is_marker || crate::names::is_toolchain_export(f)
 }
 
 fn enum_tokens(e: &Enum, is_status: bool) -> TokenStream {

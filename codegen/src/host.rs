@@ -585,11 +585,10 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let mut lookups = Vec::new();
     let mut methods = Vec::new();
     for f in abi.callbacks() {
+        // The allocator is called by the shims, not by the host's code.
         if f.is_marker
-            || matches!(
-                f.name.as_str(),
-                "_initialize" | "main" | "_start" | "malloc" | "proxy_on_memory_allocate"
-            )
+            || crate::names::is_toolchain_export(f)
+            || f.name == "proxy_on_memory_allocate"
         {
             continue;
         }

@@ -799,23 +799,7 @@ fn check_exports(at: &AbiVersion, exports: &[Export], findings: &mut Vec<Finding
 
 /// The candidate nearest to `name` by edit distance.
 fn closest(name: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
-    candidates.min_by_key(|c| (distance(name, c), c.clone()))
-}
-
-/// Levenshtein distance over characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(previous + 1).min(row[j] + 1);
-        }
-    }
-    row[b.len()]
+    candidates.min_by_key(|c| (crate::checks::edit_distance(name, c), c.clone()))
 }
 
 /// The imports and exports of a module, with function types resolved.
@@ -902,7 +886,7 @@ fn read_module(wasm: &[u8]) -> wasmparser::Result<(Vec<Import>, Vec<Export>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::distance;
+    use crate::checks::edit_distance as distance;
 
     #[test]
     fn edit_distance() {

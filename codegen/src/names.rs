@@ -47,6 +47,16 @@ pub fn ident(name: &str) -> Ident {
     syn::parse_str::<Ident>(name).unwrap_or_else(|_| Ident::new_raw(name, Span::call_site()))
 }
 
+/// Exports the toolchain or libc provide rather than plugin code
+/// (`_initialize`, `main`, `_start`, and the legacy `malloc`): emitters
+/// describe them but do not generate them.
+pub fn is_toolchain_export(f: &proxy_wasm_abi_spec::ir::Function) -> bool {
+    matches!(
+        f.name.as_str(),
+        "_initialize" | "main" | "_start" | "malloc"
+    )
+}
+
 /// The Rust type of one lowered wasm value, from its C type as the lowering
 /// gives it. `enum_names` are the ABI enums in scope (carried by their raw
 /// newtype, so any value the host sends is representable).

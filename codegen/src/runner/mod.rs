@@ -116,6 +116,8 @@ pub struct Session {
     pub plugin: Plugin,
     /// The callbacks made so far.
     pub steps: Vec<Step>,
+    /// How many of the host's recorded HTTP calls have had their response.
+    pub answered_calls: usize,
 }
 
 impl Session {
@@ -133,6 +135,7 @@ impl Session {
             store,
             plugin,
             steps: Vec::new(),
+            answered_calls: 0,
         })
     }
 
@@ -203,20 +206,16 @@ impl Session {
                 r,
             )?;
         }
-        let delivered = self
-            .steps
-            .iter()
-            .filter(|s| s.call.starts_with("proxy_on_http_call_response"))
-            .count();
         let calls: Vec<u32> = self
             .store
             .data()
             .http_calls
             .iter()
-            .skip(delivered)
+            .skip(self.answered_calls)
             .map(|c| c.token)
             .collect();
         for token in calls {
+            self.answered_calls += 1;
             self.store.data_mut().http_call_response = Some(response.clone());
             let (headers, body, trailers) = (
                 len32(&response.headers),
