@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use proxy_wasm_abi_spec::lower::lower;
 use proxy_wasm_abi_spec::{Abi, Version};
 
 /// The workspace root (the parent of this crate's directory).
@@ -209,121 +208,10 @@ fn cargo_build_plugins(dir_name: &str, whole_workspace: bool) -> PathBuf {
 // Checking modules against the description
 // ---------------------------------------------------------------------------
 
-/// A wasm function type: `(i32, i32) -> i32`, in the same notation as
-/// [`proxy_wasm_abi_spec::lower::Signature`]'s `Display`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct FuncSig {
-    /// Parameter types: `i32`, `i64`, `f32`, ...
-    pub params: Vec<String>,
-    /// Result types.
-    pub results: Vec<String>,
-}
-
-impl FuncSig {
-    /// The wasm signature the description lowers `function` to.
-    pub fn of(function: &proxy_wasm_abi_spec::ir::Function) -> FuncSig {
-        let signature = lower(function);
-        let keywords = |values: &[proxy_wasm_abi_spec::lower::WasmValue]| {
-            values
-                .iter()
-                .map(|v| v.wasm.keyword().to_string())
-                .collect()
-        };
-        FuncSig {
-            params: keywords(&signature.params),
-            results: keywords(&signature.results),
-        }
-    }
-
-    fn from_wasm(ty: &wasmparser::FuncType) -> FuncSig {
-        let names = |types: &[wasmparser::ValType]| types.iter().map(|t| t.to_string()).collect();
-        FuncSig {
-            params: names(ty.params()),
-            results: names(ty.results()),
-        }
-    }
-}
-
-impl fmt::Display for FuncSig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({})", self.params.join(", "))?;
-        if !self.results.is_empty() {
-            write!(f, " -> {}", self.results.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-/// What an import or export is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    /// A function, with its type.
-    Func(FuncSig),
-    /// A linear memory.
-    Memory,
-    /// A table.
-    Table,
-    /// A global.
-    Global,
-    /// An exception tag.
-    Tag,
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Kind::Func(sig) => write!(f, "func {sig}"),
-            Kind::Memory => f.write_str("memory"),
-            Kind::Table => f.write_str("table"),
-            Kind::Global => f.write_str("global"),
-            Kind::Tag => f.write_str("tag"),
-        }
-    }
-}
-
-/// One import of a module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Import {
-    /// The import module, e.g. `env`.
-    pub module: String,
-    /// The name, e.g. `proxy_log`.
-    pub name: String,
-    /// What is imported.
-    pub kind: Kind,
-}
-
-impl Import {
-    /// `proxy_log`, or `wasi_snapshot_preview1.fd_write` outside `env`,
-    /// as [`proxy_wasm_abi_spec::ir::Function::qualified_name`] spells it.
-    pub fn qualified_name(&self) -> String {
-        if self.module == "env" {
-            self.name.clone()
-        } else {
-            format!("{}.{}", self.module, self.name)
-        }
-    }
-}
-
-impl fmt::Display for Import {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}: {}", self.module, self.name, self.kind)
-    }
-}
-
-/// One export of a module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
-    /// The export name.
-    pub name: String,
-    /// What is exported.
-    pub kind: Kind,
-}
-
-impl fmt::Display for Export {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.name, self.kind)
-    }
-}
+// The module reader and its types are the linter's: one reading of wasm
+// for the CLI and the tests.
+use proxy_wasm_abi_codegen::lint::read_module;
+pub use proxy_wasm_abi_codegen::lint::{Export, FuncSig, Import, Kind};
 
 /// A way a module disagrees with the description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -682,91 +570,6 @@ pub fn check_module_against(abi: &Abi, wasm: &[u8]) -> Report {
         .cloned()
         .collect();
     report
-}
-
-/// The imports and exports of a module, with function types resolved.
-fn read_module(wasm: &[u8]) -> wasmparser::Result<(Vec<Import>, Vec<Export>)> {
-    use wasmparser::{CompositeInnerType, ExternalKind, Payload, TypeRef};
-
-    // Signature of each type index (`None` for non-function types).
-    let mut types: Vec<Option<FuncSig>> = Vec::new();
-    // Type index of each function index: imports first, then definitions.
-    let mut functions: Vec<u32> = Vec::new();
-    let mut imports = Vec::new();
-    // Exports by name and kind, resolved once all sections are read.
-    let mut raw_exports = Vec::new();
-    let sig_of_type = |types: &[Option<FuncSig>], index: u32| {
-        types
-            .get(index as usize)
-            .cloned()
-            .flatten()
-            .unwrap_or_default()
-    };
-
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        match payload? {
-            Payload::TypeSection(reader) => {
-                for group in reader {
-                    for sub in group?.into_types() {
-                        types.push(match &sub.composite_type.inner {
-                            CompositeInnerType::Func(func) => Some(FuncSig::from_wasm(func)),
-                            _ => None,
-                        });
-                    }
-                }
-            }
-            Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
-                    let import = import?;
-                    let kind = match import.ty {
-                        TypeRef::Func(index) | TypeRef::FuncExact(index) => {
-                            functions.push(index);
-                            Kind::Func(sig_of_type(&types, index))
-                        }
-                        TypeRef::Memory(_) => Kind::Memory,
-                        TypeRef::Table(_) => Kind::Table,
-                        TypeRef::Global(_) => Kind::Global,
-                        TypeRef::Tag(_) => Kind::Tag,
-                    };
-                    imports.push(Import {
-                        module: import.module.to_string(),
-                        name: import.name.to_string(),
-                        kind,
-                    });
-                }
-            }
-            Payload::FunctionSection(reader) => {
-                for index in reader {
-                    functions.push(index?);
-                }
-            }
-            Payload::ExportSection(reader) => {
-                for export in reader {
-                    let export = export?;
-                    raw_exports.push((export.name.to_string(), export.kind, export.index));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    let exports = raw_exports
-        .into_iter()
-        .map(|(name, kind, index)| {
-            let kind = match kind {
-                ExternalKind::Func | ExternalKind::FuncExact => {
-                    let ty = functions.get(index as usize).copied().unwrap_or(u32::MAX);
-                    Kind::Func(sig_of_type(&types, ty))
-                }
-                ExternalKind::Memory => Kind::Memory,
-                ExternalKind::Table => Kind::Table,
-                ExternalKind::Global => Kind::Global,
-                ExternalKind::Tag => Kind::Tag,
-            };
-            Export { name, kind }
-        })
-        .collect();
-    Ok((imports, exports))
 }
 
 // ---------------------------------------------------------------------------

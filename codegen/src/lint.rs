@@ -442,6 +442,12 @@ impl Import {
     }
 }
 
+impl fmt::Display for Import {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}: {}", self.module, self.name, self.kind)
+    }
+}
+
 /// One export of a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {
@@ -449,6 +455,12 @@ pub struct Export {
     pub name: String,
     /// What is exported.
     pub kind: Kind,
+}
+
+impl fmt::Display for Export {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.kind)
+    }
 }
 
 /// Lints a compiled plugin against `abi`; see the module docs. `version`
@@ -803,7 +815,7 @@ fn closest(name: &str, candidates: impl Iterator<Item = String>) -> Option<Strin
 }
 
 /// The imports and exports of a module, with function types resolved.
-fn read_module(wasm: &[u8]) -> wasmparser::Result<(Vec<Import>, Vec<Export>)> {
+pub fn read_module(wasm: &[u8]) -> wasmparser::Result<(Vec<Import>, Vec<Export>)> {
     use wasmparser::{CompositeInnerType, ExternalKind, Payload, TypeRef};
 
     let mut types: Vec<Option<FuncSig>> = Vec::new();
