@@ -153,6 +153,11 @@ pub struct Abi {
     pub properties: Vec<Property>,
     /// Docs and notes of the `properties` block as a whole.
     pub properties_meta: Meta,
+    /// The access rules: where each map, buffer and restricted host function
+    /// may be used.
+    pub access: Vec<AccessRule>,
+    /// Docs and notes of the `access` block as a whole.
+    pub access_meta: Meta,
     /// For an extension: the ABI and version it adds to.
     pub extends: Option<(String, Version)>,
 }
@@ -215,6 +220,9 @@ pub struct Variant {
     pub value: u32,
     /// Its meaning to generated hosts, for status enums (`@role(...)`).
     pub role: Option<StatusRole>,
+    /// For a stream type: the callbacks whose pauses a continue or close of
+    /// this stream ends (`@resumes(...)`).
+    pub resumes: Vec<String>,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.
@@ -276,6 +284,12 @@ pub struct Function {
     /// Whether the other side may leave it out. Host functions are required,
     /// callbacks optional, unless the description says otherwise.
     pub optional: bool,
+    /// For a host function the access rules restrict: the status a call
+    /// outside its permitted callbacks gets (`@forbidden(BAD_ARGUMENT)`).
+    pub forbidden: Option<String>,
+    /// For a host function that resumes a stream: the callbacks whose pauses
+    /// a successful call ends (`@resumes(...)` on the function).
+    pub resumes: Vec<String>,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.
@@ -400,6 +414,12 @@ pub struct Param {
     /// The status a host returns when this argument is invalid, where it is
     /// not the result enum's `bad_argument` value (`@on_invalid(BADF)`).
     pub on_invalid: Option<String>,
+    /// For a map or buffer selector: what the function does to the map or
+    /// buffer it names (`@access(read)`), checked against the access rules.
+    pub access: Option<AccessLevel>,
+    /// For a stream selector: a successful call ends the pauses listed in
+    /// the chosen variant's `@resumes(...)` (`@resumes` on the parameter).
+    pub resumes: bool,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.
@@ -525,6 +545,10 @@ pub struct AbiVersion {
     pub properties: Vec<Property>,
     /// Docs and notes of the `properties` block as a whole.
     pub properties_meta: Meta,
+    /// Access rules present in this version, with only this version's grants.
+    pub access: Vec<AccessRule>,
+    /// Docs and notes of the `access` block as a whole.
+    pub access_meta: Meta,
 }
 
 impl AbiVersion {
@@ -570,6 +594,8 @@ impl Abi {
             formats: v.formats,
             properties: v.properties,
             properties_meta: v.properties_meta,
+            access: v.access,
+            access_meta: v.access_meta,
             extends: v.extends,
         })
     }
@@ -662,6 +688,145 @@ impl Abi {
                 .cloned()
                 .collect(),
             properties_meta: self.properties_meta.clone(),
+            access: self
+                .access
+                .iter()
+                .filter(|r| admits(&r.meta))
+                .map(|r| AccessRule {
+                    grants: r
+                        .grants
+                        .iter()
+                        .filter(|g| admits(&g.meta))
+                        .cloned()
+                        .collect(),
+                    ..r.clone()
+                })
+                .collect(),
+            access_meta: self.access_meta.clone(),
         })
     }
+}
+
+/// How a host function uses a map or buffer, or a restricted host function
+/// as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AccessLevel {
+    /// Reading: sizes, pairs, values, bytes.
+    Read,
+    /// Adding entries, without reading or changing existing ones.
+    Add,
+    /// Changing: setting, replacing, removing; also grants reading and adding.
+    Modify,
+    /// Calling a host function the rules restrict as a whole.
+    Call,
+}
+
+impl AccessLevel {
+    /// Every level with its keyword in the description.
+    pub const ALL: [(&'static str, AccessLevel); 4] = [
+        ("read", AccessLevel::Read),
+        ("add", AccessLevel::Add),
+        ("modify", AccessLevel::Modify),
+        ("call", AccessLevel::Call),
+    ];
+
+    /// The keyword, e.g. `modify`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            AccessLevel::Read => "read",
+            AccessLevel::Add => "add",
+            AccessLevel::Modify => "modify",
+            AccessLevel::Call => "call",
+        }
+    }
+
+    /// Whether a grant of `self` permits a use at `needed`.
+    pub fn grants(self, needed: AccessLevel) -> bool {
+        match self {
+            AccessLevel::Modify => matches!(
+                needed,
+                AccessLevel::Read | AccessLevel::Add | AccessLevel::Modify
+            ),
+            other => other == needed,
+        }
+    }
+}
+
+/// When a grant applies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Place {
+    /// While the named callback runs.
+    In(String),
+    /// While the effective context's stream stays paused from the named
+    /// callback: it returned `PAUSE` there and was not resumed since.
+    Paused(String),
+    /// In any callback, while the effective context is a stream that has not
+    /// yet got past the named callback (it never returned `CONTINUE` from
+    /// it, nor was resumed after pausing there).
+    Before(String),
+}
+
+impl Place {
+    /// The callback the place names.
+    pub fn callback(&self) -> &str {
+        match self {
+            Place::In(name) | Place::Paused(name) | Place::Before(name) => name,
+        }
+    }
+}
+
+/// One line of an access rule: `modify in proxy_on_request_headers, paused
+/// proxy_on_request_headers;`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// What is permitted.
+    pub level: AccessLevel,
+    /// Where; any one of them suffices.
+    pub places: Vec<Place>,
+    /// A `bool` parameter of the running callback that must be true
+    /// (`when end_of_stream`); only with [`Place::In`] places.
+    pub when: Option<String>,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+    /// Where it was declared.
+    pub location: Location,
+}
+
+/// What an access rule is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// One map or buffer: a variant of the enum a host function's
+    /// `@access` parameter selects with, e.g. `proxy_map_type_t.HTTP_REQUEST_HEADERS`.
+    Variant {
+        /// The enum, e.g. `proxy_map_type_t`.
+        enum_name: String,
+        /// The variant, e.g. `HTTP_REQUEST_HEADERS`.
+        variant: String,
+    },
+    /// A host function restricted as a whole, e.g. `proxy_get_status`.
+    Function(String),
+}
+
+impl core::fmt::Display for Subject {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Subject::Variant { enum_name, variant } => write!(f, "{enum_name}.{variant}"),
+            Subject::Function(name) => f.write_str(name),
+        }
+    }
+}
+
+/// `for proxy_map_type_t.HTTP_REQUEST_HEADERS { ... }`: everywhere one
+/// subject may be used. Outside its grants, a use gets the host function's
+/// `@forbidden` status and never reaches the host implementation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRule {
+    /// What the rule is about.
+    pub subject: Subject,
+    /// The grants, in order.
+    pub grants: Vec<Grant>,
+    /// Docs, notes and gate.
+    pub meta: Meta,
+    /// Where it was declared.
+    pub location: Location,
 }

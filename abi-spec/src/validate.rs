@@ -211,6 +211,8 @@ impl Validator<'_> {
             formats: all_formats,
             properties: all_properties,
             properties_meta,
+            access: Vec::new(),
+            access_meta: Meta::default(),
             extends,
         }
     }
@@ -564,6 +566,7 @@ impl Validator<'_> {
                     name: v.name.value.clone(),
                     value,
                     role: vattrs.role,
+                    resumes: Vec::new(),
                     meta: vattrs.meta,
                     location: self.location(v.name.span),
                 },
@@ -646,6 +649,8 @@ impl Validator<'_> {
                     outcomes: Vec::new(),
                     deprecated: attrs.deprecated,
                     optional: attrs.optional.unwrap_or(true),
+                    forbidden: None,
+                    resumes: Vec::new(),
                     meta: attrs.meta,
                     location: self.location(decl.span),
                 });
@@ -688,6 +693,8 @@ impl Validator<'_> {
                 unused: pattrs.unused,
                 extent: pattrs.extent,
                 on_invalid: pattrs.on_invalid.map(|s| s.value),
+                access: None,
+                resumes: false,
                 meta: pattrs.meta,
                 location: self.location(p.name.span),
             };
@@ -825,6 +832,8 @@ impl Validator<'_> {
             result,
             outcomes,
             deprecated: attrs.deprecated,
+            forbidden: None,
+            resumes: Vec::new(),
             meta: attrs.meta,
             location: self.location(func.name.span),
         })
