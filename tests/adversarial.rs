@@ -44,8 +44,8 @@ mod v0_2_1 {
 }
 
 use v0_2_1::{
-    BufferType, Host, LogLevel, MapType, MetricType, Plugin, Status, StreamType, WasiClockId,
-    WasiErrno, WasiFdId, serial,
+    BufferType, HasPluginState, Host, LogLevel, MapType, MetricType, Plugin, PluginState, Status,
+    StreamType, WasiClockId, WasiErrno, WasiFdId, serial,
 };
 
 // ---------------------------------------------------------------------------
@@ -134,6 +134,13 @@ struct TestHost {
     numbers: Vec<u64>,
     /// Overrides [`VALUE`].
     value: Option<Vec<u8>>,
+    plugin: PluginState,
+}
+
+impl HasPluginState for TestHost {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
+    }
 }
 
 impl TestHost {
@@ -2122,10 +2129,15 @@ fn run_case(engine: &wasmtime::Engine, cache: &ModuleCache, case: &Case) -> Resu
     let mut linker = wasmtime::Linker::new(engine);
     v0_2_1::add_to_linker(&mut linker, |host: &mut TestHost| host)
         .map_err(|e| format!("add_to_linker: {e:#}"))?;
+    // These cases call host functions outside any callback to test argument
+    // checks; the access rules have their own suite (tests/access_rules.rs).
+    let mut plugin = PluginState::new();
+    plugin.enforce_access_rules(false);
     let mut store = wasmtime::Store::new(
         engine,
         TestHost {
             value: case.value.clone(),
+            plugin,
             ..TestHost::default()
         },
     );

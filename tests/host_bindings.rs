@@ -12,7 +12,7 @@ mod v0_2_1 {
 }
 
 use proxy_wasm_abi_tests::workspace_root;
-use v0_2_1::{Host, LogLevel, MapType, Plugin, Status};
+use v0_2_1::{HasPluginState, Host, LogLevel, MapType, Plugin, PluginState, Status};
 
 #[test]
 fn macro_expansion_is_the_checked_in_file() {
@@ -32,6 +32,13 @@ fn macro_expansion_is_the_checked_in_file() {
 struct Recorder {
     logs: Vec<(LogLevel, String)>,
     headers: Vec<(Vec<u8>, Vec<u8>)>,
+    plugin: PluginState,
+}
+
+impl HasPluginState for Recorder {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
+    }
 }
 
 impl Host for Recorder {
@@ -116,6 +123,10 @@ fn host_functions_decode_check_and_answer() {
         .data_mut()
         .headers
         .push((b"x-key".to_vec(), b"value".to_vec()));
+    // Outside any callback the access rules refuse a header read (BAD_ARGUMENT)
+    // before the host sees it; switched off, the call goes through.
+    assert_eq!(call(&mut store, &plugin, "get", &[200]), 2);
+    store.data_mut().plugin.enforce_access_rules(false);
     assert_eq!(call(&mut store, &plugin, "get", &[200]), 0);
     let mem = plugin.memory().data(&store);
     let ptr = u32::from_le_bytes(mem[200..204].try_into().unwrap()) as usize;
@@ -170,4 +181,92 @@ fn a_request_paused_and_never_resumed_goes_no_further() {
         calls.iter().any(|c| c.starts_with("proxy_on_delete")),
         "{report}"
     );
+}
+
+/// A plugin that reads shared data: its allocator counts its calls and
+/// starts at a per-module address, so each instance's answer is traceable.
+fn sharing_plugin(heap: u32) -> String {
+    format!(
+        r#"
+(module
+  (import "env" "proxy_get_shared_data" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "key")
+  (global $next (mut i32) (i32.const {heap}))
+  (global $allocations (mut i32) (i32.const 0))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $ptr i32)
+    (global.set $allocations (i32.add (global.get $allocations) (i32.const 1)))
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $ptr))
+  (func (export "allocations") (result i32) (global.get $allocations))
+  ;; The value's address and size go to 100 and 104, the CAS to 108.
+  (func (export "get") (result i32)
+    (call $get (i32.const 16) (i32.const 3) (i32.const 100) (i32.const 104) (i32.const 108)))
+)
+"#
+    )
+}
+
+#[derive(Default)]
+struct Shared {
+    plugin: PluginState,
+}
+
+impl HasPluginState for Shared {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
+    }
+}
+
+impl Host for Shared {
+    fn proxy_get_shared_data(&mut self, key: &str) -> Result<(Vec<u8>, u32), Status> {
+        Ok((format!("value of {key}").into_bytes(), 7))
+    }
+}
+
+/// The memory and allocator the bindings find at instantiation serve only
+/// the instance they belong to: with several instances in one store (two
+/// of one module, one of another, one instantiated without `Plugin`), each
+/// answer lands in the caller's own memory, from the caller's own allocator.
+#[test]
+fn every_instance_in_a_store_allocates_in_itself() {
+    let engine = wasmtime::Engine::default();
+    let first = wasmtime::Module::new(&engine, sharing_plugin(4096)).unwrap();
+    let second = wasmtime::Module::new(&engine, sharing_plugin(8192)).unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |s: &mut Shared| s).unwrap();
+    let mut store = wasmtime::Store::new(&engine, Shared::default());
+    let a = Plugin::instantiate(&mut store, &linker, &first)
+        .unwrap()
+        .instance();
+    let b = linker.instantiate(&mut store, &first).unwrap();
+    let c = Plugin::instantiate(&mut store, &linker, &second)
+        .unwrap()
+        .instance();
+    let d = Plugin::instantiate(&mut store, &linker, &first)
+        .unwrap()
+        .instance();
+    let instances = [(a, 4096), (b, 4096), (c, 8192), (d, 4096)];
+    for round in 1..=2 {
+        for (instance, heap) in instances {
+            let get = instance
+                .get_typed_func::<(), i32>(&mut store, "get")
+                .unwrap();
+            assert_eq!(get.call(&mut store, ()).unwrap(), 0);
+            let allocations = instance
+                .get_typed_func::<(), i32>(&mut store, "allocations")
+                .unwrap();
+            assert_eq!(allocations.call(&mut store, ()).unwrap(), round);
+            let memory = instance.get_memory(&mut store, "memory").unwrap();
+            let mem = memory.data(&store);
+            let word = |at: usize| u32::from_le_bytes(mem[at..at + 4].try_into().unwrap()) as usize;
+            let (ptr, len) = (word(100), word(104));
+            assert_eq!(ptr, heap + (round as usize - 1) * len);
+            assert_eq!(&mem[ptr..ptr + len], b"value of key");
+            assert_eq!(word(108), 7);
+        }
+    }
 }

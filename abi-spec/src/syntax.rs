@@ -99,6 +99,8 @@ pub enum Item {
     Format(FormatDecl),
     /// `properties`.
     Properties(PropertiesDecl),
+    /// `access`.
+    Access(AccessDecl),
 }
 
 /// `enum name { A = 0, ... }`.
@@ -263,6 +265,75 @@ pub struct PropertyDecl {
     pub ty: Spanned<String>,
 }
 
+/// `access { for ... { ... } ... }`.
+#[derive(Debug, Clone)]
+pub struct AccessDecl {
+    /// Docs and attributes of the block as a whole.
+    pub meta: Meta,
+    /// The rules, in order.
+    pub rules: Vec<AccessRuleDecl>,
+    /// The `access` keyword.
+    pub span: Span,
+}
+
+/// `for proxy_map_type_t.HTTP_REQUEST_HEADERS { ... }`.
+#[derive(Debug, Clone)]
+pub struct AccessRuleDecl {
+    /// Docs and attributes.
+    pub meta: Meta,
+    /// What the rule is about.
+    pub subject: SubjectDecl,
+    /// The grants, in order.
+    pub grants: Vec<GrantDecl>,
+}
+
+/// `ENUM.VARIANT` or a function name, as written after `for`.
+#[derive(Debug, Clone)]
+pub struct SubjectDecl {
+    /// `proxy_map_type_t` in `proxy_map_type_t.HTTP_REQUEST_HEADERS`; `None`
+    /// for a plain name.
+    pub qualifier: Option<Spanned<String>>,
+    /// `HTTP_REQUEST_HEADERS`, or the function name.
+    pub name: Spanned<String>,
+    /// The whole subject, e.g. `proxy_map_type_t.HTTP_REQUEST_HEADERS`.
+    pub text: Spanned<String>,
+}
+
+/// `modify in proxy_on_request_headers, paused proxy_on_request_headers;`.
+#[derive(Debug, Clone)]
+pub struct GrantDecl {
+    /// Docs and attributes.
+    pub meta: Meta,
+    /// The level as written, e.g. `modify` (checked by validation).
+    pub level: Spanned<String>,
+    /// The places, in order.
+    pub places: Vec<PlaceDecl>,
+    /// `end_of_stream` in `when end_of_stream`.
+    pub when: Option<Spanned<String>>,
+}
+
+/// How a place of a grant was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceKind {
+    /// A bare callback name: while it runs.
+    In,
+    /// `paused X`.
+    Paused,
+    /// `before X`.
+    Before,
+}
+
+/// One place of a grant: `proxy_on_log`, `paused X`, `before X`.
+#[derive(Debug, Clone)]
+pub struct PlaceDecl {
+    /// How it was written.
+    pub kind: PlaceKind,
+    /// The callback it names.
+    pub callback: Spanned<String>,
+    /// The whole place, keyword included.
+    pub span: Span,
+}
+
 /// Parses `source` into a syntax tree, or returns the syntax error.
 pub fn parse(source: &Source) -> Result<File, Diagnostic> {
     let mut pairs =
@@ -374,7 +445,16 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::attr_args => "attribute arguments",
         Rule::attr_arg | Rule::attr_value => "an attribute argument",
         Rule::variant => "an enum variant",
-        Rule::item => "`enum`, `section`, `format` or `properties`",
+        Rule::item => "`enum`, `section`, `format`, `properties` or `access`",
+        Rule::kw_access | Rule::access => "`access`",
+        Rule::kw_for | Rule::access_rule => "`for`",
+        Rule::access_subject => "a map, buffer or host function name",
+        Rule::kw_in => "`in`",
+        Rule::kw_paused => "`paused`",
+        Rule::kw_before => "`before`",
+        Rule::kw_when | Rule::when_clause => "`when`",
+        Rule::grant | Rule::access_level => "an access level (`read`, `add`, `modify` or `call`)",
+        Rule::place => "a callback name",
         Rule::params | Rule::param => "a parameter",
         Rule::ty => "a type",
         Rule::result | Rule::arrow => "`->`",
@@ -502,6 +582,7 @@ impl Conv<'_> {
                 Rule::section => Item::Section(self.section(item)?),
                 Rule::format => Item::Format(self.format(item)?),
                 Rule::properties => Item::Properties(self.properties(item)?),
+                Rule::access => Item::Access(self.access(item)?),
                 other => return Err(self.internal(&item, other)),
             });
         }
@@ -801,6 +882,97 @@ impl Conv<'_> {
             meta,
             properties,
             span: span_of(&kw),
+        })
+    }
+
+    fn access(&self, pair: Pair<'_, Rule>) -> Result<AccessDecl, Diagnostic> {
+        let mut inner = self.inner(&pair);
+        let meta = self.meta(self.expect(&mut inner, Rule::meta, &pair)?)?;
+        let kw = self.expect(&mut inner, Rule::kw_access, &pair)?;
+        let mut rules = Vec::new();
+        for r in inner.filter(|p| p.as_rule() == Rule::access_rule) {
+            rules.push(self.access_rule(r)?);
+        }
+        Ok(AccessDecl {
+            meta,
+            rules,
+            span: span_of(&kw),
+        })
+    }
+
+    fn access_rule(&self, pair: Pair<'_, Rule>) -> Result<AccessRuleDecl, Diagnostic> {
+        let mut inner = self.inner(&pair);
+        let meta = self.meta(self.expect(&mut inner, Rule::meta, &pair)?)?;
+        self.expect(&mut inner, Rule::kw_for, &pair)?;
+        let subject_pair = self.expect(&mut inner, Rule::access_subject, &pair)?;
+        let parts: Vec<_> = children(&subject_pair).map(|p| spanned_str(&p)).collect();
+        let (qualifier, name) = match parts.as_slice() {
+            [name] => (None, name.clone()),
+            [qualifier, name] => (Some(qualifier.clone()), name.clone()),
+            _ => return Err(self.internal(&subject_pair, Rule::access_subject)),
+        };
+        let subject = SubjectDecl {
+            qualifier,
+            name,
+            text: spanned_str(&subject_pair),
+        };
+        let mut grants = Vec::new();
+        for g in inner.filter(|p| p.as_rule() == Rule::grant) {
+            grants.push(self.grant(g)?);
+        }
+        Ok(AccessRuleDecl {
+            meta,
+            subject,
+            grants,
+        })
+    }
+
+    fn grant(&self, pair: Pair<'_, Rule>) -> Result<GrantDecl, Diagnostic> {
+        let mut meta = None;
+        let mut level = None;
+        let mut places = Vec::new();
+        let mut when = None;
+        for child in children(&pair) {
+            match child.as_rule() {
+                Rule::meta => meta = Some(self.meta(child)?),
+                Rule::access_level => level = Some(spanned_str(&child)),
+                Rule::kw_in => {}
+                Rule::place => places.push(self.place(child)?),
+                Rule::when_clause => {
+                    let mut wi = self.inner(&child);
+                    self.expect(&mut wi, Rule::kw_when, &child)?;
+                    when = Some(spanned_str(&self.expect(&mut wi, Rule::ident, &child)?));
+                }
+                other => return Err(self.internal(&child, other)),
+            }
+        }
+        let (Some(meta), Some(level)) = (meta, level) else {
+            return Err(self.internal(&pair, Rule::grant));
+        };
+        Ok(GrantDecl {
+            meta,
+            level,
+            places,
+            when,
+        })
+    }
+
+    fn place(&self, pair: Pair<'_, Rule>) -> Result<PlaceDecl, Diagnostic> {
+        let mut kind = PlaceKind::In;
+        let mut callback = None;
+        for child in children(&pair) {
+            match child.as_rule() {
+                Rule::kw_paused => kind = PlaceKind::Paused,
+                Rule::kw_before => kind = PlaceKind::Before,
+                Rule::ident => callback = Some(spanned_str(&child)),
+                other => return Err(self.internal(&child, other)),
+            }
+        }
+        let callback = callback.ok_or_else(|| self.internal(&pair, Rule::place))?;
+        Ok(PlaceDecl {
+            kind,
+            callback,
+            span: span_of(&pair),
         })
     }
 }

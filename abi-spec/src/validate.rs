@@ -21,6 +21,8 @@ pub fn validate(
         errors: Diagnostics::default(),
         versions: Vec::new(),
         base,
+        callback_lists: Vec::new(),
+        access_attrs: Vec::new(),
     };
     let abi = v.file(file);
     if v.errors.is_empty() {
@@ -38,11 +40,12 @@ pub fn validate(
 enum Allowed {
     /// `@since`, `@until`, `@note`.
     Gated,
-    /// Gated plus `@deprecated`, `@optional`, `@required`.
+    /// Gated plus `@deprecated`, `@optional`, `@required`, `@forbidden`,
+    /// `@resumes(...)`.
     Function,
-    /// Gated plus `@unused`, `@extent`, `@on_invalid`.
+    /// Gated plus `@unused`, `@extent`, `@on_invalid`, `@access`, `@resumes`.
     Param,
-    /// Gated plus `@role`.
+    /// Gated plus `@role`, `@resumes(...)`.
     Variant,
     /// Only `@note`: the header.
     NotesOnly,
@@ -59,6 +62,33 @@ struct Attrs {
     extent: Option<String>,
     role: Option<StatusRole>,
     on_invalid: Option<Spanned<String>>,
+    /// `@access(level)` on a parameter, with the attribute's span.
+    access: Option<(AccessLevel, Span)>,
+    /// `@resumes` on a parameter (it takes no list), with its span.
+    resumes_flag: Option<Span>,
+    /// `@resumes(a, b)` on a variant or function: the callbacks as written.
+    resumes: Vec<Spanned<String>>,
+    /// `@forbidden(STATUS)`: the status, and the attribute's span.
+    forbidden: Option<(Spanned<String>, Span)>,
+}
+
+/// Callback names written in an attribute, checked once every function is
+/// known: each must be a callback present wherever the item carrying it is.
+struct CallbackList {
+    /// The names as written.
+    names: Vec<Spanned<String>>,
+    /// The item's gates; the list applies where all of them admit.
+    gates: Vec<Gate>,
+    /// How the versions are named in messages: "where `X` exists".
+    context: String,
+}
+
+/// What `function` knows about a function's attributes that the whole-file
+/// checks need.
+#[derive(Default)]
+struct FunctionSpans {
+    /// The `@forbidden` attribute, when written.
+    forbidden: Option<Span>,
 }
 
 struct Validator<'s> {
@@ -67,6 +97,11 @@ struct Validator<'s> {
     errors: Diagnostics,
     versions: Vec<Version>,
     base: Option<&'s Abi>,
+    /// `@resumes(...)` lists of this file's variants and functions.
+    callback_lists: Vec<CallbackList>,
+    /// `@access` attributes of this file's parameters: the enum they select
+    /// with and the attribute's span.
+    access_attrs: Vec<(String, Span)>,
 }
 
 impl Validator<'_> {
@@ -111,6 +146,8 @@ impl Validator<'_> {
         let mut properties = Vec::new();
         let mut properties_meta = Meta::default();
         let mut properties_seen: Option<Span> = None;
+        let mut access_decl: Option<&syntax::AccessDecl> = None;
+        let mut access_meta = Meta::default();
         for item in &file.items {
             match item {
                 syntax::Item::Enum(e) => enums.push(self.enum_decl(e)),
@@ -140,6 +177,18 @@ impl Validator<'_> {
                     properties_seen = Some(p.span);
                     properties_meta = self.attrs(&p.meta, Allowed::NotesOnly).meta;
                     properties.extend(self.properties(p));
+                }
+                syntax::Item::Access(a) => {
+                    if let Some(first) = access_decl {
+                        let related = self.location(first.span);
+                        self.errors.push(
+                            Diagnostic::new(self.source, a.span, "`access` is defined twice")
+                                .with_related("first defined", related),
+                        );
+                        continue;
+                    }
+                    access_decl = Some(a);
+                    access_meta = self.attrs(&a.meta, Allowed::NotesOnly).meta;
                 }
             }
         }
@@ -176,9 +225,11 @@ impl Validator<'_> {
         all_enums.extend(enums.into_iter().map(|(_, e)| e));
 
         let mut functions = Vec::new();
+        let mut function_spans = Vec::new();
         for (section, decl) in &function_decls {
-            if let Some(f) = self.function(section, decl, &all_enums) {
+            if let Some((f, spans)) = self.function(section, decl, &all_enums) {
                 functions.push(f);
+                function_spans.push(spans);
             }
         }
         let own_count = functions.len();
@@ -187,6 +238,23 @@ impl Validator<'_> {
         self.check_function_names(&all_functions);
         let own = &all_functions[all_functions.len() - own_count..];
         self.check_replacements(own, &all_functions);
+        self.check_callback_lists(&all_functions);
+
+        let own_rules = match access_decl {
+            Some(decl) => self.access_rules(decl, &all_enums, &all_functions),
+            None => Vec::new(),
+        };
+        let all_access = self.check_access(
+            own_rules,
+            access_decl.map(|a| a.span),
+            &all_enums,
+            &all_functions,
+            &function_spans,
+        );
+        let access_meta = match self.base {
+            Some(b) if access_meta == Meta::default() => b.access_meta.clone(),
+            _ => access_meta,
+        };
 
         let mut all_sections = self.base.map(|b| b.sections.clone()).unwrap_or_default();
         all_sections.extend(sections.into_iter().map(|(_, s)| s));
@@ -211,8 +279,8 @@ impl Validator<'_> {
             formats: all_formats,
             properties: all_properties,
             properties_meta,
-            access: Vec::new(),
-            access_meta: Meta::default(),
+            access: all_access,
+            access_meta,
             extends,
         }
     }
@@ -313,14 +381,20 @@ impl Validator<'_> {
                 "note" => true,
                 "since" | "until" => allowed != Allowed::NotesOnly,
                 "deprecated" | "optional" | "required" => allowed == Allowed::Function,
-                "unused" | "extent" | "on_invalid" => allowed == Allowed::Param,
+                "unused" | "extent" | "on_invalid" | "access" => allowed == Allowed::Param,
                 "role" => allowed == Allowed::Variant,
+                "forbidden" => allowed == Allowed::Function,
+                "resumes" => matches!(
+                    allowed,
+                    Allowed::Param | Allowed::Variant | Allowed::Function
+                ),
                 _ => {
                     self.error(
                         attr.name.span,
                         format!(
                             "unknown attribute `@{name}`; known attributes are @since, @until, @note, \
-                             @deprecated, @optional, @required, @unused, @extent, @on_invalid and @role"
+                             @deprecated, @optional, @required, @unused, @extent, @on_invalid, @role, \
+                             @access, @resumes and @forbidden"
                         ),
                     );
                     continue;
@@ -442,6 +516,79 @@ impl Validator<'_> {
                         }
                     }
                 }
+                "access" => {
+                    let Some(arg) = self.single_positional(attr) else {
+                        continue;
+                    };
+                    let found = match &arg.value.value {
+                        AttrValue::Ident(k) => AccessLevel::ALL
+                            .iter()
+                            .find(|(key, level)| key == k && *level != AccessLevel::Call),
+                        _ => None,
+                    };
+                    match found {
+                        Some((_, level)) => out.access = Some((*level, attr.name.span)),
+                        None => {
+                            self.error(
+                                arg.value.span,
+                                "`@access` takes what the function does to the map or buffer: \
+                                 `read`, `add` or `modify`",
+                            );
+                            // The description is rejected either way; a
+                            // stand-in level keeps the parameter a selector,
+                            // so its rules and `@forbidden` are not reported too.
+                            out.access = Some((AccessLevel::Read, attr.name.span));
+                        }
+                    }
+                }
+                "forbidden" => {
+                    if let Some(arg) = self.single_positional(attr) {
+                        match &arg.value.value {
+                            AttrValue::Ident(v) => {
+                                out.forbidden = Some((
+                                    Spanned {
+                                        value: v.clone(),
+                                        span: arg.value.span,
+                                    },
+                                    attr.name.span,
+                                ))
+                            }
+                            _ => {
+                                self.error(arg.value.span, "`@forbidden` takes a status value name")
+                            }
+                        }
+                    }
+                }
+                "resumes" if allowed == Allowed::Param => {
+                    if !attr.args.is_empty() {
+                        self.error(
+                            attr.name.span,
+                            "`@resumes` on a parameter takes no arguments: the callbacks are \
+                             listed on its enum's variants",
+                        );
+                    }
+                    out.resumes_flag = Some(attr.name.span);
+                }
+                "resumes" => {
+                    let mut names = Vec::new();
+                    for arg in &attr.args {
+                        match (&arg.name, &arg.value.value) {
+                            (None, AttrValue::Ident(n)) => names.push(Spanned {
+                                value: n.clone(),
+                                span: arg.value.span,
+                            }),
+                            _ => self.error(arg.value.span, "`@resumes` takes callback names"),
+                        }
+                    }
+                    if attr.args.is_empty() {
+                        self.error(
+                            attr.name.span,
+                            "`@resumes` lists the callbacks whose pauses it ends, e.g. \
+                             `@resumes(proxy_on_request_headers)`",
+                        );
+                    }
+                    out.resumes = names;
+                }
                 _ => {}
             }
         }
@@ -516,6 +663,7 @@ impl Validator<'_> {
 
     fn enum_decl(&mut self, decl: &syntax::EnumDecl) -> (Spanned<String>, Enum) {
         let attrs = self.attrs(&decl.meta, Allowed::Gated);
+        let enum_gate = attrs.meta.gate;
         let mut variants = Vec::new();
         let mut by_value: Vec<(u32, Gate, Span)> = Vec::new();
         let mut roles: Vec<(StatusRole, Span)> = Vec::new();
@@ -560,13 +708,20 @@ impl Validator<'_> {
                 );
             }
             by_value.push((value, vattrs.meta.gate, v.value.span));
+            if !vattrs.resumes.is_empty() {
+                self.callback_lists.push(CallbackList {
+                    names: vattrs.resumes.clone(),
+                    gates: vec![enum_gate, vattrs.meta.gate],
+                    context: format!("where `{}.{}` exists", decl.name.value, v.name.value),
+                });
+            }
             variants.push((
                 v.name.clone(),
                 Variant {
                     name: v.name.value.clone(),
                     value,
                     role: vattrs.role,
-                    resumes: Vec::new(),
+                    resumes: vattrs.resumes.iter().map(|n| n.value.clone()).collect(),
                     meta: vattrs.meta,
                     location: self.location(v.name.span),
                 },
@@ -635,11 +790,17 @@ impl Validator<'_> {
         section: &str,
         decl: &syntax::FunctionDecl,
         enums: &[Enum],
-    ) -> Option<Function> {
+    ) -> Option<(Function, FunctionSpans)> {
         let attrs = self.attrs(&decl.meta, Allowed::Function);
         let func = match &decl.kind {
             syntax::FunctionKindDecl::Marker => {
-                return Some(Function {
+                if let Some((_, span)) = &attrs.forbidden {
+                    self.error(*span, "`@forbidden` is not allowed on `marker`");
+                }
+                if let Some(first) = attrs.resumes.first() {
+                    self.error(first.span, "`@resumes` is not allowed on `marker`");
+                }
+                let marker = Function {
                     name: "proxy_abi_version".to_string(),
                     direction: Direction::Callback,
                     is_marker: true,
@@ -653,7 +814,8 @@ impl Validator<'_> {
                     resumes: Vec::new(),
                     meta: attrs.meta,
                     location: self.location(decl.span),
-                });
+                };
+                return Some((marker, FunctionSpans::default()));
             }
             syntax::FunctionKindDecl::Func(func) => func,
         };
@@ -677,11 +839,56 @@ impl Validator<'_> {
 
         let mut params = Vec::new();
         let mut on_invalid_checks: Vec<Spanned<String>> = Vec::new();
+        let mut access_param: Option<&Spanned<String>> = None;
         for p in &func.params {
             let pattrs = self.attrs(&p.meta, Allowed::Param);
             let Some(ty) = self.resolve_type(&p.ty, enums) else {
                 continue;
             };
+            let access = pattrs.access.and_then(|(level, span)| {
+                if let Some(first) = access_param {
+                    self.error(
+                        span,
+                        format!(
+                            "`{}` already selects its map or buffer with `{}`; \
+                             only one parameter may carry `@access`",
+                            func.name.value, first.value
+                        ),
+                    );
+                    return None;
+                }
+                access_param = Some(&p.name);
+                let enum_name = self.selector(span, "@access", is_host, &func.name, p, &ty);
+                if let Some(enum_name) = enum_name {
+                    self.access_attrs.push((enum_name, span));
+                } else if !is_host {
+                    return None;
+                }
+                // A host function's non-enum selector is already an error; it
+                // stays marked so that its `@forbidden` is not reported too.
+                Some(level)
+            });
+            let resumes = pattrs.resumes_flag.is_some_and(|span| {
+                let Some(enum_name) = self.selector(span, "@resumes", is_host, &func.name, p, &ty)
+                else {
+                    return false;
+                };
+                let listed = enums
+                    .iter()
+                    .find(|e| e.name == enum_name)
+                    .is_some_and(|e| e.variants.iter().any(|v| !v.resumes.is_empty()));
+                if !listed {
+                    self.error(
+                        span,
+                        format!(
+                            "`@resumes` on `{}` needs variants of `{enum_name}` that list the \
+                             callbacks they resume with `@resumes(...)`; none does",
+                            p.name.value
+                        ),
+                    );
+                }
+                true
+            });
             if let Some(status) = &pattrs.on_invalid {
                 on_invalid_checks.push(status.clone());
             }
@@ -693,8 +900,8 @@ impl Validator<'_> {
                 unused: pattrs.unused,
                 extent: pattrs.extent,
                 on_invalid: pattrs.on_invalid.map(|s| s.value),
-                access: None,
-                resumes: false,
+                access,
+                resumes,
                 meta: pattrs.meta,
                 location: self.location(p.name.span),
             };
@@ -764,6 +971,64 @@ impl Validator<'_> {
             }
         }
 
+        let forbidden = attrs.forbidden.as_ref().and_then(|(status, span)| {
+            if !is_host {
+                self.error(
+                    *span,
+                    format!(
+                        "`@forbidden` applies to host functions; `{}` is a callback",
+                        func.name.value
+                    ),
+                );
+                return None;
+            }
+            let result_enum = match result.as_ref().map(|r| &r.ty) {
+                Some(Type::Enum(e)) => enums.iter().find(|x| &x.name == e),
+                _ => None,
+            };
+            match result_enum.and_then(|e| e.variant(&status.value)) {
+                None => {
+                    self.error(
+                        status.span,
+                        format!(
+                            "`{}` is not a value of `{}`'s result",
+                            status.value, func.name.value
+                        ),
+                    );
+                    None
+                }
+                Some(v) if v.role == Some(StatusRole::Success) => {
+                    self.error(
+                        status.span,
+                        format!(
+                            "`{}` is the success value of `{}`'s result; a forbidden call \
+                             must fail",
+                            status.value, func.name.value
+                        ),
+                    );
+                    None
+                }
+                Some(_) => Some(status.value.clone()),
+            }
+        });
+        if !attrs.resumes.is_empty() {
+            if is_host {
+                self.callback_lists.push(CallbackList {
+                    names: attrs.resumes.clone(),
+                    gates: vec![attrs.meta.gate],
+                    context: format!("where `{}` exists", func.name.value),
+                });
+            } else {
+                self.error(
+                    attrs.resumes[0].span,
+                    format!(
+                        "`@resumes` applies to host functions; `{}` is a callback",
+                        func.name.value
+                    ),
+                );
+            }
+        }
+
         let mut outcomes = Vec::new();
         if let Some(list) = &func.outcomes {
             let mut seen: Vec<(String, Gate, Span)> = Vec::new();
@@ -822,7 +1087,10 @@ impl Validator<'_> {
             }
         }
 
-        Some(Function {
+        let spans = FunctionSpans {
+            forbidden: attrs.forbidden.as_ref().map(|(_, span)| *span),
+        };
+        let function = Function {
             name: func.name.value.clone(),
             optional: attrs.optional.unwrap_or(!is_host),
             direction,
@@ -832,11 +1100,49 @@ impl Validator<'_> {
             result,
             outcomes,
             deprecated: attrs.deprecated,
-            forbidden: None,
-            resumes: Vec::new(),
+            forbidden,
+            resumes: attrs.resumes.into_iter().map(|n| n.value).collect(),
             meta: attrs.meta,
             location: self.location(func.name.span),
-        })
+        };
+        Some((function, spans))
+    }
+
+    /// Checks that a parameter carrying `attr` (`@access` or `@resumes`)
+    /// selects with an enum and belongs to a host function; returns the enum.
+    fn selector(
+        &mut self,
+        span: Span,
+        attr: &str,
+        is_host: bool,
+        function: &Spanned<String>,
+        param: &syntax::ParamDecl,
+        ty: &Type,
+    ) -> Option<String> {
+        if !is_host {
+            self.error(
+                span,
+                format!(
+                    "`{attr}` applies to host function parameters; `{}` is a callback",
+                    function.value
+                ),
+            );
+            return None;
+        }
+        match ty {
+            Type::Enum(name) => Some(name.clone()),
+            other => {
+                self.error(
+                    span,
+                    format!(
+                        "`{attr}` needs an enum parameter, but `{}` is a `{}`",
+                        param.name.value,
+                        other.keyword()
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// Two wasm parameters of one function may not share a name, unless both
@@ -993,4 +1299,600 @@ impl Validator<'_> {
         self.unique("property", out.iter().map(|(n, _)| n));
         out.into_iter().map(|(_, p)| p).collect()
     }
+}
+
+/// The access block: rules, their grants, and the checks that tie them to
+/// the `@access`, `@forbidden` and `@resumes` attributes.
+impl Validator<'_> {
+    /// The declared versions every gate in `gates` admits.
+    fn admitted(&self, gates: &[Gate]) -> Vec<Version> {
+        self.versions
+            .iter()
+            .copied()
+            .filter(|v| gates.iter().all(|g| g.admits(*v)))
+            .collect()
+    }
+
+    /// Every `@resumes(...)` list of this file names callbacks.
+    fn check_callback_lists(&mut self, functions: &[Function]) {
+        for list in std::mem::take(&mut self.callback_lists) {
+            let versions = self.admitted(&list.gates);
+            for name in &list.names {
+                self.check_callback(name, functions, &versions, &list.context);
+            }
+        }
+    }
+
+    /// `name` must be a callback present in every one of `versions`.
+    fn check_callback(
+        &mut self,
+        name: &Spanned<String>,
+        functions: &[Function],
+        versions: &[Version],
+        context: &str,
+    ) {
+        let named: Vec<&Function> = functions
+            .iter()
+            .filter(|f| !f.is_marker && f.qualified_name() == name.value)
+            .collect();
+        if named.is_empty() {
+            let callbacks = functions
+                .iter()
+                .filter(|f| !f.is_host() && !f.is_marker)
+                .map(|f| f.name.as_str());
+            let hint = did_you_mean(&name.value, callbacks);
+            self.error(
+                name.span,
+                format!("unknown callback `{}`{hint}", name.value),
+            );
+            return;
+        }
+        if named.iter().all(|f| f.is_host()) {
+            self.error(
+                name.span,
+                format!(
+                    "`{}` is a host function; only a callback can be named here",
+                    name.value
+                ),
+            );
+            return;
+        }
+        let missing: Vec<Version> = versions
+            .iter()
+            .copied()
+            .filter(|v| !named.iter().any(|f| !f.is_host() && f.meta.gate.admits(*v)))
+            .collect();
+        if !missing.is_empty() {
+            self.error(
+                name.span,
+                format!(
+                    "callback `{}` does not exist in {}, {context}",
+                    name.value,
+                    version_list(&missing)
+                ),
+            );
+        }
+    }
+
+    /// The enums some host function parameter selects with under `@access`.
+    fn access_enums(functions: &[Function]) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for f in functions.iter().filter(|f| f.is_host()) {
+            for p in f.params.iter().filter(|p| p.access.is_some()) {
+                if let Type::Enum(name) = &p.ty
+                    && !names.contains(&name.as_str())
+                {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+
+    /// Checks this file's `access` block and turns it into rules.
+    fn access_rules(
+        &mut self,
+        decl: &syntax::AccessDecl,
+        enums: &[Enum],
+        functions: &[Function],
+    ) -> Vec<(Spanned<String>, AccessRule)> {
+        let mut rules = Vec::new();
+        for rule in &decl.rules {
+            if let Some(r) = self.access_rule(rule, enums, functions) {
+                rules.push((rule.subject.text.clone(), r));
+            }
+        }
+        rules
+    }
+
+    fn access_rule(
+        &mut self,
+        decl: &syntax::AccessRuleDecl,
+        enums: &[Enum],
+        functions: &[Function],
+    ) -> Option<AccessRule> {
+        let attrs = self.attrs(&decl.meta, Allowed::Gated);
+        let rule_versions = self.admitted(&[attrs.meta.gate]);
+        let subject = self.subject(&decl.subject, enums, functions, &rule_versions);
+        let mut grants = Vec::new();
+        for g in &decl.grants {
+            let gattrs = self.attrs(&g.meta, Allowed::Gated);
+            let versions = self.admitted(&[attrs.meta.gate, gattrs.meta.gate]);
+            let level = self.grant_level(&g.level, subject.as_ref());
+            for place in &g.places {
+                self.check_callback(
+                    &place.callback,
+                    functions,
+                    &versions,
+                    "where this grant applies",
+                );
+            }
+            if let Some(when) = &g.when {
+                self.check_when(when, &g.places, functions, &versions);
+            }
+            let places = g
+                .places
+                .iter()
+                .map(|p| {
+                    let name = p.callback.value.clone();
+                    match p.kind {
+                        syntax::PlaceKind::In => Place::In(name),
+                        syntax::PlaceKind::Paused => Place::Paused(name),
+                        syntax::PlaceKind::Before => Place::Before(name),
+                    }
+                })
+                .collect();
+            if let Some(level) = level {
+                grants.push(Grant {
+                    level,
+                    places,
+                    when: g.when.as_ref().map(|w| w.value.clone()),
+                    meta: gattrs.meta,
+                    location: self.location(g.level.span),
+                });
+            }
+        }
+        Some(AccessRule {
+            subject: subject?,
+            grants,
+            meta: attrs.meta,
+            location: self.location(decl.subject.text.span),
+        })
+    }
+
+    /// Resolves `for E.V` or `for f`, which must exist wherever the rule applies.
+    fn subject(
+        &mut self,
+        decl: &syntax::SubjectDecl,
+        enums: &[Enum],
+        functions: &[Function],
+        versions: &[Version],
+    ) -> Option<Subject> {
+        let text = &decl.text;
+        if let Some(qualifier) = &decl.qualifier
+            && let Some(e) = enums.iter().find(|e| e.name == qualifier.value)
+        {
+            if !Self::access_enums(functions).contains(&e.name.as_str()) {
+                self.error(
+                    qualifier.span,
+                    format!(
+                        "`{}` is not selected by any `@access` parameter, so it has no access rules",
+                        e.name
+                    ),
+                );
+                return None;
+            }
+            let Some(variant) = e.variant(&decl.name.value) else {
+                let hint =
+                    did_you_mean(&decl.name.value, e.variants.iter().map(|v| v.name.as_str()));
+                self.error(
+                    decl.name.span,
+                    format!("`{}` has no variant `{}`{hint}", e.name, decl.name.value),
+                );
+                return None;
+            };
+            let missing: Vec<Version> = versions
+                .iter()
+                .copied()
+                .filter(|v| !(e.meta.gate.admits(*v) && variant.meta.gate.admits(*v)))
+                .collect();
+            if !missing.is_empty() {
+                self.error(
+                    text.span,
+                    format!(
+                        "`{}` does not exist in {}, where this rule applies",
+                        text.value,
+                        version_list(&missing)
+                    ),
+                );
+            }
+            return Some(Subject::Variant {
+                enum_name: e.name.clone(),
+                variant: variant.name.clone(),
+            });
+        }
+        let named: Vec<&Function> = functions
+            .iter()
+            .filter(|f| !f.is_marker && f.qualified_name() == text.value)
+            .collect();
+        if named.is_empty() {
+            let message = match &decl.qualifier {
+                Some(qualifier) => {
+                    let access_enums = Self::access_enums(functions);
+                    let hint = or_else(
+                        did_you_mean(&qualifier.value, access_enums),
+                        "; a rule is for `ENUM.VARIANT` or a host function",
+                    );
+                    self.error(
+                        qualifier.span,
+                        format!("unknown enum `{}`{hint}", qualifier.value),
+                    );
+                    return None;
+                }
+                None => {
+                    let hosts = functions
+                        .iter()
+                        .filter(|f| f.is_host())
+                        .map(|f| f.name.as_str());
+                    let hint = did_you_mean(&text.value, hosts);
+                    format!("unknown host function `{}`{hint}", text.value)
+                }
+            };
+            self.error(text.span, message);
+            return None;
+        }
+        if named.iter().all(|f| !f.is_host()) {
+            self.error(
+                text.span,
+                format!(
+                    "`{}` is a callback; access rules restrict host functions, maps and buffers",
+                    text.value
+                ),
+            );
+            return None;
+        }
+        let missing: Vec<Version> = versions
+            .iter()
+            .copied()
+            .filter(|v| !named.iter().any(|f| f.is_host() && f.meta.gate.admits(*v)))
+            .collect();
+        if !missing.is_empty() {
+            self.error(
+                text.span,
+                format!(
+                    "host function `{}` does not exist in {}, where this rule applies",
+                    text.value,
+                    version_list(&missing)
+                ),
+            );
+        }
+        Some(Subject::Function(text.value.clone()))
+    }
+
+    /// The level of a grant: a known keyword that fits the subject.
+    fn grant_level(
+        &mut self,
+        written: &Spanned<String>,
+        subject: Option<&Subject>,
+    ) -> Option<AccessLevel> {
+        let Some((_, level)) = AccessLevel::ALL.iter().find(|(k, _)| *k == written.value) else {
+            let hint = or_else(
+                did_you_mean(&written.value, AccessLevel::ALL.iter().map(|(k, _)| *k)),
+                "; a grant is `read`, `add`, `modify` or `call`",
+            );
+            self.error(
+                written.span,
+                format!("unknown access level `{}`{hint}", written.value),
+            );
+            return None;
+        };
+        match (subject, level) {
+            (Some(Subject::Function(name)), l) if *l != AccessLevel::Call => {
+                self.error(
+                    written.span,
+                    format!(
+                        "`{}` is for maps and buffers; a rule for host function `{name}` grants `call`",
+                        written.value
+                    ),
+                );
+                None
+            }
+            (Some(subject @ Subject::Variant { .. }), AccessLevel::Call) => {
+                self.error(
+                    written.span,
+                    format!(
+                        "`call` is for host functions; a rule for `{subject}` grants `read`, `add` or `modify`"
+                    ),
+                );
+                None
+            }
+            _ => Some(*level),
+        }
+    }
+
+    /// `when X`: only with `in` places, and `X` a `bool` parameter of each of
+    /// their callbacks wherever the grant applies.
+    fn check_when(
+        &mut self,
+        when: &Spanned<String>,
+        places: &[syntax::PlaceDecl],
+        functions: &[Function],
+        versions: &[Version],
+    ) {
+        if let Some(place) = places.iter().find(|p| p.kind != syntax::PlaceKind::In) {
+            let written = self
+                .source
+                .text
+                .get(place.span.start..place.span.end)
+                .unwrap_or(&place.callback.value)
+                .to_string();
+            self.error(
+                when.span,
+                format!("`when` applies only to `in` places, not to `{written}`"),
+            );
+            return;
+        }
+        for place in places {
+            let callbacks: Vec<&Function> = functions
+                .iter()
+                .filter(|f| !f.is_host() && !f.is_marker && f.name == place.callback.value)
+                .collect();
+            if callbacks.is_empty() {
+                continue; // reported as an unknown place
+            }
+            let has_flag = |v: Version| {
+                callbacks.iter().filter(|f| f.meta.gate.admits(v)).any(|f| {
+                    f.params.iter().any(|p| {
+                        p.name == when.value && p.ty == Type::Bool && p.meta.gate.admits(v)
+                    })
+                })
+            };
+            let present: Vec<Version> = versions
+                .iter()
+                .copied()
+                .filter(|v| callbacks.iter().any(|f| f.meta.gate.admits(*v)))
+                .collect();
+            let missing: Vec<Version> = present.iter().copied().filter(|v| !has_flag(*v)).collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let message = if missing.len() == present.len() {
+                format!(
+                    "`{}` has no `bool` parameter `{}`",
+                    place.callback.value, when.value
+                )
+            } else {
+                format!(
+                    "`{}` has no `bool` parameter `{}` in {}, where this grant applies",
+                    place.callback.value,
+                    when.value,
+                    version_list(&missing)
+                )
+            };
+            self.error(when.span, message);
+        }
+    }
+
+    /// The checks that need every rule: duplicates, completeness, and the
+    /// `@forbidden` statuses of restricted host functions. Returns the rules
+    /// of the whole ABI: the base's, then this file's.
+    fn check_access(
+        &mut self,
+        own: Vec<(Spanned<String>, AccessRule)>,
+        block: Option<Span>,
+        enums: &[Enum],
+        functions: &[Function],
+        function_spans: &[FunctionSpans],
+    ) -> Vec<AccessRule> {
+        let base_rules: Vec<AccessRule> = self.base.map(|b| b.access.clone()).unwrap_or_default();
+
+        // At most one rule per subject in any version.
+        for (i, (text, rule)) in own.iter().enumerate() {
+            let same = |other: &AccessRule| {
+                other.subject == rule.subject && other.meta.gate.overlaps(&rule.meta.gate)
+            };
+            if let Some(b) = base_rules.iter().find(|b| same(b)) {
+                self.redefined("access rule for", text, b.location.clone());
+            } else if let Some((first, _)) = own[..i].iter().find(|(_, r)| same(r)) {
+                self.duplicate("access rule for", text, first.span);
+            }
+        }
+        let mut all: Vec<AccessRule> = base_rules;
+        all.extend(own.iter().map(|(_, r)| r.clone()));
+
+        self.check_completeness(&all, block, enums, functions);
+
+        // Restricted host functions carry @forbidden; others do not.
+        let own_functions = &functions[functions.len() - function_spans.len()..];
+        for (f, spans) in own_functions.iter().zip(function_spans) {
+            if !f.is_host() {
+                continue;
+            }
+            let name = f.qualified_name();
+            let has_access = f.params.iter().any(|p| p.access.is_some());
+            let has_rule = all
+                .iter()
+                .any(|r| r.subject == Subject::Function(name.clone()));
+            let restricted = has_access || has_rule;
+            match (restricted, f.forbidden.is_some(), spans.forbidden) {
+                (true, false, None) => {
+                    let why = if has_access {
+                        "has an `@access` parameter"
+                    } else {
+                        "has an access rule"
+                    };
+                    let d = self.diagnostic_at(
+                        &f.location,
+                        &f.name,
+                        format!(
+                            "`{name}` {why}, so it needs `@forbidden(STATUS)`: \
+                             the status a call outside its grants gets"
+                        ),
+                    );
+                    self.errors.push(d);
+                }
+                (false, _, Some(span)) => self.error(
+                    span,
+                    format!(
+                        "`@forbidden` on `{name}`, which the access rules do not restrict: \
+                         it has no `@access` parameter and no access rule"
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        // This file's rules may restrict a base function only if it has a status.
+        for (text, rule) in &own {
+            let Subject::Function(name) = &rule.subject else {
+                continue;
+            };
+            let base_function = functions
+                .iter()
+                .filter(|f| *f.location.path != *self.path)
+                .find(|f| f.qualified_name() == *name);
+            if let Some(f) = base_function
+                && f.forbidden.is_none()
+            {
+                self.error(
+                    text.span,
+                    format!(
+                        "`{name}` has no `@forbidden` status in the base description, \
+                         so no rule can restrict it"
+                    ),
+                );
+            }
+        }
+        all
+    }
+
+    /// Every map or buffer an `@access` parameter can select has a rule in
+    /// every version it exists in.
+    fn check_completeness(
+        &mut self,
+        rules: &[AccessRule],
+        block: Option<Span>,
+        enums: &[Enum],
+        functions: &[Function],
+    ) {
+        let mut missing: Vec<(&Enum, &Variant, Vec<Version>)> = Vec::new();
+        for version in self.versions.clone() {
+            let mut selected: Vec<&str> = Vec::new();
+            for f in functions
+                .iter()
+                .filter(|f| f.is_host() && f.meta.gate.admits(version))
+            {
+                for p in &f.params {
+                    if let (Some(_), Type::Enum(name)) = (p.access, &p.ty)
+                        && p.meta.gate.admits(version)
+                        && !selected.contains(&name.as_str())
+                    {
+                        selected.push(name);
+                    }
+                }
+            }
+            for e in enums
+                .iter()
+                .filter(|e| selected.contains(&e.name.as_str()) && e.meta.gate.admits(version))
+            {
+                for v in e.variants.iter().filter(|v| v.meta.gate.admits(version)) {
+                    let subject = Subject::Variant {
+                        enum_name: e.name.clone(),
+                        variant: v.name.clone(),
+                    };
+                    let covered = rules
+                        .iter()
+                        .any(|r| r.subject == subject && r.meta.gate.admits(version));
+                    if covered {
+                        continue;
+                    }
+                    match missing
+                        .iter_mut()
+                        .find(|(me, mv, _)| me.name == e.name && mv.name == v.name)
+                    {
+                        Some((_, _, versions)) => versions.push(version),
+                        None => missing.push((e, v, vec![version])),
+                    }
+                }
+            }
+        }
+        for (e, v, versions) in missing {
+            let message = format!(
+                "no access rule for `{}.{}` in {}",
+                e.name,
+                v.name,
+                version_list(&versions)
+            );
+            if *v.location.path == *self.path {
+                let d = self.diagnostic_at(&v.location, &v.name, message);
+                self.errors.push(d);
+                continue;
+            }
+            // A base enum this file selects with: point at the selection.
+            let span = self
+                .access_attrs
+                .iter()
+                .find(|(name, _)| *name == e.name)
+                .map(|(_, span)| *span)
+                .or(block)
+                .unwrap_or_default();
+            self.error(span, message);
+        }
+    }
+}
+
+/// `0.1.0`, `0.1.0` and `0.2.0`, or `0.1.0`, `0.2.0` and `0.2.1`.
+fn version_list(versions: &[Version]) -> String {
+    let quoted: Vec<String> = versions.iter().map(|v| format!("`{v}`")).collect();
+    match quoted.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// `hint`, or `otherwise` when there is none.
+fn or_else(hint: String, otherwise: &str) -> String {
+    if hint.is_empty() {
+        otherwise.to_string()
+    } else {
+        hint
+    }
+}
+
+/// Levenshtein distance between two strings, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// `; did you mean `x`?` when a candidate is close enough to be a likely
+/// typo (the same measure as the macros' checks: case and underscores are
+/// ignored; one edit for names under four characters, else two edits or a
+/// third of the name's length, whichever is more), or nothing.
+fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let normalized = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = normalized(name);
+    let length = wanted.chars().count();
+    let limit = if length < 4 { 1 } else { (length / 3).max(2) };
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&wanted, &normalized(c)), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map_or_else(String::new, |(_, c)| format!("; did you mean `{c}`?"))
 }

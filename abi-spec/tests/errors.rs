@@ -36,7 +36,9 @@ fn syntax_errors_name_the_expected_tokens() {
     );
     assert_eq!(
         errors("oops"),
-        ["5:1: expected `enum`, `format`, `properties`, `section` or end of file, found `oops`"]
+        [
+            "5:1: expected `access`, `enum`, `format`, `properties`, `section` or end of file, found `oops`"
+        ]
     );
     let truncated = parse("t.abi", "abi x {").unwrap_err();
     assert_eq!(
@@ -179,7 +181,7 @@ fn attributes_are_checked() {
     assert_eq!(
         errors(&section("    @sometimes hostcall f();")),
         [
-            "6:5: unknown attribute `@sometimes`; known attributes are @since, @until, @note, @deprecated, @optional, @required, @unused, @extent, @on_invalid and @role"
+            "6:5: unknown attribute `@sometimes`; known attributes are @since, @until, @note, @deprecated, @optional, @required, @unused, @extent, @on_invalid, @role, @access, @resumes and @forbidden"
         ]
     );
     assert_eq!(
@@ -245,4 +247,438 @@ fn the_standard_description_is_valid() {
     let abi = proxy_wasm_abi_spec::standard();
     assert_eq!(abi.name, "proxy_wasm");
     assert!(abi.versions.len() >= 3);
+}
+
+// ---------------------------------------------------------------------------
+// Access rules
+// ---------------------------------------------------------------------------
+
+/// Lines 5 to 12: a map enum with a variant from 0.2.0, a status enum with a
+/// success value, a host function selecting maps with `@access`, a host
+/// function restricted as a whole, and two callbacks (one from 0.2.0).
+const ACCESS_FIXTURE: &str = "enum map_type_t { HEADERS = 0, @since(0.2.0) TRAILERS = 1 }
+enum result_t { @role(success) OK = 0, DENIED = 1 }
+section s \"S\" {
+    @forbidden(DENIED) hostcall get_map(@access(read) map_id: map_type_t) -> status: result_t;
+    @forbidden(DENIED) hostcall send_response() -> status: result_t;
+    callback on_headers(n: u32, end_of_stream: bool, count: u32);
+    @since(0.2.0) callback on_trailers(end_of_stream: bool);
+}
+";
+
+/// Rules valid for `ACCESS_FIXTURE`, on lines 14 to 16 (the block opens on 13).
+const ACCESS_RULES: &str = "    for map_type_t.HEADERS { read in on_headers; }
+    @since(0.2.0) for map_type_t.TRAILERS { read in on_trailers; }
+    for send_response { call before on_headers; }";
+
+/// The errors of `ACCESS_FIXTURE` with `fixture_edit` applied, followed by
+/// an access block of `ACCESS_RULES` with `rules_edit` applied.
+fn access_errors(fixture_edit: (&str, &str), rules_edit: (&str, &str)) -> Vec<String> {
+    let fixture = ACCESS_FIXTURE.replace(fixture_edit.0, fixture_edit.1);
+    let rules = ACCESS_RULES.replace(rules_edit.0, rules_edit.1);
+    assert!(
+        fixture_edit.0.is_empty() || fixture != ACCESS_FIXTURE,
+        "the fixture edit changes nothing"
+    );
+    assert!(
+        rules_edit.0.is_empty() || rules != ACCESS_RULES,
+        "the rules edit changes nothing"
+    );
+    errors(&format!("{fixture}access {{\n{rules}\n}}\n"))
+}
+
+/// The errors of the fixture with one edit to its access rules.
+fn rules_errors(from: &str, to: &str) -> Vec<String> {
+    access_errors(("", ""), (from, to))
+}
+
+/// The errors of the fixture with one edit before its access block.
+fn fixture_errors(from: &str, to: &str) -> Vec<String> {
+    access_errors((from, to), ("", ""))
+}
+
+#[test]
+fn the_access_fixture_is_valid() {
+    assert_eq!(rules_errors("", ""), Vec::<String>::new());
+}
+
+#[test]
+fn access_syntax_errors_name_the_expected_tokens() {
+    // `in` may only be left out before a `before` place.
+    assert_eq!(
+        rules_errors("read in on_headers", "read on_headers"),
+        ["14:35: expected `before` or `in`, found `on_headers`"]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "read in;"),
+        ["14:37: expected a callback name, found `;`"]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "read in on_headers on_trailers"),
+        ["14:49: expected `,`, `;` or `when`, found `on_trailers`"]
+    );
+    assert_eq!(
+        rules_errors("for send_response", "send_response"),
+        ["16:5: expected `for` or `}`, found `send_response`"]
+    );
+}
+
+#[test]
+fn access_rule_subjects_must_resolve() {
+    assert_eq!(
+        rules_errors("for map_type_t.HEADERS", "for map_typ_t.HEADERS"),
+        [
+            // The rule that did not resolve leaves its map uncovered.
+            "5:19: no access rule for `map_type_t.HEADERS` in `0.1.0` and `0.2.0`",
+            "14:9: unknown enum `map_typ_t`; did you mean `map_type_t`?",
+        ]
+    );
+    assert_eq!(
+        rules_errors("for map_type_t.HEADERS", "for result_t.HEADERS")[1],
+        "14:9: `result_t` is not selected by any `@access` parameter, so it has no access rules"
+    );
+    assert_eq!(
+        rules_errors("for map_type_t.HEADERS", "for map_type_t.HEADER")[1],
+        "14:20: `map_type_t` has no variant `HEADER`; did you mean `HEADERS`?"
+    );
+    assert_eq!(
+        rules_errors("for send_response", "for send_respons"),
+        [
+            "9:5: `@forbidden` on `send_response`, which the access rules do not restrict: it has no `@access` parameter and no access rule",
+            "16:9: unknown host function `send_respons`; did you mean `send_response`?",
+        ]
+    );
+    assert_eq!(
+        rules_errors("for send_response {", "for on_headers {"),
+        [
+            "9:5: `@forbidden` on `send_response`, which the access rules do not restrict: it has no `@access` parameter and no access rule",
+            "16:9: `on_headers` is a callback; access rules restrict host functions, maps and buffers",
+        ]
+    );
+    // The subject must exist wherever the rule applies.
+    assert_eq!(
+        rules_errors(
+            "@since(0.2.0) for map_type_t.TRAILERS { read in on_trailers; }",
+            "for map_type_t.TRAILERS { read in on_headers; }"
+        ),
+        ["15:9: `map_type_t.TRAILERS` does not exist in `0.1.0`, where this rule applies"]
+    );
+    assert_eq!(
+        access_errors(
+            (
+                "hostcall send_response",
+                "@until(0.2.0) hostcall send_response"
+            ),
+            ("", "")
+        ),
+        ["16:9: host function `send_response` does not exist in `0.2.0`, where this rule applies"]
+    );
+}
+
+#[test]
+fn access_levels_fit_the_subject() {
+    assert_eq!(
+        rules_errors("call before", "read before"),
+        [
+            "16:25: `read` is for maps and buffers; a rule for host function `send_response` grants `call`"
+        ]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "call in on_headers"),
+        [
+            "14:30: `call` is for host functions; a rule for `map_type_t.HEADERS` grants `read`, `add` or `modify`"
+        ]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "raed in on_headers"),
+        ["14:30: unknown access level `raed`; did you mean `read`?"]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "write in on_headers"),
+        ["14:30: unknown access level `write`; a grant is `read`, `add`, `modify` or `call`"]
+    );
+}
+
+#[test]
+fn access_places_are_callbacks_of_every_version_the_grant_covers() {
+    assert_eq!(
+        rules_errors("read in on_headers", "read in on_header"),
+        ["14:38: unknown callback `on_header`; did you mean `on_headers`?"]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "read in get_map"),
+        ["14:38: `get_map` is a host function; only a callback can be named here"]
+    );
+    assert_eq!(
+        rules_errors(
+            "read in on_headers",
+            "read in on_headers, paused on_trailers"
+        ),
+        ["14:57: callback `on_trailers` does not exist in `0.1.0`, where this grant applies"]
+    );
+    // A gate on the grant narrows the versions it must hold in.
+    assert_eq!(
+        rules_errors(
+            "read in on_headers;",
+            "read in on_headers; @since(0.2.0) read in on_trailers;"
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn access_when_names_a_bool_parameter_of_each_in_callback() {
+    assert_eq!(
+        rules_errors(
+            "read in on_headers",
+            "read in on_headers when end_of_stream"
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rules_errors(
+            "read in on_headers",
+            "read in on_headers, paused on_headers when end_of_stream"
+        ),
+        ["14:73: `when` applies only to `in` places, not to `paused on_headers`"]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "read in on_headers when eos"),
+        ["14:54: `on_headers` has no `bool` parameter `eos`"]
+    );
+    assert_eq!(
+        rules_errors("read in on_headers", "read in on_headers when count"),
+        ["14:54: `on_headers` has no `bool` parameter `count`"]
+    );
+    assert_eq!(
+        access_errors(
+            (
+                "end_of_stream: bool, count",
+                "@since(0.2.0) end_of_stream: bool, count"
+            ),
+            (
+                "read in on_headers",
+                "read in on_headers when end_of_stream"
+            )
+        ),
+        [
+            "14:54: `on_headers` has no `bool` parameter `end_of_stream` in `0.1.0`, where this grant applies"
+        ]
+    );
+}
+
+#[test]
+fn restricted_host_functions_carry_a_forbidden_status() {
+    assert_eq!(
+        fixture_errors("@forbidden(DENIED) hostcall get_map", "hostcall get_map"),
+        [
+            "8:14: `get_map` has an `@access` parameter, so it needs `@forbidden(STATUS)`: the status a call outside its grants gets"
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "@forbidden(DENIED) hostcall send_response",
+            "hostcall send_response"
+        ),
+        [
+            "9:14: `send_response` has an access rule, so it needs `@forbidden(STATUS)`: the status a call outside its grants gets"
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "    callback on_headers",
+            "    @forbidden(DENIED) hostcall free() -> status: result_t;\n    callback on_headers"
+        ),
+        [
+            "10:5: `@forbidden` on `free`, which the access rules do not restrict: it has no `@access` parameter and no access rule"
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "@forbidden(DENIED) hostcall send",
+            "@forbidden(NOPE) hostcall send"
+        ),
+        ["9:16: `NOPE` is not a value of `send_response`'s result"]
+    );
+    assert_eq!(
+        fixture_errors(
+            "@forbidden(DENIED) hostcall send",
+            "@forbidden(OK) hostcall send"
+        ),
+        ["9:16: `OK` is the success value of `send_response`'s result; a forbidden call must fail"]
+    );
+    assert_eq!(
+        fixture_errors(
+            "callback on_headers",
+            "@forbidden(DENIED) callback on_headers"
+        ),
+        ["10:5: `@forbidden` applies to host functions; `on_headers` is a callback"]
+    );
+}
+
+#[test]
+fn every_selectable_map_has_a_rule_in_every_version() {
+    assert_eq!(
+        rules_errors(
+            "    @since(0.2.0) for map_type_t.TRAILERS { read in on_trailers; }\n",
+            ""
+        ),
+        ["5:46: no access rule for `map_type_t.TRAILERS` in `0.2.0`"]
+    );
+    assert_eq!(
+        errors(ACCESS_FIXTURE),
+        [
+            "5:19: no access rule for `map_type_t.HEADERS` in `0.1.0` and `0.2.0`",
+            "5:46: no access rule for `map_type_t.TRAILERS` in `0.2.0`",
+            "9:5: `@forbidden` on `send_response`, which the access rules do not restrict: it has no `@access` parameter and no access rule",
+        ]
+    );
+}
+
+#[test]
+fn duplicate_access_rules_and_blocks_name_both_places() {
+    let text = format!(
+        "{HEADER}{ACCESS_FIXTURE}access {{\n{}\n}}\n",
+        ACCESS_RULES.replace(
+            "    for send_response",
+            "    @until(0.2.0) for map_type_t.HEADERS { read in on_headers; }\n    for send_response"
+        )
+    );
+    let err = parse("t.abi", &text).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    assert_eq!(
+        err.0[0].message,
+        "access rule for `map_type_t.HEADERS` is defined twice"
+    );
+    assert_eq!((err.0[0].location.line, err.0[0].location.column), (16, 23));
+    let (label, first) = *err.0[0].related.clone().unwrap();
+    assert_eq!(
+        (label.as_str(), first.line, first.column),
+        ("first defined", 14, 9)
+    );
+    // Rules for one subject in versions that do not overlap are fine.
+    assert_eq!(
+        rules_errors(
+            "    for map_type_t.HEADERS { read in on_headers; }",
+            "    @until(0.2.0) for map_type_t.HEADERS { read in on_headers; }\n    @since(0.2.0) for map_type_t.HEADERS { read in on_trailers; }"
+        ),
+        Vec::<String>::new()
+    );
+
+    let text = format!("{HEADER}{ACCESS_FIXTURE}access {{\n{ACCESS_RULES}\n}}\naccess {{}}\n");
+    let err = parse("t.abi", &text).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    assert_eq!(err.0[0].message, "`access` is defined twice");
+    assert_eq!((err.0[0].location.line, err.0[0].location.column), (18, 1));
+    let (label, first) = *err.0[0].related.clone().unwrap();
+    assert_eq!(
+        (label.as_str(), first.line, first.column),
+        ("first defined", 13, 1)
+    );
+}
+
+#[test]
+fn access_and_resumes_parameters_are_enum_selectors_of_host_functions() {
+    assert_eq!(
+        fixture_errors("@access(read) map_id", "@access(call) map_id"),
+        [
+            "8:49: `@access` takes what the function does to the map or buffer: `read`, `add` or `modify`"
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "@access(read) map_id: map_type_t",
+            "@access(read) map_id: u32"
+        )[0],
+        "8:41: `@access` needs an enum parameter, but `map_id` is a `u32`"
+    );
+    assert_eq!(
+        fixture_errors(
+            "callback on_headers(n: u32",
+            "callback on_headers(@access(read) n: map_type_t"
+        ),
+        ["10:25: `@access` applies to host function parameters; `on_headers` is a callback"]
+    );
+    assert_eq!(
+        fixture_errors(
+            "map_id: map_type_t)",
+            "map_id: map_type_t, @access(add) other: map_type_t)"
+        ),
+        [
+            "8:75: `get_map` already selects its map or buffer with `map_id`; only one parameter may carry `@access`"
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "hostcall send_response()",
+            "hostcall send_response(@resumes s: u32)"
+        ),
+        ["9:47: `@resumes` needs an enum parameter, but `s` is a `u32`"]
+    );
+    assert_eq!(
+        fixture_errors(
+            "callback on_headers(n: u32",
+            "callback on_headers(@resumes n: map_type_t"
+        ),
+        ["10:25: `@resumes` applies to host function parameters; `on_headers` is a callback"]
+    );
+}
+
+#[test]
+fn resumes_lists_name_callbacks() {
+    // A `@resumes` parameter needs an enum whose variants list callbacks.
+    assert_eq!(
+        fixture_errors(
+            "hostcall send_response()",
+            "hostcall send_response(@resumes s: map_type_t)"
+        ),
+        [
+            "9:47: `@resumes` on `s` needs variants of `map_type_t` that list the callbacks they resume with `@resumes(...)`; none does"
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "hostcall send_response()",
+            "hostcall send_response(@resumes s: map_type_t)"
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        fixture_errors("{ HEADERS = 0,", "{ @resumes(on_headers) HEADERS = 0,"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        fixture_errors(
+            "{ HEADERS = 0,",
+            "{ @resumes(on_headers, on_trailers, nope) HEADERS = 0,"
+        ),
+        [
+            "5:40: callback `on_trailers` does not exist in `0.1.0`, where `map_type_t.HEADERS` exists",
+            "5:53: unknown callback `nope`",
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "hostcall send_response()",
+            "@resumes(on_headrs, get_map) hostcall send_response()"
+        ),
+        [
+            "9:33: unknown callback `on_headrs`; did you mean `on_headers`?",
+            "9:44: `get_map` is a host function; only a callback can be named here",
+        ]
+    );
+    assert_eq!(
+        fixture_errors(
+            "callback on_headers(n",
+            "@resumes(on_trailers) callback on_headers(n"
+        ),
+        ["10:14: `@resumes` applies to host functions; `on_headers` is a callback"]
+    );
+    assert_eq!(
+        fixture_errors("{ HEADERS = 0,", "{ @resumes HEADERS = 0,"),
+        [
+            "5:19: `@resumes` lists the callbacks whose pauses it ends, e.g. `@resumes(proxy_on_request_headers)`"
+        ]
+    );
 }

@@ -19,9 +19,9 @@ use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, Param, StatusRole, Typ
 use proxy_wasm_abi_spec::lower::{WasmType, lower_param};
 use quote::{format_ident, quote};
 
-use crate::guest;
 use crate::names::{enum_ident, ident, raw_enum_ident, variant_ident};
 use crate::rust::{doc_lines, function_docs};
+use crate::{access, guest};
 
 fn wasm_arg_type(wasm: WasmType, ty: &Type) -> TokenStream {
     match (wasm, ty) {
@@ -122,7 +122,8 @@ struct Shim {
     registration: TokenStream,
 }
 
-fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
+fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
+    let enums = &abi.enums;
     let name = ident(&f.name);
     let module = f.module().unwrap_or("env");
     let wasm_name = &f.name;
@@ -186,6 +187,12 @@ fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
             }
         });
         let unused = names_ignored(&names);
+        let effect = access::shim_effect(f).map(|effect| {
+            quote! {
+                let data = caller.data_mut();
+                #effect
+            }
+        });
         return Ok(Shim {
             method: quote! {
                 #docs
@@ -196,6 +203,7 @@ fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
             registration: quote! {
                 linker.func_wrap(#module, #wasm_name, move |mut caller: wasmtime::Caller<'_, T>, #(#closure_params),*| {
                     get(caller.data_mut()).#name(#(#converts),*);
+                    #effect
                 })?;
             },
         });
@@ -400,17 +408,22 @@ fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
     // Bind only what the shim uses, so the generated code has no unused names.
     let uses_mem = has_raw_pointers
         || !scalar_writes.is_empty()
+        || !out_checks.is_empty()
         || f.params
             .iter()
             .any(|p| !p.out && !p.unused && p.ty.is_pair());
+    // Output slots are checked on the borrowed memory: one store access.
     let length_check = (!out_checks.is_empty()).then(|| {
         quote! {
-            let memory_len = memory.data_size(&caller);
+            let memory_len = mem.len();
             #(#out_checks)*
         }
     });
     let borrow = if uses_mem {
-        quote!(let (mem, data) = memory.data_and_store_mut(&mut caller);)
+        quote! {
+            let (mem, data) = memory.data_and_store_mut(&mut caller);
+            #length_check
+        }
     } else {
         quote!(let data = caller.data_mut();)
     };
@@ -419,7 +432,6 @@ fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
             let Some(memory) = guest::memory(&mut caller) else {
                 return Ok(#memory_fault);
             };
-            #length_check
         }
     });
     let data_binding = if needs_memory {
@@ -427,11 +439,14 @@ fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
     } else {
         quote!(let data = caller.data_mut();)
     };
+    let check = access::shim_check(f, abi, raw);
+    let effect = access::shim_effect(f);
     let after_call = if scalar_writes.is_empty() && buffer_writes.is_empty() {
         quote! {
             if let Err(status) = result {
                 return Ok(#raw::from(status).0);
             }
+            #effect
         }
     } else {
         quote! {
@@ -439,6 +454,7 @@ fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
                 Ok(outputs) => outputs,
                 Err(status) => return Ok(#raw::from(status).0),
             };
+            #effect
             #(#scalar_writes)*
             #(#buffer_writes)*
         }
@@ -448,6 +464,7 @@ fn shim(f: &Function, enums: &[Enum]) -> Result<Shim, String> {
             #memory_setup
             #data_binding
             #(#decodes)*
+            #check
             let result = get(data).#name(#(#call_args),*);
             #after_call
             Ok(#success)
@@ -474,8 +491,19 @@ fn guest_module() -> TokenStream {
         /// Checked access to the plugin's memory. A plugin is untrusted: every
         /// address and length is checked, and nothing here can panic.
         mod guest {
-            /// The plugin's exported linear memory.
-            pub(super) fn memory<T>(caller: &mut wasmtime::Caller<'_, T>) -> Option<wasmtime::Memory> {
+            use super::HasPluginState;
+
+            /// The calling plugin's exported linear memory: through the export
+            /// index found at instantiation (no name lookup), or by name for a
+            /// module the bindings did not instantiate.
+            pub(super) fn memory<T: HasPluginState>(caller: &mut wasmtime::Caller<'_, T>) -> Option<wasmtime::Memory> {
+                let known = caller.data_mut().plugin_state().exports.as_ref().map(|e| e.memory_export);
+                // `get_module_export` answers `None` for another module's caller.
+                if let Some(export) = known
+                    && let Some(wasmtime::Extern::Memory(memory)) = caller.get_module_export(&export)
+                {
+                    return Some(memory);
+                }
                 match caller.get_export("memory") {
                     Some(wasmtime::Extern::Memory(memory)) => Some(memory),
                     _ => None,
@@ -523,16 +551,41 @@ fn guest_module() -> TokenStream {
             /// Allocates `size` bytes in the plugin with `proxy_on_memory_allocate`,
             /// or `malloc` only when the former is absent. `None` when neither is
             /// exported or the allocator answers 0.
-            pub(super) fn allocate<T: 'static>(caller: &mut wasmtime::Caller<'_, T>, size: u32) -> wasmtime::Result<Option<u32>> {
-                let allocator = ["proxy_on_memory_allocate", "malloc"].into_iter().find_map(|name| match caller.get_export(name) {
-                    Some(wasmtime::Extern::Func(f)) => Some(f),
-                    _ => None,
-                });
-                let Some(allocator) = allocator else {
-                    return Ok(None);
+            ///
+            /// The allocator found at instantiation is used only when `memory`
+            /// (the caller's) is that instance's own memory: a store may hold
+            /// other instances, and each must allocate in itself.
+            pub(super) fn allocate<T: HasPluginState + 'static>(
+                caller: &mut wasmtime::Caller<'_, T>,
+                memory: wasmtime::Memory,
+                size: u32,
+            ) -> wasmtime::Result<Option<u32>> {
+                let known = caller
+                    .data_mut()
+                    .plugin_state()
+                    .exports
+                    .as_ref()
+                    .and_then(|e| Some((e.memory, e.allocator.clone()?)));
+                let own = |caller: &wasmtime::Caller<'_, T>, cached: wasmtime::Memory| {
+                    // Distinct live memories have distinct bases; an empty one
+                    // has none worth comparing.
+                    memory.data_size(caller) > 0 && cached.data_ptr(caller) == memory.data_ptr(caller)
                 };
-                let Ok(allocator) = allocator.typed::<u32, u32>(&*caller) else {
-                    return Ok(None);
+                let allocator = match known {
+                    Some((cached, allocator)) if own(caller, cached) => allocator,
+                    _ => {
+                        let found = ["proxy_on_memory_allocate", "malloc"].into_iter().find_map(|name| match caller.get_export(name) {
+                            Some(wasmtime::Extern::Func(f)) => Some(f),
+                            _ => None,
+                        });
+                        let Some(found) = found else {
+                            return Ok(None);
+                        };
+                        let Ok(allocator) = found.typed::<u32, u32>(&*caller) else {
+                            return Ok(None);
+                        };
+                        allocator
+                    }
                 };
                 let ptr = allocator.call(&mut *caller, size)?;
                 Ok((ptr != 0).then_some(ptr))
@@ -542,7 +595,7 @@ fn guest_module() -> TokenStream {
             /// and length to `ptr_out` and `size_out` (0 and 0 for an empty value).
             /// `false` when the plugin could not allocate, or answered with an
             /// address outside its memory.
-            pub(super) fn return_bytes<T: 'static>(
+            pub(super) fn return_bytes<T: HasPluginState + 'static>(
                 caller: &mut wasmtime::Caller<'_, T>,
                 memory: wasmtime::Memory,
                 value: &[u8],
@@ -560,7 +613,7 @@ fn guest_module() -> TokenStream {
                     write(mem, size_out, &0u32.to_le_bytes());
                     return Ok(true);
                 }
-                let Some(ptr) = allocate(caller, size)? else {
+                let Some(ptr) = allocate(caller, memory, size)? else {
                     return Ok(false);
                 };
                 let mem = memory.data_mut(&mut *caller);
@@ -584,14 +637,8 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let mut fields = Vec::new();
     let mut lookups = Vec::new();
     let mut methods = Vec::new();
-    for f in abi.callbacks() {
-        // The allocator is called by the shims, not by the host's code.
-        if f.is_marker
-            || crate::names::is_toolchain_export(f)
-            || f.name == "proxy_on_memory_allocate"
-        {
-            continue;
-        }
+    // The allocator is called by the shims, not by the host's code.
+    for f in access::plugin_callbacks(abi) {
         let name = ident(&f.name);
         let wasm_name = &f.name;
         let mut wasm_types = Vec::new();
@@ -638,10 +685,77 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 ));
             }
         };
-        let call = if f.result.is_some() {
-            quote!(let value = func.call(store, (#(#args,)*)).map_err(CallError::Trap)?;)
+        // What the access rules track around the call.
+        let variant = access::callback_variant(&f.name);
+        let context = f.params.iter().find(|p| p.ty == Type::Context).map_or_else(
+            || quote!(0),
+            |p| {
+                let n = ident(&lower_param(p)[0].name);
+                quote!(#n)
+            },
+        );
+        // Field shorthand where the parameter is itself named `context_id`.
+        let context_field = if context.to_string() == "context_id" {
+            quote!(context_id)
         } else {
-            quote!(func.call(store, (#(#args,)*)).map_err(CallError::Trap)?;)
+            quote!(context_id: #context)
+        };
+        let condition = access::condition_param(abi, f).map_or_else(
+            || quote!(false),
+            |p| {
+                let n = ident(p);
+                quote!(#n)
+            },
+        );
+        let created = (f.name == access::CONTEXT_CREATE).then(|| {
+            let contexts: Vec<_> = f
+                .params
+                .iter()
+                .filter(|p| p.ty == Type::Context)
+                .map(|p| ident(&lower_param(p)[0].name))
+                .collect();
+            match contexts.as_slice() {
+                [id, parent] => quote!(state.created(#id, #parent);),
+                _ => quote!(),
+            }
+        });
+        let deleted = (f.name == access::CONTEXT_DELETE).then(|| quote!(state.deleted(#context);));
+        let pauses = match f.result.as_ref().map(|r| &r.ty) {
+            Some(Type::Enum(e))
+                if abi
+                    .enum_named(e)
+                    .is_some_and(|en| en.variant(access::PAUSE).is_some()) =>
+            {
+                let raw = raw_enum_ident(e);
+                let pause = format_ident!("{}", access::PAUSE);
+                Some(quote!(state.returned(Callback::#variant, #context, value == #raw::#pause.0);))
+            }
+            _ => None,
+        };
+        let call = quote! {
+            let saved = {
+                let mut context = store.as_context_mut();
+                let state = context.data_mut().plugin_state();
+                #created
+                state.enter(Running { callback: Callback::#variant, #context_field, condition: #condition })
+            };
+            let called = func.call(&mut store, (#(#args,)*));
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.leave(saved);
+            #deleted
+        };
+        let call = if f.result.is_some() {
+            quote! {
+                #call
+                let value = called.map_err(CallError::Trap)?;
+                #pauses
+            }
+        } else {
+            quote! {
+                #call
+                called.map_err(CallError::Trap)?;
+            }
         };
         let docs = function_docs(f);
         let tuple = quote!((#(#wasm_types,)*));
@@ -657,7 +771,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             #docs
             ///
             /// Returns `Ok(None)` when the plugin does not export this callback.
-            pub fn #name(&self, store: impl wasmtime::AsContextMut, #(#api_params),*) -> Result<Option<#result_api>, CallError> {
+            pub fn #name<T: HasPluginState + 'static>(&self, mut store: impl wasmtime::AsContextMut<Data = T>, #(#api_params),*) -> Result<Option<#result_api>, CallError> {
                 let Some(func) = &self.callbacks.#name else {
                     return Ok(None);
                 };
@@ -781,7 +895,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// Instantiates `module`, checks it declares this version, runs
             /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
             /// and looks up every callback.
-            pub fn instantiate<T: 'static>(
+            pub fn instantiate<T: HasPluginState + 'static>(
                 mut store: impl wasmtime::AsContextMut<Data = T>,
                 linker: &wasmtime::Linker<T>,
                 module: &wasmtime::Module,
@@ -798,6 +912,25 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                     .instantiate(&mut store, module)
                     .map_err(PluginError::Instantiate)?;
                 let memory = instance.get_memory(&mut store, "memory").ok_or(PluginError::NoMemory)?;
+                let memory_export = module.get_export_index("memory").ok_or(PluginError::NoMemory)?;
+                // The allocator, typed once; `malloc` only when
+                // `proxy_on_memory_allocate` is absent. A module that imports
+                // a memory could share it: its allocator is looked up per call.
+                let imports_memory = module
+                    .imports()
+                    .any(|import| matches!(import.ty(), wasmtime::ExternType::Memory(_)));
+                let allocator = match instance
+                    .get_func(&mut store, "proxy_on_memory_allocate")
+                    .or_else(|| instance.get_func(&mut store, "malloc"))
+                {
+                    Some(func) if !imports_memory => func.typed::<u32, u32>(&store).ok(),
+                    _ => None,
+                };
+                store.as_context_mut().data_mut().plugin_state().exports = Some(Exports {
+                    memory_export,
+                    memory,
+                    allocator,
+                });
                 let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
                 let start = lookup::<(), ()>(instance, &mut store, "_start")?;
                 if let Some(initialize) = initialize {
@@ -835,12 +968,13 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let mut methods = Vec::new();
     let mut registrations = Vec::new();
     for f in abi.host_functions() {
-        let shim = shim(f, &abi.enums)?;
+        let shim = shim(f, abi)?;
         methods.push(shim.method);
         registrations.push(shim.registration);
     }
     let memory = guest_module();
     let plugin = plugin_tokens(abi)?;
+    let state = access::tokens(abi)?;
     let version = abi.version.to_string();
     let host_doc = doc_lines(&format!(
         "The host functions of Proxy-Wasm ABI v{version}, one method each.\n\n\
@@ -863,13 +997,15 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 
         /// Registers every host function of this version in `linker`, each
         /// calling the [`Host`] that `get` finds in the store's data.
-        pub fn add_to_linker<T: 'static, H: Host + 'static>(
+        pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             linker: &mut wasmtime::Linker<T>,
             get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
         ) -> wasmtime::Result<()> {
             #(#registrations)*
             Ok(())
         }
+
+        #state
 
         #memory
 

@@ -17,6 +17,7 @@
 //! - `runner` (feature `run`): a reference in-memory host on the generated
 //!   wasmtime bindings, and a request lifecycle driver.
 
+pub mod access;
 pub mod builder;
 pub mod c;
 /// Compile-time checks of hand-written SDK bindings, behind the proc-macros.

@@ -48,7 +48,10 @@ mod generated {
     proxy_wasm_abi_macros::host!({ version: "0.2.1" });
 }
 
-use generated::{Action, BufferType, Host, LogLevel, MapType, Plugin, Status, WasiErrno, WasiFdId};
+use generated::{
+    Action, BufferType, HasPluginState, Host, LogLevel, MapType, Plugin, PluginState, Status,
+    WasiErrno, WasiFdId,
+};
 
 /// Why the crates.io peer is not in the comparison.
 const PEER_SKIPPED: &str = "proxy-wasm-host (crates.io): skipped; its releases 0.1.0 and 0.2.0 \
@@ -105,6 +108,14 @@ struct State {
     tick_period_ms: u32,
     /// How many response headers the upstream sent; the rest the plugin added.
     upstream_response_headers: usize,
+    /// The generated bindings' state (the floor keeps its own cache).
+    plugin: PluginState,
+}
+
+impl HasPluginState for State {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
+    }
 }
 
 fn pairs(list: &[(&str, &str)]) -> Pairs {
@@ -135,6 +146,7 @@ impl State {
         ]);
         State {
             upstream_response_headers: response_headers.len(),
+            plugin: PluginState::new(),
             request_headers,
             response_headers,
             request_body: vec![b'q'; 1024],

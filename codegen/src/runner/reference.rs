@@ -8,7 +8,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::bindings::{BufferType, Host, LogLevel, MapType, MetricType, Status, StreamType};
+use super::bindings::{
+    BufferType, HasPluginState, Host, LogLevel, MapType, MetricType, PluginState,
+};
+use super::bindings::{Status, StreamType};
 use super::bindings::{WasiClockId, WasiErrno, WasiFdId};
 
 /// Key/value pairs in order, as HTTP fields are.
@@ -138,6 +141,9 @@ pub struct ReferenceHost {
     pub effective_context: u32,
     /// Whether a context awaits `proxy_done` (its `proxy_on_done` said false).
     pub done_pending: bool,
+    /// What the generated bindings keep in the store: the plugin's exports
+    /// and the access rules' view of the running callback and paused streams.
+    pub plugin: PluginState,
     /// The time reported by the clocks, in nanoseconds since the epoch.
     pub now_ns: u64,
     /// State of the deterministic generator behind `random_get`.
@@ -175,6 +181,7 @@ impl Default for ReferenceHost {
             closed: Vec::new(),
             effective_context: 0,
             done_pending: false,
+            plugin: PluginState::new(),
             // A fixed instant keeps runs reproducible: 2020-01-01T00:00:00Z.
             now_ns: 1_577_836_800_000_000_000,
             random_state: 0x853c_49e6_748f_ea9b,
@@ -258,6 +265,12 @@ impl ReferenceHost {
         self.random_state ^= self.random_state << 25;
         self.random_state ^= self.random_state >> 27;
         self.random_state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+impl HasPluginState for ReferenceHost {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
     }
 }
 

@@ -1797,7 +1797,7 @@ pub trait Host {
 
 /// Registers every host function of this version in `linker`, each
 /// calling the [`Host`] that `get` finds in the store's data.
-pub fn add_to_linker<T: 'static, H: Host + 'static>(
+pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
     linker: &mut wasmtime::Linker<T>,
     get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
 ) -> wasmtime::Result<()> {
@@ -1827,6 +1827,7 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 if let Err(status) = result {
                     return Ok(RawStatus::from(status).0);
                 }
+                data.plugin_state().effective_context = context_id;
                 Ok(RawStatus::OK.0)
             },
         )?;
@@ -1842,14 +1843,18 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_value_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_value_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let data = caller.data_mut();
+                let state = data.plugin_state();
+                if !state.permits(PROXY_GET_CONFIGURATION_GRANTS, AccessLevel::Call) {
+                    return Ok(RawStatus::NOT_FOUND.0);
+                }
                 let result = get(data).proxy_get_configuration();
                 let out_value = match result {
                     Ok(outputs) => outputs,
@@ -1911,11 +1916,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_written_bytes, 4) {
                     return Ok(RawWasiErrno::FAULT.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Ok(fd_id) = WasiFdId::try_from(RawWasiFdId(fd_id)) else {
                     return Ok(RawWasiErrno::BADF.0);
                 };
@@ -1955,11 +1960,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_time, 8) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let result = get(data).proxy_get_current_time_nanoseconds();
                 let out_time = match result {
                     Ok(outputs) => outputs,
@@ -1982,11 +1987,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_time, 8) {
                     return Ok(RawWasiErrno::FAULT.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Ok(clock_id) = WasiClockId::try_from(RawWasiClockId(clock_id)) else {
                     return Ok(RawWasiErrno::NOTSUP.0);
                 };
@@ -2050,14 +2055,14 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_num_elements, 4) {
                     return Ok(RawWasiErrno::FAULT.0);
                 }
                 if !guest::fits(memory_len, return_buffer_size, 4) {
                     return Ok(RawWasiErrno::FAULT.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let result = get(data).environ_sizes_get();
                 let (out_num_elements, out_buffer_size) = match result {
                     Ok(outputs) => outputs,
@@ -2124,6 +2129,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(value) = guest::bytes(mem, value_data, value_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(buffer_type_grants(buffer_id), AccessLevel::Modify) {
+                    return Ok(RawStatus::NOT_FOUND.0);
+                }
                 let result = get(data)
                     .proxy_set_buffer_bytes(buffer_id, start, size, value);
                 if let Err(status) = result {
@@ -2147,19 +2156,23 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_value_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_value_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let data = caller.data_mut();
                 let Ok(buffer_id) = BufferType::try_from(RawBufferType(buffer_id)) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let start = start as usize;
                 let max_size = max_size as usize;
+                let state = data.plugin_state();
+                if !state.permits(buffer_type_grants(buffer_id), AccessLevel::Read) {
+                    return Ok(RawStatus::NOT_FOUND.0);
+                }
                 let result = get(data)
                     .proxy_get_buffer_bytes(buffer_id, start, max_size);
                 let out_value = match result {
@@ -2191,17 +2204,21 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_buffer_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_unused, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Ok(buffer_id) = BufferType::try_from(RawBufferType(buffer_id)) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(buffer_type_grants(buffer_id), AccessLevel::Read) {
+                    return Ok(RawStatus::NOT_FOUND.0);
+                }
                 let result = get(data).proxy_get_buffer_status(buffer_id);
                 let out_buffer_size = match result {
                     Ok(outputs) => outputs,
@@ -2227,14 +2244,18 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_serialized_pairs_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Ok(map_id) = MapType::try_from(RawMapType(map_id)) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(map_type_grants(map_id), AccessLevel::Read) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data).proxy_get_header_map_size(map_id);
                 let out_serialized_pairs_size = match result {
                     Ok(outputs) => outputs,
@@ -2266,17 +2287,21 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_serialized_pairs_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_serialized_pairs_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let data = caller.data_mut();
                 let Ok(map_id) = MapType::try_from(RawMapType(map_id)) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(map_type_grants(map_id), AccessLevel::Read) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data).proxy_get_header_map_pairs(map_id);
                 let out_pairs = match result {
                     Ok(outputs) => outputs,
@@ -2322,6 +2347,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let pairs = pairs.as_slice();
+                let state = data.plugin_state();
+                if !state.permits(map_type_grants(map_id), AccessLevel::Modify) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data).proxy_set_header_map_pairs(map_id, pairs);
                 if let Err(status) = result {
                     return Ok(RawStatus::from(status).0);
@@ -2344,14 +2373,14 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_value_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_value_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Ok(map_id) = MapType::try_from(RawMapType(map_id)) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
@@ -2361,6 +2390,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Ok(key) = core::str::from_utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(map_type_grants(map_id), AccessLevel::Read) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data).proxy_get_header_map_value(map_id, key);
                 let out_value = match result {
                     Ok(outputs) => outputs,
@@ -2406,6 +2439,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(value) = guest::bytes(mem, value_data, value_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(map_type_grants(map_id), AccessLevel::Add) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data).proxy_add_header_map_value(map_id, key, value);
                 if let Err(status) = result {
                     return Ok(RawStatus::from(status).0);
@@ -2441,6 +2478,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(value) = guest::bytes(mem, value_data, value_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(map_type_grants(map_id), AccessLevel::Modify) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data)
                     .proxy_replace_header_map_value(map_id, key, value);
                 if let Err(status) = result {
@@ -2472,6 +2513,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Ok(key) = core::str::from_utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
+                let state = data.plugin_state();
+                if !state.permits(map_type_grants(map_id), AccessLevel::Modify) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data).proxy_remove_header_map_value(map_id, key);
                 if let Err(status) = result {
                     return Ok(RawStatus::from(status).0);
@@ -2492,7 +2537,8 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_status_code, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
@@ -2502,7 +2548,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 if !guest::fits(memory_len, return_status_message_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let state = data.plugin_state();
+                if !state.permits(PROXY_GET_STATUS_GRANTS, AccessLevel::Call) {
+                    return Ok(RawStatus::NOT_FOUND.0);
+                }
                 let result = get(data).proxy_get_status();
                 let (out_status_code, out_status_message) = match result {
                     Ok(outputs) => outputs,
@@ -2565,6 +2614,10 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let headers = headers.as_slice();
+                let state = data.plugin_state();
+                if !state.permits(PROXY_SEND_LOCAL_RESPONSE_GRANTS, AccessLevel::Call) {
+                    return Ok(RawStatus::BAD_ARGUMENT.0);
+                }
                 let result = get(data)
                     .proxy_send_local_response(
                         status_code,
@@ -2585,6 +2638,12 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
             "proxy_continue_request",
             move |mut caller: wasmtime::Caller<'_, T>| {
                 get(caller.data_mut()).proxy_continue_request();
+                let data = caller.data_mut();
+                data.plugin_state()
+                    .resumed(
+                        Callback::RequestHeaders.bit() | Callback::RequestBody.bit()
+                            | Callback::RequestTrailers.bit(),
+                    );
             },
         )?;
     linker
@@ -2593,6 +2652,12 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
             "proxy_continue_response",
             move |mut caller: wasmtime::Caller<'_, T>| {
                 get(caller.data_mut()).proxy_continue_response();
+                let data = caller.data_mut();
+                data.plugin_state()
+                    .resumed(
+                        Callback::ResponseHeaders.bit() | Callback::ResponseBody.bit()
+                            | Callback::ResponseTrailers.bit(),
+                    );
             },
         )?;
     linker
@@ -2623,11 +2688,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_call_id, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(upstream_name) = guest::bytes(
                     mem,
                     upstream_name_data,
@@ -2695,11 +2760,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_call_id, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(upstream_name) = guest::bytes(
                     mem,
                     upstream_name_data,
@@ -2780,11 +2845,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_stream_id, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(upstream_name) = guest::bytes(
                     mem,
                     upstream_name_data,
@@ -2946,7 +3011,8 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_value_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
@@ -2956,7 +3022,6 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 if !guest::fits(memory_len, return_cas, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(key) = guest::bytes(mem, key_data, key_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
@@ -2994,11 +3059,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_queue_id, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(name) = guest::bytes(mem, name_data, name_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
@@ -3029,11 +3094,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_queue_id, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(vm_id) = guest::bytes(mem, vm_id_data, vm_id_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
@@ -3092,14 +3157,14 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_value_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_value_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let data = caller.data_mut();
                 let result = get(data).proxy_dequeue_shared_queue(queue_id);
                 let out_value = match result {
                     Ok(outputs) => outputs,
@@ -3131,11 +3196,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_metric_id, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Ok(metric_type) = MetricType::try_from(RawMetricType(metric_type))
                 else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
@@ -3201,11 +3266,11 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_value, 8) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let result = get(data).proxy_get_metric(metric_id);
                 let out_value = match result {
                     Ok(outputs) => outputs,
@@ -3229,14 +3294,14 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_value_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_value_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(path) = guest::bytes(mem, path_data, path_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
@@ -3305,14 +3370,14 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_results_data, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
                 if !guest::fits(memory_len, return_results_size, 4) {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let Some(name) = guest::bytes(mem, name_data, name_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
@@ -3352,14 +3417,14 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
                 let Some(memory) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
-                let memory_len = memory.data_size(&caller);
+                let (mem, data) = memory.data_and_store_mut(&mut caller);
+                let memory_len = mem.len();
                 if !guest::fits(memory_len, return_argc, 4) {
                     return Ok(RawWasiErrno::FAULT.0);
                 }
                 if !guest::fits(memory_len, return_argv_buffer_size, 4) {
                     return Ok(RawWasiErrno::FAULT.0);
                 }
-                let (mem, data) = memory.data_and_store_mut(&mut caller);
                 let result = get(data).args_sizes_get();
                 let (out_argc, out_argv_buffer_size) = match result {
                     Ok(outputs) => outputs,
@@ -3417,13 +3482,572 @@ pub fn add_to_linker<T: 'static, H: Host + 'static>(
     Ok(())
 }
 
+/// A callback of this version, as the access rules name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Callback {
+    ///`proxy_on_context_create`
+    ContextCreate,
+    ///`proxy_on_done`
+    Done,
+    ///`proxy_on_log`
+    Log,
+    ///`proxy_on_delete`
+    Delete,
+    ///`proxy_on_vm_start`
+    VmStart,
+    ///`proxy_on_configure`
+    Configure,
+    ///`proxy_on_tick`
+    Tick,
+    ///`proxy_on_new_connection`
+    NewConnection,
+    ///`proxy_on_downstream_data`
+    DownstreamData,
+    ///`proxy_on_downstream_connection_close`
+    DownstreamConnectionClose,
+    ///`proxy_on_upstream_data`
+    UpstreamData,
+    ///`proxy_on_upstream_connection_close`
+    UpstreamConnectionClose,
+    ///`proxy_on_request_headers`
+    RequestHeaders,
+    ///`proxy_on_request_body`
+    RequestBody,
+    ///`proxy_on_request_trailers`
+    RequestTrailers,
+    ///`proxy_on_response_headers`
+    ResponseHeaders,
+    ///`proxy_on_response_body`
+    ResponseBody,
+    ///`proxy_on_response_trailers`
+    ResponseTrailers,
+    ///`proxy_on_http_call_response`
+    HttpCallResponse,
+    ///`proxy_on_grpc_receive_initial_metadata`
+    GrpcReceiveInitialMetadata,
+    ///`proxy_on_grpc_receive`
+    GrpcReceive,
+    ///`proxy_on_grpc_receive_trailing_metadata`
+    GrpcReceiveTrailingMetadata,
+    ///`proxy_on_grpc_close`
+    GrpcClose,
+    ///`proxy_on_queue_ready`
+    QueueReady,
+}
+
+impl Callback {
+    /// The callback's export name.
+    pub const fn abi_name(self) -> &'static str {
+        match self {
+            Callback::ContextCreate => "proxy_on_context_create",
+            Callback::Done => "proxy_on_done",
+            Callback::Log => "proxy_on_log",
+            Callback::Delete => "proxy_on_delete",
+            Callback::VmStart => "proxy_on_vm_start",
+            Callback::Configure => "proxy_on_configure",
+            Callback::Tick => "proxy_on_tick",
+            Callback::NewConnection => "proxy_on_new_connection",
+            Callback::DownstreamData => "proxy_on_downstream_data",
+            Callback::DownstreamConnectionClose => "proxy_on_downstream_connection_close",
+            Callback::UpstreamData => "proxy_on_upstream_data",
+            Callback::UpstreamConnectionClose => "proxy_on_upstream_connection_close",
+            Callback::RequestHeaders => "proxy_on_request_headers",
+            Callback::RequestBody => "proxy_on_request_body",
+            Callback::RequestTrailers => "proxy_on_request_trailers",
+            Callback::ResponseHeaders => "proxy_on_response_headers",
+            Callback::ResponseBody => "proxy_on_response_body",
+            Callback::ResponseTrailers => "proxy_on_response_trailers",
+            Callback::HttpCallResponse => "proxy_on_http_call_response",
+            Callback::GrpcReceiveInitialMetadata => {
+                "proxy_on_grpc_receive_initial_metadata"
+            }
+            Callback::GrpcReceive => "proxy_on_grpc_receive",
+            Callback::GrpcReceiveTrailingMetadata => {
+                "proxy_on_grpc_receive_trailing_metadata"
+            }
+            Callback::GrpcClose => "proxy_on_grpc_close",
+            Callback::QueueReady => "proxy_on_queue_ready",
+        }
+    }
+
+    /// The callback's bit in pause masks.
+    pub const fn bit(self) -> u64 {
+        1 << self as u32
+    }
+}
+
+/// How a host function uses a map or buffer; `Call` for a host
+/// function the rules restrict as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessLevel {
+    /// Reading sizes, pairs, values or bytes.
+    Read,
+    /// Adding entries, without reading or changing the others.
+    Add,
+    /// Setting, replacing, removing; also grants reading and adding.
+    Modify,
+    /// Calling a restricted host function.
+    Call,
+}
+
+impl AccessLevel {
+    /// Whether a grant of `self` permits a use at `needed`.
+    pub const fn grants(self, needed: AccessLevel) -> bool {
+        match self {
+            AccessLevel::Modify => !matches!(needed, AccessLevel::Call),
+            AccessLevel::Read => matches!(needed, AccessLevel::Read),
+            AccessLevel::Add => matches!(needed, AccessLevel::Add),
+            AccessLevel::Call => matches!(needed, AccessLevel::Call),
+        }
+    }
+}
+
+/// When a grant applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// While the callback runs.
+    In(Callback),
+    /// While the effective context's stream stays paused from the callback.
+    Paused(Callback),
+    /// While the effective context is a stream not yet past the callback.
+    Before(Callback),
+}
+
+/// One grant of an access rule.
+#[derive(Clone, Copy, Debug)]
+pub struct Grant {
+    /// What is permitted.
+    pub level: AccessLevel,
+    /// Where; any one suffices.
+    pub places: &'static [Place],
+    /// Whether the running callback's condition (e.g. `end_of_stream`)
+    /// must also hold.
+    pub when: bool,
+}
+
+/// Where each `proxy_buffer_type_t` value may be used, from the description's access rules.
+pub fn buffer_type_grants(value: BufferType) -> &'static [Grant] {
+    match value {
+        BufferType::HttpRequestBody => {
+            &[
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::RequestBody),
+                        Place::Paused(Callback::RequestBody),
+                    ],
+                    when: false,
+                },
+            ]
+        }
+        BufferType::HttpResponseBody => {
+            &[
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::ResponseBody),
+                        Place::Paused(Callback::ResponseBody),
+                    ],
+                    when: false,
+                },
+            ]
+        }
+        BufferType::DownstreamData => {
+            &[
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::DownstreamData),
+                        Place::Paused(Callback::DownstreamData),
+                    ],
+                    when: false,
+                },
+            ]
+        }
+        BufferType::UpstreamData => {
+            &[
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::UpstreamData),
+                        Place::Paused(Callback::UpstreamData),
+                    ],
+                    when: false,
+                },
+            ]
+        }
+        BufferType::HttpCallResponseBody => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::HttpCallResponse)],
+                    when: false,
+                },
+            ]
+        }
+        BufferType::GrpcCallMessage => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::GrpcReceive)],
+                    when: false,
+                },
+            ]
+        }
+    }
+}
+
+/// Where each `proxy_map_type_t` value may be used, from the description's access rules.
+pub fn map_type_grants(value: MapType) -> &'static [Grant] {
+    match value {
+        MapType::HttpRequestHeaders => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::Log)],
+                    when: false,
+                },
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::RequestHeaders),
+                        Place::Paused(Callback::RequestHeaders),
+                    ],
+                    when: false,
+                },
+            ]
+        }
+        MapType::HttpRequestTrailers => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::Log)],
+                    when: false,
+                },
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::RequestTrailers),
+                        Place::Paused(Callback::RequestTrailers),
+                    ],
+                    when: false,
+                },
+                Grant {
+                    level: AccessLevel::Add,
+                    places: &[Place::In(Callback::RequestBody)],
+                    when: true,
+                },
+            ]
+        }
+        MapType::HttpResponseHeaders => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::Log)],
+                    when: false,
+                },
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::ResponseHeaders),
+                        Place::Paused(Callback::ResponseHeaders),
+                    ],
+                    when: false,
+                },
+            ]
+        }
+        MapType::HttpResponseTrailers => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::Log)],
+                    when: false,
+                },
+                Grant {
+                    level: AccessLevel::Modify,
+                    places: &[
+                        Place::In(Callback::ResponseTrailers),
+                        Place::Paused(Callback::ResponseTrailers),
+                    ],
+                    when: false,
+                },
+                Grant {
+                    level: AccessLevel::Add,
+                    places: &[Place::In(Callback::ResponseBody)],
+                    when: true,
+                },
+            ]
+        }
+        MapType::GrpcCallInitialMetadata => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::GrpcReceiveInitialMetadata)],
+                    when: false,
+                },
+            ]
+        }
+        MapType::GrpcCallTrailingMetadata => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::GrpcReceiveTrailingMetadata)],
+                    when: false,
+                },
+            ]
+        }
+        MapType::HttpCallResponseHeaders => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::HttpCallResponse)],
+                    when: false,
+                },
+            ]
+        }
+        MapType::HttpCallResponseTrailers => {
+            &[
+                Grant {
+                    level: AccessLevel::Read,
+                    places: &[Place::In(Callback::HttpCallResponse)],
+                    when: false,
+                },
+            ]
+        }
+    }
+}
+
+/// Where `proxy_get_status` may be called.
+pub const PROXY_GET_STATUS_GRANTS: &[Grant] = &[
+    Grant {
+        level: AccessLevel::Call,
+        places: &[Place::In(Callback::HttpCallResponse), Place::In(Callback::GrpcClose)],
+        when: false,
+    },
+];
+
+/// Where `proxy_get_configuration` may be called.
+pub const PROXY_GET_CONFIGURATION_GRANTS: &[Grant] = &[
+    Grant {
+        level: AccessLevel::Call,
+        places: &[Place::In(Callback::VmStart), Place::In(Callback::Configure)],
+        when: false,
+    },
+];
+
+/// Where `proxy_send_local_response` may be called.
+pub const PROXY_SEND_LOCAL_RESPONSE_GRANTS: &[Grant] = &[
+    Grant {
+        level: AccessLevel::Call,
+        places: &[Place::Before(Callback::ResponseHeaders)],
+        when: false,
+    },
+];
+
+/// The callback now running, as the access rules see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Running {
+    /// Which callback.
+    pub callback: Callback,
+    /// The context it runs for.
+    pub context_id: u32,
+    /// Its condition argument (e.g. `end_of_stream`), `false` when it has none.
+    pub condition: bool,
+}
+
+/// Pauses and progress of one stream context, as masks of [`Callback::bit`]s.
+#[derive(Clone, Copy, Debug, Default)]
+struct StreamState {
+    paused: u64,
+    passed: u64,
+}
+
+/// The plugin's memory and allocator, found at instantiation.
+#[derive(Clone)]
+struct Exports {
+    memory_export: wasmtime::ModuleExport,
+    memory: wasmtime::Memory,
+    allocator: Option<wasmtime::TypedFunc<u32, u32>>,
+}
+
+/// What these bindings keep in the store: the plugin's memory and
+/// allocator, found once, and what the access rules look at (the
+/// running callback, the effective context, paused streams).
+///
+/// Keep one in the store's data and expose it through
+/// [`HasPluginState`]. Access rules are enforced by default.
+#[derive(Clone)]
+pub struct PluginState {
+    enforce: bool,
+    running: Option<Running>,
+    effective_context: u32,
+    streams: std::collections::BTreeMap<u32, StreamState>,
+    exports: Option<Exports>,
+}
+
+impl Default for PluginState {
+    fn default() -> Self {
+        PluginState {
+            enforce: true,
+            running: None,
+            effective_context: 0,
+            streams: std::collections::BTreeMap::new(),
+            exports: None,
+        }
+    }
+}
+
+impl core::fmt::Debug for PluginState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PluginState")
+            .field("enforce", &self.enforce)
+            .field("running", &self.running)
+            .field("effective_context", &self.effective_context)
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginState {
+    /// A fresh state, access rules enforced.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Turns enforcement of the access rules on (the default) or off.
+    /// Off, every call reaches the host, which then answers as it likes.
+    pub fn enforce_access_rules(&mut self, enforce: bool) {
+        self.enforce = enforce;
+    }
+
+    /// Whether the access rules are enforced.
+    pub fn access_rules_enforced(&self) -> bool {
+        self.enforce
+    }
+
+    /// The callback now running, if any.
+    pub fn running(&self) -> Option<Running> {
+        self.running
+    }
+
+    /// The context host functions act on: the running callback's,
+    /// or the one the plugin switched to.
+    pub fn effective_context(&self) -> u32 {
+        self.effective_context
+    }
+
+    /// Whether stream `context_id` is paused from `callback`.
+    pub fn is_paused(&self, context_id: u32, callback: Callback) -> bool {
+        self.streams.get(&context_id).is_some_and(|s| s.paused & callback.bit() != 0)
+    }
+
+    /// Whether `grants` permit a use at `level` now (always, when
+    /// the rules are not enforced).
+    pub fn permits(&self, grants: &[Grant], level: AccessLevel) -> bool {
+        !self.enforce
+            || grants
+                .iter()
+                .any(|grant| {
+                    grant.level.grants(level)
+                        && grant
+                            .places
+                            .iter()
+                            .any(|place| self.holds(*place, grant.when))
+                })
+    }
+
+    fn holds(&self, place: Place, when: bool) -> bool {
+        let stream = || self.streams.get(&self.effective_context);
+        match place {
+            Place::In(callback) => {
+                self.running
+                    .is_some_and(|r| r.callback == callback && (r.condition || !when))
+            }
+            Place::Paused(callback) => {
+                stream().is_some_and(|s| s.paused & callback.bit() != 0)
+            }
+            Place::Before(callback) => {
+                stream().is_some_and(|s| s.passed & callback.bit() == 0)
+            }
+        }
+    }
+
+    /// Context `context_id` was created under `parent_id` (0 for a
+    /// plugin context, which is not a stream).
+    fn created(&mut self, context_id: u32, parent_id: u32) {
+        if parent_id != 0 {
+            self.streams.insert(context_id, StreamState::default());
+        }
+    }
+
+    /// Context `context_id` is gone.
+    fn deleted(&mut self, context_id: u32) {
+        self.streams.remove(&context_id);
+    }
+
+    /// A callback starts; returns what to restore when it ends.
+    fn enter(&mut self, running: Running) -> (Option<Running>, u32) {
+        let saved = (self.running, self.effective_context);
+        self.running = Some(running);
+        self.effective_context = running.context_id;
+        saved
+    }
+
+    /// A callback ended.
+    fn leave(&mut self, saved: (Option<Running>, u32)) {
+        (self.running, self.effective_context) = saved;
+    }
+
+    /// `callback` returned for `context_id`, pausing it or not.
+    fn returned(&mut self, callback: Callback, context_id: u32, paused: bool) {
+        if let Some(stream) = self.streams.get_mut(&context_id) {
+            if paused {
+                stream.paused |= callback.bit();
+            } else {
+                stream.paused &= !callback.bit();
+                stream.passed |= callback.bit();
+            }
+        }
+    }
+
+    /// A continue or close succeeded: the effective context's pauses
+    /// in `mask` end, and the stream is past those callbacks.
+    fn resumed(&mut self, mask: u64) {
+        if let Some(stream) = self.streams.get_mut(&self.effective_context) {
+            stream.passed |= stream.paused & mask;
+            stream.paused &= !mask;
+        }
+    }
+}
+
+/// Store data that holds the bindings' [`PluginState`].
+pub trait HasPluginState {
+    /// The state, in the store's data.
+    fn plugin_state(&mut self) -> &mut PluginState;
+}
+
 /// Checked access to the plugin's memory. A plugin is untrusted: every
 /// address and length is checked, and nothing here can panic.
 mod guest {
-    /// The plugin's exported linear memory.
-    pub(super) fn memory<T>(
+    use super::HasPluginState;
+    /// The calling plugin's exported linear memory: through the export
+    /// index found at instantiation (no name lookup), or by name for a
+    /// module the bindings did not instantiate.
+    pub(super) fn memory<T: HasPluginState>(
         caller: &mut wasmtime::Caller<'_, T>,
     ) -> Option<wasmtime::Memory> {
+        let known = caller
+            .data_mut()
+            .plugin_state()
+            .exports
+            .as_ref()
+            .map(|e| e.memory_export);
+        if let Some(export) = known
+            && let Some(wasmtime::Extern::Memory(memory)) = caller
+                .get_module_export(&export)
+        {
+            return Some(memory);
+        }
         match caller.get_export("memory") {
             Some(wasmtime::Extern::Memory(memory)) => Some(memory),
             _ => None,
@@ -3474,21 +4098,42 @@ mod guest {
     /// Allocates `size` bytes in the plugin with `proxy_on_memory_allocate`,
     /// or `malloc` only when the former is absent. `None` when neither is
     /// exported or the allocator answers 0.
-    pub(super) fn allocate<T: 'static>(
+    ///
+    /// The allocator found at instantiation is used only when `memory`
+    /// (the caller's) is that instance's own memory: a store may hold
+    /// other instances, and each must allocate in itself.
+    pub(super) fn allocate<T: HasPluginState + 'static>(
         caller: &mut wasmtime::Caller<'_, T>,
+        memory: wasmtime::Memory,
         size: u32,
     ) -> wasmtime::Result<Option<u32>> {
-        let allocator = ["proxy_on_memory_allocate", "malloc"]
-            .into_iter()
-            .find_map(|name| match caller.get_export(name) {
-                Some(wasmtime::Extern::Func(f)) => Some(f),
-                _ => None,
-            });
-        let Some(allocator) = allocator else {
-            return Ok(None);
+        let known = caller
+            .data_mut()
+            .plugin_state()
+            .exports
+            .as_ref()
+            .and_then(|e| Some((e.memory, e.allocator.clone()?)));
+        let own = |caller: &wasmtime::Caller<'_, T>, cached: wasmtime::Memory| {
+            memory.data_size(caller) > 0
+                && cached.data_ptr(caller) == memory.data_ptr(caller)
         };
-        let Ok(allocator) = allocator.typed::<u32, u32>(&*caller) else {
-            return Ok(None);
+        let allocator = match known {
+            Some((cached, allocator)) if own(caller, cached) => allocator,
+            _ => {
+                let found = ["proxy_on_memory_allocate", "malloc"]
+                    .into_iter()
+                    .find_map(|name| match caller.get_export(name) {
+                        Some(wasmtime::Extern::Func(f)) => Some(f),
+                        _ => None,
+                    });
+                let Some(found) = found else {
+                    return Ok(None);
+                };
+                let Ok(allocator) = found.typed::<u32, u32>(&*caller) else {
+                    return Ok(None);
+                };
+                allocator
+            }
         };
         let ptr = allocator.call(&mut *caller, size)?;
         Ok((ptr != 0).then_some(ptr))
@@ -3498,7 +4143,7 @@ mod guest {
     /// and length to `ptr_out` and `size_out` (0 and 0 for an empty value).
     /// `false` when the plugin could not allocate, or answered with an
     /// address outside its memory.
-    pub(super) fn return_bytes<T: 'static>(
+    pub(super) fn return_bytes<T: HasPluginState + 'static>(
         caller: &mut wasmtime::Caller<'_, T>,
         memory: wasmtime::Memory,
         value: &[u8],
@@ -3514,7 +4159,7 @@ mod guest {
             write(mem, size_out, &0u32.to_le_bytes());
             return Ok(true);
         }
-        let Some(ptr) = allocate(caller, size)? else {
+        let Some(ptr) = allocate(caller, memory, size)? else {
             return Ok(false);
         };
         let mem = memory.data_mut(&mut *caller);
@@ -3700,7 +4345,7 @@ impl Plugin {
     /// Instantiates `module`, checks it declares this version, runs
     /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
     /// and looks up every callback.
-    pub fn instantiate<T: 'static>(
+    pub fn instantiate<T: HasPluginState + 'static>(
         mut store: impl wasmtime::AsContextMut<Data = T>,
         linker: &wasmtime::Linker<T>,
         module: &wasmtime::Module,
@@ -3719,6 +4364,24 @@ impl Plugin {
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or(PluginError::NoMemory)?;
+        let memory_export = module
+            .get_export_index("memory")
+            .ok_or(PluginError::NoMemory)?;
+        let imports_memory = module
+            .imports()
+            .any(|import| matches!(import.ty(), wasmtime::ExternType::Memory(_)));
+        let allocator = match instance
+            .get_func(&mut store, "proxy_on_memory_allocate")
+            .or_else(|| instance.get_func(&mut store, "malloc"))
+        {
+            Some(func) if !imports_memory => func.typed::<u32, u32>(&store).ok(),
+            _ => None,
+        };
+        store.as_context_mut().data_mut().plugin_state().exports = Some(Exports {
+            memory_export,
+            memory,
+            allocator,
+        });
         let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
         let start = lookup::<(), ()>(instance, &mut store, "_start")?;
         if let Some(initialize) = initialize {
@@ -3843,16 +4506,31 @@ impl Plugin {
     /// means it is a plugin (root) context; otherwise it is a stream context.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_context_create(
+    pub fn proxy_on_context_create<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         context_id: u32,
         parent_context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_context_create else {
             return Ok(None);
         };
-        func.call(store, (context_id, parent_context_id)).map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.created(context_id, parent_context_id);
+            state
+                .enter(Running {
+                    callback: Callback::ContextCreate,
+                    context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (context_id, parent_context_id));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -3865,15 +4543,29 @@ impl Plugin {
     /// - `false`: the plugin still needs the context and will call proxy_done when finished
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_done(
+    pub fn proxy_on_done<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<bool>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_done else {
             return Ok(None);
         };
-        let value = func.call(store, (context_id,)).map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::Done,
+                    context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (context_id,));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
         Ok(Some(value != 0))
     }
 
@@ -3881,15 +4573,29 @@ impl Plugin {
     /// logs) before its state is released; runs after the context is done.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_log(
+    pub fn proxy_on_log<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_log else {
             return Ok(None);
         };
-        func.call(store, (context_id,)).map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::Log,
+                    context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (context_id,));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -3897,15 +4603,30 @@ impl Plugin {
     /// keeps for it. Runs after the context is done.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_delete(
+    pub fn proxy_on_delete<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_delete else {
             return Ok(None);
         };
-        func.call(store, (context_id,)).map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::Delete,
+                    context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (context_id,));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        state.deleted(context_id);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -3919,18 +4640,30 @@ impl Plugin {
     /// - `false`: the configuration was rejected and this VM should not be used
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_vm_start(
+    pub fn proxy_on_vm_start<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         unused: u32,
         vm_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_vm_start else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (unused, vm_configuration_size))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::VmStart,
+                    context_id: 0,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (unused, vm_configuration_size));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
         Ok(Some(value != 0))
     }
 
@@ -3945,33 +4678,60 @@ impl Plugin {
     /// - `false`: the configuration was rejected and this plugin instance should not be used
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_configure(
+    pub fn proxy_on_configure<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         plugin_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_configure else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (plugin_context_id, plugin_configuration_size))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::Configure,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func
+            .call(&mut store, (plugin_context_id, plugin_configuration_size));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
         Ok(Some(value != 0))
     }
 
     /// The timer of plugin `plugin_context_id` fired.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_tick(
+    pub fn proxy_on_tick<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_tick else {
             return Ok(None);
         };
-        func.call(store, (plugin_context_id,)).map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::Tick,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (plugin_context_id,));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -3983,15 +4743,35 @@ impl Plugin {
     /// - `PAUSE`: hold the connection
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_new_connection(
+    pub fn proxy_on_new_connection<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_new_connection else {
             return Ok(None);
         };
-        let value = func.call(store, (stream_context_id,)).map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::NewConnection,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (stream_context_id,));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::NewConnection,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4010,9 +4790,9 @@ impl Plugin {
     /// - `PAUSE`: hold the data
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_downstream_data(
+    pub fn proxy_on_downstream_data<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
@@ -4020,9 +4800,28 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_downstream_data else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, data_size, u32::from(end_of_stream)))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::DownstreamData,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func
+            .call(&mut store, (stream_context_id, data_size, u32::from(end_of_stream)));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::DownstreamData,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4035,17 +4834,31 @@ impl Plugin {
     /// closed it, if known.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_downstream_connection_close(
+    pub fn proxy_on_downstream_connection_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_downstream_connection_close else {
             return Ok(None);
         };
-        func.call(store, (stream_context_id, RawPeerType::from(peer_type).0))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::DownstreamConnectionClose,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func
+            .call(&mut store, (stream_context_id, RawPeerType::from(peer_type).0));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -4059,9 +4872,9 @@ impl Plugin {
     /// - `PAUSE`: hold the data
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_upstream_data(
+    pub fn proxy_on_upstream_data<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
@@ -4069,9 +4882,28 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_upstream_data else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, data_size, u32::from(end_of_stream)))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::UpstreamData,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func
+            .call(&mut store, (stream_context_id, data_size, u32::from(end_of_stream)));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::UpstreamData,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4084,17 +4916,31 @@ impl Plugin {
     /// it, if known.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_upstream_connection_close(
+    pub fn proxy_on_upstream_connection_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_upstream_connection_close else {
             return Ok(None);
         };
-        func.call(store, (stream_context_id, RawPeerType::from(peer_type).0))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::UpstreamConnectionClose,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func
+            .call(&mut store, (stream_context_id, RawPeerType::from(peer_type).0));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -4110,18 +4956,36 @@ impl Plugin {
     /// Note (erratum): The text says CONTINUE forwards the request headers downstream; a request goes upstream.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_request_headers(
+    pub fn proxy_on_request_headers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_headers: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_request_headers else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, num_headers))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::RequestHeaders,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (stream_context_id, num_headers));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::RequestHeaders,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4140,9 +5004,9 @@ impl Plugin {
     /// - `PAUSE`: hold the request
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_request_body(
+    pub fn proxy_on_request_body<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
@@ -4150,9 +5014,28 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_request_body else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, body_size, u32::from(end_of_stream)))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::RequestBody,
+                    context_id: stream_context_id,
+                    condition: end_of_stream,
+                })
+        };
+        let called = func
+            .call(&mut store, (stream_context_id, body_size, u32::from(end_of_stream)));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::RequestBody,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4172,18 +5055,36 @@ impl Plugin {
     /// Note (erratum): The text says CONTINUE forwards the request trailers downstream; a request goes upstream.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_request_trailers(
+    pub fn proxy_on_request_trailers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_request_trailers else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, num_trailers))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::RequestTrailers,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (stream_context_id, num_trailers));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::RequestTrailers,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4202,18 +5103,36 @@ impl Plugin {
     /// - `PAUSE`: hold the response
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_response_headers(
+    pub fn proxy_on_response_headers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_headers: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_response_headers else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, num_headers))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::ResponseHeaders,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (stream_context_id, num_headers));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::ResponseHeaders,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4232,9 +5151,9 @@ impl Plugin {
     /// - `PAUSE`: hold the response
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_response_body(
+    pub fn proxy_on_response_body<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
@@ -4242,9 +5161,28 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_response_body else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, body_size, u32::from(end_of_stream)))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::ResponseBody,
+                    context_id: stream_context_id,
+                    condition: end_of_stream,
+                })
+        };
+        let called = func
+            .call(&mut store, (stream_context_id, body_size, u32::from(end_of_stream)));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::ResponseBody,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4264,18 +5202,36 @@ impl Plugin {
     /// Note (erratum): From v0.2.0 the text says a paused response is resumed or closed with `stream_type` HTTP_REQUEST; it is HTTP_RESPONSE.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_response_trailers(
+    pub fn proxy_on_response_trailers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_response_trailers else {
             return Ok(None);
         };
-        let value = func
-            .call(store, (stream_context_id, num_trailers))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::ResponseTrailers,
+                    context_id: stream_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (stream_context_id, num_trailers));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        let value = called.map_err(CallError::Trap)?;
+        state
+            .returned(
+                Callback::ResponseTrailers,
+                stream_context_id,
+                value == RawAction::PAUSE.0,
+            );
         Action::try_from(RawAction(value))
             .map(Some)
             .map_err(|_| CallError::BadReturn {
@@ -4292,9 +5248,9 @@ impl Plugin {
     /// Note (erratum): The text says the body is read with `buffer_id` HTTP_RESPONSE_BODY; it is HTTP_CALL_RESPONSE_BODY.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_http_call_response(
+    pub fn proxy_on_http_call_response<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_headers: u32,
@@ -4304,11 +5260,25 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_http_call_response else {
             return Ok(None);
         };
-        func.call(
-                store,
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::HttpCallResponse,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func
+            .call(
+                &mut store,
                 (plugin_context_id, call_id, num_headers, body_size, num_trailers),
-            )
-            .map_err(CallError::Trap)?;
+            );
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -4316,9 +5286,9 @@ impl Plugin {
     /// `num_elements` entries are readable as `GRPC_CALL_INITIAL_METADATA`.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_receive_initial_metadata(
+    pub fn proxy_on_grpc_receive_initial_metadata<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
@@ -4326,8 +5296,21 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_receive_initial_metadata else {
             return Ok(None);
         };
-        func.call(store, (plugin_context_id, call_id, num_elements))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::GrpcReceiveInitialMetadata,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (plugin_context_id, call_id, num_elements));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -4335,9 +5318,9 @@ impl Plugin {
     /// stream `call_id`, readable as `GRPC_CALL_MESSAGE`.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_receive(
+    pub fn proxy_on_grpc_receive<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         message_size: u32,
@@ -4345,8 +5328,21 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_receive else {
             return Ok(None);
         };
-        func.call(store, (plugin_context_id, call_id, message_size))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::GrpcReceive,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (plugin_context_id, call_id, message_size));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -4354,9 +5350,9 @@ impl Plugin {
     /// `num_elements` entries are readable as `GRPC_CALL_TRAILING_METADATA`.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_receive_trailing_metadata(
+    pub fn proxy_on_grpc_receive_trailing_metadata<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
@@ -4364,8 +5360,21 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_receive_trailing_metadata else {
             return Ok(None);
         };
-        func.call(store, (plugin_context_id, call_id, num_elements))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::GrpcReceiveTrailingMetadata,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (plugin_context_id, call_id, num_elements));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
@@ -4375,9 +5384,9 @@ impl Plugin {
     /// Note (erratum): The text says this runs when the call or stream "is received"; it runs when the call or stream is closed.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_close(
+    pub fn proxy_on_grpc_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         status_code: u32,
@@ -4385,24 +5394,51 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_close else {
             return Ok(None);
         };
-        func.call(store, (plugin_context_id, call_id, status_code))
-            .map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::GrpcClose,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (plugin_context_id, call_id, status_code));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 
     /// An item was added to queue `queue_id`.
     ///
     /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_queue_ready(
+    pub fn proxy_on_queue_ready<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut,
+        mut store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         queue_id: u32,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_queue_ready else {
             return Ok(None);
         };
-        func.call(store, (plugin_context_id, queue_id)).map_err(CallError::Trap)?;
+        let saved = {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state
+                .enter(Running {
+                    callback: Callback::QueueReady,
+                    context_id: plugin_context_id,
+                    condition: false,
+                })
+        };
+        let called = func.call(&mut store, (plugin_context_id, queue_id));
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.leave(saved);
+        called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
 }

@@ -1,0 +1,552 @@
+//! The access rules in the generated host: which callback is running, which
+//! streams are paused, and the grant tables the shims check before a call
+//! reaches the `Host` implementation.
+//!
+//! The runtime model (see the description's `access` block):
+//! - `in X` holds while callback `X` runs, whatever the effective context;
+//! - `paused X` holds while the effective context's stream returned `PAUSE`
+//!   from `X` and no successful `@resumes` call has resumed it since;
+//! - `before X` holds while the effective context is a stream that has not
+//!   yet got past `X` (returned `CONTINUE` from it, or was resumed there).
+//!
+//! Everything here is generated from the description; the codegen knows
+//! only two ABI facts by name: the `PAUSE` value of a callback's result,
+//! and `proxy_set_effective_context`, whose success moves the effective
+//! context.
+
+use proc_macro2::TokenStream;
+use proxy_wasm_abi_spec::ir::{
+    AbiVersion, AccessLevel, AccessRule, Function, Place, Subject, Type,
+};
+use quote::{format_ident, quote};
+
+use crate::names::{camel, enum_ident, ident, is_toolchain_export, variant_ident};
+use crate::rust::doc_lines;
+
+/// The host function whose success changes the effective context.
+pub const SET_EFFECTIVE_CONTEXT: &str = "proxy_set_effective_context";
+
+/// The result value of a callback that pauses its stream.
+pub const PAUSE: &str = "PAUSE";
+
+/// The callback that creates a context; its second context is the parent,
+/// 0 for a plugin (root) context.
+pub const CONTEXT_CREATE: &str = "proxy_on_context_create";
+
+/// The callback after which a context is gone.
+pub const CONTEXT_DELETE: &str = "proxy_on_delete";
+
+/// The callbacks the `Plugin` handle calls, in description order.
+pub fn plugin_callbacks(abi: &AbiVersion) -> impl Iterator<Item = &Function> {
+    abi.callbacks()
+        .filter(|f| !f.is_marker && !is_toolchain_export(f) && f.name != "proxy_on_memory_allocate")
+}
+
+/// `proxy_on_request_headers` -> `RequestHeaders`.
+pub fn callback_variant(name: &str) -> proc_macro2::Ident {
+    format_ident!("{}", camel(name.strip_prefix("proxy_on_").unwrap_or(name)))
+}
+
+fn level_tokens(level: AccessLevel) -> TokenStream {
+    match level {
+        AccessLevel::Read => quote!(AccessLevel::Read),
+        AccessLevel::Add => quote!(AccessLevel::Add),
+        AccessLevel::Modify => quote!(AccessLevel::Modify),
+        AccessLevel::Call => quote!(AccessLevel::Call),
+    }
+}
+
+/// The grant table of one rule, as a `&'static [Grant]` expression.
+fn grants_tokens(rule: &AccessRule) -> TokenStream {
+    let grants = rule.grants.iter().map(|g| {
+        let level = level_tokens(g.level);
+        let places = g.places.iter().map(|p| {
+            let cb = callback_variant(p.callback());
+            match p {
+                Place::In(_) => quote!(Place::In(Callback::#cb)),
+                Place::Paused(_) => quote!(Place::Paused(Callback::#cb)),
+                Place::Before(_) => quote!(Place::Before(Callback::#cb)),
+            }
+        });
+        let when = g.when.is_some();
+        quote!(Grant { level: #level, places: &[#(#places),*], when: #when })
+    });
+    quote!(&[#(#grants),*])
+}
+
+/// The name of the grant lookup for an enum: `proxy_map_type_t` ->
+/// `map_type_grants`.
+pub fn enum_grants_fn(enum_name: &str) -> proc_macro2::Ident {
+    let base = enum_name.strip_suffix("_t").unwrap_or(enum_name);
+    format_ident!("{}_grants", base.strip_prefix("proxy_").unwrap_or(base))
+}
+
+/// The name of a restricted host function's grant table:
+/// `proxy_get_status` -> `PROXY_GET_STATUS_GRANTS`.
+pub fn function_grants_const(name: &str) -> proc_macro2::Ident {
+    format_ident!("{}_GRANTS", name.to_ascii_uppercase())
+}
+
+/// The name of the lookup from a stream selector to the callbacks its
+/// continue or close resumes: `proxy_stream_type_t` -> `stream_type_resumes`.
+pub fn resumes_fn(enum_name: &str) -> proc_macro2::Ident {
+    let base = enum_name.strip_suffix("_t").unwrap_or(enum_name);
+    format_ident!("{}_resumes", base.strip_prefix("proxy_").unwrap_or(base))
+}
+
+/// A bit mask of callbacks, as an expression.
+pub fn mask_tokens(callbacks: &[String]) -> TokenStream {
+    if callbacks.is_empty() {
+        return quote!(0);
+    }
+    let bits = callbacks.iter().map(|c| {
+        let v = callback_variant(c);
+        quote!(Callback::#v.bit())
+    });
+    quote!(#(#bits)|*)
+}
+
+/// The `bool` parameter of `callback` a `when` clause names, if any.
+pub fn condition_param<'a>(abi: &AbiVersion, callback: &'a Function) -> Option<&'a str> {
+    let named = abi.access.iter().flat_map(|r| &r.grants).find_map(|g| {
+        let when = g.when.as_deref()?;
+        g.places
+            .iter()
+            .any(|p| matches!(p, Place::In(c) if *c == callback.name))
+            .then_some(when)
+    })?;
+    callback
+        .params
+        .iter()
+        .find(|p| p.name == named && p.ty == Type::Bool)
+        .map(|p| p.name.as_str())
+}
+
+/// The check a shim runs after decoding its arguments and before calling
+/// the host: `None` for a function the rules do not restrict.
+pub fn shim_check(
+    f: &Function,
+    abi: &AbiVersion,
+    raw_status: &proc_macro2::Ident,
+) -> Option<TokenStream> {
+    let forbidden = format_ident!("{}", f.forbidden.as_ref()?);
+    let mut checks = Vec::new();
+    for p in &f.params {
+        if let (Some(level), Type::Enum(e)) = (p.access, &p.ty) {
+            let lookup = enum_grants_fn(e);
+            let var = ident(&p.name);
+            let level = level_tokens(level);
+            checks.push(quote!(!state.permits(#lookup(#var), #level)));
+        }
+    }
+    let restricted = abi
+        .access
+        .iter()
+        .any(|r| matches!(&r.subject, Subject::Function(n) if *n == f.name));
+    if restricted {
+        let table = function_grants_const(&f.name);
+        checks.push(quote!(!state.permits(#table, AccessLevel::Call)));
+    }
+    if checks.is_empty() {
+        return None;
+    }
+    Some(quote! {
+        let state = data.plugin_state();
+        if #(#checks)||* {
+            return Ok(#raw_status::#forbidden.0);
+        }
+    })
+}
+
+/// What a successful call changes in the state: the effective context, or
+/// the pauses a continue or close ends. `None` when nothing.
+pub fn shim_effect(f: &Function) -> Option<TokenStream> {
+    if f.name == SET_EFFECTIVE_CONTEXT {
+        let context = f.params.iter().find(|p| p.ty == Type::Context)?;
+        let var = ident(&context.name);
+        return Some(quote!(data.plugin_state().effective_context = #var;));
+    }
+    if let Some(p) = f.params.iter().find(|p| p.resumes) {
+        let Type::Enum(e) = &p.ty else {
+            return None;
+        };
+        let lookup = resumes_fn(e);
+        let var = ident(&p.name);
+        return Some(quote!(data.plugin_state().resumed(#lookup(#var));));
+    }
+    if !f.resumes.is_empty() {
+        let mask = mask_tokens(&f.resumes);
+        return Some(quote!(data.plugin_state().resumed(#mask);));
+    }
+    None
+}
+
+/// The callback enum, the rule types, the grant tables and `PluginState`.
+pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
+    let callbacks: Vec<&Function> = plugin_callbacks(abi).collect();
+    if callbacks.len() > 64 {
+        return Err(format!(
+            "{} callbacks do not fit the 64-bit pause masks",
+            callbacks.len()
+        ));
+    }
+    let variants: Vec<_> = callbacks
+        .iter()
+        .map(|f| callback_variant(&f.name))
+        .collect();
+    let names: Vec<&str> = callbacks.iter().map(|f| f.name.as_str()).collect();
+    let variant_docs = names.iter().map(|n| format!("`{n}`"));
+
+    let mut lookups = Vec::new();
+    let mut enums_done: Vec<&str> = Vec::new();
+    for f in abi.host_functions() {
+        for p in &f.params {
+            let Type::Enum(e) = &p.ty else { continue };
+            if enums_done.contains(&e.as_str()) {
+                continue;
+            }
+            if p.access.is_some() {
+                enums_done.push(e);
+                lookups.push(enum_lookup(abi, e)?);
+            }
+        }
+    }
+    let mut resume_fns = Vec::new();
+    let mut resumes_done: Vec<&str> = Vec::new();
+    for p in abi
+        .host_functions()
+        .flat_map(|f| &f.params)
+        .filter(|p| p.resumes)
+    {
+        let Type::Enum(e) = &p.ty else { continue };
+        if resumes_done.contains(&e.as_str()) {
+            continue;
+        }
+        resumes_done.push(e);
+        let en = abi
+            .enum_named(e)
+            .ok_or_else(|| format!("unknown enum `{e}`"))?;
+        let rich = enum_ident(e);
+        let name = resumes_fn(e);
+        let arms = en.variants.iter().map(|v| {
+            let vi = variant_ident(&v.name);
+            let mask = mask_tokens(&v.resumes);
+            quote!(#rich::#vi => #mask,)
+        });
+        let doc = doc_lines(
+            "The callbacks whose pauses a successful continue or close of `stream` ends, as a mask of [`Callback::bit`]s.",
+        );
+        resume_fns.push(quote! {
+            #doc
+            pub fn #name(stream: #rich) -> u64 {
+                match stream {
+                    #(#arms)*
+                }
+            }
+        });
+    }
+    let mut consts = Vec::new();
+    for rule in &abi.access {
+        if let Subject::Function(name) = &rule.subject {
+            let c = function_grants_const(name);
+            let table = grants_tokens(rule);
+            let doc = doc_lines(&format!("Where `{name}` may be called."));
+            consts.push(quote! {
+                #doc
+                pub const #c: &[Grant] = #table;
+            });
+        }
+    }
+
+    Ok(quote! {
+        /// A callback of this version, as the access rules name it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Callback {
+            #(
+                #[doc = #variant_docs]
+                #variants,
+            )*
+        }
+
+        impl Callback {
+            /// The callback's export name.
+            pub const fn abi_name(self) -> &'static str {
+                match self {
+                    #(Callback::#variants => #names,)*
+                }
+            }
+
+            /// The callback's bit in pause masks.
+            pub const fn bit(self) -> u64 {
+                1 << self as u32
+            }
+        }
+
+        /// How a host function uses a map or buffer; `Call` for a host
+        /// function the rules restrict as a whole.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum AccessLevel {
+            /// Reading sizes, pairs, values or bytes.
+            Read,
+            /// Adding entries, without reading or changing the others.
+            Add,
+            /// Setting, replacing, removing; also grants reading and adding.
+            Modify,
+            /// Calling a restricted host function.
+            Call,
+        }
+
+        impl AccessLevel {
+            /// Whether a grant of `self` permits a use at `needed`.
+            pub const fn grants(self, needed: AccessLevel) -> bool {
+                match self {
+                    AccessLevel::Modify => !matches!(needed, AccessLevel::Call),
+                    AccessLevel::Read => matches!(needed, AccessLevel::Read),
+                    AccessLevel::Add => matches!(needed, AccessLevel::Add),
+                    AccessLevel::Call => matches!(needed, AccessLevel::Call),
+                }
+            }
+        }
+
+        /// When a grant applies.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Place {
+            /// While the callback runs.
+            In(Callback),
+            /// While the effective context's stream stays paused from the callback.
+            Paused(Callback),
+            /// While the effective context is a stream not yet past the callback.
+            Before(Callback),
+        }
+
+        /// One grant of an access rule.
+        #[derive(Clone, Copy, Debug)]
+        pub struct Grant {
+            /// What is permitted.
+            pub level: AccessLevel,
+            /// Where; any one suffices.
+            pub places: &'static [Place],
+            /// Whether the running callback's condition (e.g. `end_of_stream`)
+            /// must also hold.
+            pub when: bool,
+        }
+
+        #(#lookups)*
+
+        #(#consts)*
+
+        #(#resume_fns)*
+
+        /// The callback now running, as the access rules see it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct Running {
+            /// Which callback.
+            pub callback: Callback,
+            /// The context it runs for.
+            pub context_id: u32,
+            /// Its condition argument (e.g. `end_of_stream`), `false` when it has none.
+            pub condition: bool,
+        }
+
+        /// Pauses and progress of one stream context, as masks of [`Callback::bit`]s.
+        #[derive(Clone, Copy, Debug, Default)]
+        struct StreamState {
+            paused: u64,
+            passed: u64,
+        }
+
+        /// The plugin's memory and allocator, found at instantiation.
+        #[derive(Clone)]
+        struct Exports {
+            memory_export: wasmtime::ModuleExport,
+            memory: wasmtime::Memory,
+            allocator: Option<wasmtime::TypedFunc<u32, u32>>,
+        }
+
+        /// What these bindings keep in the store: the plugin's memory and
+        /// allocator, found once, and what the access rules look at (the
+        /// running callback, the effective context, paused streams).
+        ///
+        /// Keep one in the store's data and expose it through
+        /// [`HasPluginState`]. Access rules are enforced by default.
+        #[derive(Clone)]
+        pub struct PluginState {
+            enforce: bool,
+            running: Option<Running>,
+            effective_context: u32,
+            streams: std::collections::BTreeMap<u32, StreamState>,
+            exports: Option<Exports>,
+        }
+
+        impl Default for PluginState {
+            fn default() -> Self {
+                PluginState {
+                    enforce: true,
+                    running: None,
+                    effective_context: 0,
+                    streams: std::collections::BTreeMap::new(),
+                    exports: None,
+                }
+            }
+        }
+
+        impl core::fmt::Debug for PluginState {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct("PluginState")
+                    .field("enforce", &self.enforce)
+                    .field("running", &self.running)
+                    .field("effective_context", &self.effective_context)
+                    .field("streams", &self.streams)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl PluginState {
+            /// A fresh state, access rules enforced.
+            pub fn new() -> Self {
+                Self::default()
+            }
+
+            /// Turns enforcement of the access rules on (the default) or off.
+            /// Off, every call reaches the host, which then answers as it likes.
+            pub fn enforce_access_rules(&mut self, enforce: bool) {
+                self.enforce = enforce;
+            }
+
+            /// Whether the access rules are enforced.
+            pub fn access_rules_enforced(&self) -> bool {
+                self.enforce
+            }
+
+            /// The callback now running, if any.
+            pub fn running(&self) -> Option<Running> {
+                self.running
+            }
+
+            /// The context host functions act on: the running callback's,
+            /// or the one the plugin switched to.
+            pub fn effective_context(&self) -> u32 {
+                self.effective_context
+            }
+
+            /// Whether stream `context_id` is paused from `callback`.
+            pub fn is_paused(&self, context_id: u32, callback: Callback) -> bool {
+                self.streams
+                    .get(&context_id)
+                    .is_some_and(|s| s.paused & callback.bit() != 0)
+            }
+
+            /// Whether `grants` permit a use at `level` now (always, when
+            /// the rules are not enforced).
+            pub fn permits(&self, grants: &[Grant], level: AccessLevel) -> bool {
+                !self.enforce
+                    || grants.iter().any(|grant| {
+                        grant.level.grants(level)
+                            && grant.places.iter().any(|place| self.holds(*place, grant.when))
+                    })
+            }
+
+            fn holds(&self, place: Place, when: bool) -> bool {
+                let stream = || self.streams.get(&self.effective_context);
+                match place {
+                    Place::In(callback) => self
+                        .running
+                        .is_some_and(|r| r.callback == callback && (r.condition || !when)),
+                    Place::Paused(callback) => {
+                        stream().is_some_and(|s| s.paused & callback.bit() != 0)
+                    }
+                    Place::Before(callback) => {
+                        stream().is_some_and(|s| s.passed & callback.bit() == 0)
+                    }
+                }
+            }
+
+            /// Context `context_id` was created under `parent_id` (0 for a
+            /// plugin context, which is not a stream).
+            fn created(&mut self, context_id: u32, parent_id: u32) {
+                if parent_id != 0 {
+                    self.streams.insert(context_id, StreamState::default());
+                }
+            }
+
+            /// Context `context_id` is gone.
+            fn deleted(&mut self, context_id: u32) {
+                self.streams.remove(&context_id);
+            }
+
+            /// A callback starts; returns what to restore when it ends.
+            fn enter(&mut self, running: Running) -> (Option<Running>, u32) {
+                let saved = (self.running, self.effective_context);
+                self.running = Some(running);
+                self.effective_context = running.context_id;
+                saved
+            }
+
+            /// A callback ended.
+            fn leave(&mut self, saved: (Option<Running>, u32)) {
+                (self.running, self.effective_context) = saved;
+            }
+
+            /// `callback` returned for `context_id`, pausing it or not.
+            fn returned(&mut self, callback: Callback, context_id: u32, paused: bool) {
+                if let Some(stream) = self.streams.get_mut(&context_id) {
+                    if paused {
+                        stream.paused |= callback.bit();
+                    } else {
+                        stream.paused &= !callback.bit();
+                        stream.passed |= callback.bit();
+                    }
+                }
+            }
+
+            /// A continue or close succeeded: the effective context's pauses
+            /// in `mask` end, and the stream is past those callbacks.
+            fn resumed(&mut self, mask: u64) {
+                if let Some(stream) = self.streams.get_mut(&self.effective_context) {
+                    stream.passed |= stream.paused & mask;
+                    stream.paused &= !mask;
+                }
+            }
+        }
+
+        /// Store data that holds the bindings' [`PluginState`].
+        pub trait HasPluginState {
+            /// The state, in the store's data.
+            fn plugin_state(&mut self) -> &mut PluginState;
+        }
+    })
+}
+
+/// `pub fn map_type_grants(value: MapType) -> &'static [Grant]`.
+fn enum_lookup(abi: &AbiVersion, enum_name: &str) -> Result<TokenStream, String> {
+    let en = abi
+        .enum_named(enum_name)
+        .ok_or_else(|| format!("unknown enum `{enum_name}`"))?;
+    let rich = enum_ident(enum_name);
+    let name = enum_grants_fn(enum_name);
+    let mut arms = Vec::new();
+    for v in &en.variants {
+        let vi = variant_ident(&v.name);
+        let table = abi
+            .access
+            .iter()
+            .find(|r| {
+                matches!(&r.subject, Subject::Variant { enum_name: e, variant }
+                    if e == enum_name && *variant == v.name)
+            })
+            .map(grants_tokens)
+            .unwrap_or_else(|| quote!(&[]));
+        arms.push(quote!(#rich::#vi => #table,));
+    }
+    let doc = doc_lines(&format!(
+        "Where each `{enum_name}` value may be used, from the description's access rules."
+    ));
+    Ok(quote! {
+        #doc
+        pub fn #name(value: #rich) -> &'static [Grant] {
+            match value {
+                #(#arms)*
+            }
+        }
+    })
+}
