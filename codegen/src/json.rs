@@ -1,7 +1,12 @@
 //! The materialized ABI of one version as JSON: every function lowered to its
-//! wasm signature, with statuses, enums, formats and properties.
+//! wasm signature, with statuses, enums, formats, properties and access rules.
+//!
+//! Access data on functions, parameters and enum values (`forbidden`,
+//! `access`, `resumes`) is present only where the description sets it.
 
-use proxy_wasm_abi_spec::ir::{AbiVersion, Function, Meta, Note};
+use proxy_wasm_abi_spec::ir::{
+    AbiVersion, AccessRule, Function, Grant, Meta, Note, Param, Place, Subject, Variant,
+};
 use proxy_wasm_abi_spec::lower::{WasmValue, lower};
 use serde_json::{Value, json};
 
@@ -27,6 +32,72 @@ fn docs(meta: &Meta) -> Value {
     }
 }
 
+/// Adds `key: value` to a JSON object built with `json!`.
+fn insert(object: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = object {
+        map.insert(key.to_string(), value);
+    }
+}
+
+fn semantic_param(p: &Param) -> Value {
+    let mut value = json!({
+        "name": p.name,
+        "type": p.ty.keyword(),
+        "out": p.out,
+        "unused": p.unused,
+    });
+    if let Some(level) = p.access {
+        insert(&mut value, "access", json!(level.keyword()));
+    }
+    if p.resumes {
+        insert(&mut value, "resumes", json!(true));
+    }
+    value
+}
+
+fn variant(v: &Variant) -> Value {
+    let mut value = json!({"name": v.name, "value": v.value, "docs": docs(&v.meta)});
+    if !v.resumes.is_empty() {
+        insert(&mut value, "resumes", json!(v.resumes));
+    }
+    value
+}
+
+fn grant(g: &Grant) -> Value {
+    let places: Vec<Value> = g
+        .places
+        .iter()
+        .map(|p| {
+            let kind = match p {
+                Place::In(_) => "in",
+                Place::Paused(_) => "paused",
+                Place::Before(_) => "before",
+            };
+            json!({"kind": kind, "callback": p.callback()})
+        })
+        .collect();
+    json!({
+        "level": g.level.keyword(),
+        "places": places,
+        "when": g.when,
+        "docs": docs(&g.meta),
+        "notes": notes(&g.meta.notes),
+    })
+}
+
+fn access_rule(r: &AccessRule) -> Value {
+    let subject = match &r.subject {
+        Subject::Variant { enum_name, variant } => json!({"enum": enum_name, "variant": variant}),
+        Subject::Function(name) => json!({"function": name}),
+    };
+    json!({
+        "subject": subject,
+        "grants": r.grants.iter().map(grant).collect::<Vec<_>>(),
+        "docs": docs(&r.meta),
+        "notes": notes(&r.meta.notes),
+    })
+}
+
 fn function(f: &Function) -> Value {
     let sig = lower(f);
     let statuses: Vec<&str> = if f.is_host() {
@@ -34,7 +105,7 @@ fn function(f: &Function) -> Value {
     } else {
         Vec::new()
     };
-    json!({
+    let mut value = json!({
         "name": f.name,
         "module": f.module(),
         "kind": if f.is_host() { "host" } else { "callback" },
@@ -43,18 +114,20 @@ fn function(f: &Function) -> Value {
         "results": wasm_values(&sig.results),
         "statuses": statuses,
         "outcomes": f.outcomes.iter().map(|o| json!({"value": o.value, "when": o.text})).collect::<Vec<_>>(),
-        "semantic_params": f.params.iter().map(|p| json!({
-            "name": p.name,
-            "type": p.ty.keyword(),
-            "out": p.out,
-            "unused": p.unused,
-        })).collect::<Vec<_>>(),
+        "semantic_params": f.params.iter().map(semantic_param).collect::<Vec<_>>(),
         "deprecated": f.deprecated.is_some(),
         "replacement": f.deprecated.as_ref().and_then(|d| d.replacement.clone()),
         "optional": f.optional,
         "docs": docs(&f.meta),
         "notes": notes(&f.meta.notes),
-    })
+    });
+    if let Some(status) = &f.forbidden {
+        insert(&mut value, "forbidden", json!(status));
+    }
+    if !f.resumes.is_empty() {
+        insert(&mut value, "resumes", json!(f.resumes));
+    }
+    value
 }
 
 /// The JSON document for one version.
@@ -66,7 +139,7 @@ pub fn document(abi: &AbiVersion, source: &str) -> Value {
         "functions": abi.functions.iter().map(function).collect::<Vec<_>>(),
         "enums": abi.enums.iter().map(|e| json!({
             "name": e.name,
-            "variants": e.variants.iter().map(|v| json!({"name": v.name, "value": v.value, "docs": docs(&v.meta)})).collect::<Vec<_>>(),
+            "variants": e.variants.iter().map(variant).collect::<Vec<_>>(),
             "docs": docs(&e.meta),
             "notes": notes(&e.meta.notes),
         })).collect::<Vec<_>>(),
@@ -81,6 +154,7 @@ pub fn document(abi: &AbiVersion, source: &str) -> Value {
             "type": p.ty.keyword(),
             "docs": docs(&p.meta),
         })).collect::<Vec<_>>(),
+        "access": abi.access.iter().map(access_rule).collect::<Vec<_>>(),
     })
 }
 

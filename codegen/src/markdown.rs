@@ -1,11 +1,15 @@
 //! The Markdown reference of one ABI version: an index of functions by
 //! section, a page entry per function (parameters, results, statuses, notes),
-//! the enums, the byte formats with a worked example, the well-known
-//! properties, and the changes since the previous version.
+//! the access rules (a matrix of maps and buffers by callback, and the
+//! restricted host functions), the enums, the byte formats with a worked
+//! example, the well-known properties, and the changes since the previous
+//! version.
 
 use std::fmt::Write as _;
 
-use proxy_wasm_abi_spec::ir::{AbiVersion, Function, Meta, Note, Param};
+use proxy_wasm_abi_spec::ir::{
+    AbiVersion, AccessLevel, AccessRule, Function, Grant, Meta, Note, Param, Place, Subject, Type,
+};
 use proxy_wasm_abi_spec::lower::{lower_param, lower_result};
 use proxy_wasm_abi_spec::serial;
 
@@ -72,7 +76,7 @@ fn param_meaning(p: &Param) -> String {
     cell(&parts.join(". "))
 }
 
-fn function_entry(out: &mut String, f: &Function) {
+fn function_entry(out: &mut String, abi: &AbiVersion, f: &Function) {
     let _ = writeln!(out, "#### `{}`\n", f.qualified_name());
     let side = match f.module() {
         Some(module) => format!("Host function, imported from `{module}`"),
@@ -93,6 +97,7 @@ fn function_entry(out: &mut String, f: &Function) {
         }
     }
     docs_block(out, &f.meta);
+    access_lines(out, abi, f);
 
     if f.params.is_empty() {
         out.push_str("Parameters: none.\n\n");
@@ -137,6 +142,432 @@ fn function_entry(out: &mut String, f: &Function) {
         }
         out.push('\n');
     }
+}
+
+/// The short letter of an access level in the matrix.
+fn level_letter(level: AccessLevel) -> &'static str {
+    match level {
+        AccessLevel::Read => "R",
+        AccessLevel::Add => "A",
+        AccessLevel::Modify => "M",
+        AccessLevel::Call => "C",
+    }
+}
+
+/// `¹`, `²`, ... for footnote `n` (1-based).
+fn superscript(n: usize) -> String {
+    n.to_string()
+        .chars()
+        .map(|d| match d {
+            '0' => '⁰',
+            '1' => '¹',
+            '2' => '²',
+            '3' => '³',
+            '4' => '⁴',
+            '5' => '⁵',
+            '6' => '⁶',
+            '7' => '⁷',
+            '8' => '⁸',
+            _ => '⁹',
+        })
+        .collect()
+}
+
+/// What a selector enum selects: `proxy_map_type_t` -> `map`,
+/// `proxy_buffer_type_t` -> `buffer`.
+fn selected_noun(enum_name: &str) -> String {
+    let base = enum_name.strip_suffix("_t").unwrap_or(enum_name);
+    let base = base.strip_suffix("_type").unwrap_or(base);
+    let base = base.split_once('_').map_or(base, |(_, rest)| rest);
+    base.replace('_', " ")
+}
+
+/// A callback name as a link to its entry.
+fn callback_link(name: &str) -> String {
+    format!("[`{name}`](#{})", anchor(name))
+}
+
+/// The places of a grant in words, e.g. "in `a`, `b`" or "before the stream
+/// gets past `c`".
+fn places_text(places: &[Place]) -> String {
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for place in places {
+        let kind = match place {
+            Place::In(_) => "in",
+            Place::Paused(_) => "while paused from",
+            Place::Before(_) => "before the stream gets past",
+        };
+        let name = format!("`{}`", place.callback());
+        match groups.last_mut() {
+            Some((k, names)) if *k == kind => names.push(name),
+            _ => groups.push((kind, vec![name])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(kind, names)| format!("{kind} {}", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", or ")
+}
+
+/// A grant in words, e.g. "in `a` when `end_of_stream` is true"; the level
+/// is named unless it is `call`.
+fn grant_text(grant: &Grant) -> String {
+    let mut text = match grant.level {
+        AccessLevel::Call => String::new(),
+        level => format!("`{}` ", level.keyword()),
+    };
+    text.push_str(&places_text(&grant.places));
+    if let Some(when) = &grant.when {
+        let _ = write!(text, " when `{when}` is true");
+    }
+    text
+}
+
+/// The rule of a host function restricted as a whole, if any.
+fn function_rule<'a>(abi: &'a AbiVersion, name: &str) -> Option<&'a AccessRule> {
+    abi.access
+        .iter()
+        .find(|r| matches!(&r.subject, Subject::Function(n) if n == name))
+}
+
+/// The "Access:", "Callable:" and "Resumes:" lines of a host function entry.
+fn access_lines(out: &mut String, abi: &AbiVersion, f: &Function) {
+    let otherwise = f
+        .forbidden
+        .as_ref()
+        .map_or_else(String::new, |s| format!("; otherwise returns `{s}`"));
+    for p in &f.params {
+        if let (Some(level), Type::Enum(e)) = (p.access, &p.ty) {
+            let _ = writeln!(
+                out,
+                "Access: `{}` of the {} named by `{}`; allowed where the \
+                 [access rules](#access-rules) grant it{otherwise}.\n",
+                level.keyword(),
+                selected_noun(e),
+                p.name
+            );
+        }
+    }
+    if let Some(rule) = function_rule(abi, &f.name) {
+        let grants: Vec<String> = rule.grants.iter().map(grant_text).collect();
+        let callable = if grants.is_empty() {
+            "nowhere".to_string()
+        } else {
+            grants.join("; or ")
+        };
+        let _ = writeln!(out, "Callable: {callable}{otherwise}.\n");
+    }
+    if !f.resumes.is_empty() {
+        let names: Vec<String> = f.resumes.iter().map(|c| format!("`{c}`")).collect();
+        let _ = writeln!(
+            out,
+            "Resumes: a successful call ends the pauses from {}.\n",
+            names.join(", ")
+        );
+    }
+    for p in f.params.iter().filter(|p| p.resumes) {
+        let Type::Enum(e) = &p.ty else { continue };
+        let per_variant: Vec<String> = abi
+            .enum_named(e)
+            .map(|e| e.variants.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|v| !v.resumes.is_empty())
+            .map(|v| {
+                let names: Vec<String> = v.resumes.iter().map(|c| format!("`{c}`")).collect();
+                format!("for `{}`, those from {}", v.name, names.join(", "))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "Resumes: a successful call ends the pauses of the stream `{}` selects: {}.\n",
+            p.name,
+            per_variant.join("; ")
+        );
+    }
+}
+
+/// How a matrix row relates to its callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum RowKind {
+    In,
+    Paused,
+    Before,
+}
+
+fn row_of(place: &Place) -> (RowKind, &str) {
+    match place {
+        Place::In(c) => (RowKind::In, c),
+        Place::Paused(c) => (RowKind::Paused, c),
+        Place::Before(c) => (RowKind::Before, c),
+    }
+}
+
+/// The matrix of map and buffer grants, its legend, and its footnotes.
+fn access_matrix(out: &mut String, abi: &AbiVersion) {
+    // Columns: the rules about enum variants, grouped by enum in the order
+    // the enums first appear in the rules, each group in enum order.
+    let mut enums: Vec<&str> = Vec::new();
+    for rule in &abi.access {
+        if let Subject::Variant { enum_name, .. } = &rule.subject
+            && !enums.contains(&enum_name.as_str())
+        {
+            enums.push(enum_name);
+        }
+    }
+    let mut columns: Vec<(&str, &str, &AccessRule)> = Vec::new();
+    for e in &enums {
+        let mut group: Vec<(usize, &str, &AccessRule)> = abi
+            .access
+            .iter()
+            .filter_map(|r| match &r.subject {
+                Subject::Variant { enum_name, variant } if enum_name == e => {
+                    let position = abi
+                        .enum_named(e)
+                        .and_then(|en| en.variants.iter().position(|v| v.name == *variant))
+                        .unwrap_or(usize::MAX);
+                    Some((position, variant.as_str(), r))
+                }
+                _ => None,
+            })
+            .collect();
+        group.sort_by_key(|(position, _, _)| *position);
+        columns.extend(group.into_iter().map(|(_, v, r)| (*e, v, r)));
+    }
+    if columns.is_empty() {
+        return;
+    }
+    // Rows: every place of those grants, callbacks in description order,
+    // each callback's `in` row before its `paused` and `before` rows.
+    let order: Vec<&str> = abi.callbacks().map(|f| f.name.as_str()).collect();
+    let mut rows: Vec<(RowKind, &str)> = Vec::new();
+    for (_, _, rule) in &columns {
+        for place in rule.grants.iter().flat_map(|g| &g.places) {
+            let row = row_of(place);
+            if !rows.contains(&row) {
+                rows.push(row);
+            }
+        }
+    }
+    let position = |name: &str| order.iter().position(|c| *c == name).unwrap_or(usize::MAX);
+    rows.sort_by_key(|(kind, name)| (position(name), *kind));
+
+    let ambiguous = |variant: &str| columns.iter().filter(|(_, v, _)| *v == variant).count() > 1;
+    out.push_str("| Callback |");
+    for (e, v, _) in &columns {
+        if ambiguous(v) {
+            let _ = write!(out, " `{e}.{v}` |");
+        } else {
+            let _ = write!(out, " `{v}` |");
+        }
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(columns.len()));
+    out.push('\n');
+    let mut footnotes: Vec<&str> = Vec::new();
+    for (kind, callback) in &rows {
+        let label = match kind {
+            RowKind::In => callback_link(callback),
+            RowKind::Paused => format!("{} (paused)", callback_link(callback)),
+            RowKind::Before => format!("before {}", callback_link(callback)),
+        };
+        let _ = write!(out, "| {label} |");
+        for (_, _, rule) in &columns {
+            let mut parts: Vec<String> = Vec::new();
+            for grant in &rule.grants {
+                if !grant.places.iter().any(|p| row_of(p) == (*kind, *callback)) {
+                    continue;
+                }
+                let mut part = level_letter(grant.level).to_string();
+                if let (RowKind::In, Some(when)) = (kind, &grant.when) {
+                    let n = match footnotes.iter().position(|w| w == when) {
+                        Some(i) => i + 1,
+                        None => {
+                            footnotes.push(when);
+                            footnotes.len()
+                        }
+                    };
+                    part.push_str(&superscript(n));
+                }
+                if !parts.contains(&part) {
+                    parts.push(part);
+                }
+            }
+            if parts.is_empty() {
+                out.push_str(" |");
+            } else {
+                let _ = write!(out, " {} |", parts.join(", "));
+            }
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+
+    // Legend.
+    let groups: Vec<String> = enums
+        .iter()
+        .map(|e| format!("the {}s of [`{e}`](#{})", selected_noun(e), anchor(e)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "- Columns: {}, each by its value's name.",
+        groups.join(", then ")
+    );
+    let forbidden: Vec<String> = enums
+        .iter()
+        .filter_map(|e| {
+            let mut statuses: Vec<&str> = Vec::new();
+            for f in abi.host_functions() {
+                let selects = f
+                    .params
+                    .iter()
+                    .any(|p| p.access.is_some() && p.ty == Type::Enum((*e).to_string()));
+                if let (true, Some(s)) = (selects, &f.forbidden)
+                    && !statuses.contains(&s.as_str())
+                {
+                    statuses.push(s);
+                }
+            }
+            let statuses: Vec<String> = statuses.iter().map(|s| format!("`{s}`")).collect();
+            (!statuses.is_empty())
+                .then(|| format!("{} for a {}", statuses.join(" or "), selected_noun(e)))
+        })
+        .collect();
+    let mut cells = "- `R` read; `A` add, without reading; `M` modify: read, add, change \
+                     and remove. An empty cell means no access"
+        .to_string();
+    if !forbidden.is_empty() {
+        let _ = write!(
+            cells,
+            ": the call never reaches the host and answers {}",
+            forbidden.join(", ")
+        );
+    }
+    let _ = writeln!(out, "{cells}.");
+    out.push_str("- A callback's row holds while that callback runs.\n");
+    if rows.iter().any(|(kind, _)| *kind == RowKind::Paused) {
+        let resumers: Vec<String> = abi
+            .host_functions()
+            .filter(|f| !f.resumes.is_empty() || f.params.iter().any(|p| p.resumes))
+            .map(|f| callback_link(&f.qualified_name()))
+            .collect();
+        let mut text = "- A *(paused)* row holds while the effective context's stream stays \
+                        paused from that callback: it returned `PAUSE` there and has not been \
+                        resumed since"
+            .to_string();
+        if !resumers.is_empty() {
+            let _ = write!(text, " by a successful {}", resumers.join(" or "));
+        }
+        let _ = writeln!(out, "{text}.");
+    }
+    if rows.iter().any(|(kind, _)| *kind == RowKind::Before) {
+        out.push_str(
+            "- A *before* row holds in any callback while the effective context's stream \
+             has not yet got past that callback.\n",
+        );
+    }
+    for (i, when) in footnotes.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "- {} Only while the callback's `{when}` parameter is true.",
+            superscript(i + 1)
+        );
+    }
+    out.push('\n');
+}
+
+/// The table of host functions the rules restrict as a whole.
+fn restricted_functions(out: &mut String, abi: &AbiVersion) {
+    let rules: Vec<(&str, &AccessRule)> = abi
+        .access
+        .iter()
+        .filter_map(|r| match &r.subject {
+            Subject::Function(name) => Some((name.as_str(), r)),
+            Subject::Variant { .. } => None,
+        })
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    out.push_str("### Restricted host functions\n\n");
+    out.push_str("| Function | Callable | Otherwise |\n|---|---|---|\n");
+    for (name, rule) in rules {
+        let grants: Vec<String> = rule.grants.iter().map(grant_text).collect();
+        let callable = if grants.is_empty() {
+            "nowhere".to_string()
+        } else {
+            grants.join("; or ")
+        };
+        let otherwise = abi
+            .function(name)
+            .and_then(|f| f.forbidden.as_ref())
+            .map_or_else(String::new, |s| format!("`{s}`"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {otherwise} |",
+            callback_link(name),
+            cell(&callable)
+        );
+    }
+    out.push('\n');
+}
+
+/// Each rule's docs and notes, and those of its grants.
+fn rule_notes(out: &mut String, abi: &AbiVersion) {
+    let annotated = |m: &Meta| !m.docs.is_empty() || !m.notes.is_empty();
+    let rules: Vec<&AccessRule> = abi
+        .access
+        .iter()
+        .filter(|r| annotated(&r.meta) || r.grants.iter().any(|g| annotated(&g.meta)))
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    out.push_str("### Notes on the rules\n\n");
+    for rule in rules {
+        let _ = writeln!(out, "**`{}`**\n", rule.subject);
+        docs_block(out, &rule.meta);
+        let mut listed = false;
+        for grant in rule.grants.iter().filter(|g| annotated(&g.meta)) {
+            let mut parts = Vec::new();
+            if !grant.meta.docs.is_empty() {
+                parts.push(grant.meta.docs.clone());
+            }
+            for note in &grant.meta.notes {
+                parts.push(format!("**Note ({}).** {}", note.kind.keyword(), note.text));
+            }
+            let text = match grant.level {
+                AccessLevel::Call => format!("`call` {}", grant_text(grant)),
+                _ => grant_text(grant),
+            };
+            let _ = writeln!(out, "- {text}: {}", cell(&parts.join(" ")));
+            listed = true;
+        }
+        if listed {
+            out.push('\n');
+        }
+    }
+}
+
+/// The "Access rules" section: the block's docs and notes, the matrix of
+/// maps and buffers, the restricted host functions, and the rules' notes.
+fn access_section(out: &mut String, abi: &AbiVersion) {
+    if abi.access.is_empty() {
+        return;
+    }
+    out.push_str("## Access rules\n\n");
+    docs_block(out, &abi.access_meta);
+    if abi
+        .access
+        .iter()
+        .any(|r| matches!(r.subject, Subject::Variant { .. }))
+    {
+        out.push_str("### Maps and buffers\n\n");
+        access_matrix(out, abi);
+    }
+    restricted_functions(out, abi);
+    rule_notes(out, abi);
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -263,9 +694,11 @@ pub fn render(abi: &AbiVersion, changes: Option<&AbiDiff>, source: &str) -> Stri
         let _ = writeln!(out, "### {}\n", section.title);
         docs_block(&mut out, &section.meta);
         for f in abi.functions.iter().filter(|f| f.section == section.id) {
-            function_entry(&mut out, f);
+            function_entry(&mut out, abi, f);
         }
     }
+
+    access_section(&mut out, abi);
 
     out.push_str("## Types\n\n");
     for e in &abi.enums {
