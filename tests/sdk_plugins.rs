@@ -447,6 +447,89 @@ fn bodies_are_rewritten_at_the_end_of_the_stream() {
     assert_no_failures(host);
 }
 
+/// The runner delivers a body in chunks: while the plugin returns `PAUSE`
+/// the host buffers, each callback sees everything so far, and the body the
+/// plugin finally rewrites is the whole one, passed on once.
+#[test]
+fn the_runner_buffers_chunks_while_the_plugin_pauses() {
+    let wasm = fixture("sdk-bodies");
+    let input = Input {
+        request_headers: get("/pets"),
+        request_body: b"my cat likes other cats".to_vec(),
+        response_headers: pairs(&[(":status", "200")]),
+        response_body: b"hello".to_vec(),
+        chunk_size: Some(10),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-bodies", &wasm, &input);
+    let steps = steps(&report.steps);
+    let bodies: Vec<&String> = steps.iter().filter(|s| s.contains("_body(")).collect();
+    assert_eq!(
+        bodies,
+        [
+            "proxy_on_request_body(2, 10, false) -> Pause",
+            "proxy_on_request_body(2, 20, false) -> Pause",
+            "proxy_on_request_body(2, 23, true) -> Continue",
+            "proxy_on_response_body(2, 5, true) -> Continue",
+        ]
+    );
+    assert_eq!(report.request_forwarded, b"my dog likes other dogs");
+    assert_eq!(report.response_forwarded, b"<<hello>>");
+    assert_logged(
+        &report.host,
+        LogLevel::Info,
+        "request body: 23 byte(s) in, 23 byte(s) out",
+    );
+}
+
+/// Over the buffer limit while paused, a request gets a local 413 and goes
+/// no further (as Envoy does); a response body is reset.
+#[test]
+fn the_runner_stops_a_paused_body_at_the_buffer_limit() {
+    let wasm = fixture("sdk-bodies");
+    let input = Input {
+        request_headers: get("/pets"),
+        request_body: b"my cat likes other cats".to_vec(),
+        response_headers: pairs(&[(":status", "200")]),
+        response_body: b"hello".to_vec(),
+        chunk_size: Some(10),
+        buffer_limit: Some(15),
+        ..Input::default()
+    };
+    let report = run_ok("sdk-bodies", &wasm, &input);
+    let seen = steps(&report.steps);
+    assert!(
+        seen.contains(
+            &"(proxy_on_request_body over the 15-byte buffer limit) -> 413 sent".to_string()
+        ),
+        "{seen:#?}"
+    );
+    assert!(!seen.iter().any(|s| s.starts_with("proxy_on_response")));
+    let local = report
+        .host
+        .local_response
+        .as_ref()
+        .expect("a local response");
+    assert_eq!(local.status_code, 413);
+    assert!(report.request_forwarded.is_empty());
+
+    let response_only = Input {
+        request_body: Vec::new(),
+        response_body: b"a response longer than the limit".to_vec(),
+        ..input
+    };
+    let report = run_ok("sdk-bodies", &wasm, &response_only);
+    let seen = steps(&report.steps);
+    assert!(
+        seen.contains(
+            &"(proxy_on_response_body over the 15-byte buffer limit) -> stream reset".to_string()
+        ),
+        "{seen:#?}"
+    );
+    assert!(report.host.local_response.is_none());
+    assert!(report.response_forwarded.is_empty());
+}
+
 /// A body arriving in two chunks: the first is held (Pause) and left alone,
 /// the whole body is rewritten once the stream ends.
 #[test]

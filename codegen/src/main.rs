@@ -110,6 +110,12 @@ struct RunArgs {
     /// Drive a TCP connection instead of an HTTP request.
     #[arg(long)]
     tcp: bool,
+    /// Deliver bodies (or connection data) in chunks of this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    chunk_size: Option<usize>,
+    /// How many bytes to buffer while the plugin pauses a body (default 1 MiB).
+    #[arg(long, value_name = "BYTES")]
+    buffer_limit: Option<usize>,
 }
 
 /// `name:value`, where a leading `:` belongs to the name (`:path:/`).
@@ -182,6 +188,8 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
             body: b"ok".to_vec(),
             trailers: Vec::new(),
         },
+        chunk_size: args.chunk_size,
+        buffer_limit: args.buffer_limit,
     };
     let report = runner::run(&wasm, &input)
         .map_err(|e| Failure(format!("error: {}: {e}", args.plugin.display())))?;

@@ -960,6 +960,20 @@ fn bench_lifecycle(c: &mut Criterion, setup: &Setup) {
         })
     });
 
+    // The same, with the access rules switched off: their cost is the ratio
+    // of the two generated runs.
+    let mut unchecked = State::new();
+    unchecked.plugin.enforce_access_rules(false);
+    let (mut store, plugin) =
+        generated_start(&setup.engine, &setup.generated, &setup.plugin, unchecked);
+    let mut id = ROOT_CONTEXT;
+    group.bench_function("generated-rules-off", |b| {
+        b.iter(|| {
+            id = next_stream(id);
+            generated_request(&mut store, &plugin, sizes, black_box(id));
+        })
+    });
+
     let (mut store, plugin) = floor_start(&setup.engine, &setup.floor, &setup.plugin, State::new());
     let mut id = ROOT_CONTEXT;
     group.bench_function("floor", |b| {
@@ -1003,7 +1017,12 @@ fn bench_instantiate(c: &mut Criterion, setup: &Setup) {
 
 fn bench_host_call(c: &mut Criterion, setup: &Setup) {
     let mut generated = {
-        let mut store = Store::new(&setup.engine, State::new());
+        // The WAT calls from a plain export, outside any callback, where the
+        // access rules refuse header reads; this measures the call path
+        // itself (their cost is measured on the lifecycle).
+        let mut state = State::new();
+        state.plugin.enforce_access_rules(false);
+        let mut store = Store::new(&setup.engine, state);
         let plugin = Plugin::instantiate(&mut store, &setup.generated, &setup.host_call)
             .expect("instantiate the WAT");
         HostCall::new(store, plugin.instance())
@@ -1139,6 +1158,22 @@ fn print_ratios(since: SystemTime) {
                 );
             }
         }
+    }
+    match (
+        mean_ns(&dir, "lifecycle/generated", since),
+        mean_ns(&dir, "lifecycle/generated-rules-off", since),
+    ) {
+        (Ok(on), Ok(off)) => println!(
+            "access rules: lifecycle enforced {} / switched off {} = {:.3} ({:+.1}%)",
+            show_ns(on),
+            show_ns(off),
+            on / off,
+            (on / off - 1.0) * 100.0
+        ),
+        (on, off) => println!(
+            "access rules: not measured ({})",
+            on.err().or(off.err()).unwrap_or_default()
+        ),
     }
     println!("{PEER_SKIPPED}");
 }

@@ -49,7 +49,17 @@ pub struct Input {
     pub plugin_configuration: Vec<u8>,
     /// The answer given to each HTTP call the plugin makes.
     pub http_call_response: reference::HttpCallResponse,
+    /// Deliver bodies and connection data in chunks of this many bytes
+    /// (`None`: each in one chunk).
+    pub chunk_size: Option<usize>,
+    /// How much body or data the host buffers while the plugin pauses it
+    /// (`None`: [`DEFAULT_BUFFER_LIMIT`]).
+    pub buffer_limit: Option<usize>,
 }
+
+/// How much body or connection data the runner buffers for a plugin that
+/// keeps returning `PAUSE` from a body or data callback: 1 MiB.
+pub const DEFAULT_BUFFER_LIMIT: usize = 1 << 20;
 
 /// One callback the runner made and what came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +77,15 @@ pub struct Report {
     pub lifecycle: Lifecycle,
     /// The callbacks made, in order.
     pub steps: Vec<Step>,
-    /// The request as the plugin left it (headers and body).
+    /// The request as it arrived (headers and body, or downstream data).
     pub request_before: (Pairs, Vec<u8>),
-    /// The response as the plugin left it.
+    /// The response as it arrived (headers and body, or upstream data).
     pub response_before: (Pairs, Vec<u8>),
+    /// The request body (or downstream data) the host passed on, as the
+    /// plugin left each part of it.
+    pub request_forwarded: Vec<u8>,
+    /// The response body (or upstream data) the host passed on.
+    pub response_forwarded: Vec<u8>,
     /// The host's final state.
     pub host: ReferenceHost,
 }
@@ -118,6 +133,60 @@ pub struct Session {
     pub steps: Vec<Step>,
     /// How many of the host's recorded HTTP calls have had their response.
     pub answered_calls: usize,
+    /// What the host passed on of each flow, indexed by [`Flow`].
+    pub forwarded: [Vec<u8>; 4],
+}
+
+/// A body or connection data, delivered in chunks to its callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// The HTTP request body: `proxy_on_request_body`.
+    RequestBody = 0,
+    /// The HTTP response body: `proxy_on_response_body`.
+    ResponseBody = 1,
+    /// TCP data from downstream: `proxy_on_downstream_data`.
+    DownstreamData = 2,
+    /// TCP data from upstream: `proxy_on_upstream_data`.
+    UpstreamData = 3,
+}
+
+impl Flow {
+    fn callback(self) -> &'static str {
+        match self {
+            Flow::RequestBody => "proxy_on_request_body",
+            Flow::ResponseBody => "proxy_on_response_body",
+            Flow::DownstreamData => "proxy_on_downstream_data",
+            Flow::UpstreamData => "proxy_on_upstream_data",
+        }
+    }
+
+    fn stream(self) -> bindings::StreamType {
+        match self {
+            Flow::RequestBody => bindings::StreamType::HttpRequest,
+            Flow::ResponseBody => bindings::StreamType::HttpResponse,
+            Flow::DownstreamData => bindings::StreamType::Downstream,
+            Flow::UpstreamData => bindings::StreamType::Upstream,
+        }
+    }
+
+    fn buffer(self, host: &mut ReferenceHost) -> &mut Vec<u8> {
+        match self {
+            Flow::RequestBody => &mut host.request_body,
+            Flow::ResponseBody => &mut host.response_body,
+            Flow::DownstreamData => &mut host.downstream_data,
+            Flow::UpstreamData => &mut host.upstream_data,
+        }
+    }
+}
+
+/// Whether a flow went through, or the stream stopped in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passage {
+    /// Every chunk was passed on.
+    Through,
+    /// The stream went no further: paused and never resumed, answered
+    /// locally, or over the buffer limit.
+    Stopped,
 }
 
 impl Session {
@@ -136,6 +205,7 @@ impl Session {
             plugin,
             steps: Vec::new(),
             answered_calls: 0,
+            forwarded: Default::default(),
         })
     }
 
@@ -239,6 +309,109 @@ impl Session {
         Ok(())
     }
 
+    /// Delivers `data` on `flow` in chunks of `chunk_size` bytes, as a proxy
+    /// does: each chunk is appended to the flow's buffer and its callback
+    /// sees everything buffered so far. `CONTINUE` passes the buffer on and
+    /// empties it; `PAUSE` keeps buffering, up to `limit` bytes (over it, a
+    /// request gets a local 413 response and any other flow is reset, as
+    /// Envoy does). A flow still paused at its last chunk waits for the
+    /// plugin's HTTP calls; unless one of them resumes the stream with
+    /// `proxy_continue_stream`, it goes no further.
+    pub fn flow(
+        &mut self,
+        flow: Flow,
+        context: u32,
+        data: &[u8],
+        chunk_size: Option<usize>,
+        limit: usize,
+        response: &reference::HttpCallResponse,
+    ) -> Result<Passage, RunError> {
+        let chunk_size = chunk_size.filter(|n| *n > 0).unwrap_or(data.len().max(1));
+        let chunks: Vec<&[u8]> = if data.is_empty() {
+            vec![&[]]
+        } else {
+            data.chunks(chunk_size).collect()
+        };
+        flow.buffer(self.store.data_mut()).clear();
+        let last = chunks.len() - 1;
+        for (index, chunk) in chunks.into_iter().enumerate() {
+            let end = index == last;
+            let buffer = flow.buffer(self.store.data_mut());
+            buffer.extend_from_slice(chunk);
+            if buffer.len() > limit {
+                self.over_limit(flow, limit);
+                return Ok(Passage::Stopped);
+            }
+            let size = len32(buffer);
+            let r = match flow {
+                Flow::RequestBody => {
+                    self.plugin
+                        .proxy_on_request_body(&mut self.store, context, size, end)
+                }
+                Flow::ResponseBody => {
+                    self.plugin
+                        .proxy_on_response_body(&mut self.store, context, size, end)
+                }
+                Flow::DownstreamData => {
+                    self.plugin
+                        .proxy_on_downstream_data(&mut self.store, context, size, end)
+                }
+                Flow::UpstreamData => {
+                    self.plugin
+                        .proxy_on_upstream_data(&mut self.store, context, size, end)
+                }
+            };
+            let call = format!("{}({context}, {size}, {end})", flow.callback());
+            let action = self.record(call, r)?;
+            if self.store.data().local_response.is_some() {
+                return Ok(Passage::Stopped);
+            }
+            if action == Some(Action::Pause) {
+                if !end {
+                    continue;
+                }
+                let continued = self.store.data().continued.len();
+                self.deliver(response)?;
+                let resumed = self.store.data().continued[continued..].contains(&flow.stream());
+                if !resumed || self.store.data().local_response.is_some() {
+                    self.steps.push(Step {
+                        call: format!("({} paused and never resumed)", flow.callback()),
+                        outcome: "stopped".to_string(),
+                    });
+                    return Ok(Passage::Stopped);
+                }
+            }
+            // Passed on: the buffer empties, except at the end, where it
+            // stays as the plugin left it for the report.
+            let buffer = flow.buffer(self.store.data_mut());
+            self.forwarded[flow as usize].extend_from_slice(buffer);
+            if !end {
+                buffer.clear();
+            }
+        }
+        Ok(Passage::Through)
+    }
+
+    /// The flow outgrew the buffer limit while paused.
+    fn over_limit(&mut self, flow: Flow, limit: usize) {
+        let outcome = if flow == Flow::RequestBody {
+            self.store.data_mut().local_response = Some(reference::LocalResponse {
+                status_code: 413,
+                details: "request_payload_too_large".to_string(),
+                body: b"Payload Too Large".to_vec(),
+                headers: Vec::new(),
+                grpc_status: u32::MAX,
+            });
+            "413 sent"
+        } else {
+            "stream reset"
+        };
+        self.steps.push(Step {
+            call: format!("({} over the {limit}-byte buffer limit)", flow.callback()),
+            outcome: outcome.to_string(),
+        });
+    }
+
     /// Ends the stream context: done (answering a pending `proxy_done`), log, delete.
     pub fn finish(&mut self, context: u32) -> Result<(), RunError> {
         let r = self.plugin.proxy_on_done(&mut self.store, context);
@@ -283,11 +456,18 @@ pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
     s.deliver(&input.http_call_response)?;
     s.finish(ctx)?;
     let host = s.store.data().clone();
+    let [request_body, response_body, downstream, upstream] = s.forwarded;
+    let (request_forwarded, response_forwarded) = match input.lifecycle {
+        Lifecycle::Http => (request_body, response_body),
+        Lifecycle::Tcp => (downstream, upstream),
+    };
     Ok(Report {
         lifecycle: input.lifecycle,
         steps: s.steps,
         request_before: (input.request_headers.clone(), input.request_body.clone()),
         response_before: (input.response_headers.clone(), input.response_body.clone()),
+        request_forwarded,
+        response_forwarded,
         host,
     })
 }
@@ -319,13 +499,19 @@ fn http(s: &mut Session, input: &Input) -> Result<(), RunError> {
     if s.store.data().local_response.is_some() {
         return Ok(());
     }
-    if !end {
-        s.store.data_mut().request_body = input.request_body.clone();
-        let size = len32(&input.request_body);
-        let r = s
-            .plugin
-            .proxy_on_request_body(&mut s.store, ctx, size, true);
-        s.record(format!("proxy_on_request_body({ctx}, {size}, true)"), r)?;
+    let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
+    let response = &input.http_call_response;
+    if !end
+        && s.flow(
+            Flow::RequestBody,
+            ctx,
+            &input.request_body,
+            input.chunk_size,
+            limit,
+            response,
+        )? == Passage::Stopped
+    {
+        return Ok(());
     }
     if s.store.data().local_response.is_some() {
         return Ok(());
@@ -338,12 +524,14 @@ fn http(s: &mut Session, input: &Input) -> Result<(), RunError> {
         .proxy_on_response_headers(&mut s.store, ctx, n, end);
     s.record(format!("proxy_on_response_headers({ctx}, {n}, {end})"), r)?;
     if !end {
-        s.store.data_mut().response_body = input.response_body.clone();
-        let size = len32(&input.response_body);
-        let r = s
-            .plugin
-            .proxy_on_response_body(&mut s.store, ctx, size, true);
-        s.record(format!("proxy_on_response_body({ctx}, {size}, true)"), r)?;
+        s.flow(
+            Flow::ResponseBody,
+            ctx,
+            &input.response_body,
+            input.chunk_size,
+            limit,
+            response,
+        )?;
     }
     Ok(())
 }
@@ -352,18 +540,25 @@ fn tcp(s: &mut Session, input: &Input) -> Result<(), RunError> {
     let ctx = STREAM_CONTEXT;
     let r = s.plugin.proxy_on_new_connection(&mut s.store, ctx);
     s.record(format!("proxy_on_new_connection({ctx})"), r)?;
-    s.store.data_mut().downstream_data = input.request_body.clone();
-    let size = len32(&input.request_body);
-    let r = s
-        .plugin
-        .proxy_on_downstream_data(&mut s.store, ctx, size, true);
-    s.record(format!("proxy_on_downstream_data({ctx}, {size}, true)"), r)?;
-    s.store.data_mut().upstream_data = input.response_body.clone();
-    let size = len32(&input.response_body);
-    let r = s
-        .plugin
-        .proxy_on_upstream_data(&mut s.store, ctx, size, true);
-    s.record(format!("proxy_on_upstream_data({ctx}, {size}, true)"), r)?;
+    let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
+    let (chunk, response) = (input.chunk_size, &input.http_call_response);
+    // The two directions of a connection pause independently.
+    s.flow(
+        Flow::DownstreamData,
+        ctx,
+        &input.request_body,
+        chunk,
+        limit,
+        response,
+    )?;
+    s.flow(
+        Flow::UpstreamData,
+        ctx,
+        &input.response_body,
+        chunk,
+        limit,
+        response,
+    )?;
     let remote = bindings::PeerType::Remote;
     let r = s
         .plugin
@@ -424,13 +619,28 @@ impl fmt::Display for Report {
         match self.lifecycle {
             Lifecycle::Http => {
                 pairs_diff(&mut out, "request headers", &before.0, &h.request_headers);
-                body_diff(&mut out, "request body", &before.1, &h.request_body);
+                body_diff(&mut out, "request body", &before.1, &self.request_forwarded);
                 pairs_diff(&mut out, "response headers", &after.0, &h.response_headers);
-                body_diff(&mut out, "response body", &after.1, &h.response_body);
+                body_diff(
+                    &mut out,
+                    "response body",
+                    &after.1,
+                    &self.response_forwarded,
+                );
             }
             Lifecycle::Tcp => {
-                body_diff(&mut out, "downstream data", &before.1, &h.downstream_data);
-                body_diff(&mut out, "upstream data", &after.1, &h.upstream_data);
+                body_diff(
+                    &mut out,
+                    "downstream data",
+                    &before.1,
+                    &self.request_forwarded,
+                );
+                body_diff(
+                    &mut out,
+                    "upstream data",
+                    &after.1,
+                    &self.response_forwarded,
+                );
             }
         }
         if let Some(local) = &h.local_response {
