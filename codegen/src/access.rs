@@ -355,6 +355,38 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             passed: u64,
         }
 
+        /// Hashes context ids for the stream table. The host, not the
+        /// plugin, picks context ids, so a fast multiplicative hash is safe.
+        #[derive(Clone, Copy, Default)]
+        struct ContextHash;
+
+        impl core::hash::BuildHasher for ContextHash {
+            type Hasher = ContextHasher;
+
+            fn build_hasher(&self) -> ContextHasher {
+                ContextHasher(0)
+            }
+        }
+
+        /// See [`ContextHash`].
+        struct ContextHasher(u64);
+
+        impl core::hash::Hasher for ContextHasher {
+            fn finish(&self) -> u64 {
+                self.0
+            }
+
+            fn write(&mut self, bytes: &[u8]) {
+                for byte in bytes {
+                    self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                }
+            }
+
+            fn write_u32(&mut self, value: u32) {
+                self.0 = (self.0 ^ u64::from(value)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            }
+        }
+
         /// The plugin's memory and allocator, found at instantiation.
         #[derive(Clone)]
         struct Exports {
@@ -374,7 +406,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             enforce: bool,
             running: Option<Running>,
             effective_context: u32,
-            streams: std::collections::BTreeMap<u32, StreamState>,
+            streams: std::collections::HashMap<u32, StreamState, ContextHash>,
             exports: Option<Exports>,
         }
 
@@ -384,7 +416,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                     enforce: true,
                     running: None,
                     effective_context: 0,
-                    streams: std::collections::BTreeMap::new(),
+                    streams: std::collections::HashMap::default(),
                     exports: None,
                 }
             }
