@@ -24,6 +24,7 @@ pub mod diagnostic;
 pub mod ir;
 pub mod lower;
 pub mod serial;
+pub mod suggest;
 pub mod syntax;
 pub mod validate;
 

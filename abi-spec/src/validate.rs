@@ -1859,40 +1859,9 @@ fn or_else(hint: String, otherwise: &str) -> String {
     }
 }
 
-/// Levenshtein distance between two strings, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 /// `; did you mean `x`?` when a candidate is close enough to be a likely
-/// typo (the same measure as the macros' checks: case and underscores are
-/// ignored; one edit for names under four characters, else two edits or a
-/// third of the name's length, whichever is more), or nothing.
+/// typo ([`crate::suggest::closest`]), or nothing.
 fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let normalized = |s: &str| -> String {
-        s.chars()
-            .filter(|c| *c != '_')
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    let wanted = normalized(name);
-    let length = wanted.chars().count();
-    let limit = if length < 4 { 1 } else { (length / 3).max(2) };
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&wanted, &normalized(c)), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map_or_else(String::new, |(_, c)| format!("; did you mean `{c}`?"))
+    crate::suggest::closest(name, candidates)
+        .map_or_else(String::new, |c| format!("; did you mean `{c}`?"))
 }
