@@ -270,3 +270,168 @@ fn every_instance_in_a_store_allocates_in_itself() {
         }
     }
 }
+
+/// A module that shares another instance's memory (imports it and exports
+/// it again) allocates with its own allocator, never with the one cached
+/// for the instance that defines the memory.
+#[test]
+fn a_module_sharing_a_memory_allocates_with_its_own_allocator() {
+    let engine = wasmtime::Engine::default();
+    let owner = wasmtime::Module::new(&engine, sharing_plugin(4096)).unwrap();
+    let borrower = wasmtime::Module::new(
+        &engine,
+        r#"
+(module
+  (import "env" "proxy_get_shared_data" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "owner" "memory" (memory 1))
+  (export "memory" (memory 0))
+  (global $next (mut i32) (i32.const 20000))
+  (global $allocations (mut i32) (i32.const 0))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $ptr i32)
+    (global.set $allocations (i32.add (global.get $allocations) (i32.const 1)))
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $ptr))
+  (func (export "allocations") (result i32) (global.get $allocations))
+  (data (memory 0) (i32.const 48) "key")
+  (func (export "get") (result i32)
+    (call $get (i32.const 48) (i32.const 3) (i32.const 200) (i32.const 204) (i32.const 208)))
+)
+"#,
+    )
+    .unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |s: &mut Shared| s).unwrap();
+    let mut store = wasmtime::Store::new(&engine, Shared::default());
+    let owner = Plugin::instantiate(&mut store, &linker, &owner)
+        .unwrap()
+        .instance();
+    linker.instance(&mut store, "owner", owner).unwrap();
+    let borrower = linker.instantiate(&mut store, &borrower).unwrap();
+    let get = borrower
+        .get_typed_func::<(), i32>(&mut store, "get")
+        .unwrap();
+    assert_eq!(get.call(&mut store, ()).unwrap(), 0);
+    let allocations = |store: &mut wasmtime::Store<Shared>, instance: wasmtime::Instance| {
+        instance
+            .get_typed_func::<(), i32>(&mut *store, "allocations")
+            .unwrap()
+            .call(&mut *store, ())
+            .unwrap()
+    };
+    assert_eq!(allocations(&mut store, borrower), 1);
+    assert_eq!(allocations(&mut store, owner), 0);
+    let memory = owner.get_memory(&mut store, "memory").unwrap();
+    let mem = memory.data(&store);
+    let word = |at: usize| u32::from_le_bytes(mem[at..at + 4].try_into().unwrap()) as usize;
+    assert_eq!(word(200), 20000);
+    assert_eq!(&mem[20000..20000 + word(204)], b"value of key");
+}
+
+/// A callback the plugin does not export still moves the stream on: with
+/// no `proxy_on_response_headers`, the response headers have gone on, and a
+/// local response from the response body is refused (BAD_ARGUMENT).
+#[test]
+fn absent_callbacks_still_move_the_stream_on() {
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::new(
+        &engine,
+        r#"
+(module
+  (import "env" "proxy_send_local_response"
+    (func $respond (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $status (mut i32) (i32.const -1))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "status") (result i32) (global.get $status))
+  (func $respond_now (result i32)
+    (call $respond (i32.const 403) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+      (i32.const 0) (i32.const 0) (i32.const -1)))
+  (func (export "proxy_on_request_body") (param i32 i32 i32) (result i32)
+    (global.set $status (call $respond_now)) (i32.const 0))
+  (func (export "proxy_on_response_body") (param i32 i32 i32) (result i32)
+    (global.set $status (call $respond_now)) (i32.const 0))
+)
+"#,
+    )
+    .unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |s: &mut Local| s).unwrap();
+    let mut store = wasmtime::Store::new(&engine, Local::default());
+    let plugin = Plugin::instantiate(&mut store, &linker, &module).unwrap();
+    let status = |store: &mut wasmtime::Store<Local>| {
+        plugin
+            .instance()
+            .get_typed_func::<(), i32>(&mut *store, "status")
+            .unwrap()
+            .call(&mut *store, ())
+            .unwrap()
+    };
+    // Neither context callback is exported; the stream exists all the same.
+    assert_eq!(
+        plugin.proxy_on_context_create(&mut store, 1, 0).unwrap(),
+        None
+    );
+    assert_eq!(
+        plugin.proxy_on_context_create(&mut store, 2, 1).unwrap(),
+        None
+    );
+    assert_eq!(
+        plugin
+            .proxy_on_request_headers(&mut store, 2, 1, false)
+            .unwrap(),
+        None
+    );
+    plugin
+        .proxy_on_request_body(&mut store, 2, 1, true)
+        .unwrap();
+    assert_eq!(status(&mut store), 0, "before the response headers");
+    assert_eq!(store.data().responses, 1);
+    assert_eq!(
+        plugin
+            .proxy_on_response_headers(&mut store, 2, 1, false)
+            .unwrap(),
+        None
+    );
+    plugin
+        .proxy_on_response_body(&mut store, 2, 1, true)
+        .unwrap();
+    assert_eq!(status(&mut store), 2, "after them: BAD_ARGUMENT");
+    assert_eq!(store.data().responses, 1, "refused before the host");
+    // Without proxy_on_delete exported, the stream is still forgotten.
+    assert_eq!(plugin.proxy_on_delete(&mut store, 2).unwrap(), None);
+    assert!(
+        !store
+            .data_mut()
+            .plugin
+            .is_paused(2, v0_2_1::Callback::RequestHeaders)
+    );
+}
+
+#[derive(Default)]
+struct Local {
+    plugin: PluginState,
+    responses: usize,
+}
+
+impl HasPluginState for Local {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
+    }
+}
+
+impl Host for Local {
+    fn proxy_send_local_response(
+        &mut self,
+        _status_code: u32,
+        _status_code_details: &str,
+        _body: &[u8],
+        _headers: &[(&[u8], &[u8])],
+        _grpc_status: u32,
+    ) -> Result<(), Status> {
+        self.responses += 1;
+        Ok(())
+    }
+}

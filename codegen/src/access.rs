@@ -9,10 +9,10 @@
 //! - `before X` holds while the effective context is a stream that has not
 //!   yet got past `X` (returned `CONTINUE` from it, or was resumed there).
 //!
-//! Everything here is generated from the description; the codegen knows
-//! only two ABI facts by name: the `PAUSE` value of a callback's result,
-//! and `proxy_set_effective_context`, whose success moves the effective
-//! context.
+//! The grants come from the description; the lifecycle around them rests on
+//! a few ABI facts the codegen knows by name (the constants below): the
+//! `PAUSE` value of a callback's result, the callbacks that create and
+//! delete contexts, and `proxy_set_effective_context`.
 
 use proc_macro2::TokenStream;
 use proxy_wasm_abi_spec::ir::{
@@ -36,7 +36,8 @@ pub const CONTEXT_CREATE: &str = "proxy_on_context_create";
 /// The callback after which a context is gone.
 pub const CONTEXT_DELETE: &str = "proxy_on_delete";
 
-/// The callbacks the `Plugin` handle calls, in description order.
+/// The callbacks the `Plugin` handle calls, in description order (not the
+/// allocator, which the shims call, nor the toolchain's exports).
 pub fn plugin_callbacks(abi: &AbiVersion) -> impl Iterator<Item = &Function> {
     abi.callbacks()
         .filter(|f| !f.is_marker && !is_toolchain_export(f) && f.name != "proxy_on_memory_allocate")
@@ -123,21 +124,27 @@ pub fn condition_param<'a>(abi: &AbiVersion, callback: &'a Function) -> Option<&
 }
 
 /// The check a shim runs after decoding its arguments and before calling
-/// the host: `None` for a function the rules do not restrict.
+/// the host: `None` for a function the rules do not restrict. The validator
+/// guarantees the shape; a description that slipped past it is an error
+/// here rather than an unchecked function.
 pub fn shim_check(
     f: &Function,
     abi: &AbiVersion,
     raw_status: &proc_macro2::Ident,
-) -> Option<TokenStream> {
-    let forbidden = format_ident!("{}", f.forbidden.as_ref()?);
+) -> Result<Option<TokenStream>, String> {
     let mut checks = Vec::new();
     for p in &f.params {
-        if let (Some(level), Type::Enum(e)) = (p.access, &p.ty) {
-            let lookup = enum_grants_fn(e);
-            let var = ident(&p.name);
-            let level = level_tokens(level);
-            checks.push(quote!(!state.permits(#lookup(#var), #level)));
-        }
+        let Some(level) = p.access else { continue };
+        let Type::Enum(e) = &p.ty else {
+            return Err(format!(
+                "`{}`: @access parameter `{}` is not an enum",
+                f.name, p.name
+            ));
+        };
+        let lookup = enum_grants_fn(e);
+        let var = ident(&p.name);
+        let level = level_tokens(level);
+        checks.push(quote!(!state.permits(#lookup(#var), #level)));
     }
     let restricted = abi
         .access
@@ -148,14 +155,21 @@ pub fn shim_check(
         checks.push(quote!(!state.permits(#table, AccessLevel::Call)));
     }
     if checks.is_empty() {
-        return None;
+        return Ok(None);
     }
-    Some(quote! {
+    let Some(forbidden) = &f.forbidden else {
+        return Err(format!(
+            "`{}` is restricted by the access rules but has no @forbidden status",
+            f.name
+        ));
+    };
+    let forbidden = format_ident!("{forbidden}");
+    Ok(Some(quote! {
         let state = data.plugin_state();
         if #(#checks)||* {
             return Ok(#raw_status::#forbidden.0);
         }
-    })
+    }))
 }
 
 /// What a successful call changes in the state: the effective context, or
@@ -373,7 +387,8 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 
         impl core::hash::Hasher for ContextHasher {
             fn finish(&self) -> u64 {
-                self.0
+                // Buckets come from the low bits; fold the well-mixed high ones in.
+                self.0 ^ (self.0 >> 32)
             }
 
             fn write(&mut self, bytes: &[u8]) {
@@ -400,8 +415,10 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         /// running callback, the effective context, paused streams).
         ///
         /// Keep one in the store's data and expose it through
-        /// [`HasPluginState`]. Access rules are enforced by default.
-        #[derive(Clone)]
+        /// [`HasPluginState`]. Access rules are enforced by default. Streams
+        /// are known by context id, so plugins that share a store must not
+        /// share context ids; the memory and allocator are those of the
+        /// plugin instantiated last (other instances look theirs up).
         pub struct PluginState {
             enforce: bool,
             running: Option<Running>,
@@ -417,6 +434,20 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                     running: None,
                     effective_context: 0,
                     streams: std::collections::HashMap::default(),
+                    exports: None,
+                }
+            }
+        }
+
+        /// A clone keeps the rules' view but not the exports, which belong to
+        /// one store.
+        impl Clone for PluginState {
+            fn clone(&self) -> Self {
+                PluginState {
+                    enforce: self.enforce,
+                    running: self.running,
+                    effective_context: self.effective_context,
+                    streams: self.streams.clone(),
                     exports: None,
                 }
             }
@@ -496,7 +527,9 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// Context `context_id` was created under `parent_id` (0 for a
             /// plugin context, which is not a stream).
             fn created(&mut self, context_id: u32, parent_id: u32) {
-                if parent_id != 0 {
+                if parent_id == 0 {
+                    self.streams.remove(&context_id);
+                } else {
                     self.streams.insert(context_id, StreamState::default());
                 }
             }
@@ -504,6 +537,12 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// Context `context_id` is gone.
             fn deleted(&mut self, context_id: u32) {
                 self.streams.remove(&context_id);
+            }
+
+            /// Forgets stream `context_id`, for a host that ends a stream
+            /// without `proxy_on_delete` (which forgets it too).
+            pub fn forget_context(&mut self, context_id: u32) {
+                self.deleted(context_id);
             }
 
             /// A callback starts; returns what to restore when it ends.

@@ -186,6 +186,12 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
                 _ => quote!(#n),
             }
         });
+        if access::shim_check(f, abi, &raw_enum_ident("proxy_status_t"))?.is_some() {
+            return Err(format!(
+                "`{}` is restricted by the access rules but has no result to refuse a call with",
+                f.name
+            ));
+        }
         let unused = names_ignored(&names);
         let effect = access::shim_effect(f).map(|effect| {
             quote! {
@@ -369,7 +375,7 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
                     _ => quote!(&#out),
                 };
                 buffer_writes.push(quote! {
-                    if !guest::return_bytes(&mut caller, memory, #bytes, #first, #second)? {
+                    if !guest::return_bytes(&mut caller, memory, known, #bytes, #first, #second)? {
                         return Ok(#memory_fault);
                     }
                 });
@@ -427,9 +433,16 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
     } else {
         quote!(let data = caller.data_mut();)
     };
+    // `known`: the memory was found through the instantiated module's export
+    // index, so the caller is an instance of that module.
+    let known = if buffer_writes.is_empty() {
+        quote!(_)
+    } else {
+        quote!(known)
+    };
     let memory_setup = needs_memory.then(|| {
         quote! {
-            let Some(memory) = guest::memory(&mut caller) else {
+            let Some((memory, #known)) = guest::memory(&mut caller) else {
                 return Ok(#memory_fault);
             };
         }
@@ -439,7 +452,7 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
     } else {
         quote!(let data = caller.data_mut();)
     };
-    let check = access::shim_check(f, abi, raw);
+    let check = access::shim_check(f, abi, raw)?;
     let effect = access::shim_effect(f);
     let after_call = if scalar_writes.is_empty() && buffer_writes.is_empty() {
         quote! {
@@ -493,19 +506,21 @@ fn guest_module() -> TokenStream {
         mod guest {
             use super::HasPluginState;
 
-            /// The calling plugin's exported linear memory: through the export
-            /// index found at instantiation (no name lookup), or by name for a
-            /// module the bindings did not instantiate.
-            pub(super) fn memory<T: HasPluginState>(caller: &mut wasmtime::Caller<'_, T>) -> Option<wasmtime::Memory> {
+            /// The calling plugin's exported linear memory, and whether it was
+            /// found through the export index of the module last instantiated
+            /// with `Plugin::instantiate` in this store (no name lookup; the
+            /// caller is then an instance of that module). Any other caller's
+            /// memory is looked up by name.
+            pub(super) fn memory<T: HasPluginState>(caller: &mut wasmtime::Caller<'_, T>) -> Option<(wasmtime::Memory, bool)> {
                 let known = caller.data_mut().plugin_state().exports.as_ref().map(|e| e.memory_export);
                 // `get_module_export` answers `None` for another module's caller.
                 if let Some(export) = known
                     && let Some(wasmtime::Extern::Memory(memory)) = caller.get_module_export(&export)
                 {
-                    return Some(memory);
+                    return Some((memory, true));
                 }
                 match caller.get_export("memory") {
-                    Some(wasmtime::Extern::Memory(memory)) => Some(memory),
+                    Some(wasmtime::Extern::Memory(memory)) => Some((memory, false)),
                     _ => None,
                 }
             }
@@ -552,26 +567,34 @@ fn guest_module() -> TokenStream {
             /// or `malloc` only when the former is absent. `None` when neither is
             /// exported or the allocator answers 0.
             ///
-            /// The allocator found at instantiation is used only when `memory`
-            /// (the caller's) is that instance's own memory: a store may hold
-            /// other instances, and each must allocate in itself.
+            /// The allocator found at instantiation is used only for a caller
+            /// of the same module (`known`) whose memory is the very memory the
+            /// allocator's instance defines: a store may hold other instances,
+            /// and each must allocate in itself. Instances of one module that
+            /// define their memories have distinct ones; a module that imports
+            /// its memory gets no cached allocator.
             pub(super) fn allocate<T: HasPluginState + 'static>(
                 caller: &mut wasmtime::Caller<'_, T>,
                 memory: wasmtime::Memory,
+                known: bool,
                 size: u32,
             ) -> wasmtime::Result<Option<u32>> {
-                let known = caller
-                    .data_mut()
-                    .plugin_state()
-                    .exports
-                    .as_ref()
-                    .and_then(|e| Some((e.memory, e.allocator.clone()?)));
                 let own = |caller: &wasmtime::Caller<'_, T>, cached: wasmtime::Memory| {
                     // Distinct live memories have distinct bases; an empty one
                     // has none worth comparing.
                     memory.data_size(caller) > 0 && cached.data_ptr(caller) == memory.data_ptr(caller)
                 };
-                let allocator = match known {
+                let cached = if known {
+                    caller
+                        .data_mut()
+                        .plugin_state()
+                        .exports
+                        .as_ref()
+                        .and_then(|e| Some((e.memory, e.allocator.clone()?)))
+                } else {
+                    None
+                };
+                let allocator = match cached {
                     Some((cached, allocator)) if own(caller, cached) => allocator,
                     _ => {
                         let found = ["proxy_on_memory_allocate", "malloc"].into_iter().find_map(|name| match caller.get_export(name) {
@@ -598,6 +621,7 @@ fn guest_module() -> TokenStream {
             pub(super) fn return_bytes<T: HasPluginState + 'static>(
                 caller: &mut wasmtime::Caller<'_, T>,
                 memory: wasmtime::Memory,
+                known: bool,
                 value: &[u8],
                 ptr_out: u32,
                 size_out: u32,
@@ -613,7 +637,7 @@ fn guest_module() -> TokenStream {
                     write(mem, size_out, &0u32.to_le_bytes());
                     return Ok(true);
                 }
-                let Some(ptr) = allocate(caller, memory, size)? else {
+                let Some(ptr) = allocate(caller, memory, known, size)? else {
                     return Ok(false);
                 };
                 let mem = memory.data_mut(&mut *caller);
@@ -637,7 +661,6 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let mut fields = Vec::new();
     let mut lookups = Vec::new();
     let mut methods = Vec::new();
-    // The allocator is called by the shims, not by the host's code.
     for f in access::plugin_callbacks(abi) {
         let name = ident(&f.name);
         let wasm_name = &f.name;
@@ -732,6 +755,20 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
             _ => None,
         };
+        // A callback the plugin does not export still happens to the stream:
+        // the host goes on as if it had returned CONTINUE.
+        let passes = pauses
+            .is_some()
+            .then(|| quote!(state.returned(Callback::#variant, #context, false);));
+        let absent = (created.is_some() || deleted.is_some() || passes.is_some()).then(|| {
+            quote! {
+                let mut context = store.as_context_mut();
+                let state = context.data_mut().plugin_state();
+                #created
+                #passes
+                #deleted
+            }
+        });
         let call = quote! {
             let saved = {
                 let mut context = store.as_context_mut();
@@ -773,6 +810,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// Returns `Ok(None)` when the plugin does not export this callback.
             pub fn #name<T: HasPluginState + 'static>(&self, mut store: impl wasmtime::AsContextMut<Data = T>, #(#api_params),*) -> Result<Option<#result_api>, CallError> {
                 let Some(func) = &self.callbacks.#name else {
+                    #absent
                     return Ok(None);
                 };
                 #call
@@ -867,6 +905,21 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
         }
 
+        /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
+        fn start(instance: wasmtime::Instance, mut store: impl wasmtime::AsContextMut) -> Result<(), PluginError> {
+            let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
+            let start = lookup::<(), ()>(instance, &mut store, "_start")?;
+            if let Some(initialize) = initialize {
+                initialize.call(&mut store, ()).map_err(PluginError::Start)?;
+                if let Some(main) = lookup::<(u32, u32), u32>(instance, &mut store, "main")? {
+                    main.call(&mut store, (0, 0)).map_err(PluginError::Start)?;
+                }
+            } else if let Some(start) = start {
+                start.call(&mut store, ()).map_err(PluginError::Start)?;
+            }
+            Ok(())
+        }
+
         /// A callback as looked up at instantiation: `None` when not exported.
         pub type Export<P, R> = Option<wasmtime::TypedFunc<P, R>>;
 
@@ -931,16 +984,11 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                     memory,
                     allocator,
                 });
-                let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
-                let start = lookup::<(), ()>(instance, &mut store, "_start")?;
-                if let Some(initialize) = initialize {
-                    initialize.call(&mut store, ()).map_err(PluginError::Start)?;
-                    if let Some(main) = lookup::<(u32, u32), u32>(instance, &mut store, "main")? {
-                        main.call(&mut store, (0, 0)).map_err(PluginError::Start)?;
-                    }
-                } else if let Some(start) = start {
-                    start.call(&mut store, ()).map_err(PluginError::Start)?;
-                }
+                let started = start(instance, &mut store);
+                // The start functions run outside any callback: a context
+                // they switched to does not outlive them.
+                store.as_context_mut().data_mut().plugin_state().effective_context = 0;
+                started?;
                 let callbacks = Callbacks {
                     #(#lookups)*
                 };

@@ -1962,7 +1962,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 message_data: u32,
                 message_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -1993,7 +1993,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 iovec_size: u32,
                 return_written_bytes: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2037,7 +2037,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 mut caller: wasmtime::Caller<'_, T>,
                 return_log_level: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2066,7 +2066,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 mut caller: wasmtime::Caller<'_, T>,
                 return_time: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2093,7 +2093,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 _unused: u64,
                 return_time: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2138,7 +2138,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 buffer: u32,
                 buffer_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2161,7 +2161,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_num_elements: u32,
                 return_buffer_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2197,7 +2197,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_array: u32,
                 return_buffer: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2226,7 +2226,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 value_data: u32,
                 value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2262,7 +2262,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2291,6 +2291,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -2310,7 +2311,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_buffer_size: u32,
                 return_unused: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2350,7 +2351,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 map_id: u32,
                 return_serialized_pairs_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2393,7 +2394,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_serialized_pairs_data: u32,
                 return_serialized_pairs_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2419,6 +2420,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     &serial::encode_map(&out_pairs),
                     return_serialized_pairs_data,
                     return_serialized_pairs_size,
@@ -2438,7 +2440,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 serialized_pairs_data: u32,
                 serialized_pairs_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2479,7 +2481,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2511,6 +2513,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -2532,7 +2535,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 value_data: u32,
                 value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2571,7 +2574,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 value_data: u32,
                 value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2609,7 +2612,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 key_data: u32,
                 key_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2685,7 +2688,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_status_message_data: u32,
                 return_status_message_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2712,6 +2715,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     out_status_message.as_bytes(),
                     return_status_message_data,
                     return_status_message_size,
@@ -2736,7 +2740,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 serialized_headers_size: u32,
                 grpc_status: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2800,7 +2804,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 timeout: u32,
                 return_call_id: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2872,7 +2876,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 timeout: u32,
                 return_call_id: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2957,7 +2961,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 serialized_initial_metadata_size: u32,
                 return_stream_id: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3032,7 +3036,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 message_size: u32,
                 end_stream: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3091,7 +3095,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 value_size: u32,
                 cas: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3123,7 +3127,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_size: u32,
                 return_cas: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3152,6 +3156,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -3171,7 +3176,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 name_size: u32,
                 return_queue_id: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3206,7 +3211,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 name_size: u32,
                 return_queue_id: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3245,7 +3250,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 value_data: u32,
                 value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3269,7 +3274,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3288,6 +3293,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -3308,7 +3314,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 name_size: u32,
                 return_metric_id: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3378,7 +3384,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 metric_id: u32,
                 return_value: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3406,7 +3412,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3430,6 +3436,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -3450,7 +3457,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 value_data: u32,
                 value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3482,7 +3489,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_results_data: u32,
                 return_results_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, known)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3511,6 +3518,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
+                    known,
                     &out_results,
                     return_results_data,
                     return_results_size,
@@ -3529,7 +3537,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_argc: u32,
                 return_argv_buffer_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3569,7 +3577,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_argv: u32,
                 return_argv_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some(memory) = guest::memory(&mut caller) else {
+                let Some((memory, _)) = guest::memory(&mut caller) else {
                     return Ok(RawWasiErrno::FAULT.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -4034,7 +4042,7 @@ struct ContextHasher(u64);
 
 impl core::hash::Hasher for ContextHasher {
     fn finish(&self) -> u64 {
-        self.0
+        self.0 ^ (self.0 >> 32)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -4062,8 +4070,10 @@ struct Exports {
 /// running callback, the effective context, paused streams).
 ///
 /// Keep one in the store's data and expose it through
-/// [`HasPluginState`]. Access rules are enforced by default.
-#[derive(Clone)]
+/// [`HasPluginState`]. Access rules are enforced by default. Streams
+/// are known by context id, so plugins that share a store must not
+/// share context ids; the memory and allocator are those of the
+/// plugin instantiated last (other instances look theirs up).
 pub struct PluginState {
     enforce: bool,
     running: Option<Running>,
@@ -4079,6 +4089,20 @@ impl Default for PluginState {
             running: None,
             effective_context: 0,
             streams: std::collections::HashMap::default(),
+            exports: None,
+        }
+    }
+}
+
+/// A clone keeps the rules' view but not the exports, which belong to
+/// one store.
+impl Clone for PluginState {
+    fn clone(&self) -> Self {
+        PluginState {
+            enforce: self.enforce,
+            running: self.running,
+            effective_context: self.effective_context,
+            streams: self.streams.clone(),
             exports: None,
         }
     }
@@ -4162,7 +4186,9 @@ impl PluginState {
     /// Context `context_id` was created under `parent_id` (0 for a
     /// plugin context, which is not a stream).
     fn created(&mut self, context_id: u32, parent_id: u32) {
-        if parent_id != 0 {
+        if parent_id == 0 {
+            self.streams.remove(&context_id);
+        } else {
             self.streams.insert(context_id, StreamState::default());
         }
     }
@@ -4170,6 +4196,12 @@ impl PluginState {
     /// Context `context_id` is gone.
     fn deleted(&mut self, context_id: u32) {
         self.streams.remove(&context_id);
+    }
+
+    /// Forgets stream `context_id`, for a host that ends a stream
+    /// without `proxy_on_delete` (which forgets it too).
+    pub fn forget_context(&mut self, context_id: u32) {
+        self.deleted(context_id);
     }
 
     /// A callback starts; returns what to restore when it ends.
@@ -4217,12 +4249,14 @@ pub trait HasPluginState {
 /// address and length is checked, and nothing here can panic.
 mod guest {
     use super::HasPluginState;
-    /// The calling plugin's exported linear memory: through the export
-    /// index found at instantiation (no name lookup), or by name for a
-    /// module the bindings did not instantiate.
+    /// The calling plugin's exported linear memory, and whether it was
+    /// found through the export index of the module last instantiated
+    /// with `Plugin::instantiate` in this store (no name lookup; the
+    /// caller is then an instance of that module). Any other caller's
+    /// memory is looked up by name.
     pub(super) fn memory<T: HasPluginState>(
         caller: &mut wasmtime::Caller<'_, T>,
-    ) -> Option<wasmtime::Memory> {
+    ) -> Option<(wasmtime::Memory, bool)> {
         let known = caller
             .data_mut()
             .plugin_state()
@@ -4233,10 +4267,10 @@ mod guest {
             && let Some(wasmtime::Extern::Memory(memory)) = caller
                 .get_module_export(&export)
         {
-            return Some(memory);
+            return Some((memory, true));
         }
         match caller.get_export("memory") {
-            Some(wasmtime::Extern::Memory(memory)) => Some(memory),
+            Some(wasmtime::Extern::Memory(memory)) => Some((memory, false)),
             _ => None,
         }
     }
@@ -4286,25 +4320,33 @@ mod guest {
     /// or `malloc` only when the former is absent. `None` when neither is
     /// exported or the allocator answers 0.
     ///
-    /// The allocator found at instantiation is used only when `memory`
-    /// (the caller's) is that instance's own memory: a store may hold
-    /// other instances, and each must allocate in itself.
+    /// The allocator found at instantiation is used only for a caller
+    /// of the same module (`known`) whose memory is the very memory the
+    /// allocator's instance defines: a store may hold other instances,
+    /// and each must allocate in itself. Instances of one module that
+    /// define their memories have distinct ones; a module that imports
+    /// its memory gets no cached allocator.
     pub(super) fn allocate<T: HasPluginState + 'static>(
         caller: &mut wasmtime::Caller<'_, T>,
         memory: wasmtime::Memory,
+        known: bool,
         size: u32,
     ) -> wasmtime::Result<Option<u32>> {
-        let known = caller
-            .data_mut()
-            .plugin_state()
-            .exports
-            .as_ref()
-            .and_then(|e| Some((e.memory, e.allocator.clone()?)));
         let own = |caller: &wasmtime::Caller<'_, T>, cached: wasmtime::Memory| {
             memory.data_size(caller) > 0
                 && cached.data_ptr(caller) == memory.data_ptr(caller)
         };
-        let allocator = match known {
+        let cached = if known {
+            caller
+                .data_mut()
+                .plugin_state()
+                .exports
+                .as_ref()
+                .and_then(|e| Some((e.memory, e.allocator.clone()?)))
+        } else {
+            None
+        };
+        let allocator = match cached {
             Some((cached, allocator)) if own(caller, cached) => allocator,
             _ => {
                 let found = ["proxy_on_memory_allocate", "malloc"]
@@ -4333,6 +4375,7 @@ mod guest {
     pub(super) fn return_bytes<T: HasPluginState + 'static>(
         caller: &mut wasmtime::Caller<'_, T>,
         memory: wasmtime::Memory,
+        known: bool,
         value: &[u8],
         ptr_out: u32,
         size_out: u32,
@@ -4346,7 +4389,7 @@ mod guest {
             write(mem, size_out, &0u32.to_le_bytes());
             return Ok(true);
         }
-        let Some(ptr) = allocate(caller, memory, size)? else {
+        let Some(ptr) = allocate(caller, memory, known, size)? else {
             return Ok(false);
         };
         let mem = memory.data_mut(&mut *caller);
@@ -4453,6 +4496,24 @@ fn lookup<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
                 })
         }
     }
+}
+
+/// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
+fn start(
+    instance: wasmtime::Instance,
+    mut store: impl wasmtime::AsContextMut,
+) -> Result<(), PluginError> {
+    let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
+    let start = lookup::<(), ()>(instance, &mut store, "_start")?;
+    if let Some(initialize) = initialize {
+        initialize.call(&mut store, ()).map_err(PluginError::Start)?;
+        if let Some(main) = lookup::<(u32, u32), u32>(instance, &mut store, "main")? {
+            main.call(&mut store, (0, 0)).map_err(PluginError::Start)?;
+        }
+    } else if let Some(start) = start {
+        start.call(&mut store, ()).map_err(PluginError::Start)?;
+    }
+    Ok(())
 }
 
 /// A callback as looked up at instantiation: `None` when not exported.
@@ -4571,19 +4632,9 @@ impl Plugin {
             memory,
             allocator,
         });
-        let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
-        let start = lookup::<(), ()>(instance, &mut store, "_start")?;
-        if let Some(initialize) = initialize {
-            initialize.call(&mut store, ()).map_err(PluginError::Start)?;
-            if let Some(main) = lookup::<
-                (u32, u32),
-                u32,
-            >(instance, &mut store, "main")? {
-                main.call(&mut store, (0, 0)).map_err(PluginError::Start)?;
-            }
-        } else if let Some(start) = start {
-            start.call(&mut store, ()).map_err(PluginError::Start)?;
-        }
+        let started = start(instance, &mut store);
+        store.as_context_mut().data_mut().plugin_state().effective_context = 0;
+        started?;
         let callbacks = Callbacks {
             proxy_on_context_create: lookup(
                 instance,
@@ -4707,6 +4758,9 @@ impl Plugin {
         parent_context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_context_create else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.created(context_id, parent_context_id);
             return Ok(None);
         };
         let saved = {
@@ -4803,6 +4857,9 @@ impl Plugin {
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_delete else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.deleted(context_id);
             return Ok(None);
         };
         let saved = {
@@ -4943,6 +5000,9 @@ impl Plugin {
         stream_context_id: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_new_connection else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::NewConnection, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -4992,6 +5052,9 @@ impl Plugin {
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_downstream_data else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::DownstreamData, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -5074,6 +5137,9 @@ impl Plugin {
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_upstream_data else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::UpstreamData, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -5158,6 +5224,9 @@ impl Plugin {
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_request_headers else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::RequestHeaders, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -5211,6 +5280,9 @@ impl Plugin {
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_request_body else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::RequestBody, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -5261,6 +5333,9 @@ impl Plugin {
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_request_trailers else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::RequestTrailers, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -5310,6 +5385,9 @@ impl Plugin {
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_response_headers else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::ResponseHeaders, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -5363,6 +5441,9 @@ impl Plugin {
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_response_body else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::ResponseBody, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
@@ -5413,6 +5494,9 @@ impl Plugin {
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
         let Some(func) = &self.callbacks.proxy_on_response_trailers else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            state.returned(Callback::ResponseTrailers, stream_context_id, false);
             return Ok(None);
         };
         let saved = {
