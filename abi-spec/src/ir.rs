@@ -290,6 +290,9 @@ pub struct Function {
     /// For a host function that resumes a stream: the callbacks whose pauses
     /// a successful call ends (`@resumes(...)` on the function).
     pub resumes: Vec<String>,
+    /// What the function does to contexts, as the access rules track them
+    /// (`@context(create)`, `@context(delete)`, `@context(switch)`).
+    pub context_effect: Option<ContextEffect>,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.
@@ -705,6 +708,28 @@ impl Abi {
             access_meta: self.access_meta.clone(),
         })
     }
+}
+
+/// What a function does to contexts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContextEffect {
+    /// A callback announcing a new context: its first `context` parameter
+    /// is the new one, its second the parent (0 for a plugin context).
+    Create,
+    /// A callback after which its `context` is gone.
+    Delete,
+    /// A host function whose success makes its `context` parameter the
+    /// effective context.
+    Switch,
+}
+
+impl ContextEffect {
+    /// Every effect with its keyword in `@context(...)`.
+    pub const ALL: [(&'static str, ContextEffect); 3] = [
+        ("create", ContextEffect::Create),
+        ("delete", ContextEffect::Delete),
+        ("switch", ContextEffect::Switch),
+    ];
 }
 
 /// How a host function uses a map or buffer, or a restricted host function

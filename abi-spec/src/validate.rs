@@ -70,6 +70,8 @@ struct Attrs {
     resumes: Vec<Spanned<String>>,
     /// `@forbidden(STATUS)`: the status, and the attribute's span.
     forbidden: Option<(Spanned<String>, Span)>,
+    /// `@context(effect)`, with the attribute's span.
+    context: Option<(ContextEffect, Span)>,
 }
 
 /// Callback names written in an attribute, checked once every function is
@@ -383,7 +385,7 @@ impl Validator<'_> {
                 "deprecated" | "optional" | "required" => allowed == Allowed::Function,
                 "unused" | "extent" | "on_invalid" | "access" => allowed == Allowed::Param,
                 "role" => allowed == Allowed::Variant,
-                "forbidden" => allowed == Allowed::Function,
+                "forbidden" | "context" => allowed == Allowed::Function,
                 "resumes" => matches!(
                     allowed,
                     Allowed::Param | Allowed::Variant | Allowed::Function
@@ -394,7 +396,7 @@ impl Validator<'_> {
                         format!(
                             "unknown attribute `@{name}`; known attributes are @since, @until, @note, \
                              @deprecated, @optional, @required, @unused, @extent, @on_invalid, @role, \
-                             @access, @resumes and @forbidden"
+                             @access, @resumes, @forbidden and @context"
                         ),
                     );
                     continue;
@@ -556,6 +558,24 @@ impl Validator<'_> {
                             _ => {
                                 self.error(arg.value.span, "`@forbidden` takes a status value name")
                             }
+                        }
+                    }
+                }
+                "context" => {
+                    if let Some(arg) = self.single_positional(attr) {
+                        let effect = match &arg.value.value {
+                            AttrValue::Ident(v) => ContextEffect::ALL
+                                .iter()
+                                .find(|(k, _)| k == v)
+                                .map(|(_, e)| *e),
+                            _ => None,
+                        };
+                        match effect {
+                            Some(effect) => out.context = Some((effect, attr.name.span)),
+                            None => self.error(
+                                arg.value.span,
+                                "`@context` takes `create`, `delete` or `switch`",
+                            ),
                         }
                     }
                 }
@@ -812,6 +832,7 @@ impl Validator<'_> {
                     optional: attrs.optional.unwrap_or(true),
                     forbidden: None,
                     resumes: Vec::new(),
+                    context_effect: None,
                     meta: attrs.meta,
                     location: self.location(decl.span),
                 };
@@ -971,6 +992,37 @@ impl Validator<'_> {
             }
         }
 
+        let context_effect = attrs.context.and_then(|(effect, span)| {
+            let contexts = params.iter().filter(|(_, p)| p.ty == Type::Context).count();
+            let (wanted, shape) = match effect {
+                ContextEffect::Create => (
+                    !is_host && contexts == 2,
+                    "a callback with two `context` parameters (the new one, then its parent)",
+                ),
+                ContextEffect::Delete => (
+                    !is_host && contexts >= 1,
+                    "a callback with a `context` parameter",
+                ),
+                ContextEffect::Switch => (
+                    is_host
+                        && contexts == 1
+                        && matches!(result.as_ref().map(|r| &r.ty), Some(Type::Enum(_))),
+                    "a host function with one `context` parameter and a status result",
+                ),
+            };
+            if wanted {
+                Some(effect)
+            } else {
+                self.error(
+                    span,
+                    format!(
+                        "`@context` here needs {shape}; `{}` is not",
+                        func.name.value
+                    ),
+                );
+                None
+            }
+        });
         let forbidden = attrs.forbidden.as_ref().and_then(|(status, span)| {
             if !is_host {
                 self.error(
@@ -1102,6 +1154,7 @@ impl Validator<'_> {
             deprecated: attrs.deprecated,
             forbidden,
             resumes: attrs.resumes.into_iter().map(|n| n.value).collect(),
+            context_effect,
             meta: attrs.meta,
             location: self.location(func.name.span),
         };

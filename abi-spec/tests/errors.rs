@@ -181,7 +181,7 @@ fn attributes_are_checked() {
     assert_eq!(
         errors(&section("    @sometimes hostcall f();")),
         [
-            "6:5: unknown attribute `@sometimes`; known attributes are @since, @until, @note, @deprecated, @optional, @required, @unused, @extent, @on_invalid, @role, @access, @resumes and @forbidden"
+            "6:5: unknown attribute `@sometimes`; known attributes are @since, @until, @note, @deprecated, @optional, @required, @unused, @extent, @on_invalid, @role, @access, @resumes, @forbidden and @context"
         ]
     );
     assert_eq!(
@@ -680,5 +680,51 @@ fn resumes_lists_name_callbacks() {
         [
             "5:19: `@resumes` lists the callbacks whose pauses it ends, e.g. `@resumes(proxy_on_request_headers)`"
         ]
+    );
+}
+
+#[test]
+fn context_effects_fit_their_functions() {
+    assert_eq!(
+        errors(&section(
+            "    @context(create) callback on_create(id: context, parent: context);\n    \
+             @context(delete) callback on_delete(id: context);\n    \
+             @context(switch) hostcall switch(id: context) -> status: proxy_status_t;"
+        )),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(&section(
+            "    @context(create) callback on_create(id: context);"
+        )),
+        [
+            "6:5: `@context` here needs a callback with two `context` parameters (the new one, then its parent); `on_create` is not"
+        ]
+    );
+    assert_eq!(
+        errors(&section(
+            "    @context(delete) hostcall gone(id: context) -> status: proxy_status_t;"
+        )),
+        ["6:5: `@context` here needs a callback with a `context` parameter; `gone` is not"]
+    );
+    assert_eq!(
+        errors(&section(
+            "    @context(switch) hostcall switch(id: u32) -> status: proxy_status_t;"
+        )),
+        [
+            "6:5: `@context` here needs a host function with one `context` parameter and a status result; `switch` is not"
+        ]
+    );
+    assert_eq!(
+        errors(&section(
+            "    @context(rename) callback on_create(id: context, parent: context);"
+        )),
+        ["6:14: `@context` takes `create`, `delete` or `switch`"]
+    );
+    assert_eq!(
+        errors(&section(
+            "    hostcall f(@context(switch) id: context) -> status: proxy_status_t;"
+        )),
+        ["6:16: `@context` is not allowed here"]
     );
 }

@@ -9,32 +9,22 @@
 //! - `before X` holds while the effective context is a stream that has not
 //!   yet got past `X` (returned `CONTINUE` from it, or was resumed there).
 //!
-//! The grants come from the description; the lifecycle around them rests on
-//! a few ABI facts the codegen knows by name (the constants below): the
-//! `PAUSE` value of a callback's result, the callbacks that create and
-//! delete contexts, and `proxy_set_effective_context`.
+//! Everything comes from the description: the grants, `@forbidden`,
+//! `@resumes`, and `@context(create|delete|switch)` for the functions that
+//! create, delete and switch contexts. The one ABI fact known by name is the
+//! `PAUSE` value of a callback's result.
 
 use proc_macro2::TokenStream;
 use proxy_wasm_abi_spec::ir::{
-    AbiVersion, AccessLevel, AccessRule, Function, Place, Subject, Type,
+    AbiVersion, AccessLevel, AccessRule, ContextEffect, Function, Place, Subject, Type,
 };
 use quote::{format_ident, quote};
 
 use crate::names::{camel, enum_ident, ident, is_toolchain_export, variant_ident};
 use crate::rust::doc_lines;
 
-/// The host function whose success changes the effective context.
-pub const SET_EFFECTIVE_CONTEXT: &str = "proxy_set_effective_context";
-
 /// The result value of a callback that pauses its stream.
 pub const PAUSE: &str = "PAUSE";
-
-/// The callback that creates a context; its second context is the parent,
-/// 0 for a plugin (root) context.
-pub const CONTEXT_CREATE: &str = "proxy_on_context_create";
-
-/// The callback after which a context is gone.
-pub const CONTEXT_DELETE: &str = "proxy_on_delete";
 
 /// The callbacks the `Plugin` handle calls, in description order (not the
 /// allocator, which the shims call, nor the toolchain's exports).
@@ -175,7 +165,7 @@ pub fn shim_check(
 /// What a successful call changes in the state: the effective context, or
 /// the pauses a continue or close ends. `None` when nothing.
 pub fn shim_effect(f: &Function) -> Option<TokenStream> {
-    if f.name == SET_EFFECTIVE_CONTEXT {
+    if f.context_effect == Some(ContextEffect::Switch) {
         let context = f.params.iter().find(|p| p.ty == Type::Context)?;
         let var = ident(&context.name);
         return Some(quote!(data.plugin_state().effective_context = #var;));

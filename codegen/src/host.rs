@@ -15,7 +15,7 @@
 //!   exports run in order, every callback looked up once, and typed calls.
 
 use proc_macro2::{Literal, TokenStream};
-use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, Param, StatusRole, Type};
+use proxy_wasm_abi_spec::ir::{AbiVersion, ContextEffect, Enum, Function, Param, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmType, lower_param};
 use quote::{format_ident, quote};
 
@@ -730,7 +730,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 quote!(#n)
             },
         );
-        let created = (f.name == access::CONTEXT_CREATE).then(|| {
+        let created = (f.context_effect == Some(ContextEffect::Create)).then(|| {
             let contexts: Vec<_> = f
                 .params
                 .iter()
@@ -742,7 +742,8 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 _ => quote!(),
             }
         });
-        let deleted = (f.name == access::CONTEXT_DELETE).then(|| quote!(state.deleted(#context);));
+        let deleted = (f.context_effect == Some(ContextEffect::Delete))
+            .then(|| quote!(state.deleted(#context);));
         let pauses = match f.result.as_ref().map(|r| &r.ty) {
             Some(Type::Enum(e))
                 if abi

@@ -2,10 +2,12 @@
 //! wasm signature, with statuses, enums, formats, properties and access rules.
 //!
 //! Access data on functions, parameters and enum values (`forbidden`,
-//! `access`, `resumes`) is present only where the description sets it.
+//! `access`, `resumes`, `context`) is present only where the description
+//! sets it.
 
 use proxy_wasm_abi_spec::ir::{
-    AbiVersion, AccessRule, Function, Grant, Meta, Note, Param, Place, Subject, Variant,
+    AbiVersion, AccessRule, ContextEffect, Function, Grant, Meta, Note, Param, Place, Subject,
+    Variant,
 };
 use proxy_wasm_abi_spec::lower::{WasmValue, lower};
 use serde_json::{Value, json};
@@ -126,6 +128,13 @@ fn function(f: &Function) -> Value {
     }
     if !f.resumes.is_empty() {
         insert(&mut value, "resumes", json!(f.resumes));
+    }
+    if let Some(effect) = f.context_effect {
+        let keyword = ContextEffect::ALL
+            .iter()
+            .find(|(_, e)| *e == effect)
+            .map_or("", |(k, _)| *k);
+        insert(&mut value, "context", json!(keyword));
     }
     value
 }
