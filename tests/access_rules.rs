@@ -2043,7 +2043,8 @@ fn in_grants_hold_after_switching_context() {
         );
         assert_eq!(statuses, [OK, OK], "{}: {}", cb.name(), describe(op, sel));
     }
-    // And a stream callback switched to the root context keeps its own.
+    // A stream callback's grants are for its own stream: switched to the
+    // root context they lapse, and back on its stream they hold again.
     let statuses = sb.ok(
         Probe::stream(RequestHeaders),
         CONTINUE,
@@ -2051,10 +2052,33 @@ fn in_grants_hold_after_switching_context() {
             (SetEffectiveContext, ROOT),
             (ReplaceMapValue, HTTP_REQUEST_HEADERS),
             (SendLocalResponse, 0),
+            (SetEffectiveContext, STREAM),
+            (ReplaceMapValue, HTTP_REQUEST_HEADERS),
         ],
     );
     // send_local_response looks at the effective context: the root one.
-    assert_eq!(statuses, [OK, OK, BAD_ARGUMENT]);
+    assert_eq!(statuses, [OK, BAD_ARGUMENT, BAD_ARGUMENT, OK, OK]);
+}
+
+/// One stream's callback cannot reach another stream's maps by switching
+/// to it: stream 3, past its request headers, keeps them closed while
+/// stream 2's request headers callback runs.
+#[test]
+fn a_stream_callback_cannot_reach_another_stream() {
+    let mut sb = Sandbox::new(Version::V021);
+    sb.ok(Probe::on(ContextCreate, OTHER_STREAM), CONTINUE, &[]);
+    sb.ok(Probe::on(RequestHeaders, OTHER_STREAM), CONTINUE, &[]);
+    let statuses = sb.ok(
+        Probe::stream(RequestHeaders),
+        CONTINUE,
+        &[
+            (SetEffectiveContext, OTHER_STREAM),
+            (ReplaceMapValue, HTTP_REQUEST_HEADERS),
+            (SetBufferBytes, HTTP_REQUEST_BODY),
+        ],
+    );
+    assert_eq!(statuses, [OK, BAD_ARGUMENT, NOT_FOUND]);
+    assert_eq!(sb.calls(), [SET_EFFECTIVE_CONTEXT]);
 }
 
 /// (e) With enforcement off, every call reaches the host.

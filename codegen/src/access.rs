@@ -3,7 +3,8 @@
 //! reaches the `Host` implementation.
 //!
 //! The runtime model (see the description's `access` block):
-//! - `in X` holds while callback `X` runs, whatever the effective context;
+//! - `in X` holds while callback `X` runs; when `X` runs for a stream, only
+//!   while that stream is the effective context;
 //! - `paused X` holds while the effective context's stream returned `PAUSE`
 //!   from `X` and no successful `@resumes` call has resumed it since;
 //! - `before X` holds while the effective context is a stream that has not
@@ -502,9 +503,16 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             fn holds(&self, place: Place, when: bool) -> bool {
                 let stream = || self.streams.get(&self.effective_context);
                 match place {
-                    Place::In(callback) => self
-                        .running
-                        .is_some_and(|r| r.callback == callback && (r.condition || !when)),
+                    // A callback that runs for a stream grants access to that
+                    // stream only: switched to another context, its grants
+                    // lapse. One that runs for a plugin context (an HTTP call's
+                    // response, a tick) keeps them across a switch.
+                    Place::In(callback) => self.running.is_some_and(|r| {
+                        r.callback == callback
+                            && (r.condition || !when)
+                            && (r.context_id == self.effective_context
+                                || !self.streams.contains_key(&r.context_id))
+                    }),
                     Place::Paused(callback) => {
                         stream().is_some_and(|s| s.paused & callback.bit() != 0)
                     }

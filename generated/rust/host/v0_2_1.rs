@@ -4172,7 +4172,11 @@ impl PluginState {
         match place {
             Place::In(callback) => {
                 self.running
-                    .is_some_and(|r| r.callback == callback && (r.condition || !when))
+                    .is_some_and(|r| {
+                        r.callback == callback && (r.condition || !when)
+                            && (r.context_id == self.effective_context
+                                || !self.streams.contains_key(&r.context_id))
+                    })
             }
             Place::Paused(callback) => {
                 stream().is_some_and(|s| s.paused & callback.bit() != 0)
