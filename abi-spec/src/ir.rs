@@ -576,6 +576,21 @@ impl AbiVersion {
     pub fn callbacks(&self) -> impl Iterator<Item = &Function> {
         self.functions.iter().filter(|f| !f.is_host())
     }
+
+    /// The access rule of host function `name`, if the rules restrict it.
+    pub fn function_rule(&self, name: &str) -> Option<&AccessRule> {
+        self.access
+            .iter()
+            .find(|r| matches!(&r.subject, Subject::Function(n) if n == name))
+    }
+
+    /// The access rule of value `variant` of enum `enum_name`, if any.
+    pub fn variant_rule(&self, enum_name: &str, variant: &str) -> Option<&AccessRule> {
+        self.access.iter().find(|r| {
+            matches!(&r.subject, Subject::Variant { enum_name: e, variant: v }
+                if e == enum_name && v == variant)
+        })
+    }
 }
 
 impl Abi {
@@ -710,6 +725,23 @@ impl Abi {
     }
 }
 
+/// The enums that host functions' parameters chosen by `pick` select with,
+/// each once, in first-use order: e.g. the map and buffer selectors
+/// (`|p| p.access.is_some()`) or the stream selectors (`|p| p.resumes`).
+pub fn selector_enums(functions: &[Function], pick: impl Fn(&Param) -> bool) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for f in functions.iter().filter(|f| f.is_host()) {
+        for p in f.params.iter().filter(|p| pick(p)) {
+            if let Type::Enum(name) = &p.ty
+                && !names.contains(&name.as_str())
+            {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
 /// What a function does to contexts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContextEffect {
@@ -730,6 +762,15 @@ impl ContextEffect {
         ("delete", ContextEffect::Delete),
         ("switch", ContextEffect::Switch),
     ];
+
+    /// The keyword, e.g. `switch`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ContextEffect::Create => "create",
+            ContextEffect::Delete => "delete",
+            ContextEffect::Switch => "switch",
+        }
+    }
 }
 
 /// How a host function uses a map or buffer, or a restricted host function
@@ -792,6 +833,15 @@ pub enum Place {
 }
 
 impl Place {
+    /// The keyword of the kind of place: `in`, `paused` or `before`.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Place::In(_) => "in",
+            Place::Paused(_) => "paused",
+            Place::Before(_) => "before",
+        }
+    }
+
     /// The callback the place names.
     pub fn callback(&self) -> &str {
         match self {

@@ -1429,17 +1429,7 @@ impl Validator<'_> {
 
     /// The enums some host function parameter selects with under `@access`.
     fn access_enums(functions: &[Function]) -> Vec<&str> {
-        let mut names: Vec<&str> = Vec::new();
-        for f in functions.iter().filter(|f| f.is_host()) {
-            for p in f.params.iter().filter(|p| p.access.is_some()) {
-                if let Type::Enum(name) = &p.ty
-                    && !names.contains(&name.as_str())
-                {
-                    names.push(name);
-                }
-            }
-        }
-        names
+        selector_enums(functions, |p| p.access.is_some())
     }
 
     /// Checks this file's `access` block and turns it into rules.

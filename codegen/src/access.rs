@@ -18,10 +18,11 @@
 use proc_macro2::TokenStream;
 use proxy_wasm_abi_spec::ir::{
     AbiVersion, AccessLevel, AccessRule, ContextEffect, Function, Place, Subject, Type,
+    selector_enums,
 };
 use quote::{format_ident, quote};
 
-use crate::names::{camel, enum_ident, ident, is_toolchain_export, variant_ident};
+use crate::names::{camel, enum_base, enum_ident, ident, is_toolchain_export, variant_ident};
 use crate::rust::doc_lines;
 
 /// The result value of a callback that pauses its stream.
@@ -69,8 +70,7 @@ fn grants_tokens(rule: &AccessRule) -> TokenStream {
 /// The name of the grant lookup for an enum: `proxy_map_type_t` ->
 /// `map_type_grants`.
 pub fn enum_grants_fn(enum_name: &str) -> proc_macro2::Ident {
-    let base = enum_name.strip_suffix("_t").unwrap_or(enum_name);
-    format_ident!("{}_grants", base.strip_prefix("proxy_").unwrap_or(base))
+    format_ident!("{}_grants", enum_base(enum_name))
 }
 
 /// The name of a restricted host function's grant table:
@@ -82,8 +82,7 @@ pub fn function_grants_const(name: &str) -> proc_macro2::Ident {
 /// The name of the lookup from a stream selector to the callbacks its
 /// continue or close resumes: `proxy_stream_type_t` -> `stream_type_resumes`.
 pub fn resumes_fn(enum_name: &str) -> proc_macro2::Ident {
-    let base = enum_name.strip_suffix("_t").unwrap_or(enum_name);
-    format_ident!("{}_resumes", base.strip_prefix("proxy_").unwrap_or(base))
+    format_ident!("{}_resumes", enum_base(enum_name))
 }
 
 /// A bit mask of callbacks, as an expression.
@@ -137,11 +136,7 @@ pub fn shim_check(
         let level = level_tokens(level);
         checks.push(quote!(!state.permits(#lookup(#var), #level)));
     }
-    let restricted = abi
-        .access
-        .iter()
-        .any(|r| matches!(&r.subject, Subject::Function(n) if *n == f.name));
-    if restricted {
+    if abi.function_rule(&f.name).is_some() {
         let table = function_grants_const(&f.name);
         checks.push(quote!(!state.permits(#table, AccessLevel::Call)));
     }
@@ -161,6 +156,12 @@ pub fn shim_check(
             return Ok(#raw_status::#forbidden.0);
         }
     }))
+}
+
+/// Whether the access rules restrict `f`: it selects a map or buffer with
+/// an `@access` parameter, or has a rule of its own.
+pub fn is_restricted(f: &Function, abi: &AbiVersion) -> bool {
+    f.params.iter().any(|p| p.access.is_some()) || abi.function_rule(&f.name).is_some()
 }
 
 /// What a successful call changes in the state: the effective context, or
@@ -202,32 +203,12 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let names: Vec<&str> = callbacks.iter().map(|f| f.name.as_str()).collect();
     let variant_docs = names.iter().map(|n| format!("`{n}`"));
 
-    let mut lookups = Vec::new();
-    let mut enums_done: Vec<&str> = Vec::new();
-    for f in abi.host_functions() {
-        for p in &f.params {
-            let Type::Enum(e) = &p.ty else { continue };
-            if enums_done.contains(&e.as_str()) {
-                continue;
-            }
-            if p.access.is_some() {
-                enums_done.push(e);
-                lookups.push(enum_lookup(abi, e)?);
-            }
-        }
-    }
+    let lookups = selector_enums(&abi.functions, |p| p.access.is_some())
+        .into_iter()
+        .map(|e| enum_lookup(abi, e))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut resume_fns = Vec::new();
-    let mut resumes_done: Vec<&str> = Vec::new();
-    for p in abi
-        .host_functions()
-        .flat_map(|f| &f.params)
-        .filter(|p| p.resumes)
-    {
-        let Type::Enum(e) = &p.ty else { continue };
-        if resumes_done.contains(&e.as_str()) {
-            continue;
-        }
-        resumes_done.push(e);
+    for e in selector_enums(&abi.functions, |p| p.resumes) {
         let en = abi
             .enum_named(e)
             .ok_or_else(|| format!("unknown enum `{e}`"))?;
@@ -597,12 +578,7 @@ fn enum_lookup(abi: &AbiVersion, enum_name: &str) -> Result<TokenStream, String>
     for v in &en.variants {
         let vi = variant_ident(&v.name);
         let table = abi
-            .access
-            .iter()
-            .find(|r| {
-                matches!(&r.subject, Subject::Variant { enum_name: e, variant }
-                    if e == enum_name && *variant == v.name)
-            })
+            .variant_rule(enum_name, &v.name)
             .map(grants_tokens)
             .unwrap_or_else(|| quote!(&[]));
         arms.push(quote!(#rich::#vi => #table,));

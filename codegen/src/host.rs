@@ -186,7 +186,7 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
                 _ => quote!(#n),
             }
         });
-        if access::shim_check(f, abi, &raw_enum_ident("proxy_status_t"))?.is_some() {
+        if access::is_restricted(f, abi) {
             return Err(format!(
                 "`{}` is restricted by the access rules but has no result to refuse a call with",
                 f.name

@@ -6,8 +6,7 @@
 //! sets it.
 
 use proxy_wasm_abi_spec::ir::{
-    AbiVersion, AccessRule, ContextEffect, Function, Grant, Meta, Note, Param, Place, Subject,
-    Variant,
+    AbiVersion, AccessRule, Function, Grant, Meta, Note, Param, Subject, Variant,
 };
 use proxy_wasm_abi_spec::lower::{WasmValue, lower};
 use serde_json::{Value, json};
@@ -69,14 +68,7 @@ fn grant(g: &Grant) -> Value {
     let places: Vec<Value> = g
         .places
         .iter()
-        .map(|p| {
-            let kind = match p {
-                Place::In(_) => "in",
-                Place::Paused(_) => "paused",
-                Place::Before(_) => "before",
-            };
-            json!({"kind": kind, "callback": p.callback()})
-        })
+        .map(|p| json!({"kind": p.keyword(), "callback": p.callback()}))
         .collect();
     json!({
         "level": g.level.keyword(),
@@ -130,11 +122,7 @@ fn function(f: &Function) -> Value {
         insert(&mut value, "resumes", json!(f.resumes));
     }
     if let Some(effect) = f.context_effect {
-        let keyword = ContextEffect::ALL
-            .iter()
-            .find(|(_, e)| *e == effect)
-            .map_or("", |(k, _)| *k);
-        insert(&mut value, "context", json!(keyword));
+        insert(&mut value, "context", json!(effect.keyword()));
     }
     value
 }

@@ -176,10 +176,8 @@ fn superscript(n: usize) -> String {
 /// What a selector enum selects: `proxy_map_type_t` -> `map`,
 /// `proxy_buffer_type_t` -> `buffer`.
 fn selected_noun(enum_name: &str) -> String {
-    let base = enum_name.strip_suffix("_t").unwrap_or(enum_name);
-    let base = base.strip_suffix("_type").unwrap_or(base);
-    let base = base.split_once('_').map_or(base, |(_, rest)| rest);
-    base.replace('_', " ")
+    let base = crate::names::enum_base(enum_name);
+    base.strip_suffix("_type").unwrap_or(base).replace('_', " ")
 }
 
 /// A callback name as a link to its entry.
@@ -224,11 +222,13 @@ fn grant_text(grant: &Grant) -> String {
     text
 }
 
-/// The rule of a host function restricted as a whole, if any.
-fn function_rule<'a>(abi: &'a AbiVersion, name: &str) -> Option<&'a AccessRule> {
-    abi.access
-        .iter()
-        .find(|r| matches!(&r.subject, Subject::Function(n) if n == name))
+/// Where a restricted host function may be called, in words.
+fn callable_text(rule: &AccessRule) -> String {
+    if rule.grants.is_empty() {
+        return "nowhere".to_string();
+    }
+    let grants: Vec<String> = rule.grants.iter().map(grant_text).collect();
+    grants.join("; or ")
 }
 
 /// The "Access:", "Callable:" and "Resumes:" lines of a host function entry.
@@ -249,14 +249,8 @@ fn access_lines(out: &mut String, abi: &AbiVersion, f: &Function) {
             );
         }
     }
-    if let Some(rule) = function_rule(abi, &f.name) {
-        let grants: Vec<String> = rule.grants.iter().map(grant_text).collect();
-        let callable = if grants.is_empty() {
-            "nowhere".to_string()
-        } else {
-            grants.join("; or ")
-        };
-        let _ = writeln!(out, "Callable: {callable}{otherwise}.\n");
+    if let Some(rule) = abi.function_rule(&f.name) {
+        let _ = writeln!(out, "Callable: {}{otherwise}.\n", callable_text(rule));
     }
     if !f.resumes.is_empty() {
         let names: Vec<String> = f.resumes.iter().map(|c| format!("`{c}`")).collect();
@@ -493,12 +487,7 @@ fn restricted_functions(out: &mut String, abi: &AbiVersion) {
     out.push_str("### Restricted host functions\n\n");
     out.push_str("| Function | Callable | Otherwise |\n|---|---|---|\n");
     for (name, rule) in rules {
-        let grants: Vec<String> = rule.grants.iter().map(grant_text).collect();
-        let callable = if grants.is_empty() {
-            "nowhere".to_string()
-        } else {
-            grants.join("; or ")
-        };
+        let callable = callable_text(rule);
         let otherwise = abi
             .function(name)
             .and_then(|f| f.forbidden.as_ref())

@@ -18,12 +18,17 @@ pub fn camel(snake: &str) -> String {
         .collect()
 }
 
+/// An ABI enum's name without its `proxy_` prefix and `_t` suffix:
+/// `proxy_map_type_t` -> `map_type`, `wasi_errno_t` -> `wasi_errno`.
+pub fn enum_base(c_name: &str) -> &str {
+    let base = c_name.strip_suffix("_t").unwrap_or(c_name);
+    base.strip_prefix("proxy_").unwrap_or(base)
+}
+
 /// The Rust name of an ABI enum: `proxy_status_t` -> `Status`,
 /// `wasi_errno_t` -> `WasiErrno`.
 pub fn enum_name(c_name: &str) -> String {
-    let base = c_name.strip_suffix("_t").unwrap_or(c_name);
-    let base = base.strip_prefix("proxy_").unwrap_or(base);
-    camel(base)
+    camel(enum_base(c_name))
 }
 
 /// The Rust enum type of an ABI enum.
