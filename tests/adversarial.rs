@@ -1131,6 +1131,13 @@ impl Wat {
             "  (func (export \"good\") (result i32) {})\n",
             self.good
         ));
+        // The same call from a callback, which `Plugin` enters: its host
+        // calls take the instance's recorded memory and allocator instead of
+        // looking them up. The status is left in `result`.
+        out.push_str("  (global $result (export \"result\") (mut i32) (i32.const -1))\n");
+        out.push_str(
+            "  (func (export \"proxy_on_tick\") (param i32) (global.set $result (call $run)))\n",
+        );
         out.push_str(")\n");
         out
     }
@@ -2124,7 +2131,26 @@ fn compile(
     Ok(module)
 }
 
-fn run_case(engine: &wasmtime::Engine, cache: &ModuleCache, case: &Case) -> Result<(), String> {
+/// How a case makes its call.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    /// The host calls the `run` export directly, outside any callback: the
+    /// bindings look the memory and allocator up by name.
+    Export,
+    /// `Plugin::proxy_on_tick` runs it: the bindings use the memory and
+    /// allocator recorded for the instance.
+    Callback,
+}
+
+/// The context id the callback entry runs `proxy_on_tick` for.
+const ROOT_CONTEXT: u32 = 1;
+
+fn run_case(
+    engine: &wasmtime::Engine,
+    cache: &ModuleCache,
+    case: &Case,
+    entry: Entry,
+) -> Result<(), String> {
     let module = compile(engine, cache, case.wat.text())?;
     let mut linker = wasmtime::Linker::new(engine);
     v0_2_1::add_to_linker(&mut linker, |host: &mut TestHost| host)
@@ -2141,14 +2167,19 @@ fn run_case(engine: &wasmtime::Engine, cache: &ModuleCache, case: &Case) -> Resu
             ..TestHost::default()
         },
     );
-    let instance = if case.plugin {
-        Plugin::instantiate(&mut store, &linker, &module)
-            .map_err(|e| format!("instantiate: {e}"))?
-            .instance()
+    let plugin = if case.plugin {
+        Some(
+            Plugin::instantiate(&mut store, &linker, &module)
+                .map_err(|e| format!("instantiate: {e}"))?,
+        )
     } else {
-        linker
+        None
+    };
+    let instance = match &plugin {
+        Some(plugin) => plugin.instance(),
+        None => linker
             .instantiate(&mut store, &module)
-            .map_err(|e| format!("instantiate: {e:#}"))?
+            .map_err(|e| format!("instantiate: {e:#}"))?,
     };
     if !store.data().calls.is_empty() {
         return Err(format!(
@@ -2172,10 +2203,25 @@ fn run_case(engine: &wasmtime::Engine, cache: &ModuleCache, case: &Case) -> Resu
             .set(&mut store, arg.val())
             .map_err(|e| format!("global a{i}: {e:#}"))?;
     }
-    let run = instance
-        .get_typed_func::<(), u32>(&mut store, "run")
-        .map_err(|e| format!("run: {e:#}"))?;
-    let outcome = run.call(&mut store, ());
+    let outcome = match (entry, &plugin) {
+        (Entry::Export, _) => {
+            let run = instance
+                .get_typed_func::<(), u32>(&mut store, "run")
+                .map_err(|e| format!("run: {e:#}"))?;
+            run.call(&mut store, ())
+        }
+        (Entry::Callback, Some(plugin)) => match plugin.proxy_on_tick(&mut store, ROOT_CONTEXT) {
+            Ok(Some(())) => {
+                let result = instance
+                    .get_global(&mut store, "result")
+                    .ok_or("no global `result`")?;
+                Ok(result.get(&mut store).unwrap_i32() as u32)
+            }
+            Ok(None) => return Err("no proxy_on_tick".to_string()),
+            Err(e) => Err(wasmtime::Error::msg(e.to_string())),
+        },
+        (Entry::Callback, None) => return Err("a callback needs `Plugin`".to_string()),
+    };
     let mut problems = Vec::new();
     match (&outcome, case.expect) {
         (Ok(got), Expect::Status(want)) if *got == want => {}
@@ -2257,6 +2303,16 @@ fn adversarial_inputs_are_rejected_and_the_host_survives() {
     config.cranelift_opt_level(wasmtime::OptLevel::None);
     let engine = wasmtime::Engine::new(&config).expect("engine");
     let cache = ModuleCache::default();
+    // Every case from a raw export; those `Plugin` instantiates also from a
+    // callback, so both ways to the memory and allocator meet every input.
+    let runs: Vec<(usize, Entry)> = cases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, case)| {
+            let callback = case.plugin.then_some((i, Entry::Callback));
+            std::iter::once((i, Entry::Export)).chain(callback)
+        })
+        .collect();
     let failures = Mutex::new(Vec::new());
     let next = Mutex::new(0usize);
     let threads = std::thread::available_parallelism()
@@ -2271,20 +2327,24 @@ fn adversarial_inputs_are_rejected_and_the_host_survives() {
                         *next += 1;
                         *next - 1
                     };
-                    let Some(case) = cases.get(i) else { break };
-                    let result = catch_unwind(AssertUnwindSafe(|| run_case(&engine, &cache, case)))
-                        .unwrap_or_else(|panic| {
-                            let message = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                                .unwrap_or_default();
-                            Err(format!("PANICKED: {message}"))
-                        });
+                    let Some(&(case_index, entry)) = runs.get(i) else {
+                        break;
+                    };
+                    let case = &cases[case_index];
+                    let result =
+                        catch_unwind(AssertUnwindSafe(|| run_case(&engine, &cache, case, entry)))
+                            .unwrap_or_else(|panic| {
+                                let message = panic
+                                    .downcast_ref::<String>()
+                                    .cloned()
+                                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                                    .unwrap_or_default();
+                                Err(format!("PANICKED: {message}"))
+                            });
                     if let Err(e) = result {
                         failures.lock().unwrap_or_else(|e| e.into_inner()).push((
                             i,
-                            case.name.clone(),
+                            format!("{} (from {entry:?})", case.name),
                             e,
                         ));
                     }
@@ -2295,10 +2355,13 @@ fn adversarial_inputs_are_rejected_and_the_host_survives() {
     let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
     failures.sort();
     eprintln!(
-        "adversarial: {} cases over {} host functions, {} passed, {} failed",
+        "adversarial: {} cases over {} host functions, {} runs ({} from a raw export, {} from a callback), {} passed, {} failed",
         cases.len(),
         FUNCTIONS.len(),
-        cases.len() - failures.len(),
+        runs.len(),
+        cases.len(),
+        runs.len() - cases.len(),
+        runs.len() - failures.len(),
         failures.len()
     );
     for (_, name, error) in &failures {
@@ -2306,8 +2369,8 @@ fn adversarial_inputs_are_rejected_and_the_host_survives() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} adversarial cases failed (listed above)",
+        "{} of {} adversarial runs failed (listed above)",
         failures.len(),
-        cases.len()
+        runs.len()
     );
 }

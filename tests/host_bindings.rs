@@ -203,8 +203,10 @@ fn sharing_plugin(heap: u32) -> String {
     (local.get $ptr))
   (func (export "allocations") (result i32) (global.get $allocations))
   ;; The value's address and size go to 100 and 104, the CAS to 108.
-  (func (export "get") (result i32)
+  (func $get_key (export "get") (result i32)
     (call $get (i32.const 16) (i32.const 3) (i32.const 100) (i32.const 104) (i32.const 108)))
+  (func (export "proxy_on_tick") (param i32)
+    (if (call $get_key) (then unreachable)))
 )
 "#
     )
@@ -227,10 +229,33 @@ impl Host for Shared {
     }
 }
 
-/// The memory and allocator the bindings find at instantiation serve only
-/// the instance they belong to: with several instances in one store (two
-/// of one module, one of another, one instantiated without `Plugin`), each
-/// answer lands in the caller's own memory, from the caller's own allocator.
+/// Checks the answer of `round`'s shared-data read: at the `round`th
+/// allocation from `heap`, in `instance`'s own memory, counted by its own
+/// allocator.
+fn assert_answered_in(
+    store: &mut wasmtime::Store<Shared>,
+    instance: wasmtime::Instance,
+    heap: usize,
+    round: i32,
+) {
+    let allocations = instance
+        .get_typed_func::<(), i32>(&mut *store, "allocations")
+        .unwrap();
+    assert_eq!(allocations.call(&mut *store, ()).unwrap(), round);
+    let memory = instance.get_memory(&mut *store, "memory").unwrap();
+    let mem = memory.data(&*store);
+    let word = |at: usize| u32::from_le_bytes(mem[at..at + 4].try_into().unwrap()) as usize;
+    let (ptr, len) = (word(100), word(104));
+    assert_eq!(ptr, heap + (round as usize - 1) * len);
+    assert_eq!(&mem[ptr..ptr + len], b"value of key");
+    assert_eq!(word(108), 7);
+}
+
+/// With several instances in one store (two of one module, one of another,
+/// one instantiated without `Plugin`), each answer lands in the caller's
+/// own memory, from the caller's own allocator: both from raw export calls
+/// (which look them up) and from callbacks `Plugin` runs (which use those
+/// recorded for the instance).
 #[test]
 fn every_instance_in_a_store_allocates_in_itself() {
     let engine = wasmtime::Engine::default();
@@ -239,35 +264,130 @@ fn every_instance_in_a_store_allocates_in_itself() {
     let mut linker = wasmtime::Linker::new(&engine);
     v0_2_1::add_to_linker(&mut linker, |s: &mut Shared| s).unwrap();
     let mut store = wasmtime::Store::new(&engine, Shared::default());
-    let a = Plugin::instantiate(&mut store, &linker, &first)
-        .unwrap()
-        .instance();
+    let a = Plugin::instantiate(&mut store, &linker, &first).unwrap();
     let b = linker.instantiate(&mut store, &first).unwrap();
-    let c = Plugin::instantiate(&mut store, &linker, &second)
-        .unwrap()
-        .instance();
-    let d = Plugin::instantiate(&mut store, &linker, &first)
-        .unwrap()
-        .instance();
-    let instances = [(a, 4096), (b, 4096), (c, 8192), (d, 4096)];
-    for round in 1..=2 {
-        for (instance, heap) in instances {
-            let get = instance
-                .get_typed_func::<(), i32>(&mut store, "get")
-                .unwrap();
-            assert_eq!(get.call(&mut store, ()).unwrap(), 0);
-            let allocations = instance
-                .get_typed_func::<(), i32>(&mut store, "allocations")
-                .unwrap();
-            assert_eq!(allocations.call(&mut store, ()).unwrap(), round);
-            let memory = instance.get_memory(&mut store, "memory").unwrap();
-            let mem = memory.data(&store);
-            let word = |at: usize| u32::from_le_bytes(mem[at..at + 4].try_into().unwrap()) as usize;
-            let (ptr, len) = (word(100), word(104));
-            assert_eq!(ptr, heap + (round as usize - 1) * len);
-            assert_eq!(&mem[ptr..ptr + len], b"value of key");
-            assert_eq!(word(108), 7);
+    let c = Plugin::instantiate(&mut store, &linker, &second).unwrap();
+    let d = Plugin::instantiate(&mut store, &linker, &first).unwrap();
+    let instances = [
+        (Some(&a), a.instance(), 4096),
+        (None, b, 4096),
+        (Some(&c), c.instance(), 8192),
+        (Some(&d), d.instance(), 4096),
+    ];
+    for round in 1..=4 {
+        for (plugin, instance, heap) in instances {
+            match plugin {
+                // Rounds 1 and 3 through the raw export, 2 and 4 from a callback.
+                Some(plugin) if round % 2 == 0 => {
+                    plugin.proxy_on_tick(&mut store, 1).unwrap();
+                }
+                _ => {
+                    let get = instance
+                        .get_typed_func::<(), i32>(&mut store, "get")
+                        .unwrap();
+                    assert_eq!(get.call(&mut store, ()).unwrap(), 0);
+                }
+            }
+            assert_answered_in(&mut store, instance, heap, round);
         }
+    }
+}
+
+/// How [`a_plugin_that_can_reach_other_code_has_nothing_recorded`] lets
+/// one plugin run another instance's code.
+#[derive(Clone, Copy, Debug)]
+enum Reach {
+    /// Through an imported host function that calls it.
+    Function,
+    /// Through an imported table holding it.
+    Table,
+}
+
+/// A plugin whose imports could run another instance's code (here: the
+/// shared-data read of a second plugin) gets no recorded memory: the host
+/// calls made meanwhile are the other instance's, and they must land in
+/// that instance, not in the plugin whose callback is running.
+#[test]
+fn a_plugin_that_can_reach_other_code_has_nothing_recorded() {
+    for reach in [Reach::Function, Reach::Table] {
+        let engine = wasmtime::Engine::default();
+        let other = wasmtime::Module::new(&engine, sharing_plugin(8192)).unwrap();
+        let (import, call) = match reach {
+            Reach::Function => (
+                r#"(import "test" "reach" (func $reach (result i32)))"#,
+                "(call $reach)",
+            ),
+            Reach::Table => (
+                r#"(import "test" "table" (table 1 funcref))"#,
+                "(call_indirect (result i32) (i32.const 0))",
+            ),
+        };
+        let reacher = wasmtime::Module::new(
+            &engine,
+            format!(
+                r#"
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  {import}
+  (memory (export "memory") 1)
+  (global $next (mut i32) (i32.const 4096))
+  (global $allocations (mut i32) (i32.const 0))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $ptr i32)
+    (global.set $allocations (i32.add (global.get $allocations) (i32.const 1)))
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $ptr))
+  (func (export "allocations") (result i32) (global.get $allocations))
+  (func (export "proxy_on_tick") (param i32)
+    (if {call} (then unreachable)))
+)
+"#
+            ),
+        )
+        .unwrap();
+        let mut linker = wasmtime::Linker::new(&engine);
+        v0_2_1::add_to_linker(&mut linker, |s: &mut Shared| s).unwrap();
+        let mut store = wasmtime::Store::new(&engine, Shared::default());
+        let other = Plugin::instantiate(&mut store, &linker, &other).unwrap();
+        let other_get = other.instance().get_func(&mut store, "get").unwrap();
+        match reach {
+            Reach::Function => {
+                linker
+                    .func_wrap(
+                        "test",
+                        "reach",
+                        move |mut caller: wasmtime::Caller<'_, Shared>| -> wasmtime::Result<i32> {
+                            other_get.typed::<(), i32>(&caller)?.call(&mut caller, ())
+                        },
+                    )
+                    .unwrap();
+            }
+            Reach::Table => {
+                let table = wasmtime::Table::new(
+                    &mut store,
+                    wasmtime::TableType::new(wasmtime::RefType::FUNCREF, 1, None),
+                    wasmtime::Ref::Func(Some(other_get)),
+                )
+                .unwrap();
+                linker.define(&store, "test", "table", table).unwrap();
+            }
+        }
+        let reacher = Plugin::instantiate(&mut store, &linker, &reacher).unwrap();
+        reacher
+            .proxy_on_tick(&mut store, 1)
+            .unwrap_or_else(|e| panic!("{reach:?}: {e}"));
+        assert_answered_in(&mut store, other.instance(), 8192, 1);
+        let allocations = reacher
+            .instance()
+            .get_typed_func::<(), i32>(&mut store, "allocations")
+            .unwrap();
+        assert_eq!(
+            allocations.call(&mut store, ()).unwrap(),
+            0,
+            "{reach:?}: the running plugin allocated another's answer"
+        );
     }
 }
 
@@ -434,4 +554,97 @@ impl Host for Local {
         self.responses += 1;
         Ok(())
     }
+}
+
+/// The bindings' table of stream states stays right through thousands of
+/// creations, re-creations and deletions over a few hundred random context
+/// ids (so entries collide, the table grows, and deletions shift entries):
+/// after every step, the touched stream is paused exactly when a model
+/// says so, and every 500 steps so is each of them.
+#[test]
+fn stream_states_survive_many_creations_and_deletions() {
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::new(
+        &engine,
+        r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_delete") (param i32))
+  ;; Even streams pause, odd ones go on.
+  (func (export "proxy_on_request_headers") (param $id i32) (param i32 i32) (result i32)
+    (i32.eqz (i32.and (local.get $id) (i32.const 1))))
+)
+"#,
+    )
+    .unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |s: &mut Local| s).unwrap();
+    let mut store = wasmtime::Store::new(&engine, Local::default());
+    let plugin = Plugin::instantiate(&mut store, &linker, &module).unwrap();
+    const IDS: u32 = 300;
+    // Streams the model knows, and whether each is paused.
+    let mut model = std::collections::HashMap::<u32, bool>::new();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let paused = |store: &mut wasmtime::Store<Local>, id: u32| {
+        store
+            .data_mut()
+            .plugin
+            .is_paused(id, v0_2_1::Callback::RequestHeaders)
+    };
+    // Random ids collide in the table as often as any; consecutive ones
+    // would spread too evenly to exercise its probing.
+    let ids: Vec<u32> = (0..IDS)
+        .map(|_| 2 + (next() % u64::from(u32::MAX - 2)) as u32)
+        .collect();
+    for step in 0..12_000 {
+        let id = ids[(next() % u64::from(IDS)) as usize];
+        match next() % 10 {
+            // A stream (re)created: not paused, whatever it was.
+            0..=3 => {
+                plugin.proxy_on_context_create(&mut store, id, 1).unwrap();
+                model.insert(id, false);
+            }
+            // The id reused for a plugin context: no longer a stream.
+            4 => {
+                plugin.proxy_on_context_create(&mut store, id, 0).unwrap();
+                model.remove(&id);
+            }
+            5..=7 => {
+                plugin
+                    .proxy_on_request_headers(&mut store, id, 0, false)
+                    .unwrap();
+                if let Some(paused) = model.get_mut(&id) {
+                    *paused = id.is_multiple_of(2);
+                }
+            }
+            _ => {
+                plugin.proxy_on_delete(&mut store, id).unwrap();
+                model.remove(&id);
+            }
+        }
+        let want = model.get(&id).copied().unwrap_or(false);
+        assert_eq!(
+            paused(&mut store, id),
+            want,
+            "stream {id} after step {step}"
+        );
+        if step % 500 == 0 {
+            for &id in &ids {
+                let want = model.get(&id).copied().unwrap_or(false);
+                assert_eq!(paused(&mut store, id), want, "stream {id} at step {step}");
+            }
+        }
+    }
+    assert!(
+        model.values().filter(|p| **p).count() > 10,
+        "the walk left paused streams to check"
+    );
 }

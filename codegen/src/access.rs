@@ -341,86 +341,198 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             passed: u64,
         }
 
-        /// Hashes context ids for the stream table. The host, not the
-        /// plugin, picks context ids, so a fast multiplicative hash is safe.
-        #[derive(Clone, Copy, Default)]
-        struct ContextHash;
-
-        impl core::hash::BuildHasher for ContextHash {
-            type Hasher = ContextHasher;
-
-            fn build_hasher(&self) -> ContextHasher {
-                ContextHasher(0)
-            }
+        /// Stream states by context id: open addressing with linear probing,
+        /// at most half full. Every callback looks its stream up, so this is
+        /// on the hot path; the host, not the plugin, picks context ids, so
+        /// a multiplicative hash is safe.
+        #[derive(Clone, Default)]
+        struct Streams {
+            slots: Vec<Option<(u32, StreamState)>>,
+            len: usize,
         }
 
-        /// See [`ContextHash`].
-        struct ContextHasher(u64);
-
-        impl core::hash::Hasher for ContextHasher {
-            fn finish(&self) -> u64 {
-                // Buckets come from the low bits; fold the well-mixed high ones in.
-                self.0 ^ (self.0 >> 32)
+        impl Streams {
+            /// The slot where probing for `id` starts.
+            fn home(&self, id: u32) -> usize {
+                // Fibonacci hashing: the top bits of the product spread
+                // consecutive ids. `slots.len()` is a power of two, at least 16.
+                let bits = self.slots.len().trailing_zeros();
+                (id.wrapping_mul(0x9e37_79b9) >> (32 - bits)) as usize
             }
 
-            fn write(&mut self, bytes: &[u8]) {
-                for byte in bytes {
-                    self.0 = (self.0.rotate_left(8) ^ u64::from(*byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            /// The slot holding `id`, if any.
+            fn find(&self, id: u32) -> Option<usize> {
+                if self.len == 0 {
+                    return None;
+                }
+                let mask = self.slots.len() - 1;
+                let mut at = self.home(id);
+                while let Some((key, _)) = self.slots[at] {
+                    if key == id {
+                        return Some(at);
+                    }
+                    at = (at + 1) & mask;
+                }
+                None
+            }
+
+            fn get(&self, id: u32) -> Option<&StreamState> {
+                let at = self.find(id)?;
+                self.slots[at].as_ref().map(|(_, state)| state)
+            }
+
+            fn get_mut(&mut self, id: u32) -> Option<&mut StreamState> {
+                let at = self.find(id)?;
+                self.slots[at].as_mut().map(|(_, state)| state)
+            }
+
+            fn contains(&self, id: u32) -> bool {
+                self.find(id).is_some()
+            }
+
+            /// Sets the state of `id`, adding it if new.
+            fn insert(&mut self, id: u32, state: StreamState) {
+                if let Some(at) = self.find(id) {
+                    self.slots[at] = Some((id, state));
+                    return;
+                }
+                if (self.len + 1) * 2 > self.slots.len() {
+                    self.grow();
+                }
+                let mask = self.slots.len() - 1;
+                let mut at = self.home(id);
+                while self.slots[at].is_some() {
+                    at = (at + 1) & mask;
+                }
+                self.slots[at] = Some((id, state));
+                self.len += 1;
+            }
+
+            /// Forgets `id`, shifting later entries of its probe run back so
+            /// that no lookup stops early at the hole.
+            fn remove(&mut self, id: u32) {
+                let Some(mut hole) = self.find(id) else {
+                    return;
+                };
+                self.slots[hole] = None;
+                self.len -= 1;
+                let mask = self.slots.len() - 1;
+                let mut at = (hole + 1) & mask;
+                while let Some((key, _)) = self.slots[at] {
+                    let home = self.home(key);
+                    // The entry may fill the hole unless its home lies
+                    // cyclically in (hole, at].
+                    if (at.wrapping_sub(home) & mask) >= (at.wrapping_sub(hole) & mask) {
+                        self.slots[hole] = self.slots[at].take();
+                        hole = at;
+                    }
+                    at = (at + 1) & mask;
                 }
             }
 
-            fn write_u32(&mut self, value: u32) {
-                self.0 = (self.0 ^ u64::from(value)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            fn grow(&mut self) {
+                let size = (self.slots.len() * 2).max(16);
+                let old = core::mem::replace(&mut self.slots, vec![None; size]);
+                self.len = 0;
+                for (id, state) in old.into_iter().flatten() {
+                    self.insert(id, state);
+                }
             }
         }
 
-        /// The plugin's memory and allocator, found at instantiation.
+        impl core::fmt::Debug for Streams {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_map().entries(self.slots.iter().flatten().map(|(id, state)| (id, state))).finish()
+            }
+        }
+
+        /// The memory and allocator of one plugin instance, found at instantiation.
         #[derive(Clone)]
         struct Exports {
-            memory_export: wasmtime::ModuleExport,
             memory: wasmtime::Memory,
             allocator: Option<wasmtime::TypedFunc<u32, u32>>,
         }
 
-        /// What these bindings keep in the store: the plugin's memory and
-        /// allocator, found once, and what the access rules look at (the
-        /// running callback, the effective context, paused streams).
+        /// Tells apart the `PluginState`s of different stores, so that a
+        /// `Plugin` only ever names an instance of its own store.
+        static NEXT_STATE_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+        fn next_state_id() -> u64 {
+            NEXT_STATE_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+        }
+
+        /// Where a `Plugin`'s memory and allocator are kept: the
+        /// [`PluginState::id`] of its store and its index there.
+        #[derive(Clone, Copy, Debug)]
+        struct Slot {
+            state: u64,
+            index: usize,
+        }
+
+        /// What `enter` saves and `leave` restores.
+        #[derive(Clone, Copy)]
+        struct Saved {
+            running: Option<Running>,
+            effective_context: u32,
+            current: Option<usize>,
+        }
+
+        /// What these bindings keep in the store: what the access rules look
+        /// at (the running callback, the effective context, paused streams)
+        /// and the memory and allocator of each plugin instance.
         ///
         /// Keep one in the store's data and expose it through
         /// [`HasPluginState`]. Access rules are enforced by default. Streams
         /// are known by context id, so plugins that share a store must not
-        /// share context ids; the memory and allocator are those of the
-        /// plugin instantiated last (other instances look theirs up).
+        /// share context ids.
+        ///
+        /// While a callback that [`Plugin`] called runs, the host functions
+        /// use the memory and allocator recorded here for its instance,
+        /// without looking them up. [`Plugin::instantiate`] records them only
+        /// for a module whose imports are all host functions of these
+        /// bindings (plus memories, tags and plain-valued globals): no other
+        /// instance's code can run during its callbacks, so every host call
+        /// then comes from it. Functions registered in place of the generated
+        /// ones must keep that true: they must not run other instances' code
+        /// in the store except through `Plugin`. Any other call (a raw export
+        /// call, or a module with other imports) looks its memory and
+        /// allocator up by name.
         pub struct PluginState {
+            id: u64,
             enforce: bool,
             running: Option<Running>,
             effective_context: u32,
-            streams: std::collections::HashMap<u32, StreamState, ContextHash>,
-            exports: Option<Exports>,
+            streams: Streams,
+            instances: Vec<Exports>,
+            current: Option<usize>,
         }
 
         impl Default for PluginState {
             fn default() -> Self {
                 PluginState {
+                    id: next_state_id(),
                     enforce: true,
                     running: None,
                     effective_context: 0,
-                    streams: std::collections::HashMap::default(),
-                    exports: None,
+                    streams: Streams::default(),
+                    instances: Vec::new(),
+                    current: None,
                 }
             }
         }
 
-        /// A clone keeps the rules' view but not the exports, which belong to
-        /// one store.
+        /// A clone keeps the rules' view but not the instances' exports,
+        /// which belong to one store.
         impl Clone for PluginState {
             fn clone(&self) -> Self {
                 PluginState {
+                    id: next_state_id(),
                     enforce: self.enforce,
                     running: self.running,
                     effective_context: self.effective_context,
                     streams: self.streams.clone(),
-                    exports: None,
+                    instances: Vec::new(),
+                    current: None,
                 }
             }
         }
@@ -467,7 +579,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// Whether stream `context_id` is paused from `callback`.
             pub fn is_paused(&self, context_id: u32, callback: Callback) -> bool {
                 self.streams
-                    .get(&context_id)
+                    .get(context_id)
                     .is_some_and(|s| s.paused & callback.bit() != 0)
             }
 
@@ -482,7 +594,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
 
             fn holds(&self, place: Place, when: bool) -> bool {
-                let stream = || self.streams.get(&self.effective_context);
+                let stream = || self.streams.get(self.effective_context);
                 match place {
                     // A callback that runs for a stream grants access to that
                     // stream only: switched to another context, its grants
@@ -492,7 +604,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                         r.callback == callback
                             && (r.condition || !when)
                             && (r.context_id == self.effective_context
-                                || !self.streams.contains_key(&r.context_id))
+                                || !self.streams.contains(r.context_id))
                     }),
                     Place::Paused(callback) => {
                         stream().is_some_and(|s| s.paused & callback.bit() != 0)
@@ -507,7 +619,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// plugin context, which is not a stream).
             fn created(&mut self, context_id: u32, parent_id: u32) {
                 if parent_id == 0 {
-                    self.streams.remove(&context_id);
+                    self.streams.remove(context_id);
                 } else {
                     self.streams.insert(context_id, StreamState::default());
                 }
@@ -515,7 +627,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 
             /// Context `context_id` is gone.
             fn deleted(&mut self, context_id: u32) {
-                self.streams.remove(&context_id);
+                self.streams.remove(context_id);
             }
 
             /// Forgets stream `context_id`, for a host that ends a stream
@@ -524,22 +636,46 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 self.deleted(context_id);
             }
 
-            /// A callback starts; returns what to restore when it ends.
-            fn enter(&mut self, running: Running) -> (Option<Running>, u32) {
-                let saved = (self.running, self.effective_context);
-                self.running = Some(running);
-                self.effective_context = running.context_id;
+            /// A callback of the instance in `slot` starts; returns what to
+            /// restore when it ends.
+            fn enter(&mut self, running: Option<Running>, slot: Option<Slot>) -> Saved {
+                let saved = Saved {
+                    running: self.running,
+                    effective_context: self.effective_context,
+                    current: self.current,
+                };
+                self.running = running;
+                self.effective_context = running.map_or(0, |r| r.context_id);
+                self.current = slot.filter(|slot| slot.state == self.id).map(|slot| slot.index);
                 saved
             }
 
             /// A callback ended.
-            fn leave(&mut self, saved: (Option<Running>, u32)) {
-                (self.running, self.effective_context) = saved;
+            fn leave(&mut self, saved: Saved) {
+                self.running = saved.running;
+                self.effective_context = saved.effective_context;
+                self.current = saved.current;
+            }
+
+            /// Records an instance's memory and allocator; the slot to enter with.
+            fn record(&mut self, exports: Exports) -> Slot {
+                self.instances.push(exports);
+                Slot { state: self.id, index: self.instances.len() - 1 }
+            }
+
+            /// The memory of the instance whose callback runs now, if recorded.
+            fn current_memory(&self) -> Option<wasmtime::Memory> {
+                Some(self.instances.get(self.current?)?.memory)
+            }
+
+            /// The allocator of the instance whose callback runs now, if recorded.
+            fn current_allocator(&self) -> Option<wasmtime::TypedFunc<u32, u32>> {
+                self.instances.get(self.current?)?.allocator.clone()
             }
 
             /// `callback` returned for `context_id`, pausing it or not.
             fn returned(&mut self, callback: Callback, context_id: u32, paused: bool) {
-                if let Some(stream) = self.streams.get_mut(&context_id) {
+                if let Some(stream) = self.streams.get_mut(context_id) {
                     if paused {
                         stream.paused |= callback.bit();
                     } else {
@@ -552,7 +688,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// A continue or close succeeded: the effective context's pauses
             /// in `mask` end, and the stream is past those callbacks.
             fn resumed(&mut self, mask: u64) {
-                if let Some(stream) = self.streams.get_mut(&self.effective_context) {
+                if let Some(stream) = self.streams.get_mut(self.effective_context) {
                     stream.passed |= stream.paused & mask;
                     stream.paused &= !mask;
                 }

@@ -122,10 +122,15 @@ struct Shim {
     registration: TokenStream,
 }
 
+/// The module a host function is imported from: its `@module`, else `env`.
+fn import_module(f: &Function) -> &str {
+    f.module().unwrap_or("env")
+}
+
 fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
     let enums = &abi.enums;
     let name = ident(&f.name);
-    let module = f.module().unwrap_or("env");
+    let module = import_module(f);
     let wasm_name = &f.name;
     let docs = function_docs(f);
     let result_enum = match f.result.as_ref().map(|r| &r.ty) {
@@ -375,7 +380,7 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
                     _ => quote!(&#out),
                 };
                 buffer_writes.push(quote! {
-                    if !guest::return_bytes(&mut caller, memory, known, #bytes, #first, #second)? {
+                    if !guest::return_bytes(&mut caller, memory, current, #bytes, #first, #second)? {
                         return Ok(#memory_fault);
                     }
                 });
@@ -433,16 +438,16 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
     } else {
         quote!(let data = caller.data_mut();)
     };
-    // `known`: the memory was found through the instantiated module's export
-    // index, so the caller is an instance of that module.
-    let known = if buffer_writes.is_empty() {
+    // `current`: the memory is the recorded one of the instance whose
+    // callback runs, so its allocator is recorded too.
+    let current = if buffer_writes.is_empty() {
         quote!(_)
     } else {
-        quote!(known)
+        quote!(current)
     };
     let memory_setup = needs_memory.then(|| {
         quote! {
-            let Some((memory, #known)) = guest::memory(&mut caller) else {
+            let Some((memory, #current)) = guest::memory(&mut caller) else {
                 return Ok(#memory_fault);
             };
         }
@@ -506,17 +511,12 @@ fn guest_module() -> TokenStream {
         mod guest {
             use super::HasPluginState;
 
-            /// The calling plugin's exported linear memory, and whether it was
-            /// found through the export index of the module last instantiated
-            /// with `Plugin::instantiate` in this store (no name lookup; the
-            /// caller is then an instance of that module). Any other caller's
-            /// memory is looked up by name.
+            /// The calling plugin's exported linear memory, and whether it is
+            /// the recorded memory of the instance whose callback runs now
+            /// (see [`PluginState`](super::PluginState)): then its allocator
+            /// is recorded too. Otherwise the memory is looked up by name.
             pub(super) fn memory<T: HasPluginState>(caller: &mut wasmtime::Caller<'_, T>) -> Option<(wasmtime::Memory, bool)> {
-                let known = caller.data_mut().plugin_state().exports.as_ref().map(|e| e.memory_export);
-                // `get_module_export` answers `None` for another module's caller.
-                if let Some(export) = known
-                    && let Some(wasmtime::Extern::Memory(memory)) = caller.get_module_export(&export)
-                {
+                if let Some(memory) = caller.data_mut().plugin_state().current_memory() {
                     return Some((memory, true));
                 }
                 match caller.get_export("memory") {
@@ -565,38 +565,21 @@ fn guest_module() -> TokenStream {
 
             /// Allocates `size` bytes in the plugin with `proxy_on_memory_allocate`,
             /// or `malloc` only when the former is absent. `None` when neither is
-            /// exported or the allocator answers 0.
-            ///
-            /// The allocator found at instantiation is used only for a caller
-            /// of the same module (`known`) whose memory is the very memory the
-            /// allocator's instance defines: a store may hold other instances,
-            /// and each must allocate in itself. Instances of one module that
-            /// define their memories have distinct ones; a module that imports
-            /// its memory gets no cached allocator.
+            /// exported or the allocator answers 0. `current`: the caller is the
+            /// instance whose callback runs now, and its allocator is recorded.
             pub(super) fn allocate<T: HasPluginState + 'static>(
                 caller: &mut wasmtime::Caller<'_, T>,
-                memory: wasmtime::Memory,
-                known: bool,
+                current: bool,
                 size: u32,
             ) -> wasmtime::Result<Option<u32>> {
-                let own = |caller: &wasmtime::Caller<'_, T>, cached: wasmtime::Memory| {
-                    // Distinct live memories have distinct bases; an empty one
-                    // has none worth comparing.
-                    memory.data_size(caller) > 0 && cached.data_ptr(caller) == memory.data_ptr(caller)
-                };
-                let cached = if known {
-                    caller
-                        .data_mut()
-                        .plugin_state()
-                        .exports
-                        .as_ref()
-                        .and_then(|e| Some((e.memory, e.allocator.clone()?)))
+                let recorded = if current {
+                    caller.data_mut().plugin_state().current_allocator()
                 } else {
                     None
                 };
-                let allocator = match cached {
-                    Some((cached, allocator)) if own(caller, cached) => allocator,
-                    _ => {
+                let allocator = match recorded {
+                    Some(allocator) => allocator,
+                    None => {
                         let found = ["proxy_on_memory_allocate", "malloc"].into_iter().find_map(|name| match caller.get_export(name) {
                             Some(wasmtime::Extern::Func(f)) => Some(f),
                             _ => None,
@@ -621,7 +604,7 @@ fn guest_module() -> TokenStream {
             pub(super) fn return_bytes<T: HasPluginState + 'static>(
                 caller: &mut wasmtime::Caller<'_, T>,
                 memory: wasmtime::Memory,
-                known: bool,
+                current: bool,
                 value: &[u8],
                 ptr_out: u32,
                 size_out: u32,
@@ -637,7 +620,7 @@ fn guest_module() -> TokenStream {
                     write(mem, size_out, &0u32.to_le_bytes());
                     return Ok(true);
                 }
-                let Some(ptr) = allocate(caller, memory, known, size)? else {
+                let Some(ptr) = allocate(caller, current, size)? else {
                     return Ok(false);
                 };
                 let mem = memory.data_mut(&mut *caller);
@@ -775,7 +758,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 let mut context = store.as_context_mut();
                 let state = context.data_mut().plugin_state();
                 #created
-                state.enter(Running { callback: Callback::#variant, #context_field, condition: #condition })
+                state.enter(Some(Running { callback: Callback::#variant, #context_field, condition: #condition }), self.slot)
             };
             let called = func.call(&mut store, (#(#args,)*));
             let mut context = store.as_context_mut();
@@ -906,6 +889,18 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
         }
 
+        /// Whether every import of `module` is a host function of these
+        /// bindings, a memory, a tag, or a global of a plain value type:
+        /// nothing through which its code could reach another instance's.
+        fn imports_only_host_functions(module: &wasmtime::Module) -> bool {
+            module.imports().all(|import| match import.ty() {
+                wasmtime::ExternType::Func(_) => HOST_FUNCTIONS.binary_search(&(import.module(), import.name())).is_ok(),
+                wasmtime::ExternType::Memory(_) | wasmtime::ExternType::Tag(_) => true,
+                wasmtime::ExternType::Global(global) => !global.content().is_ref(),
+                _ => false,
+            })
+        }
+
         /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
         fn start(instance: wasmtime::Instance, mut store: impl wasmtime::AsContextMut) -> Result<(), PluginError> {
             let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
@@ -933,6 +928,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         pub struct Plugin {
             instance: wasmtime::Instance,
             memory: wasmtime::Memory,
+            slot: Option<Slot>,
             /// The plugin's callbacks.
             pub callbacks: Callbacks,
         }
@@ -966,34 +962,28 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                     .instantiate(&mut store, module)
                     .map_err(PluginError::Instantiate)?;
                 let memory = instance.get_memory(&mut store, "memory").ok_or(PluginError::NoMemory)?;
-                let memory_export = module.get_export_index("memory").ok_or(PluginError::NoMemory)?;
-                // The allocator, typed once; `malloc` only when
-                // `proxy_on_memory_allocate` is absent. A module that imports
-                // a memory could share it: its allocator is looked up per call.
-                let imports_memory = module
-                    .imports()
-                    .any(|import| matches!(import.ty(), wasmtime::ExternType::Memory(_)));
-                let allocator = match instance
-                    .get_func(&mut store, "proxy_on_memory_allocate")
-                    .or_else(|| instance.get_func(&mut store, "malloc"))
-                {
-                    Some(func) if !imports_memory => func.typed::<u32, u32>(&store).ok(),
-                    _ => None,
+                // Recorded only for a module that cannot reach other
+                // instances' code (see `PluginState`); `malloc` only when
+                // `proxy_on_memory_allocate` is absent.
+                let slot = if imports_only_host_functions(module) {
+                    let allocator = instance
+                        .get_func(&mut store, "proxy_on_memory_allocate")
+                        .or_else(|| instance.get_func(&mut store, "malloc"))
+                        .and_then(|func| func.typed::<u32, u32>(&store).ok());
+                    Some(store.as_context_mut().data_mut().plugin_state().record(Exports { memory, allocator }))
+                } else {
+                    None
                 };
-                store.as_context_mut().data_mut().plugin_state().exports = Some(Exports {
-                    memory_export,
-                    memory,
-                    allocator,
-                });
-                let started = start(instance, &mut store);
                 // The start functions run outside any callback: a context
-                // they switched to does not outlive them.
-                store.as_context_mut().data_mut().plugin_state().effective_context = 0;
+                // they switch to does not outlive them.
+                let saved = store.as_context_mut().data_mut().plugin_state().enter(None, slot);
+                let started = start(instance, &mut store);
+                store.as_context_mut().data_mut().plugin_state().leave(saved);
                 started?;
                 let callbacks = Callbacks {
                     #(#lookups)*
                 };
-                Ok(Plugin { instance, memory, callbacks })
+                Ok(Plugin { instance, memory, slot, callbacks })
             }
 
             /// The wasmtime instance.
@@ -1021,6 +1011,14 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         methods.push(shim.method);
         registrations.push(shim.registration);
     }
+    let mut host_imports: Vec<_> = abi
+        .host_functions()
+        .map(|f| (import_module(f), f.name.as_str()))
+        .collect();
+    host_imports.sort_unstable();
+    let host_imports = host_imports
+        .into_iter()
+        .map(|(module, name)| quote!((#module, #name)));
     let memory = guest_module();
     let plugin = plugin_tokens(abi)?;
     let state = access::tokens(abi)?;
@@ -1043,6 +1041,10 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         pub trait Host {
             #(#methods)*
         }
+
+        /// The module and name of every host function [`add_to_linker`]
+        /// registers, sorted.
+        pub const HOST_FUNCTIONS: &[(&str, &str)] = &[#(#host_imports),*];
 
         /// Registers every host function of this version in `linker`, each
         /// calling the [`Host`] that `get` finds in the store's data.

@@ -18,25 +18,27 @@
 //! Three comparisons, each generated vs floor:
 //!
 //! 1. `lifecycle`: one HTTP request through `tests/plugins/sdk-plugin` (the
-//!    official `proxy-wasm` SDK; it reads a request header and adds a
+//!    official `proxy-wasm` SDK; it reads a request header, logs, and adds a
 //!    response header): context create, request headers, request body,
 //!    response headers, response body, done, log, delete.
 //! 2. `instantiate`: with the module compiled and the linker built once: a
 //!    new store, instantiate, `_initialize`, root context create, vm start
 //!    and configure.
-//! 3. `host_call`: a WAT export that calls `proxy_get_header_map_value` once,
-//!    for a present key and for a missing one.
+//! 3. `host_call`: a stream callback of a WAT plugin that calls
+//!    `proxy_get_header_map_value` once, for a present key and for a missing
+//!    one, and a callback that calls nothing (the bare round trip).
 //!
 //! The crates.io `proxy-wasm-host` crate is not compared (see [`PEER_SKIPPED`]).
 //!
-//! After criterion has run, `main` reads each benchmark's mean from
-//! `<criterion dir>/<group>/<id>/new/estimates.json` and prints generated /
-//! floor. The target is a ratio within 5% of the floor; it is reported, not
-//! asserted: timings are not tests.
+//! After criterion has run, `main` measures each comparison once more with
+//! generated and floor alternating in short batches (see [`paired`]) and
+//! prints the median ratio generated / floor, next to the ratio of
+//! criterion's means. The target is a ratio within 5% of the floor; it is
+//! reported, not asserted: timings are not tests.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode};
 use wasmtime::{Caller, Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
@@ -837,9 +839,13 @@ fn floor_request(store: &mut Store<Floor>, plugin: &FloorPlugin, sizes: Sizes, i
 // The single host call
 // ---------------------------------------------------------------------------
 
-/// One call to `proxy_get_header_map_value` per export: `get_present` looks
-/// up `user-agent` (in the request headers), `get_missing` a key that is not
-/// there. The allocator hands out one fixed scratch area, so no call leaks.
+/// A plugin of two callbacks that each make one host call, and one that
+/// makes none. `proxy_on_request_headers` reads `user-agent` from the request
+/// headers (present); `proxy_on_response_headers` looks up `x-not-there` in
+/// the response headers (missing). Each traps on any other status, so a host
+/// that answered wrongly could not be measured. `proxy_on_request_body` is the
+/// bare callback round trip. The allocator hands out one fixed scratch area,
+/// so no call leaks.
 const HOST_CALL_WAT: &str = r#"
 (module
   (import "env" "proxy_get_header_map_value"
@@ -852,45 +858,117 @@ const HOST_CALL_WAT: &str = r#"
     (if (result i32) (i32.le_u (local.get $size) (i32.const 4096))
       (then (i32.const 4096))
       (else (i32.const 0))))
-  (func (export "get_present") (result i32)
-    (call $get (i32.const 0) (i32.const 16) (i32.const 10) (i32.const 64) (i32.const 68)))
-  (func (export "get_missing") (result i32)
-    (call $get (i32.const 0) (i32.const 32) (i32.const 11) (i32.const 64) (i32.const 68)))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (call $get (i32.const 0) (i32.const 16) (i32.const 10) (i32.const 64) (i32.const 68))
+      (then unreachable))
+    (i32.const 0))
+  (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
+    (if (i32.ne
+          (call $get (i32.const 2) (i32.const 32) (i32.const 11) (i32.const 64) (i32.const 68))
+          (i32.const 1))
+      (then unreachable))
+    (i32.const 0))
+  (func (export "proxy_on_request_body") (param i32 i32 i32) (result i32)
+    (i32.const 0))
 )
 "#;
 
-/// The two exports of [`HOST_CALL_WAT`] on one host.
-struct HostCall<T: 'static> {
-    store: Store<T>,
-    present: TypedFunc<(), u32>,
-    missing: TypedFunc<(), u32>,
+/// The stream context the host-call callbacks run for.
+const HOST_CALL_STREAM: u32 = 2;
+
+/// [`HOST_CALL_WAT`] on the generated host, its stream created.
+struct GeneratedCalls {
+    store: Store<State>,
+    plugin: Plugin,
 }
 
-impl<T> HostCall<T> {
-    fn new(mut store: Store<T>, instance: Instance) -> HostCall<T> {
-        let present = instance
-            .get_typed_func(&mut store, "get_present")
-            .expect("get_present");
-        let missing = instance
-            .get_typed_func(&mut store, "get_missing")
-            .expect("get_missing");
-        let mut this = HostCall {
-            store,
-            present,
-            missing,
-        };
-        assert_eq!(this.present(), OK);
-        assert_eq!(this.missing(), NOT_FOUND);
+impl GeneratedCalls {
+    fn new(setup: &Setup) -> GeneratedCalls {
+        let mut store = Store::new(&setup.engine, State::new());
+        let plugin = Plugin::instantiate(&mut store, &setup.generated, &setup.host_call)
+            .expect("instantiate the WAT");
+        plugin
+            .proxy_on_context_create(&mut store, HOST_CALL_STREAM, ROOT_CONTEXT)
+            .expect("stream context");
+        let mut this = GeneratedCalls { store, plugin };
+        this.present();
+        this.missing();
+        this.bare();
         this
     }
 
-    fn present(&mut self) -> u32 {
-        self.present.call(&mut self.store, ()).expect("get_present")
+    fn present(&mut self) {
+        let r = (self.plugin).proxy_on_request_headers(&mut self.store, HOST_CALL_STREAM, 0, false);
+        assert!(r.is_ok_and(|a| a == Some(Action::Continue)), "present key");
     }
 
-    fn missing(&mut self) -> u32 {
-        self.missing.call(&mut self.store, ()).expect("get_missing")
+    fn missing(&mut self) {
+        let r =
+            (self.plugin).proxy_on_response_headers(&mut self.store, HOST_CALL_STREAM, 0, false);
+        assert!(r.is_ok_and(|a| a == Some(Action::Continue)), "missing key");
     }
+
+    fn bare(&mut self) {
+        let r = (self.plugin).proxy_on_request_body(&mut self.store, HOST_CALL_STREAM, 0, false);
+        assert!(
+            r.is_ok_and(|a| a == Some(Action::Continue)),
+            "bare callback"
+        );
+    }
+}
+
+/// [`HOST_CALL_WAT`] on the floor.
+struct FloorCalls {
+    store: Store<Floor>,
+    present: TypedFunc<(u32, u32, u32), u32>,
+    missing: TypedFunc<(u32, u32, u32), u32>,
+    bare: TypedFunc<(u32, u32, u32), u32>,
+}
+
+impl FloorCalls {
+    fn new(setup: &Setup) -> FloorCalls {
+        let mut store = Store::new(&setup.engine, Floor::new(State::new()));
+        let instance = floor_instantiate(&mut store, &setup.floor, &setup.host_call);
+        let mut typed = |name: &str| {
+            instance
+                .get_typed_func(&mut store, name)
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let (present, missing, bare) = (
+            typed("proxy_on_request_headers"),
+            typed("proxy_on_response_headers"),
+            typed("proxy_on_request_body"),
+        );
+        let mut this = FloorCalls {
+            store,
+            present,
+            missing,
+            bare,
+        };
+        this.present();
+        this.missing();
+        this.bare();
+        this
+    }
+
+    fn present(&mut self) {
+        floor_callback(&self.present, &mut self.store);
+    }
+
+    fn missing(&mut self) {
+        floor_callback(&self.missing, &mut self.store);
+    }
+
+    fn bare(&mut self) {
+        floor_callback(&self.bare, &mut self.store);
+    }
+}
+
+/// Calls a stream callback of [`HOST_CALL_WAT`] on the floor.
+fn floor_callback(func: &TypedFunc<(u32, u32, u32), u32>, store: &mut Store<Floor>) {
+    let r = func.call(store, (HOST_CALL_STREAM, 0, 0));
+    assert!(r.is_ok_and(|a| a == CONTINUE), "floor callback");
 }
 
 // ---------------------------------------------------------------------------
@@ -1016,22 +1094,8 @@ fn bench_instantiate(c: &mut Criterion, setup: &Setup) {
 }
 
 fn bench_host_call(c: &mut Criterion, setup: &Setup) {
-    let mut generated = {
-        // The WAT calls from a plain export, outside any callback, where the
-        // access rules refuse header reads; this measures the call path
-        // itself (their cost is measured on the lifecycle).
-        let mut state = State::new();
-        state.plugin.enforce_access_rules(false);
-        let mut store = Store::new(&setup.engine, state);
-        let plugin = Plugin::instantiate(&mut store, &setup.generated, &setup.host_call)
-            .expect("instantiate the WAT");
-        HostCall::new(store, plugin.instance())
-    };
-    let mut floor = {
-        let mut store = Store::new(&setup.engine, Floor::new(State::new()));
-        let instance = floor_instantiate(&mut store, &setup.floor, &setup.host_call);
-        HostCall::new(store, instance)
-    };
+    let mut generated = GeneratedCalls::new(setup);
+    let mut floor = FloorCalls::new(setup);
     let mut group = c.benchmark_group("host_call");
     group.bench_function(BenchmarkId::new("generated", "present"), |b| {
         b.iter(|| generated.present())
@@ -1044,6 +1108,12 @@ fn bench_host_call(c: &mut Criterion, setup: &Setup) {
     });
     group.bench_function(BenchmarkId::new("floor", "missing"), |b| {
         b.iter(|| floor.missing())
+    });
+    group.bench_function(BenchmarkId::new("generated", "none"), |b| {
+        b.iter(|| generated.bare())
+    });
+    group.bench_function(BenchmarkId::new("floor", "none"), |b| {
+        b.iter(|| floor.bare())
     });
     group.finish();
 }
@@ -1101,80 +1171,210 @@ fn show_ns(ns: f64) -> String {
     }
 }
 
-/// Prints generated / floor for each comparison.
-fn print_ratios(since: SystemTime) {
-    let dir = criterion_dir();
-    let rows = [
-        (
-            "lifecycle (sdk-plugin request)",
-            "lifecycle/generated",
-            "lifecycle/floor",
+/// Runs `a` and `b` in alternating batches of `batch` iterations, `rounds`
+/// times, and returns the median time per iteration of each and the median
+/// of the per-round ratios a / b. On a shared machine the load drifts over
+/// seconds, far more than criterion's intervals show; alternating puts both
+/// sides under the same load, so their ratio holds still where their
+/// separately measured means do not.
+fn paired(rounds: usize, batch: u32, mut a: impl FnMut(), mut b: impl FnMut()) -> Paired {
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(batch)
+    };
+    let (mut ta, mut tb, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Alternate which side goes first, so neither always follows the other.
+        let (x, y) = if round % 2 == 0 {
+            let x = time(&mut a);
+            (x, time(&mut b))
+        } else {
+            let y = time(&mut b);
+            (time(&mut a), y)
+        };
+        ta.push(x);
+        tb.push(y);
+        ratios.push(x / y);
+    }
+    Paired {
+        a: median(&mut ta),
+        b: median(&mut tb),
+        ratio: median(&mut ratios),
+    }
+}
+
+/// What [`paired`] measured: median ns per iteration of each side, and the
+/// median ratio.
+struct Paired {
+    a: f64,
+    b: f64,
+    ratio: f64,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// One row of the ratio table: the paired measurement and, when criterion
+/// measured both sides in this run, the ratio of its means.
+struct Row {
+    label: &'static str,
+    paired: Paired,
+    criterion: Result<f64, String>,
+}
+
+impl Row {
+    fn new(label: &'static str, paired: Paired, ids: [&str; 2], since: SystemTime) -> Row {
+        let dir = criterion_dir();
+        let criterion = match (mean_ns(&dir, ids[0], since), mean_ns(&dir, ids[1], since)) {
+            (Ok(a), Ok(b)) => Ok(a / b),
+            (a, b) => Err(a.err().or(b.err()).unwrap_or_default()),
+        };
+        Row {
+            label,
+            paired,
+            criterion,
+        }
+    }
+}
+
+/// Measures each comparison again, generated and floor alternating, and
+/// prints the ratios.
+fn print_ratios(setup: &Setup, since: SystemTime) {
+    let sizes = State::new().sizes();
+    let mut rows = Vec::new();
+
+    let lifecycle = |state: State| {
+        let (mut store, plugin) =
+            generated_start(&setup.engine, &setup.generated, &setup.plugin, state);
+        let mut id = ROOT_CONTEXT;
+        move || {
+            id = next_stream(id);
+            generated_request(&mut store, &plugin, sizes, black_box(id));
+        }
+    };
+    let floor_lifecycle = || {
+        let (mut store, plugin) =
+            floor_start(&setup.engine, &setup.floor, &setup.plugin, State::new());
+        let mut id = ROOT_CONTEXT;
+        move || {
+            id = next_stream(id);
+            floor_request(&mut store, &plugin, sizes, black_box(id));
+        }
+    };
+    rows.push(Row::new(
+        "lifecycle (sdk-plugin request)",
+        paired(101, 2000, lifecycle(State::new()), floor_lifecycle()),
+        ["lifecycle/generated", "lifecycle/floor"],
+        since,
+    ));
+    rows.push(Row::new(
+        "instantiate + start",
+        paired(
+            61,
+            4,
+            || {
+                black_box(generated_start(
+                    &setup.engine,
+                    &setup.generated,
+                    &setup.plugin,
+                    State::new(),
+                ));
+            },
+            || {
+                black_box(floor_start(
+                    &setup.engine,
+                    &setup.floor,
+                    &setup.plugin,
+                    State::new(),
+                ));
+            },
         ),
-        (
-            "instantiate + start",
-            "instantiate/generated",
-            "instantiate/floor",
-        ),
+        ["instantiate/generated", "instantiate/floor"],
+        since,
+    ));
+    let (mut generated, mut floor) = (GeneratedCalls::new(setup), FloorCalls::new(setup));
+    for (label, which, g, f) in [
         (
             "host call, present key",
-            "host_call/generated/present",
-            "host_call/floor/present",
+            "present",
+            GeneratedCalls::present as fn(&mut GeneratedCalls),
+            FloorCalls::present as fn(&mut FloorCalls),
         ),
         (
             "host call, missing key",
-            "host_call/generated/missing",
-            "host_call/floor/missing",
+            "missing",
+            GeneratedCalls::missing,
+            FloorCalls::missing,
         ),
-    ];
+        (
+            "callback, no host call",
+            "none",
+            GeneratedCalls::bare,
+            FloorCalls::bare,
+        ),
+    ] {
+        let measured = paired(101, 5000, || g(&mut generated), || f(&mut floor));
+        let ids = [
+            format!("host_call/generated/{which}"),
+            format!("host_call/floor/{which}"),
+        ];
+        rows.push(Row::new(label, measured, [&ids[0], &ids[1]], since));
+    }
+
     println!();
     println!(
-        "generated host / hand-written floor (criterion means, this run; target: ratio <= {TARGET_RATIO:.2}, i.e. within 5% of the floor)"
+        "generated host / hand-written floor, target: ratio <= {TARGET_RATIO:.2} (within 5% of the floor)"
     );
     println!(
-        "{:<32} {:>12} {:>12} {:>8} {:>10}  target",
-        "benchmark", "generated", "floor", "ratio", "vs floor"
+        "measured alternately in this run (median of {} rounds); `criterion` is the ratio of criterion's means",
+        101
     );
-    for (label, generated, floor) in rows {
-        match (mean_ns(&dir, generated, since), mean_ns(&dir, floor, since)) {
-            (Ok(g), Ok(f)) => {
-                let ratio = g / f;
-                let verdict = if ratio <= TARGET_RATIO {
-                    "met"
-                } else {
-                    "MISSED"
-                };
-                let over = (ratio - 1.0) * 100.0;
-                println!(
-                    "{label:<32} {:>12} {:>12} {ratio:>8.3} {over:>+9.1}%  {verdict}",
-                    show_ns(g),
-                    show_ns(f)
-                );
-            }
-            (g, f) => {
-                let why = g.err().or(f.err()).unwrap_or_default();
-                println!(
-                    "{label:<32} {:>12} {:>12} {:>8} {:>10}  ({why})",
-                    "-", "-", "-", "-"
-                );
-            }
-        }
+    println!(
+        "{:<32} {:>12} {:>12} {:>8} {:>10} {:>10}  target",
+        "benchmark", "generated", "floor", "ratio", "vs floor", "criterion"
+    );
+    for row in &rows {
+        let Paired { a, b, ratio } = row.paired;
+        let verdict = if ratio <= TARGET_RATIO {
+            "met"
+        } else {
+            "MISSED"
+        };
+        let criterion = match &row.criterion {
+            Ok(r) => format!("{r:.3}"),
+            Err(_) => "-".to_string(),
+        };
+        println!(
+            "{:<32} {:>12} {:>12} {ratio:>8.3} {:>+9.1}% {criterion:>10}  {verdict}",
+            row.label,
+            show_ns(a),
+            show_ns(b),
+            (ratio - 1.0) * 100.0
+        );
     }
-    match (
-        mean_ns(&dir, "lifecycle/generated", since),
-        mean_ns(&dir, "lifecycle/generated-rules-off", since),
-    ) {
-        (Ok(on), Ok(off)) => println!(
-            "access rules: lifecycle enforced {} / switched off {} = {:.3} ({:+.1}%)",
-            show_ns(on),
-            show_ns(off),
-            on / off,
-            (on / off - 1.0) * 100.0
-        ),
-        (on, off) => println!(
-            "access rules: not measured ({})",
-            on.err().or(off.err()).unwrap_or_default()
-        ),
-    }
+
+    let rules = paired(
+        101,
+        500,
+        lifecycle(State::new()),
+        lifecycle({
+            let mut state = State::new();
+            state.plugin.enforce_access_rules(false);
+            state
+        }),
+    );
+    println!(
+        "access rules: lifecycle enforced {} / switched off {} = {:.3} ({:+.1}%)",
+        show_ns(rules.a),
+        show_ns(rules.b),
+        rules.ratio,
+        (rules.ratio - 1.0) * 100.0
+    );
     println!("{PEER_SKIPPED}");
 }
 
@@ -1190,5 +1390,5 @@ fn main() {
     bench_instantiate(&mut c, &setup);
     bench_host_call(&mut c, &setup);
     c.final_summary();
-    print_ratios(since);
+    print_ratios(&setup, since);
 }

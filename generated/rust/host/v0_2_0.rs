@@ -1905,6 +1905,57 @@ pub trait Host {
     }
 }
 
+/// The module and name of every host function [`add_to_linker`]
+/// registers, sorted.
+pub const HOST_FUNCTIONS: &[(&str, &str)] = &[
+    ("env", "proxy_add_header_map_value"),
+    ("env", "proxy_call_foreign_function"),
+    ("env", "proxy_close_stream"),
+    ("env", "proxy_continue_stream"),
+    ("env", "proxy_define_metric"),
+    ("env", "proxy_dequeue_shared_queue"),
+    ("env", "proxy_done"),
+    ("env", "proxy_enqueue_shared_queue"),
+    ("env", "proxy_get_buffer_bytes"),
+    ("env", "proxy_get_buffer_status"),
+    ("env", "proxy_get_current_time_nanoseconds"),
+    ("env", "proxy_get_header_map_pairs"),
+    ("env", "proxy_get_header_map_size"),
+    ("env", "proxy_get_header_map_value"),
+    ("env", "proxy_get_metric"),
+    ("env", "proxy_get_property"),
+    ("env", "proxy_get_shared_data"),
+    ("env", "proxy_get_status"),
+    ("env", "proxy_grpc_call"),
+    ("env", "proxy_grpc_cancel"),
+    ("env", "proxy_grpc_close"),
+    ("env", "proxy_grpc_send"),
+    ("env", "proxy_grpc_stream"),
+    ("env", "proxy_http_call"),
+    ("env", "proxy_increment_metric"),
+    ("env", "proxy_log"),
+    ("env", "proxy_record_metric"),
+    ("env", "proxy_register_shared_queue"),
+    ("env", "proxy_remove_header_map_value"),
+    ("env", "proxy_replace_header_map_value"),
+    ("env", "proxy_resolve_shared_queue"),
+    ("env", "proxy_send_local_response"),
+    ("env", "proxy_set_buffer_bytes"),
+    ("env", "proxy_set_effective_context"),
+    ("env", "proxy_set_header_map_pairs"),
+    ("env", "proxy_set_property"),
+    ("env", "proxy_set_shared_data"),
+    ("env", "proxy_set_tick_period_milliseconds"),
+    ("wasi_snapshot_preview1", "args_get"),
+    ("wasi_snapshot_preview1", "args_sizes_get"),
+    ("wasi_snapshot_preview1", "clock_time_get"),
+    ("wasi_snapshot_preview1", "environ_get"),
+    ("wasi_snapshot_preview1", "environ_sizes_get"),
+    ("wasi_snapshot_preview1", "fd_write"),
+    ("wasi_snapshot_preview1", "proc_exit"),
+    ("wasi_snapshot_preview1", "random_get"),
+];
+
 /// Registers every host function of this version in `linker`, each
 /// calling the [`Host`] that `get` finds in the store's data.
 pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
@@ -2222,7 +2273,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2251,7 +2302,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -2354,7 +2405,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_serialized_pairs_data: u32,
                 return_serialized_pairs_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2380,7 +2431,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     &serial::encode_map(&out_pairs),
                     return_serialized_pairs_data,
                     return_serialized_pairs_size,
@@ -2441,7 +2492,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2473,7 +2524,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -2648,7 +2699,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_status_message_data: u32,
                 return_status_message_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -2675,7 +2726,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     out_status_message.as_bytes(),
                     return_status_message_data,
                     return_status_message_size,
@@ -3087,7 +3138,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_size: u32,
                 return_cas: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3116,7 +3167,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -3234,7 +3285,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3253,7 +3304,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -3372,7 +3423,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_value_data: u32,
                 return_value_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3396,7 +3447,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     &out_value,
                     return_value_data,
                     return_value_size,
@@ -3449,7 +3500,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 return_results_data: u32,
                 return_results_size: u32,
             | -> wasmtime::Result<u32> {
-                let Some((memory, known)) = guest::memory(&mut caller) else {
+                let Some((memory, current)) = guest::memory(&mut caller) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
                 let (mem, data) = memory.data_and_store_mut(&mut caller);
@@ -3478,7 +3529,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 if !guest::return_bytes(
                     &mut caller,
                     memory,
-                    known,
+                    current,
                     &out_results,
                     return_results_data,
                     return_results_size,
@@ -3984,86 +4035,198 @@ struct StreamState {
     passed: u64,
 }
 
-/// Hashes context ids for the stream table. The host, not the
-/// plugin, picks context ids, so a fast multiplicative hash is safe.
-#[derive(Clone, Copy, Default)]
-struct ContextHash;
-
-impl core::hash::BuildHasher for ContextHash {
-    type Hasher = ContextHasher;
-
-    fn build_hasher(&self) -> ContextHasher {
-        ContextHasher(0)
-    }
+/// Stream states by context id: open addressing with linear probing,
+/// at most half full. Every callback looks its stream up, so this is
+/// on the hot path; the host, not the plugin, picks context ids, so
+/// a multiplicative hash is safe.
+#[derive(Clone, Default)]
+struct Streams {
+    slots: Vec<Option<(u32, StreamState)>>,
+    len: usize,
 }
 
-/// See [`ContextHash`].
-struct ContextHasher(u64);
-
-impl core::hash::Hasher for ContextHasher {
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 32)
+impl Streams {
+    /// The slot where probing for `id` starts.
+    fn home(&self, id: u32) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        (id.wrapping_mul(0x9e37_79b9) >> (32 - bits)) as usize
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*byte))
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    /// The slot holding `id`, if any.
+    fn find(&self, id: u32) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(id);
+        while let Some((key, _)) = self.slots[at] {
+            if key == id {
+                return Some(at);
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+
+    fn get(&self, id: u32) -> Option<&StreamState> {
+        let at = self.find(id)?;
+        self.slots[at].as_ref().map(|(_, state)| state)
+    }
+
+    fn get_mut(&mut self, id: u32) -> Option<&mut StreamState> {
+        let at = self.find(id)?;
+        self.slots[at].as_mut().map(|(_, state)| state)
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.find(id).is_some()
+    }
+
+    /// Sets the state of `id`, adding it if new.
+    fn insert(&mut self, id: u32, state: StreamState) {
+        if let Some(at) = self.find(id) {
+            self.slots[at] = Some((id, state));
+            return;
+        }
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(id);
+        while self.slots[at].is_some() {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = Some((id, state));
+        self.len += 1;
+    }
+
+    /// Forgets `id`, shifting later entries of its probe run back so
+    /// that no lookup stops early at the hole.
+    fn remove(&mut self, id: u32) {
+        let Some(mut hole) = self.find(id) else {
+            return;
+        };
+        self.slots[hole] = None;
+        self.len -= 1;
+        let mask = self.slots.len() - 1;
+        let mut at = (hole + 1) & mask;
+        while let Some((key, _)) = self.slots[at] {
+            let home = self.home(key);
+            if (at.wrapping_sub(home) & mask) >= (at.wrapping_sub(hole) & mask) {
+                self.slots[hole] = self.slots[at].take();
+                hole = at;
+            }
+            at = (at + 1) & mask;
         }
     }
 
-    fn write_u32(&mut self, value: u32) {
-        self.0 = (self.0 ^ u64::from(value)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let old = core::mem::replace(&mut self.slots, vec![None; size]);
+        self.len = 0;
+        for (id, state) in old.into_iter().flatten() {
+            self.insert(id, state);
+        }
     }
 }
 
-/// The plugin's memory and allocator, found at instantiation.
+impl core::fmt::Debug for Streams {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map()
+            .entries(self.slots.iter().flatten().map(|(id, state)| (id, state)))
+            .finish()
+    }
+}
+
+/// The memory and allocator of one plugin instance, found at instantiation.
 #[derive(Clone)]
 struct Exports {
-    memory_export: wasmtime::ModuleExport,
     memory: wasmtime::Memory,
     allocator: Option<wasmtime::TypedFunc<u32, u32>>,
 }
 
-/// What these bindings keep in the store: the plugin's memory and
-/// allocator, found once, and what the access rules look at (the
-/// running callback, the effective context, paused streams).
+/// Tells apart the `PluginState`s of different stores, so that a
+/// `Plugin` only ever names an instance of its own store.
+static NEXT_STATE_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(
+    1,
+);
+
+fn next_state_id() -> u64 {
+    NEXT_STATE_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Where a `Plugin`'s memory and allocator are kept: the
+/// [`PluginState::id`] of its store and its index there.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    state: u64,
+    index: usize,
+}
+
+/// What `enter` saves and `leave` restores.
+#[derive(Clone, Copy)]
+struct Saved {
+    running: Option<Running>,
+    effective_context: u32,
+    current: Option<usize>,
+}
+
+/// What these bindings keep in the store: what the access rules look
+/// at (the running callback, the effective context, paused streams)
+/// and the memory and allocator of each plugin instance.
 ///
 /// Keep one in the store's data and expose it through
 /// [`HasPluginState`]. Access rules are enforced by default. Streams
 /// are known by context id, so plugins that share a store must not
-/// share context ids; the memory and allocator are those of the
-/// plugin instantiated last (other instances look theirs up).
+/// share context ids.
+///
+/// While a callback that [`Plugin`] called runs, the host functions
+/// use the memory and allocator recorded here for its instance,
+/// without looking them up. [`Plugin::instantiate`] records them only
+/// for a module whose imports are all host functions of these
+/// bindings (plus memories, tags and plain-valued globals): no other
+/// instance's code can run during its callbacks, so every host call
+/// then comes from it. Functions registered in place of the generated
+/// ones must keep that true: they must not run other instances' code
+/// in the store except through `Plugin`. Any other call (a raw export
+/// call, or a module with other imports) looks its memory and
+/// allocator up by name.
 pub struct PluginState {
+    id: u64,
     enforce: bool,
     running: Option<Running>,
     effective_context: u32,
-    streams: std::collections::HashMap<u32, StreamState, ContextHash>,
-    exports: Option<Exports>,
+    streams: Streams,
+    instances: Vec<Exports>,
+    current: Option<usize>,
 }
 
 impl Default for PluginState {
     fn default() -> Self {
         PluginState {
+            id: next_state_id(),
             enforce: true,
             running: None,
             effective_context: 0,
-            streams: std::collections::HashMap::default(),
-            exports: None,
+            streams: Streams::default(),
+            instances: Vec::new(),
+            current: None,
         }
     }
 }
 
-/// A clone keeps the rules' view but not the exports, which belong to
-/// one store.
+/// A clone keeps the rules' view but not the instances' exports,
+/// which belong to one store.
 impl Clone for PluginState {
     fn clone(&self) -> Self {
         PluginState {
+            id: next_state_id(),
             enforce: self.enforce,
             running: self.running,
             effective_context: self.effective_context,
             streams: self.streams.clone(),
-            exports: None,
+            instances: Vec::new(),
+            current: None,
         }
     }
 }
@@ -4109,7 +4272,7 @@ impl PluginState {
 
     /// Whether stream `context_id` is paused from `callback`.
     pub fn is_paused(&self, context_id: u32, callback: Callback) -> bool {
-        self.streams.get(&context_id).is_some_and(|s| s.paused & callback.bit() != 0)
+        self.streams.get(context_id).is_some_and(|s| s.paused & callback.bit() != 0)
     }
 
     /// Whether `grants` permit a use at `level` now (always, when
@@ -4128,14 +4291,14 @@ impl PluginState {
     }
 
     fn holds(&self, place: Place, when: bool) -> bool {
-        let stream = || self.streams.get(&self.effective_context);
+        let stream = || self.streams.get(self.effective_context);
         match place {
             Place::In(callback) => {
                 self.running
                     .is_some_and(|r| {
                         r.callback == callback && (r.condition || !when)
                             && (r.context_id == self.effective_context
-                                || !self.streams.contains_key(&r.context_id))
+                                || !self.streams.contains(r.context_id))
                     })
             }
             Place::Paused(callback) => {
@@ -4151,7 +4314,7 @@ impl PluginState {
     /// plugin context, which is not a stream).
     fn created(&mut self, context_id: u32, parent_id: u32) {
         if parent_id == 0 {
-            self.streams.remove(&context_id);
+            self.streams.remove(context_id);
         } else {
             self.streams.insert(context_id, StreamState::default());
         }
@@ -4159,7 +4322,7 @@ impl PluginState {
 
     /// Context `context_id` is gone.
     fn deleted(&mut self, context_id: u32) {
-        self.streams.remove(&context_id);
+        self.streams.remove(context_id);
     }
 
     /// Forgets stream `context_id`, for a host that ends a stream
@@ -4168,22 +4331,49 @@ impl PluginState {
         self.deleted(context_id);
     }
 
-    /// A callback starts; returns what to restore when it ends.
-    fn enter(&mut self, running: Running) -> (Option<Running>, u32) {
-        let saved = (self.running, self.effective_context);
-        self.running = Some(running);
-        self.effective_context = running.context_id;
+    /// A callback of the instance in `slot` starts; returns what to
+    /// restore when it ends.
+    fn enter(&mut self, running: Option<Running>, slot: Option<Slot>) -> Saved {
+        let saved = Saved {
+            running: self.running,
+            effective_context: self.effective_context,
+            current: self.current,
+        };
+        self.running = running;
+        self.effective_context = running.map_or(0, |r| r.context_id);
+        self.current = slot.filter(|slot| slot.state == self.id).map(|slot| slot.index);
         saved
     }
 
     /// A callback ended.
-    fn leave(&mut self, saved: (Option<Running>, u32)) {
-        (self.running, self.effective_context) = saved;
+    fn leave(&mut self, saved: Saved) {
+        self.running = saved.running;
+        self.effective_context = saved.effective_context;
+        self.current = saved.current;
+    }
+
+    /// Records an instance's memory and allocator; the slot to enter with.
+    fn record(&mut self, exports: Exports) -> Slot {
+        self.instances.push(exports);
+        Slot {
+            state: self.id,
+            index: self.instances.len() - 1,
+        }
+    }
+
+    /// The memory of the instance whose callback runs now, if recorded.
+    fn current_memory(&self) -> Option<wasmtime::Memory> {
+        Some(self.instances.get(self.current?)?.memory)
+    }
+
+    /// The allocator of the instance whose callback runs now, if recorded.
+    fn current_allocator(&self) -> Option<wasmtime::TypedFunc<u32, u32>> {
+        self.instances.get(self.current?)?.allocator.clone()
     }
 
     /// `callback` returned for `context_id`, pausing it or not.
     fn returned(&mut self, callback: Callback, context_id: u32, paused: bool) {
-        if let Some(stream) = self.streams.get_mut(&context_id) {
+        if let Some(stream) = self.streams.get_mut(context_id) {
             if paused {
                 stream.paused |= callback.bit();
             } else {
@@ -4196,7 +4386,7 @@ impl PluginState {
     /// A continue or close succeeded: the effective context's pauses
     /// in `mask` end, and the stream is past those callbacks.
     fn resumed(&mut self, mask: u64) {
-        if let Some(stream) = self.streams.get_mut(&self.effective_context) {
+        if let Some(stream) = self.streams.get_mut(self.effective_context) {
             stream.passed |= stream.paused & mask;
             stream.paused &= !mask;
         }
@@ -4213,24 +4403,14 @@ pub trait HasPluginState {
 /// address and length is checked, and nothing here can panic.
 mod guest {
     use super::HasPluginState;
-    /// The calling plugin's exported linear memory, and whether it was
-    /// found through the export index of the module last instantiated
-    /// with `Plugin::instantiate` in this store (no name lookup; the
-    /// caller is then an instance of that module). Any other caller's
-    /// memory is looked up by name.
+    /// The calling plugin's exported linear memory, and whether it is
+    /// the recorded memory of the instance whose callback runs now
+    /// (see [`PluginState`](super::PluginState)): then its allocator
+    /// is recorded too. Otherwise the memory is looked up by name.
     pub(super) fn memory<T: HasPluginState>(
         caller: &mut wasmtime::Caller<'_, T>,
     ) -> Option<(wasmtime::Memory, bool)> {
-        let known = caller
-            .data_mut()
-            .plugin_state()
-            .exports
-            .as_ref()
-            .map(|e| e.memory_export);
-        if let Some(export) = known
-            && let Some(wasmtime::Extern::Memory(memory)) = caller
-                .get_module_export(&export)
-        {
+        if let Some(memory) = caller.data_mut().plugin_state().current_memory() {
             return Some((memory, true));
         }
         match caller.get_export("memory") {
@@ -4282,37 +4462,21 @@ mod guest {
 
     /// Allocates `size` bytes in the plugin with `proxy_on_memory_allocate`,
     /// or `malloc` only when the former is absent. `None` when neither is
-    /// exported or the allocator answers 0.
-    ///
-    /// The allocator found at instantiation is used only for a caller
-    /// of the same module (`known`) whose memory is the very memory the
-    /// allocator's instance defines: a store may hold other instances,
-    /// and each must allocate in itself. Instances of one module that
-    /// define their memories have distinct ones; a module that imports
-    /// its memory gets no cached allocator.
+    /// exported or the allocator answers 0. `current`: the caller is the
+    /// instance whose callback runs now, and its allocator is recorded.
     pub(super) fn allocate<T: HasPluginState + 'static>(
         caller: &mut wasmtime::Caller<'_, T>,
-        memory: wasmtime::Memory,
-        known: bool,
+        current: bool,
         size: u32,
     ) -> wasmtime::Result<Option<u32>> {
-        let own = |caller: &wasmtime::Caller<'_, T>, cached: wasmtime::Memory| {
-            memory.data_size(caller) > 0
-                && cached.data_ptr(caller) == memory.data_ptr(caller)
-        };
-        let cached = if known {
-            caller
-                .data_mut()
-                .plugin_state()
-                .exports
-                .as_ref()
-                .and_then(|e| Some((e.memory, e.allocator.clone()?)))
+        let recorded = if current {
+            caller.data_mut().plugin_state().current_allocator()
         } else {
             None
         };
-        let allocator = match cached {
-            Some((cached, allocator)) if own(caller, cached) => allocator,
-            _ => {
+        let allocator = match recorded {
+            Some(allocator) => allocator,
+            None => {
                 let found = ["proxy_on_memory_allocate", "malloc"]
                     .into_iter()
                     .find_map(|name| match caller.get_export(name) {
@@ -4339,7 +4503,7 @@ mod guest {
     pub(super) fn return_bytes<T: HasPluginState + 'static>(
         caller: &mut wasmtime::Caller<'_, T>,
         memory: wasmtime::Memory,
-        known: bool,
+        current: bool,
         value: &[u8],
         ptr_out: u32,
         size_out: u32,
@@ -4353,7 +4517,7 @@ mod guest {
             write(mem, size_out, &0u32.to_le_bytes());
             return Ok(true);
         }
-        let Some(ptr) = allocate(caller, memory, known, size)? else {
+        let Some(ptr) = allocate(caller, current, size)? else {
             return Ok(false);
         };
         let mem = memory.data_mut(&mut *caller);
@@ -4462,6 +4626,22 @@ fn lookup<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
     }
 }
 
+/// Whether every import of `module` is a host function of these
+/// bindings, a memory, a tag, or a global of a plain value type:
+/// nothing through which its code could reach another instance's.
+fn imports_only_host_functions(module: &wasmtime::Module) -> bool {
+    module
+        .imports()
+        .all(|import| match import.ty() {
+            wasmtime::ExternType::Func(_) => {
+                HOST_FUNCTIONS.binary_search(&(import.module(), import.name())).is_ok()
+            }
+            wasmtime::ExternType::Memory(_) | wasmtime::ExternType::Tag(_) => true,
+            wasmtime::ExternType::Global(global) => !global.content().is_ref(),
+            _ => false,
+        })
+}
+
 /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
 fn start(
     instance: wasmtime::Instance,
@@ -4541,6 +4721,7 @@ pub struct Callbacks {
 pub struct Plugin {
     instance: wasmtime::Instance,
     memory: wasmtime::Memory,
+    slot: Option<Slot>,
     /// The plugin's callbacks.
     pub callbacks: Callbacks,
 }
@@ -4578,26 +4759,24 @@ impl Plugin {
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or(PluginError::NoMemory)?;
-        let memory_export = module
-            .get_export_index("memory")
-            .ok_or(PluginError::NoMemory)?;
-        let imports_memory = module
-            .imports()
-            .any(|import| matches!(import.ty(), wasmtime::ExternType::Memory(_)));
-        let allocator = match instance
-            .get_func(&mut store, "proxy_on_memory_allocate")
-            .or_else(|| instance.get_func(&mut store, "malloc"))
-        {
-            Some(func) if !imports_memory => func.typed::<u32, u32>(&store).ok(),
-            _ => None,
+        let slot = if imports_only_host_functions(module) {
+            let allocator = instance
+                .get_func(&mut store, "proxy_on_memory_allocate")
+                .or_else(|| instance.get_func(&mut store, "malloc"))
+                .and_then(|func| func.typed::<u32, u32>(&store).ok());
+            Some(
+                store
+                    .as_context_mut()
+                    .data_mut()
+                    .plugin_state()
+                    .record(Exports { memory, allocator }),
+            )
+        } else {
+            None
         };
-        store.as_context_mut().data_mut().plugin_state().exports = Some(Exports {
-            memory_export,
-            memory,
-            allocator,
-        });
+        let saved = store.as_context_mut().data_mut().plugin_state().enter(None, slot);
         let started = start(instance, &mut store);
-        store.as_context_mut().data_mut().plugin_state().effective_context = 0;
+        store.as_context_mut().data_mut().plugin_state().leave(saved);
         started?;
         let callbacks = Callbacks {
             proxy_on_context_create: lookup(
@@ -4697,6 +4876,7 @@ impl Plugin {
         Ok(Plugin {
             instance,
             memory,
+            slot,
             callbacks,
         })
     }
@@ -4732,11 +4912,14 @@ impl Plugin {
             let state = context.data_mut().plugin_state();
             state.created(context_id, parent_context_id);
             state
-                .enter(Running {
-                    callback: Callback::ContextCreate,
-                    context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::ContextCreate,
+                        context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (context_id, parent_context_id));
         let mut context = store.as_context_mut();
@@ -4767,11 +4950,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::Done,
-                    context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::Done,
+                        context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (context_id,));
         let mut context = store.as_context_mut();
@@ -4797,11 +4983,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::Log,
-                    context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::Log,
+                        context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (context_id,));
         let mut context = store.as_context_mut();
@@ -4830,11 +5019,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::Delete,
-                    context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::Delete,
+                        context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (context_id,));
         let mut context = store.as_context_mut();
@@ -4868,11 +5060,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::VmStart,
-                    context_id: 0,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::VmStart,
+                        context_id: 0,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (unused, vm_configuration_size));
         let mut context = store.as_context_mut();
@@ -4906,11 +5101,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::Configure,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::Configure,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (plugin_context_id, plugin_configuration_size));
@@ -4936,11 +5134,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::Tick,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::Tick,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (plugin_context_id,));
         let mut context = store.as_context_mut();
@@ -4973,11 +5174,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::NewConnection,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::NewConnection,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (stream_context_id,));
         let mut context = store.as_context_mut();
@@ -5025,11 +5229,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::DownstreamData,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::DownstreamData,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (stream_context_id, data_size, u32::from(end_of_stream)));
@@ -5068,11 +5275,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::DownstreamConnectionClose,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::DownstreamConnectionClose,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (stream_context_id, RawPeerType::from(peer_type).0));
@@ -5110,11 +5320,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::UpstreamData,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::UpstreamData,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (stream_context_id, data_size, u32::from(end_of_stream)));
@@ -5153,11 +5366,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::UpstreamConnectionClose,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::UpstreamConnectionClose,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (stream_context_id, RawPeerType::from(peer_type).0));
@@ -5197,11 +5413,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::RequestHeaders,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::RequestHeaders,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(
@@ -5253,11 +5472,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::RequestBody,
-                    context_id: stream_context_id,
-                    condition: end_of_stream,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::RequestBody,
+                        context_id: stream_context_id,
+                        condition: end_of_stream,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (stream_context_id, body_size, u32::from(end_of_stream)));
@@ -5306,11 +5528,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::RequestTrailers,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::RequestTrailers,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (stream_context_id, num_trailers));
         let mut context = store.as_context_mut();
@@ -5358,11 +5583,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::ResponseHeaders,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::ResponseHeaders,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(
@@ -5414,11 +5642,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::ResponseBody,
-                    context_id: stream_context_id,
-                    condition: end_of_stream,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::ResponseBody,
+                        context_id: stream_context_id,
+                        condition: end_of_stream,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (stream_context_id, body_size, u32::from(end_of_stream)));
@@ -5467,11 +5698,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::ResponseTrailers,
-                    context_id: stream_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::ResponseTrailers,
+                        context_id: stream_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (stream_context_id, num_trailers));
         let mut context = store.as_context_mut();
@@ -5516,11 +5750,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::HttpCallResponse,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::HttpCallResponse,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(
@@ -5552,11 +5789,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::GrpcReceiveInitialMetadata,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::GrpcReceiveInitialMetadata,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (plugin_context_id, call_id, num_elements));
         let mut context = store.as_context_mut();
@@ -5584,11 +5824,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::GrpcReceive,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::GrpcReceive,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (plugin_context_id, call_id, message_size));
         let mut context = store.as_context_mut();
@@ -5616,11 +5859,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::GrpcReceiveTrailingMetadata,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::GrpcReceiveTrailingMetadata,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (plugin_context_id, call_id, num_elements));
         let mut context = store.as_context_mut();
@@ -5650,11 +5896,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::GrpcClose,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::GrpcClose,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (plugin_context_id, call_id, status_code));
         let mut context = store.as_context_mut();
@@ -5680,11 +5929,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::QueueReady,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::QueueReady,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func.call(&mut store, (plugin_context_id, queue_id));
         let mut context = store.as_context_mut();
@@ -5712,11 +5964,14 @@ impl Plugin {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             state
-                .enter(Running {
-                    callback: Callback::ForeignFunction,
-                    context_id: plugin_context_id,
-                    condition: false,
-                })
+                .enter(
+                    Some(Running {
+                        callback: Callback::ForeignFunction,
+                        context_id: plugin_context_id,
+                        condition: false,
+                    }),
+                    self.slot,
+                )
         };
         let called = func
             .call(&mut store, (plugin_context_id, function_id, arguments_size));
