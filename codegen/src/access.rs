@@ -49,20 +49,25 @@ fn level_tokens(level: AccessLevel) -> TokenStream {
     }
 }
 
-/// The grant table of one rule, as a `&'static [Grant]` expression.
+/// The grant table of one rule, as a `&'static [Grant]` expression: each
+/// grant's places as three masks of callbacks.
 fn grants_tokens(rule: &AccessRule) -> TokenStream {
     let grants = rule.grants.iter().map(|g| {
         let level = level_tokens(g.level);
-        let places = g.places.iter().map(|p| {
-            let cb = callback_variant(p.callback());
-            match p {
-                Place::In(_) => quote!(Place::In(Callback::#cb)),
-                Place::Paused(_) => quote!(Place::Paused(Callback::#cb)),
-                Place::Before(_) => quote!(Place::Before(Callback::#cb)),
-            }
-        });
+        let mask = |keep: fn(&Place) -> bool| {
+            let callbacks: Vec<String> = g
+                .places
+                .iter()
+                .filter(|p| keep(p))
+                .map(|p| p.callback().to_string())
+                .collect();
+            mask_tokens(&callbacks)
+        };
+        let running = mask(|p| matches!(p, Place::In(_)));
+        let paused = mask(|p| matches!(p, Place::Paused(_)));
+        let before = mask(|p| matches!(p, Place::Before(_)));
         let when = g.when.is_some();
-        quote!(Grant { level: #level, places: &[#(#places),*], when: #when })
+        quote!(Grant { level: #level, running: #running, paused: #paused, before: #before, when: #when })
     });
     quote!(&[#(#grants),*])
 }
@@ -294,26 +299,21 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
         }
 
-        /// When a grant applies.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Place {
-            /// While the callback runs.
-            In(Callback),
-            /// While the effective context's stream stays paused from the callback.
-            Paused(Callback),
-            /// While the effective context is a stream not yet past the callback.
-            Before(Callback),
-        }
-
-        /// One grant of an access rule.
+        /// One grant of an access rule: a use at `level` is permitted while
+        /// any of its places holds. Places are masks of [`Callback::bit`]s.
         #[derive(Clone, Copy, Debug)]
         pub struct Grant {
             /// What is permitted.
             pub level: AccessLevel,
-            /// Where; any one suffices.
-            pub places: &'static [Place],
-            /// Whether the running callback's condition (e.g. `end_of_stream`)
-            /// must also hold.
+            /// While one of these callbacks runs; one that runs for a stream,
+            /// only while that stream is the effective context.
+            pub running: u64,
+            /// While the effective context's stream stays paused from one of these.
+            pub paused: u64,
+            /// While the effective context is a stream not yet past one of these.
+            pub before: u64,
+            /// Whether `running` also needs the running callback's condition
+            /// (e.g. `end_of_stream`).
             pub when: bool,
         }
 
@@ -586,33 +586,26 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// Whether `grants` permit a use at `level` now (always, when
             /// the rules are not enforced).
             pub fn permits(&self, grants: &[Grant], level: AccessLevel) -> bool {
-                !self.enforce
-                    || grants.iter().any(|grant| {
-                        grant.level.grants(level)
-                            && grant.places.iter().any(|place| self.holds(*place, grant.when))
-                    })
-            }
-
-            fn holds(&self, place: Place, when: bool) -> bool {
-                let stream = || self.streams.get(self.effective_context);
-                match place {
-                    // A callback that runs for a stream grants access to that
-                    // stream only: switched to another context, its grants
-                    // lapse. One that runs for a plugin context (an HTTP call's
-                    // response, a tick) keeps them across a switch.
-                    Place::In(callback) => self.running.is_some_and(|r| {
-                        r.callback == callback
-                            && (r.condition || !when)
-                            && (r.context_id == self.effective_context
-                                || !self.streams.contains(r.context_id))
-                    }),
-                    Place::Paused(callback) => {
-                        stream().is_some_and(|s| s.paused & callback.bit() != 0)
-                    }
-                    Place::Before(callback) => {
-                        stream().is_some_and(|s| s.passed & callback.bit() == 0)
-                    }
+                if !self.enforce {
+                    return true;
                 }
+                // A callback that runs for a stream grants access to that
+                // stream only: switched to another context, its grants
+                // lapse. One that runs for a plugin context (an HTTP call's
+                // response, a tick) keeps them across a switch.
+                let running = self.running.filter(|r| {
+                    r.context_id == self.effective_context || !self.streams.contains(r.context_id)
+                });
+                let stream = || self.streams.get(self.effective_context);
+                grants.iter().any(|grant| {
+                    grant.level.grants(level)
+                        && (running.is_some_and(|r| {
+                            grant.running & r.callback.bit() != 0 && (r.condition || !grant.when)
+                        }) || (grant.paused | grant.before != 0
+                            && stream().is_some_and(|s| {
+                                s.paused & grant.paused != 0 || !s.passed & grant.before != 0
+                            })))
+                })
             }
 
             /// Context `context_id` was created under `parent_id` (0 for a
@@ -717,7 +710,7 @@ fn enum_lookup(abi: &AbiVersion, enum_name: &str) -> Result<TokenStream, String>
             .variant_rule(enum_name, &v.name)
             .map(grants_tokens)
             .unwrap_or_else(|| quote!(&[]));
-        arms.push(quote!(#rich::#vi => #table,));
+        arms.push(quote!(#rich::#vi => const { #table },));
     }
     let doc = doc_lines(&format!(
         "Where each `{enum_name}` value may be used, from the description's access rules."

@@ -291,7 +291,7 @@ fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
                 let Some(#var) = guest::bytes(mem, #first, #second) else {
                     return Ok(#memory_fault);
                 };
-                let Ok(#var) = core::str::from_utf8(#var) else {
+                let Some(#var) = guest::utf8(#var) else {
                     return Ok(#invalid);
                 };
             },
@@ -544,6 +544,17 @@ fn guest_module() -> TokenStream {
                 mem.get_mut(start..start.checked_add(len as usize)?)
             }
 
+            /// `bytes` as a string, `None` when they are not UTF-8.
+            pub(super) fn utf8(bytes: &[u8]) -> Option<&str> {
+                // Keys and messages are nearly always ASCII, which `is_ascii`
+                // checks several times faster than `from_utf8` on short input.
+                if bytes.is_ascii() {
+                    // SAFETY: ASCII bytes are valid UTF-8.
+                    return Some(unsafe { core::str::from_utf8_unchecked(bytes) });
+                }
+                core::str::from_utf8(bytes).ok()
+            }
+
             /// A WASI iovec array: `count` (pointer, length) pairs at `ptr`.
             pub(super) fn iovecs(mem: &[u8], ptr: u32, count: u32) -> Option<Vec<&[u8]>> {
                 let table = bytes(mem, ptr, count.checked_mul(8)?)?;
@@ -641,6 +652,14 @@ fn guest_module() -> TokenStream {
 /// The plugin handle: instantiation and typed callbacks.
 fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let marker = abi.version.marker_name();
+    // `is_host_function`: one arm per import module, its names as patterns.
+    let mut by_module: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for f in abi.host_functions() {
+        by_module.entry(import_module(f)).or_default().push(&f.name);
+    }
+    let host_arms = by_module
+        .iter()
+        .map(|(module, names)| quote!(#(#names)|* => module == #module,));
     let mut fields = Vec::new();
     let mut lookups = Vec::new();
     let mut methods = Vec::new();
@@ -889,15 +908,28 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
         }
 
+        /// Whether [`add_to_linker`] registers a host function `name` in `module`.
+        pub fn is_host_function(module: &str, name: &str) -> bool {
+            match name {
+                #(#host_arms)*
+                _ => false,
+            }
+        }
+
         /// Whether every import of `module` is a host function of these
         /// bindings, a memory, a tag, or a global of a plain value type:
         /// nothing through which its code could reach another instance's.
         fn imports_only_host_functions(module: &wasmtime::Module) -> bool {
-            module.imports().all(|import| match import.ty() {
-                wasmtime::ExternType::Func(_) => HOST_FUNCTIONS.binary_search(&(import.module(), import.name())).is_ok(),
-                wasmtime::ExternType::Memory(_) | wasmtime::ExternType::Tag(_) => true,
-                wasmtime::ExternType::Global(global) => !global.content().is_ref(),
-                _ => false,
+            module.imports().all(|import| {
+                // Instantiation succeeded, so an import of one of these
+                // names is the function `add_to_linker` registered; its
+                // type need not be built.
+                is_host_function(import.module(), import.name())
+                    || match import.ty() {
+                        wasmtime::ExternType::Memory(_) | wasmtime::ExternType::Tag(_) => true,
+                        wasmtime::ExternType::Global(global) => !global.content().is_ref(),
+                        _ => false,
+                    }
             })
         }
 
@@ -1011,14 +1043,6 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         methods.push(shim.method);
         registrations.push(shim.registration);
     }
-    let mut host_imports: Vec<_> = abi
-        .host_functions()
-        .map(|f| (import_module(f), f.name.as_str()))
-        .collect();
-    host_imports.sort_unstable();
-    let host_imports = host_imports
-        .into_iter()
-        .map(|(module, name)| quote!((#module, #name)));
     let memory = guest_module();
     let plugin = plugin_tokens(abi)?;
     let state = access::tokens(abi)?;
@@ -1041,10 +1065,6 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         pub trait Host {
             #(#methods)*
         }
-
-        /// The module and name of every host function [`add_to_linker`]
-        /// registers, sorted.
-        pub const HOST_FUNCTIONS: &[(&str, &str)] = &[#(#host_imports),*];
 
         /// Registers every host function of this version in `linker`, each
         /// calling the [`Host`] that `get` finds in the store's data.

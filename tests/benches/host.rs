@@ -1272,6 +1272,17 @@ fn print_ratios(setup: &Setup, since: SystemTime) {
         ["lifecycle/generated", "lifecycle/floor"],
         since,
     ));
+    let rules_off = || {
+        let mut state = State::new();
+        state.plugin.enforce_access_rules(false);
+        state
+    };
+    rows.push(Row::new(
+        "lifecycle, access rules off",
+        paired(101, 2000, lifecycle(rules_off()), floor_lifecycle()),
+        ["lifecycle/generated-rules-off", "lifecycle/floor"],
+        since,
+    ));
     rows.push(Row::new(
         "instantiate + start",
         paired(
@@ -1358,16 +1369,7 @@ fn print_ratios(setup: &Setup, since: SystemTime) {
         );
     }
 
-    let rules = paired(
-        101,
-        500,
-        lifecycle(State::new()),
-        lifecycle({
-            let mut state = State::new();
-            state.plugin.enforce_access_rules(false);
-            state
-        }),
-    );
+    let rules = paired(101, 2000, lifecycle(State::new()), lifecycle(rules_off()));
     println!(
         "access rules: lifecycle enforced {} / switched off {} = {:.3} ({:+.1}%)",
         show_ns(rules.a),

@@ -1916,58 +1916,6 @@ pub trait Host {
     }
 }
 
-/// The module and name of every host function [`add_to_linker`]
-/// registers, sorted.
-pub const HOST_FUNCTIONS: &[(&str, &str)] = &[
-    ("env", "proxy_add_header_map_value"),
-    ("env", "proxy_call_foreign_function"),
-    ("env", "proxy_close_stream"),
-    ("env", "proxy_continue_stream"),
-    ("env", "proxy_define_metric"),
-    ("env", "proxy_dequeue_shared_queue"),
-    ("env", "proxy_done"),
-    ("env", "proxy_enqueue_shared_queue"),
-    ("env", "proxy_get_buffer_bytes"),
-    ("env", "proxy_get_buffer_status"),
-    ("env", "proxy_get_current_time_nanoseconds"),
-    ("env", "proxy_get_header_map_pairs"),
-    ("env", "proxy_get_header_map_size"),
-    ("env", "proxy_get_header_map_value"),
-    ("env", "proxy_get_log_level"),
-    ("env", "proxy_get_metric"),
-    ("env", "proxy_get_property"),
-    ("env", "proxy_get_shared_data"),
-    ("env", "proxy_get_status"),
-    ("env", "proxy_grpc_call"),
-    ("env", "proxy_grpc_cancel"),
-    ("env", "proxy_grpc_close"),
-    ("env", "proxy_grpc_send"),
-    ("env", "proxy_grpc_stream"),
-    ("env", "proxy_http_call"),
-    ("env", "proxy_increment_metric"),
-    ("env", "proxy_log"),
-    ("env", "proxy_record_metric"),
-    ("env", "proxy_register_shared_queue"),
-    ("env", "proxy_remove_header_map_value"),
-    ("env", "proxy_replace_header_map_value"),
-    ("env", "proxy_resolve_shared_queue"),
-    ("env", "proxy_send_local_response"),
-    ("env", "proxy_set_buffer_bytes"),
-    ("env", "proxy_set_effective_context"),
-    ("env", "proxy_set_header_map_pairs"),
-    ("env", "proxy_set_property"),
-    ("env", "proxy_set_shared_data"),
-    ("env", "proxy_set_tick_period_milliseconds"),
-    ("wasi_snapshot_preview1", "args_get"),
-    ("wasi_snapshot_preview1", "args_sizes_get"),
-    ("wasi_snapshot_preview1", "clock_time_get"),
-    ("wasi_snapshot_preview1", "environ_get"),
-    ("wasi_snapshot_preview1", "environ_sizes_get"),
-    ("wasi_snapshot_preview1", "fd_write"),
-    ("wasi_snapshot_preview1", "proc_exit"),
-    ("wasi_snapshot_preview1", "random_get"),
-];
-
 /// Registers every host function of this version in `linker`, each
 /// calling the [`Host`] that `get` finds in the store's data.
 pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
@@ -2024,7 +1972,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(message) = guest::bytes(mem, message_data, message_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(message) = core::str::from_utf8(message) else {
+                let Some(message) = guest::utf8(message) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let result = get(data).proxy_log(log_level, message);
@@ -2550,7 +2498,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(key) = guest::bytes(mem, key_data, key_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(key) = core::str::from_utf8(key) else {
+                let Some(key) = guest::utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let state = data.plugin_state();
@@ -2597,7 +2545,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(key) = guest::bytes(mem, key_data, key_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(key) = core::str::from_utf8(key) else {
+                let Some(key) = guest::utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(value) = guest::bytes(mem, value_data, value_size) else {
@@ -2636,7 +2584,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(key) = guest::bytes(mem, key_data, key_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(key) = core::str::from_utf8(key) else {
+                let Some(key) = guest::utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(value) = guest::bytes(mem, value_data, value_size) else {
@@ -2674,7 +2622,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(key) = guest::bytes(mem, key_data, key_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(key) = core::str::from_utf8(key) else {
+                let Some(key) = guest::utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let state = data.plugin_state();
@@ -2803,8 +2751,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(status_code_details) = core::str::from_utf8(status_code_details)
-                else {
+                let Some(status_code_details) = guest::utf8(status_code_details) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(body) = guest::bytes(mem, body_data, body_size) else {
@@ -2871,7 +2818,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(upstream_name) = core::str::from_utf8(upstream_name) else {
+                let Some(upstream_name) = guest::utf8(upstream_name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(headers) = guest::bytes(
@@ -2943,7 +2890,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(upstream_name) = core::str::from_utf8(upstream_name) else {
+                let Some(upstream_name) = guest::utf8(upstream_name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(service_name) = guest::bytes(
@@ -2953,7 +2900,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(service_name) = core::str::from_utf8(service_name) else {
+                let Some(service_name) = guest::utf8(service_name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(method_name) = guest::bytes(
@@ -2963,7 +2910,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(method_name) = core::str::from_utf8(method_name) else {
+                let Some(method_name) = guest::utf8(method_name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(initial_metadata) = guest::bytes(
@@ -3028,7 +2975,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(upstream_name) = core::str::from_utf8(upstream_name) else {
+                let Some(upstream_name) = guest::utf8(upstream_name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(service_name) = guest::bytes(
@@ -3038,7 +2985,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(service_name) = core::str::from_utf8(service_name) else {
+                let Some(service_name) = guest::utf8(service_name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(method_name) = guest::bytes(
@@ -3048,7 +2995,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 ) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(method_name) = core::str::from_utf8(method_name) else {
+                let Some(method_name) = guest::utf8(method_name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(initial_metadata) = guest::bytes(
@@ -3154,7 +3101,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(key) = guest::bytes(mem, key_data, key_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(key) = core::str::from_utf8(key) else {
+                let Some(key) = guest::utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(value) = guest::bytes(mem, value_data, value_size) else {
@@ -3196,7 +3143,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(key) = guest::bytes(mem, key_data, key_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(key) = core::str::from_utf8(key) else {
+                let Some(key) = guest::utf8(key) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let result = get(data).proxy_get_shared_data(key);
@@ -3239,7 +3186,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(name) = guest::bytes(mem, name_data, name_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(name) = core::str::from_utf8(name) else {
+                let Some(name) = guest::utf8(name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let result = get(data).proxy_register_shared_queue(name);
@@ -3274,13 +3221,13 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(vm_id) = guest::bytes(mem, vm_id_data, vm_id_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(vm_id) = core::str::from_utf8(vm_id) else {
+                let Some(vm_id) = guest::utf8(vm_id) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(name) = guest::bytes(mem, name_data, name_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(name) = core::str::from_utf8(name) else {
+                let Some(name) = guest::utf8(name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let result = get(data).proxy_resolve_shared_queue(vm_id, name);
@@ -3381,7 +3328,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(name) = guest::bytes(mem, name_data, name_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(name) = core::str::from_utf8(name) else {
+                let Some(name) = guest::utf8(name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let result = get(data).proxy_define_metric(metric_type, name);
@@ -3555,7 +3502,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 let Some(name) = guest::bytes(mem, name_data, name_size) else {
                     return Ok(RawStatus::INVALID_MEMORY_ACCESS.0);
                 };
-                let Ok(name) = core::str::from_utf8(name) else {
+                let Some(name) = guest::utf8(name) else {
                     return Ok(RawStatus::BAD_ARGUMENT.0);
                 };
                 let Some(arguments) = guest::bytes(mem, arguments_data, arguments_size)
@@ -3780,26 +3727,21 @@ impl AccessLevel {
     }
 }
 
-/// When a grant applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Place {
-    /// While the callback runs.
-    In(Callback),
-    /// While the effective context's stream stays paused from the callback.
-    Paused(Callback),
-    /// While the effective context is a stream not yet past the callback.
-    Before(Callback),
-}
-
-/// One grant of an access rule.
+/// One grant of an access rule: a use at `level` is permitted while
+/// any of its places holds. Places are masks of [`Callback::bit`]s.
 #[derive(Clone, Copy, Debug)]
 pub struct Grant {
     /// What is permitted.
     pub level: AccessLevel,
-    /// Where; any one suffices.
-    pub places: &'static [Place],
-    /// Whether the running callback's condition (e.g. `end_of_stream`)
-    /// must also hold.
+    /// While one of these callbacks runs; one that runs for a stream,
+    /// only while that stream is the effective context.
+    pub running: u64,
+    /// While the effective context's stream stays paused from one of these.
+    pub paused: u64,
+    /// While the effective context is a stream not yet past one of these.
+    pub before: u64,
+    /// Whether `running` also needs the running callback's condition
+    /// (e.g. `end_of_stream`).
     pub when: bool,
 }
 
@@ -3807,97 +3749,121 @@ pub struct Grant {
 pub fn buffer_type_grants(value: BufferType) -> &'static [Grant] {
     match value {
         BufferType::HttpRequestBody => {
-            &[
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::RequestBody),
-                        Place::Paused(Callback::RequestBody),
-                    ],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::RequestBody.bit(),
+                        paused: Callback::RequestBody.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::HttpResponseBody => {
-            &[
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::ResponseBody),
-                        Place::Paused(Callback::ResponseBody),
-                    ],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::ResponseBody.bit(),
+                        paused: Callback::ResponseBody.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::DownstreamData => {
-            &[
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::DownstreamData),
-                        Place::Paused(Callback::DownstreamData),
-                    ],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::DownstreamData.bit(),
+                        paused: Callback::DownstreamData.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::UpstreamData => {
-            &[
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::UpstreamData),
-                        Place::Paused(Callback::UpstreamData),
-                    ],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::UpstreamData.bit(),
+                        paused: Callback::UpstreamData.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::HttpCallResponseBody => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::HttpCallResponse)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::HttpCallResponse.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::GrpcCallMessage => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::GrpcReceive)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::GrpcReceive.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::VmConfiguration => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::VmStart)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::VmStart.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::PluginConfiguration => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::Configure)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::Configure.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         BufferType::ForeignFunctionArguments => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::ForeignFunction)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::ForeignFunction.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
     }
 }
@@ -3906,118 +3872,150 @@ pub fn buffer_type_grants(value: BufferType) -> &'static [Grant] {
 pub fn map_type_grants(value: MapType) -> &'static [Grant] {
     match value {
         MapType::HttpRequestHeaders => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::Log)],
-                    when: false,
-                },
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::RequestHeaders),
-                        Place::Paused(Callback::RequestHeaders),
-                    ],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::Log.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::RequestHeaders.bit(),
+                        paused: Callback::RequestHeaders.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         MapType::HttpRequestTrailers => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::Log)],
-                    when: false,
-                },
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::RequestTrailers),
-                        Place::Paused(Callback::RequestTrailers),
-                    ],
-                    when: false,
-                },
-                Grant {
-                    level: AccessLevel::Add,
-                    places: &[Place::In(Callback::RequestBody)],
-                    when: true,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::Log.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::RequestTrailers.bit(),
+                        paused: Callback::RequestTrailers.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                    Grant {
+                        level: AccessLevel::Add,
+                        running: Callback::RequestBody.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: true,
+                    },
+                ]
+            }
         }
         MapType::HttpResponseHeaders => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::Log)],
-                    when: false,
-                },
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::ResponseHeaders),
-                        Place::Paused(Callback::ResponseHeaders),
-                    ],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::Log.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::ResponseHeaders.bit(),
+                        paused: Callback::ResponseHeaders.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         MapType::HttpResponseTrailers => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::Log)],
-                    when: false,
-                },
-                Grant {
-                    level: AccessLevel::Modify,
-                    places: &[
-                        Place::In(Callback::ResponseTrailers),
-                        Place::Paused(Callback::ResponseTrailers),
-                    ],
-                    when: false,
-                },
-                Grant {
-                    level: AccessLevel::Add,
-                    places: &[Place::In(Callback::ResponseBody)],
-                    when: true,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::Log.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                    Grant {
+                        level: AccessLevel::Modify,
+                        running: Callback::ResponseTrailers.bit(),
+                        paused: Callback::ResponseTrailers.bit(),
+                        before: 0,
+                        when: false,
+                    },
+                    Grant {
+                        level: AccessLevel::Add,
+                        running: Callback::ResponseBody.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: true,
+                    },
+                ]
+            }
         }
         MapType::GrpcCallInitialMetadata => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::GrpcReceiveInitialMetadata)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::GrpcReceiveInitialMetadata.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         MapType::GrpcCallTrailingMetadata => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::GrpcReceiveTrailingMetadata)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::GrpcReceiveTrailingMetadata.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         MapType::HttpCallResponseHeaders => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::HttpCallResponse)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::HttpCallResponse.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
         MapType::HttpCallResponseTrailers => {
-            &[
-                Grant {
-                    level: AccessLevel::Read,
-                    places: &[Place::In(Callback::HttpCallResponse)],
-                    when: false,
-                },
-            ]
+            const {
+                &[
+                    Grant {
+                        level: AccessLevel::Read,
+                        running: Callback::HttpCallResponse.bit(),
+                        paused: 0,
+                        before: 0,
+                        when: false,
+                    },
+                ]
+            }
         }
     }
 }
@@ -4026,7 +4024,9 @@ pub fn map_type_grants(value: MapType) -> &'static [Grant] {
 pub const PROXY_GET_STATUS_GRANTS: &[Grant] = &[
     Grant {
         level: AccessLevel::Call,
-        places: &[Place::In(Callback::HttpCallResponse), Place::In(Callback::GrpcClose)],
+        running: Callback::HttpCallResponse.bit() | Callback::GrpcClose.bit(),
+        paused: 0,
+        before: 0,
         when: false,
     },
 ];
@@ -4035,7 +4035,9 @@ pub const PROXY_GET_STATUS_GRANTS: &[Grant] = &[
 pub const PROXY_SEND_LOCAL_RESPONSE_GRANTS: &[Grant] = &[
     Grant {
         level: AccessLevel::Call,
-        places: &[Place::Before(Callback::ResponseHeaders)],
+        running: 0,
+        paused: 0,
+        before: Callback::ResponseHeaders.bit(),
         when: false,
     },
 ];
@@ -4319,36 +4321,32 @@ impl PluginState {
     /// Whether `grants` permit a use at `level` now (always, when
     /// the rules are not enforced).
     pub fn permits(&self, grants: &[Grant], level: AccessLevel) -> bool {
-        !self.enforce
-            || grants
-                .iter()
-                .any(|grant| {
-                    grant.level.grants(level)
-                        && grant
-                            .places
-                            .iter()
-                            .any(|place| self.holds(*place, grant.when))
-                })
-    }
-
-    fn holds(&self, place: Place, when: bool) -> bool {
-        let stream = || self.streams.get(self.effective_context);
-        match place {
-            Place::In(callback) => {
-                self.running
-                    .is_some_and(|r| {
-                        r.callback == callback && (r.condition || !when)
-                            && (r.context_id == self.effective_context
-                                || !self.streams.contains(r.context_id))
-                    })
-            }
-            Place::Paused(callback) => {
-                stream().is_some_and(|s| s.paused & callback.bit() != 0)
-            }
-            Place::Before(callback) => {
-                stream().is_some_and(|s| s.passed & callback.bit() == 0)
-            }
+        if !self.enforce {
+            return true;
         }
+        let running = self
+            .running
+            .filter(|r| {
+                r.context_id == self.effective_context
+                    || !self.streams.contains(r.context_id)
+            });
+        let stream = || self.streams.get(self.effective_context);
+        grants
+            .iter()
+            .any(|grant| {
+                grant.level.grants(level)
+                    && (running
+                        .is_some_and(|r| {
+                            grant.running & r.callback.bit() != 0
+                                && (r.condition || !grant.when)
+                        })
+                        || (grant.paused | grant.before != 0
+                            && stream()
+                                .is_some_and(|s| {
+                                    s.paused & grant.paused != 0
+                                        || !s.passed & grant.before != 0
+                                })))
+            })
     }
 
     /// Context `context_id` was created under `parent_id` (0 for a
@@ -4475,6 +4473,14 @@ mod guest {
     pub(super) fn bytes_mut(mem: &mut [u8], ptr: u32, len: u32) -> Option<&mut [u8]> {
         let start = ptr as usize;
         mem.get_mut(start..start.checked_add(len as usize)?)
+    }
+
+    /// `bytes` as a string, `None` when they are not UTF-8.
+    pub(super) fn utf8(bytes: &[u8]) -> Option<&str> {
+        if bytes.is_ascii() {
+            return Some(unsafe { core::str::from_utf8_unchecked(bytes) });
+        }
+        core::str::from_utf8(bytes).ok()
     }
 
     /// A WASI iovec array: `count` (pointer, length) pairs at `ptr`.
@@ -4667,19 +4673,48 @@ fn lookup<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
     }
 }
 
+/// Whether [`add_to_linker`] registers a host function `name` in `module`.
+pub fn is_host_function(module: &str, name: &str) -> bool {
+    match name {
+        "proxy_done" | "proxy_set_effective_context" | "proxy_log"
+        | "proxy_get_log_level" | "proxy_get_current_time_nanoseconds"
+        | "proxy_set_tick_period_milliseconds" | "proxy_set_buffer_bytes"
+        | "proxy_get_buffer_bytes" | "proxy_get_buffer_status"
+        | "proxy_get_header_map_size" | "proxy_get_header_map_pairs"
+        | "proxy_set_header_map_pairs" | "proxy_get_header_map_value"
+        | "proxy_add_header_map_value" | "proxy_replace_header_map_value"
+        | "proxy_remove_header_map_value" | "proxy_continue_stream"
+        | "proxy_close_stream" | "proxy_get_status" | "proxy_send_local_response"
+        | "proxy_http_call" | "proxy_grpc_call" | "proxy_grpc_stream" | "proxy_grpc_send"
+        | "proxy_grpc_cancel" | "proxy_grpc_close" | "proxy_set_shared_data"
+        | "proxy_get_shared_data" | "proxy_register_shared_queue"
+        | "proxy_resolve_shared_queue" | "proxy_enqueue_shared_queue"
+        | "proxy_dequeue_shared_queue" | "proxy_define_metric" | "proxy_record_metric"
+        | "proxy_increment_metric" | "proxy_get_metric" | "proxy_get_property"
+        | "proxy_set_property" | "proxy_call_foreign_function" => module == "env",
+        "fd_write" | "clock_time_get" | "random_get" | "environ_sizes_get"
+        | "environ_get" | "args_sizes_get" | "args_get" | "proc_exit" => {
+            module == "wasi_snapshot_preview1"
+        }
+        _ => false,
+    }
+}
+
 /// Whether every import of `module` is a host function of these
 /// bindings, a memory, a tag, or a global of a plain value type:
 /// nothing through which its code could reach another instance's.
 fn imports_only_host_functions(module: &wasmtime::Module) -> bool {
     module
         .imports()
-        .all(|import| match import.ty() {
-            wasmtime::ExternType::Func(_) => {
-                HOST_FUNCTIONS.binary_search(&(import.module(), import.name())).is_ok()
-            }
-            wasmtime::ExternType::Memory(_) | wasmtime::ExternType::Tag(_) => true,
-            wasmtime::ExternType::Global(global) => !global.content().is_ref(),
-            _ => false,
+        .all(|import| {
+            is_host_function(import.module(), import.name())
+                || match import.ty() {
+                    wasmtime::ExternType::Memory(_) | wasmtime::ExternType::Tag(_) => {
+                        true
+                    }
+                    wasmtime::ExternType::Global(global) => !global.content().is_ref(),
+                    _ => false,
+                }
         })
 }
 
