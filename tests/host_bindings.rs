@@ -391,6 +391,70 @@ fn a_plugin_that_can_reach_other_code_has_nothing_recorded() {
     }
 }
 
+/// A plugin instantiated while another plugin's callback runs (here from a
+/// host function that replaces `proxy_log`) runs its start section outside
+/// that callback: the start section's host calls land in the new plugin's
+/// memory, not in the memory recorded for the running one.
+#[test]
+fn a_start_section_run_from_a_callback_uses_its_own_memory() {
+    let engine = wasmtime::Engine::default();
+    let runner = wasmtime::Module::new(
+        &engine,
+        r#"
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $next (mut i32) (i32.const 4096))
+  (global $allocations (mut i32) (i32.const 0))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $ptr i32)
+    (global.set $allocations (i32.add (global.get $allocations) (i32.const 1)))
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $ptr))
+  (func (export "allocations") (result i32) (global.get $allocations))
+  (func (export "proxy_on_tick") (param i32)
+    (drop (call $log (i32.const 2) (i32.const 0) (i32.const 0))))
+)
+"#,
+    )
+    .unwrap();
+    // `sharing_plugin`, whose start section makes the shared-data read.
+    let started = sharing_plugin(8192).replace(
+        "(func (export \"proxy_on_tick\")",
+        "(start $read) (func $read (drop (call $get_key))) (func (export \"proxy_on_tick\")",
+    );
+    let started = wasmtime::Module::new(&engine, started).unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |s: &mut Shared| s).unwrap();
+    let inner = linker.clone();
+    let spawned = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = spawned.clone();
+    linker.allow_shadowing(true);
+    linker
+        .func_wrap(
+            "env",
+            "proxy_log",
+            move |mut caller: wasmtime::Caller<'_, Shared>, _: u32, _: u32, _: u32| -> u32 {
+                let plugin = Plugin::instantiate(&mut caller, &inner, &started).unwrap();
+                *slot.lock().unwrap() = Some(plugin.instance());
+                0
+            },
+        )
+        .unwrap();
+    let mut store = wasmtime::Store::new(&engine, Shared::default());
+    let runner = Plugin::instantiate(&mut store, &linker, &runner).unwrap();
+    runner.proxy_on_tick(&mut store, 1).unwrap();
+    let spawned = spawned.lock().unwrap().expect("proxy_log ran");
+    assert_answered_in(&mut store, spawned, 8192, 1);
+    let allocations = runner
+        .instance()
+        .get_typed_func::<(), i32>(&mut store, "allocations")
+        .unwrap();
+    assert_eq!(allocations.call(&mut store, ()).unwrap(), 0);
+}
+
 /// A module that shares another instance's memory (imports it and exports
 /// it again) allocates with its own allocator, never with the one cached
 /// for the instance that defines the memory.

@@ -990,9 +990,13 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                             .collect(),
                     });
                 }
-                let instance = linker
-                    .instantiate(&mut store, module)
-                    .map_err(PluginError::Instantiate)?;
+                // A start section runs inside `instantiate`, outside any
+                // callback: its host calls must not take the memory of a
+                // plugin whose callback called this.
+                let saved = store.as_context_mut().data_mut().plugin_state().enter(None, None);
+                let instantiated = linker.instantiate(&mut store, module);
+                store.as_context_mut().data_mut().plugin_state().leave(saved);
+                let instance = instantiated.map_err(PluginError::Instantiate)?;
                 let memory = instance.get_memory(&mut store, "memory").ok_or(PluginError::NoMemory)?;
                 // Recorded only for a module that cannot reach other
                 // instances' code (see `PluginState`); `malloc` only when

@@ -4665,9 +4665,10 @@ impl Plugin {
                     .collect(),
             });
         }
-        let instance = linker
-            .instantiate(&mut store, module)
-            .map_err(PluginError::Instantiate)?;
+        let saved = store.as_context_mut().data_mut().plugin_state().enter(None, None);
+        let instantiated = linker.instantiate(&mut store, module);
+        store.as_context_mut().data_mut().plugin_state().leave(saved);
+        let instance = instantiated.map_err(PluginError::Instantiate)?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or(PluginError::NoMemory)?;
