@@ -215,6 +215,8 @@ fn sharing_plugin(heap: u32) -> String {
 #[derive(Default)]
 struct Shared {
     plugin: PluginState,
+    /// Makes `proxy_get_shared_data` panic, as a faulty host might.
+    fail: bool,
 }
 
 impl HasPluginState for Shared {
@@ -225,6 +227,7 @@ impl HasPluginState for Shared {
 
 impl Host for Shared {
     fn proxy_get_shared_data(&mut self, key: &str) -> Result<(Vec<u8>, u32), Status> {
+        assert!(!self.fail, "the host failed");
         Ok((format!("value of {key}").into_bytes(), 7))
     }
 }
@@ -301,15 +304,26 @@ enum Reach {
     Function,
     /// Through an imported table holding it.
     Table,
+    /// Through a table the plugin exports, which the embedder fills.
+    ExportedTable,
+    /// Through a function reference in a global the plugin exports, which
+    /// the embedder sets.
+    ExportedGlobal,
 }
 
-/// A plugin whose imports could run another instance's code (here: the
-/// shared-data read of a second plugin) gets no recorded memory: the host
-/// calls made meanwhile are the other instance's, and they must land in
-/// that instance, not in the plugin whose callback is running.
+/// A plugin whose imports or exports let another instance's code run in
+/// its callbacks (here: the shared-data read of a second plugin) gets no
+/// recorded memory: the host calls made meanwhile are the other
+/// instance's, and they must land in that instance, not in the plugin
+/// whose callback is running.
 #[test]
 fn a_plugin_that_can_reach_other_code_has_nothing_recorded() {
-    for reach in [Reach::Function, Reach::Table] {
+    for reach in [
+        Reach::Function,
+        Reach::Table,
+        Reach::ExportedTable,
+        Reach::ExportedGlobal,
+    ] {
         let engine = wasmtime::Engine::default();
         let other = wasmtime::Module::new(&engine, sharing_plugin(8192)).unwrap();
         let (import, call) = match reach {
@@ -320,6 +334,15 @@ fn a_plugin_that_can_reach_other_code_has_nothing_recorded() {
             Reach::Table => (
                 r#"(import "test" "table" (table 1 funcref))"#,
                 "(call_indirect (result i32) (i32.const 0))",
+            ),
+            Reach::ExportedTable => (
+                r#"(table (export "table") 1 funcref)"#,
+                "(call_indirect (result i32) (i32.const 0))",
+            ),
+            Reach::ExportedGlobal => (
+                r#"(type $get (func (result i32)))
+  (global $callee (export "callee") (mut (ref null $get)) (ref.null $get))"#,
+                "(call_ref $get (global.get $callee))",
             ),
         };
         let reacher = wasmtime::Module::new(
@@ -373,8 +396,24 @@ fn a_plugin_that_can_reach_other_code_has_nothing_recorded() {
                 .unwrap();
                 linker.define(&store, "test", "table", table).unwrap();
             }
+            Reach::ExportedTable | Reach::ExportedGlobal => {}
         }
         let reacher = Plugin::instantiate(&mut store, &linker, &reacher).unwrap();
+        match reach {
+            Reach::ExportedTable => {
+                let table = reacher.instance().get_table(&mut store, "table").unwrap();
+                table
+                    .set(&mut store, 0, wasmtime::Ref::Func(Some(other_get)))
+                    .unwrap();
+            }
+            Reach::ExportedGlobal => {
+                let callee = reacher.instance().get_global(&mut store, "callee").unwrap();
+                callee
+                    .set(&mut store, wasmtime::Val::FuncRef(Some(other_get)))
+                    .unwrap();
+            }
+            Reach::Function | Reach::Table => {}
+        }
         reacher
             .proxy_on_tick(&mut store, 1)
             .unwrap_or_else(|e| panic!("{reach:?}: {e}"));
@@ -449,6 +488,38 @@ fn a_start_section_run_from_a_callback_uses_its_own_memory() {
     let spawned = spawned.lock().unwrap().expect("proxy_log ran");
     assert_answered_in(&mut store, spawned, 8192, 1);
     let allocations = runner
+        .instance()
+        .get_typed_func::<(), i32>(&mut store, "allocations")
+        .unwrap();
+    assert_eq!(allocations.call(&mut store, ()).unwrap(), 0);
+}
+
+/// A `Host` method that panics unwinds through the plugin's callback; a
+/// host that catches the panic finds the state as it was before the
+/// callback: no callback running, and no recorded memory serving the next
+/// raw call, which lands in its own instance.
+#[test]
+fn a_host_panic_leaves_no_callback_running() {
+    let engine = wasmtime::Engine::default();
+    let first = wasmtime::Module::new(&engine, sharing_plugin(4096)).unwrap();
+    let second = wasmtime::Module::new(&engine, sharing_plugin(8192)).unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |s: &mut Shared| s).unwrap();
+    let mut store = wasmtime::Store::new(&engine, Shared::default());
+    let a = Plugin::instantiate(&mut store, &linker, &first).unwrap();
+    let b = linker.instantiate(&mut store, &second).unwrap();
+    store.data_mut().fail = true;
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        a.proxy_on_tick(&mut store, 1)
+    }));
+    assert!(panicked.is_err(), "the host's panic reaches the caller");
+    store.data_mut().fail = false;
+    assert_eq!(store.data_mut().plugin.running(), None);
+    assert_eq!(store.data_mut().plugin.effective_context(), 0);
+    let get = b.get_typed_func::<(), i32>(&mut store, "get").unwrap();
+    assert_eq!(get.call(&mut store, ()).unwrap(), 0);
+    assert_answered_in(&mut store, b, 8192, 1);
+    let allocations = a
         .instance()
         .get_typed_func::<(), i32>(&mut store, "allocations")
         .unwrap();

@@ -490,12 +490,14 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         /// use the memory and allocator recorded here for its instance,
         /// without looking them up. [`Plugin::instantiate`] records them only
         /// for a module whose imports are all host functions of these
-        /// bindings (plus memories, tags and plain-valued globals): no other
+        /// bindings (plus memories, tags and plain-valued globals) and that
+        /// exports no table and no reference-valued global: no other
         /// instance's code can run during its callbacks, so every host call
-        /// then comes from it. Functions registered in place of the generated
-        /// ones must keep that true: they must not run other instances' code
-        /// in the store except through `Plugin`. Any other call (a raw export
-        /// call, or a module with other imports) looks its memory and
+        /// then comes from it. Embedder code that runs meanwhile (functions
+        /// registered in place of the generated ones, epoch or call hooks)
+        /// must keep that true: it must not run other instances' code in the
+        /// store except through `Plugin`. Any other call (a raw export call,
+        /// or a module that imports or exports more) looks its memory and
         /// allocator up by name.
         pub struct PluginState {
             id: u64,

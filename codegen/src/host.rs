@@ -661,6 +661,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         .iter()
         .map(|(module, names)| quote!(#(#names)|* => module == #module,));
     let mut fields = Vec::new();
+    let mut callback_names = Vec::new();
     let mut lookups = Vec::new();
     let mut methods = Vec::new();
     for f in access::plugin_callbacks(abi) {
@@ -772,6 +773,13 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 #deleted
             }
         });
+        // The state again, for what the call's end changes in it.
+        let state_after = (deleted.is_some() || pauses.is_some()).then(|| {
+            quote! {
+                let mut context = store.as_context_mut();
+                let state = context.data_mut().plugin_state();
+            }
+        });
         let call = quote! {
             let saved = {
                 let mut context = store.as_context_mut();
@@ -779,10 +787,8 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 #created
                 state.enter(Some(Running { callback: Callback::#variant, #context_field, condition: #condition }), self.slot)
             };
-            let called = func.call(&mut store, (#(#args,)*));
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state.leave(saved);
+            let called = leaving(&mut store, saved, |store| func.call(store, (#(#args,)*)));
+            #state_after
             #deleted
         };
         let call = if f.result.is_some() {
@@ -807,6 +813,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         lookups.push(quote! {
             #name: lookup(instance, &mut store, #wasm_name)?,
         });
+        callback_names.push(name.clone());
         methods.push(quote! {
             #docs
             ///
@@ -933,19 +940,94 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             })
         }
 
-        /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
-        fn start(instance: wasmtime::Instance, mut store: impl wasmtime::AsContextMut) -> Result<(), PluginError> {
-            let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
-            let start = lookup::<(), ()>(instance, &mut store, "_start")?;
-            if let Some(initialize) = initialize {
-                initialize.call(&mut store, ()).map_err(PluginError::Start)?;
-                if let Some(main) = lookup::<(u32, u32), u32>(instance, &mut store, "main")? {
-                    main.call(&mut store, (0, 0)).map_err(PluginError::Start)?;
-                }
-            } else if let Some(start) = start {
-                start.call(&mut store, ()).map_err(PluginError::Start)?;
+        /// Whether `instance` exports no table and no global that holds
+        /// references: nothing through which others (the embedder, or
+        /// instances linked to its exports) could put their functions
+        /// where its code calls them.
+        ///
+        /// `functions` of its exports are known to be functions (the
+        /// callbacks and start functions found): when they and the memory
+        /// are all there is, nothing else need be looked at.
+        fn exports_no_entry(
+            module: &wasmtime::Module,
+            instance: wasmtime::Instance,
+            mut store: impl wasmtime::AsContextMut,
+            functions: usize,
+        ) -> bool {
+            if module.exports().len() == functions + 1 {
+                return true;
             }
-            Ok(())
+            let mut globals = Vec::new();
+            for export in instance.exports(&mut store) {
+                match export.into_extern() {
+                    wasmtime::Extern::Table(_) => return false,
+                    wasmtime::Extern::Global(global) => globals.push(global),
+                    _ => {}
+                }
+            }
+            globals.iter().all(|global| !global.ty(&store).content().is_ref())
+        }
+
+        /// Runs `call`, then restores `saved` in the store's [`PluginState`],
+        /// also when `call` panics (a `Host` method may): a host that catches
+        /// the panic goes on with the state as it was, not with a callback
+        /// that no longer runs.
+        fn leaving<S, T, R>(mut store: S, saved: Saved, call: impl FnOnce(&mut S) -> R) -> R
+        where
+            S: wasmtime::AsContextMut<Data = T>,
+            T: HasPluginState + 'static,
+        {
+            let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| call(&mut store)));
+            store.as_context_mut().data_mut().plugin_state().leave(saved);
+            result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }
+
+        /// The start functions a module exports, looked up once.
+        struct StartFunctions {
+            initialize: Option<wasmtime::Func>,
+            start: Option<wasmtime::Func>,
+            main: Option<wasmtime::Func>,
+        }
+
+        impl StartFunctions {
+            fn lookup(instance: wasmtime::Instance, mut store: impl wasmtime::AsContextMut) -> StartFunctions {
+                StartFunctions {
+                    initialize: instance.get_func(&mut store, "_initialize"),
+                    start: instance.get_func(&mut store, "_start"),
+                    main: instance.get_func(&mut store, "main"),
+                }
+            }
+
+            /// How many of them the module exports.
+            fn exported(&self) -> usize {
+                [self.initialize, self.start, self.main].iter().flatten().count()
+            }
+
+            /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
+            fn run(&self, mut store: impl wasmtime::AsContextMut) -> Result<(), PluginError> {
+                fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+                    func: wasmtime::Func,
+                    store: impl wasmtime::AsContext,
+                    name: &'static str,
+                ) -> Result<wasmtime::TypedFunc<P, R>, PluginError> {
+                    func.typed(&store).map_err(|error| PluginError::BadSignature { name, error })
+                }
+                if let Some(initialize) = self.initialize {
+                    typed::<(), ()>(initialize, &store, "_initialize")?
+                        .call(&mut store, ())
+                        .map_err(PluginError::Start)?;
+                    if let Some(main) = self.main {
+                        typed::<(u32, u32), u32>(main, &store, "main")?
+                            .call(&mut store, (0, 0))
+                            .map_err(PluginError::Start)?;
+                    }
+                } else if let Some(start) = self.start {
+                    typed::<(), ()>(start, &store, "_start")?
+                        .call(&mut store, ())
+                        .map_err(PluginError::Start)?;
+                }
+                Ok(())
+            }
         }
 
         /// A callback as looked up at instantiation: `None` when not exported.
@@ -954,6 +1036,13 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         /// Every callback of this version, looked up once at instantiation.
         pub struct Callbacks {
             #(#fields)*
+        }
+
+        impl Callbacks {
+            /// How many of the callbacks the plugin exports.
+            fn exported(&self) -> usize {
+                #(usize::from(self.#callback_names.is_some()))+*
+            }
         }
 
         #plugin_doc
@@ -994,17 +1083,25 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 // callback: its host calls must not take the memory of a
                 // plugin whose callback called this.
                 let saved = store.as_context_mut().data_mut().plugin_state().enter(None, None);
-                let instantiated = linker.instantiate(&mut store, module);
-                store.as_context_mut().data_mut().plugin_state().leave(saved);
+                let instantiated = leaving(&mut store, saved, |store| linker.instantiate(store, module));
                 let instance = instantiated.map_err(PluginError::Instantiate)?;
                 let memory = instance.get_memory(&mut store, "memory").ok_or(PluginError::NoMemory)?;
+                let callbacks = Callbacks {
+                    #(#lookups)*
+                };
+                let start = StartFunctions::lookup(instance, &mut store);
+                // `malloc` only when `proxy_on_memory_allocate` is absent.
+                let allocate = instance.get_func(&mut store, "proxy_on_memory_allocate");
+                let malloc = instance.get_func(&mut store, "malloc");
+                let marker = instance.get_func(&mut store, #marker);
+                let functions = callbacks.exported()
+                    + start.exported()
+                    + [allocate, malloc, marker].iter().flatten().count();
                 // Recorded only for a module that cannot reach other
-                // instances' code (see `PluginState`); `malloc` only when
-                // `proxy_on_memory_allocate` is absent.
-                let slot = if imports_only_host_functions(module) {
-                    let allocator = instance
-                        .get_func(&mut store, "proxy_on_memory_allocate")
-                        .or_else(|| instance.get_func(&mut store, "malloc"))
+                // instances' code (see `PluginState`).
+                let slot = if imports_only_host_functions(module) && exports_no_entry(module, instance, &mut store, functions) {
+                    let allocator = allocate
+                        .or(malloc)
                         .and_then(|func| func.typed::<u32, u32>(&store).ok());
                     Some(store.as_context_mut().data_mut().plugin_state().record(Exports { memory, allocator }))
                 } else {
@@ -1013,12 +1110,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 // The start functions run outside any callback: a context
                 // they switch to does not outlive them.
                 let saved = store.as_context_mut().data_mut().plugin_state().enter(None, slot);
-                let started = start(instance, &mut store);
-                store.as_context_mut().data_mut().plugin_state().leave(saved);
-                started?;
-                let callbacks = Callbacks {
-                    #(#lookups)*
-                };
+                leaving(&mut store, saved, |store| start.run(store))?;
                 Ok(Plugin { instance, memory, slot, callbacks })
             }
 

@@ -4064,12 +4064,14 @@ struct Saved {
 /// use the memory and allocator recorded here for its instance,
 /// without looking them up. [`Plugin::instantiate`] records them only
 /// for a module whose imports are all host functions of these
-/// bindings (plus memories, tags and plain-valued globals): no other
+/// bindings (plus memories, tags and plain-valued globals) and that
+/// exports no table and no reference-valued global: no other
 /// instance's code can run during its callbacks, so every host call
-/// then comes from it. Functions registered in place of the generated
-/// ones must keep that true: they must not run other instances' code
-/// in the store except through `Plugin`. Any other call (a raw export
-/// call, or a module with other imports) looks its memory and
+/// then comes from it. Embedder code that runs meanwhile (functions
+/// registered in place of the generated ones, epoch or call hooks)
+/// must keep that true: it must not run other instances' code in the
+/// store except through `Plugin`. Any other call (a raw export call,
+/// or a module that imports or exports more) looks its memory and
 /// allocator up by name.
 pub struct PluginState {
     id: u64,
@@ -4556,22 +4558,103 @@ fn imports_only_host_functions(module: &wasmtime::Module) -> bool {
         })
 }
 
-/// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
-fn start(
+/// Whether `instance` exports no table and no global that holds
+/// references: nothing through which others (the embedder, or
+/// instances linked to its exports) could put their functions
+/// where its code calls them.
+///
+/// `functions` of its exports are known to be functions (the
+/// callbacks and start functions found): when they and the memory
+/// are all there is, nothing else need be looked at.
+fn exports_no_entry(
+    module: &wasmtime::Module,
     instance: wasmtime::Instance,
     mut store: impl wasmtime::AsContextMut,
-) -> Result<(), PluginError> {
-    let initialize = lookup::<(), ()>(instance, &mut store, "_initialize")?;
-    let start = lookup::<(), ()>(instance, &mut store, "_start")?;
-    if let Some(initialize) = initialize {
-        initialize.call(&mut store, ()).map_err(PluginError::Start)?;
-        if let Some(main) = lookup::<(u32, u32), u32>(instance, &mut store, "main")? {
-            main.call(&mut store, (0, 0)).map_err(PluginError::Start)?;
-        }
-    } else if let Some(start) = start {
-        start.call(&mut store, ()).map_err(PluginError::Start)?;
+    functions: usize,
+) -> bool {
+    if module.exports().len() == functions + 1 {
+        return true;
     }
-    Ok(())
+    let mut globals = Vec::new();
+    for export in instance.exports(&mut store) {
+        match export.into_extern() {
+            wasmtime::Extern::Table(_) => return false,
+            wasmtime::Extern::Global(global) => globals.push(global),
+            _ => {}
+        }
+    }
+    globals.iter().all(|global| !global.ty(&store).content().is_ref())
+}
+
+/// Runs `call`, then restores `saved` in the store's [`PluginState`],
+/// also when `call` panics (a `Host` method may): a host that catches
+/// the panic goes on with the state as it was, not with a callback
+/// that no longer runs.
+fn leaving<S, T, R>(mut store: S, saved: Saved, call: impl FnOnce(&mut S) -> R) -> R
+where
+    S: wasmtime::AsContextMut<Data = T>,
+    T: HasPluginState + 'static,
+{
+    let result = std::panic::catch_unwind(
+        core::panic::AssertUnwindSafe(|| call(&mut store)),
+    );
+    store.as_context_mut().data_mut().plugin_state().leave(saved);
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The start functions a module exports, looked up once.
+struct StartFunctions {
+    initialize: Option<wasmtime::Func>,
+    start: Option<wasmtime::Func>,
+    main: Option<wasmtime::Func>,
+}
+
+impl StartFunctions {
+    fn lookup(
+        instance: wasmtime::Instance,
+        mut store: impl wasmtime::AsContextMut,
+    ) -> StartFunctions {
+        StartFunctions {
+            initialize: instance.get_func(&mut store, "_initialize"),
+            start: instance.get_func(&mut store, "_start"),
+            main: instance.get_func(&mut store, "main"),
+        }
+    }
+
+    /// How many of them the module exports.
+    fn exported(&self) -> usize {
+        [self.initialize, self.start, self.main].iter().flatten().count()
+    }
+
+    /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
+    fn run(&self, mut store: impl wasmtime::AsContextMut) -> Result<(), PluginError> {
+        fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+            func: wasmtime::Func,
+            store: impl wasmtime::AsContext,
+            name: &'static str,
+        ) -> Result<wasmtime::TypedFunc<P, R>, PluginError> {
+            func.typed(&store)
+                .map_err(|error| PluginError::BadSignature {
+                    name,
+                    error,
+                })
+        }
+        if let Some(initialize) = self.initialize {
+            typed::<(), ()>(initialize, &store, "_initialize")?
+                .call(&mut store, ())
+                .map_err(PluginError::Start)?;
+            if let Some(main) = self.main {
+                typed::<(u32, u32), u32>(main, &store, "main")?
+                    .call(&mut store, (0, 0))
+                    .map_err(PluginError::Start)?;
+            }
+        } else if let Some(start) = self.start {
+            typed::<(), ()>(start, &store, "_start")?
+                .call(&mut store, ())
+                .map_err(PluginError::Start)?;
+        }
+        Ok(())
+    }
 }
 
 /// A callback as looked up at instantiation: `None` when not exported.
@@ -4629,6 +4712,36 @@ pub struct Callbacks {
     pub proxy_on_queue_ready: Export<(u32, u32), ()>,
 }
 
+impl Callbacks {
+    /// How many of the callbacks the plugin exports.
+    fn exported(&self) -> usize {
+        usize::from(self.proxy_on_context_create.is_some())
+            + usize::from(self.proxy_on_done.is_some())
+            + usize::from(self.proxy_on_log.is_some())
+            + usize::from(self.proxy_on_delete.is_some())
+            + usize::from(self.proxy_on_vm_start.is_some())
+            + usize::from(self.proxy_on_configure.is_some())
+            + usize::from(self.proxy_on_tick.is_some())
+            + usize::from(self.proxy_on_new_connection.is_some())
+            + usize::from(self.proxy_on_downstream_data.is_some())
+            + usize::from(self.proxy_on_downstream_connection_close.is_some())
+            + usize::from(self.proxy_on_upstream_data.is_some())
+            + usize::from(self.proxy_on_upstream_connection_close.is_some())
+            + usize::from(self.proxy_on_request_headers.is_some())
+            + usize::from(self.proxy_on_request_body.is_some())
+            + usize::from(self.proxy_on_request_trailers.is_some())
+            + usize::from(self.proxy_on_response_headers.is_some())
+            + usize::from(self.proxy_on_response_body.is_some())
+            + usize::from(self.proxy_on_response_trailers.is_some())
+            + usize::from(self.proxy_on_http_call_response.is_some())
+            + usize::from(self.proxy_on_grpc_receive_initial_metadata.is_some())
+            + usize::from(self.proxy_on_grpc_receive.is_some())
+            + usize::from(self.proxy_on_grpc_receive_trailing_metadata.is_some())
+            + usize::from(self.proxy_on_grpc_close.is_some())
+            + usize::from(self.proxy_on_queue_ready.is_some())
+    }
+}
+
 /// An instantiated Proxy-Wasm v0.1.0 plugin, with its callbacks looked up once.
 pub struct Plugin {
     instance: wasmtime::Instance,
@@ -4666,31 +4779,15 @@ impl Plugin {
             });
         }
         let saved = store.as_context_mut().data_mut().plugin_state().enter(None, None);
-        let instantiated = linker.instantiate(&mut store, module);
-        store.as_context_mut().data_mut().plugin_state().leave(saved);
+        let instantiated = leaving(
+            &mut store,
+            saved,
+            |store| linker.instantiate(store, module),
+        );
         let instance = instantiated.map_err(PluginError::Instantiate)?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or(PluginError::NoMemory)?;
-        let slot = if imports_only_host_functions(module) {
-            let allocator = instance
-                .get_func(&mut store, "proxy_on_memory_allocate")
-                .or_else(|| instance.get_func(&mut store, "malloc"))
-                .and_then(|func| func.typed::<u32, u32>(&store).ok());
-            Some(
-                store
-                    .as_context_mut()
-                    .data_mut()
-                    .plugin_state()
-                    .record(Exports { memory, allocator }),
-            )
-        } else {
-            None
-        };
-        let saved = store.as_context_mut().data_mut().plugin_state().enter(None, slot);
-        let started = start(instance, &mut store);
-        store.as_context_mut().data_mut().plugin_state().leave(saved);
-        started?;
         let callbacks = Callbacks {
             proxy_on_context_create: lookup(
                 instance,
@@ -4781,6 +4878,30 @@ impl Plugin {
             proxy_on_grpc_close: lookup(instance, &mut store, "proxy_on_grpc_close")?,
             proxy_on_queue_ready: lookup(instance, &mut store, "proxy_on_queue_ready")?,
         };
+        let start = StartFunctions::lookup(instance, &mut store);
+        let allocate = instance.get_func(&mut store, "proxy_on_memory_allocate");
+        let malloc = instance.get_func(&mut store, "malloc");
+        let marker = instance.get_func(&mut store, "proxy_abi_version_0_1_0");
+        let functions = callbacks.exported() + start.exported()
+            + [allocate, malloc, marker].iter().flatten().count();
+        let slot = if imports_only_host_functions(module)
+            && exports_no_entry(module, instance, &mut store, functions)
+        {
+            let allocator = allocate
+                .or(malloc)
+                .and_then(|func| func.typed::<u32, u32>(&store).ok());
+            Some(
+                store
+                    .as_context_mut()
+                    .data_mut()
+                    .plugin_state()
+                    .record(Exports { memory, allocator }),
+            )
+        } else {
+            None
+        };
+        let saved = store.as_context_mut().data_mut().plugin_state().enter(None, slot);
+        leaving(&mut store, saved, |store| start.run(store))?;
         Ok(Plugin {
             instance,
             memory,
@@ -4829,10 +4950,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (context_id, parent_context_id));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (context_id, parent_context_id)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -4867,10 +4989,7 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (context_id,));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(&mut store, saved, |store| func.call(store, (context_id,)));
         let value = called.map_err(CallError::Trap)?;
         Ok(Some(value != 0))
     }
@@ -4900,10 +5019,7 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (context_id,));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(&mut store, saved, |store| func.call(store, (context_id,)));
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -4936,10 +5052,9 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (context_id,));
+        let called = leaving(&mut store, saved, |store| func.call(store, (context_id,)));
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         state.deleted(context_id);
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
@@ -4977,10 +5092,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (unused, vm_configuration_size));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (unused, vm_configuration_size)),
+        );
         let value = called.map_err(CallError::Trap)?;
         Ok(Some(value != 0))
     }
@@ -5018,11 +5134,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(&mut store, (plugin_context_id, plugin_configuration_size));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (plugin_context_id, plugin_configuration_size)),
+        );
         let value = called.map_err(CallError::Trap)?;
         Ok(Some(value != 0))
     }
@@ -5051,10 +5167,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (plugin_context_id,));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (plugin_context_id,)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5091,10 +5208,13 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (stream_context_id,));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (stream_context_id,)),
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5146,11 +5266,19 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(&mut store, (stream_context_id, data_size, u32::from(end_of_stream)));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| {
+                func
+                    .call(
+                        store,
+                        (stream_context_id, data_size, u32::from(end_of_stream)),
+                    )
+            },
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5192,11 +5320,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(&mut store, (stream_context_id, RawPeerType::from(peer_type).0));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (stream_context_id, RawPeerType::from(peer_type).0)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5237,11 +5365,19 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(&mut store, (stream_context_id, data_size, u32::from(end_of_stream)));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| {
+                func
+                    .call(
+                        store,
+                        (stream_context_id, data_size, u32::from(end_of_stream)),
+                    )
+            },
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5283,11 +5419,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(&mut store, (stream_context_id, RawPeerType::from(peer_type).0));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (stream_context_id, RawPeerType::from(peer_type).0)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5329,10 +5465,13 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (stream_context_id, num_headers));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (stream_context_id, num_headers)),
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5384,11 +5523,19 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(&mut store, (stream_context_id, body_size, u32::from(end_of_stream)));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| {
+                func
+                    .call(
+                        store,
+                        (stream_context_id, body_size, u32::from(end_of_stream)),
+                    )
+            },
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5440,10 +5587,13 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (stream_context_id, num_trailers));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (stream_context_id, num_trailers)),
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5494,10 +5644,13 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (stream_context_id, num_headers));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (stream_context_id, num_headers)),
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5549,11 +5702,19 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(&mut store, (stream_context_id, body_size, u32::from(end_of_stream)));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| {
+                func
+                    .call(
+                        store,
+                        (stream_context_id, body_size, u32::from(end_of_stream)),
+                    )
+            },
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5605,10 +5766,13 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (stream_context_id, num_trailers));
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (stream_context_id, num_trailers)),
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
-        state.leave(saved);
         let value = called.map_err(CallError::Trap)?;
         state
             .returned(
@@ -5657,14 +5821,23 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func
-            .call(
-                &mut store,
-                (plugin_context_id, call_id, num_headers, body_size, num_trailers),
-            );
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| {
+                func
+                    .call(
+                        store,
+                        (
+                            plugin_context_id,
+                            call_id,
+                            num_headers,
+                            body_size,
+                            num_trailers,
+                        ),
+                    )
+            },
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5696,10 +5869,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (plugin_context_id, call_id, num_elements));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (plugin_context_id, call_id, num_elements)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5731,10 +5905,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (plugin_context_id, call_id, message_size));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (plugin_context_id, call_id, message_size)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5766,10 +5941,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (plugin_context_id, call_id, num_elements));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (plugin_context_id, call_id, num_elements)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5803,10 +5979,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (plugin_context_id, call_id, status_code));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (plugin_context_id, call_id, status_code)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5836,10 +6013,11 @@ impl Plugin {
                     self.slot,
                 )
         };
-        let called = func.call(&mut store, (plugin_context_id, queue_id));
-        let mut context = store.as_context_mut();
-        let state = context.data_mut().plugin_state();
-        state.leave(saved);
+        let called = leaving(
+            &mut store,
+            saved,
+            |store| func.call(store, (plugin_context_id, queue_id)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
