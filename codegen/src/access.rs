@@ -447,7 +447,6 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         }
 
         /// The memory and allocator of one plugin instance, found at instantiation.
-        #[derive(Clone)]
         struct Exports {
             memory: wasmtime::Memory,
             allocator: Option<wasmtime::TypedFunc<u32, u32>>,

@@ -4182,7 +4182,6 @@ impl core::fmt::Debug for Streams {
 }
 
 /// The memory and allocator of one plugin instance, found at instantiation.
-#[derive(Clone)]
 struct Exports {
     memory: wasmtime::Memory,
     allocator: Option<wasmtime::TypedFunc<u32, u32>>,
