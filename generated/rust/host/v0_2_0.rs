@@ -4193,8 +4193,8 @@ struct Saved {
 /// registered in place of the generated ones, epoch or call hooks)
 /// must keep that true: it must not run other instances' code in the
 /// store except through `Plugin`. Any other call (a raw export call,
-/// or a module that imports or exports more) looks its memory and
-/// allocator up by name.
+/// or one from a module with other imports, or with such exports)
+/// looks its memory and allocator up by name.
 pub struct PluginState {
     id: u64,
     enforce: bool,
