@@ -764,11 +764,18 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         let passes = pauses
             .is_some()
             .then(|| quote!(state.returned(Callback::#variant, #context, false);));
-        let absent = (created.is_some() || deleted.is_some() || passes.is_some()).then(|| {
+        // The context exists whether or not the plugin exports the callback.
+        let creating = created.as_ref().map(|created| {
             quote! {
                 let mut context = store.as_context_mut();
                 let state = context.data_mut().plugin_state();
                 #created
+            }
+        });
+        let absent = (deleted.is_some() || passes.is_some()).then(|| {
+            quote! {
+                let mut context = store.as_context_mut();
+                let state = context.data_mut().plugin_state();
                 #passes
                 #deleted
             }
@@ -781,13 +788,8 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
         });
         let call = quote! {
-            let saved = {
-                let mut context = store.as_context_mut();
-                let state = context.data_mut().plugin_state();
-                #created
-                state.enter(Some(Running { callback: Callback::#variant, #context_field, condition: #condition }), self.slot)
-            };
-            let called = leaving(&mut store, saved, |store| func.call(store, (#(#args,)*)));
+            let running = Running { callback: Callback::#variant, #context_field, condition: #condition };
+            let called = entered(&mut store, Some(running), self.slot, |store| func.call(store, (#(#args,)*)));
             #state_after
             #deleted
         };
@@ -819,6 +821,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             ///
             /// Returns `Ok(None)` when the plugin does not export this callback.
             pub fn #name<T: HasPluginState + 'static>(&self, mut store: impl wasmtime::AsContextMut<Data = T>, #(#api_params),*) -> Result<Option<#result_api>, CallError> {
+                #creating
                 let Some(func) = &self.callbacks.#name else {
                     #absent
                     return Ok(None);
@@ -906,13 +909,19 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             mut store: impl wasmtime::AsContextMut,
             name: &'static str,
         ) -> Result<Option<wasmtime::TypedFunc<P, R>>, PluginError> {
-            match instance.get_func(&mut store, name) {
-                None => Ok(None),
-                Some(func) => func
-                    .typed(&store)
-                    .map(Some)
-                    .map_err(|error| PluginError::BadSignature { name, error }),
-            }
+            instance
+                .get_func(&mut store, name)
+                .map(|func| typed(func, &store, name))
+                .transpose()
+        }
+
+        /// Export `name`, `func`, as a typed function.
+        fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+            func: wasmtime::Func,
+            store: impl wasmtime::AsContext,
+            name: &'static str,
+        ) -> Result<wasmtime::TypedFunc<P, R>, PluginError> {
+            func.typed(&store).map_err(|error| PluginError::BadSignature { name, error })
         }
 
         /// Whether [`add_to_linker`] registers a host function `name` in `module`.
@@ -968,15 +977,22 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             globals.iter().all(|global| !global.ty(&store).content().is_ref())
         }
 
-        /// Runs `call`, then restores `saved` in the store's [`PluginState`],
-        /// also when `call` panics (a `Host` method may): a host that catches
-        /// the panic goes on with the state as it was, not with a callback
-        /// that no longer runs.
-        fn leaving<S, T, R>(mut store: S, saved: Saved, call: impl FnOnce(&mut S) -> R) -> R
+        /// Runs `call` as `running` of the instance in `slot` (see
+        /// [`PluginState`]), then restores the state as it was, also when
+        /// `call` panics (a `Host` method may): a host that catches the
+        /// panic goes on with the state as it was, not with a callback that
+        /// no longer runs.
+        fn entered<S, T, R>(
+            mut store: S,
+            running: Option<Running>,
+            slot: Option<Slot>,
+            call: impl FnOnce(&mut S) -> R,
+        ) -> R
         where
             S: wasmtime::AsContextMut<Data = T>,
             T: HasPluginState + 'static,
         {
+            let saved = store.as_context_mut().data_mut().plugin_state().enter(running, slot);
             let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| call(&mut store)));
             store.as_context_mut().data_mut().plugin_state().leave(saved);
             result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -1005,13 +1021,6 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 
             /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
             fn run(&self, mut store: impl wasmtime::AsContextMut) -> Result<(), PluginError> {
-                fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
-                    func: wasmtime::Func,
-                    store: impl wasmtime::AsContext,
-                    name: &'static str,
-                ) -> Result<wasmtime::TypedFunc<P, R>, PluginError> {
-                    func.typed(&store).map_err(|error| PluginError::BadSignature { name, error })
-                }
                 if let Some(initialize) = self.initialize {
                     typed::<(), ()>(initialize, &store, "_initialize")?
                         .call(&mut store, ())
@@ -1082,9 +1091,8 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 // A start section runs inside `instantiate`, outside any
                 // callback: its host calls must not take the memory of a
                 // plugin whose callback called this.
-                let saved = store.as_context_mut().data_mut().plugin_state().enter(None, None);
-                let instantiated = leaving(&mut store, saved, |store| linker.instantiate(store, module));
-                let instance = instantiated.map_err(PluginError::Instantiate)?;
+                let instance = entered(&mut store, None, None, |store| linker.instantiate(store, module))
+                    .map_err(PluginError::Instantiate)?;
                 let memory = instance.get_memory(&mut store, "memory").ok_or(PluginError::NoMemory)?;
                 let callbacks = Callbacks {
                     #(#lookups)*
@@ -1109,8 +1117,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 };
                 // The start functions run outside any callback: a context
                 // they switch to does not outlive them.
-                let saved = store.as_context_mut().data_mut().plugin_state().enter(None, slot);
-                leaving(&mut store, saved, |store| start.run(store))?;
+                entered(&mut store, None, slot, |store| start.run(store))?;
                 Ok(Plugin { instance, memory, slot, callbacks })
             }
 

@@ -4498,17 +4498,20 @@ fn lookup<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
     mut store: impl wasmtime::AsContextMut,
     name: &'static str,
 ) -> Result<Option<wasmtime::TypedFunc<P, R>>, PluginError> {
-    match instance.get_func(&mut store, name) {
-        None => Ok(None),
-        Some(func) => {
-            func.typed(&store)
-                .map(Some)
-                .map_err(|error| PluginError::BadSignature {
-                    name,
-                    error,
-                })
-        }
-    }
+    instance.get_func(&mut store, name).map(|func| typed(func, &store, name)).transpose()
+}
+
+/// Export `name`, `func`, as a typed function.
+fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    func: wasmtime::Func,
+    store: impl wasmtime::AsContext,
+    name: &'static str,
+) -> Result<wasmtime::TypedFunc<P, R>, PluginError> {
+    func.typed(&store)
+        .map_err(|error| PluginError::BadSignature {
+            name,
+            error,
+        })
 }
 
 /// Whether [`add_to_linker`] registers a host function `name` in `module`.
@@ -4585,15 +4588,22 @@ fn exports_no_entry(
     globals.iter().all(|global| !global.ty(&store).content().is_ref())
 }
 
-/// Runs `call`, then restores `saved` in the store's [`PluginState`],
-/// also when `call` panics (a `Host` method may): a host that catches
-/// the panic goes on with the state as it was, not with a callback
-/// that no longer runs.
-fn leaving<S, T, R>(mut store: S, saved: Saved, call: impl FnOnce(&mut S) -> R) -> R
+/// Runs `call` as `running` of the instance in `slot` (see
+/// [`PluginState`]), then restores the state as it was, also when
+/// `call` panics (a `Host` method may): a host that catches the
+/// panic goes on with the state as it was, not with a callback that
+/// no longer runs.
+fn entered<S, T, R>(
+    mut store: S,
+    running: Option<Running>,
+    slot: Option<Slot>,
+    call: impl FnOnce(&mut S) -> R,
+) -> R
 where
     S: wasmtime::AsContextMut<Data = T>,
     T: HasPluginState + 'static,
 {
+    let saved = store.as_context_mut().data_mut().plugin_state().enter(running, slot);
     let result = std::panic::catch_unwind(
         core::panic::AssertUnwindSafe(|| call(&mut store)),
     );
@@ -4627,17 +4637,6 @@ impl StartFunctions {
 
     /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
     fn run(&self, mut store: impl wasmtime::AsContextMut) -> Result<(), PluginError> {
-        fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
-            func: wasmtime::Func,
-            store: impl wasmtime::AsContext,
-            name: &'static str,
-        ) -> Result<wasmtime::TypedFunc<P, R>, PluginError> {
-            func.typed(&store)
-                .map_err(|error| PluginError::BadSignature {
-                    name,
-                    error,
-                })
-        }
         if let Some(initialize) = self.initialize {
             typed::<(), ()>(initialize, &store, "_initialize")?
                 .call(&mut store, ())
@@ -4777,13 +4776,13 @@ impl Plugin {
                     .collect(),
             });
         }
-        let saved = store.as_context_mut().data_mut().plugin_state().enter(None, None);
-        let instantiated = leaving(
-            &mut store,
-            saved,
-            |store| linker.instantiate(store, module),
-        );
-        let instance = instantiated.map_err(PluginError::Instantiate)?;
+        let instance = entered(
+                &mut store,
+                None,
+                None,
+                |store| linker.instantiate(store, module),
+            )
+            .map_err(PluginError::Instantiate)?;
         let memory = instance
             .get_memory(&mut store, "memory")
             .ok_or(PluginError::NoMemory)?;
@@ -4899,8 +4898,7 @@ impl Plugin {
         } else {
             None
         };
-        let saved = store.as_context_mut().data_mut().plugin_state().enter(None, slot);
-        leaving(&mut store, saved, |store| start.run(store))?;
+        entered(&mut store, None, slot, |store| start.run(store))?;
         Ok(Plugin {
             instance,
             memory,
@@ -4929,29 +4927,21 @@ impl Plugin {
         context_id: u32,
         parent_context_id: u32,
     ) -> Result<Option<()>, CallError> {
+        let mut context = store.as_context_mut();
+        let state = context.data_mut().plugin_state();
+        state.created(context_id, parent_context_id);
         let Some(func) = &self.callbacks.proxy_on_context_create else {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state.created(context_id, parent_context_id);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state.created(context_id, parent_context_id);
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::ContextCreate,
-                        context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::ContextCreate,
+            context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (context_id, parent_context_id)),
         );
         called.map_err(CallError::Trap)?;
@@ -4975,20 +4965,17 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_done else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::Done,
-                        context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::Done,
+            context_id,
+            condition: false,
         };
-        let called = leaving(&mut store, saved, |store| func.call(store, (context_id,)));
+        let called = entered(
+            &mut store,
+            Some(running),
+            self.slot,
+            |store| func.call(store, (context_id,)),
+        );
         let value = called.map_err(CallError::Trap)?;
         Ok(Some(value != 0))
     }
@@ -5005,20 +4992,17 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_log else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::Log,
-                        context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::Log,
+            context_id,
+            condition: false,
         };
-        let called = leaving(&mut store, saved, |store| func.call(store, (context_id,)));
+        let called = entered(
+            &mut store,
+            Some(running),
+            self.slot,
+            |store| func.call(store, (context_id,)),
+        );
         called.map_err(CallError::Trap)?;
         Ok(Some(()))
     }
@@ -5038,20 +5022,17 @@ impl Plugin {
             state.deleted(context_id);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::Delete,
-                        context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::Delete,
+            context_id,
+            condition: false,
         };
-        let called = leaving(&mut store, saved, |store| func.call(store, (context_id,)));
+        let called = entered(
+            &mut store,
+            Some(running),
+            self.slot,
+            |store| func.call(store, (context_id,)),
+        );
         let mut context = store.as_context_mut();
         let state = context.data_mut().plugin_state();
         state.deleted(context_id);
@@ -5078,22 +5059,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_vm_start else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::VmStart,
-                        context_id: 0,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::VmStart,
+            context_id: 0,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (unused, vm_configuration_size)),
         );
         let value = called.map_err(CallError::Trap)?;
@@ -5120,22 +5094,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_configure else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::Configure,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::Configure,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (plugin_context_id, plugin_configuration_size)),
         );
         let value = called.map_err(CallError::Trap)?;
@@ -5153,22 +5120,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_tick else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::Tick,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::Tick,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (plugin_context_id,)),
         );
         called.map_err(CallError::Trap)?;
@@ -5194,22 +5154,15 @@ impl Plugin {
             state.returned(Callback::NewConnection, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::NewConnection,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::NewConnection,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (stream_context_id,)),
         );
         let mut context = store.as_context_mut();
@@ -5252,22 +5205,15 @@ impl Plugin {
             state.returned(Callback::DownstreamData, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::DownstreamData,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::DownstreamData,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| {
                 func
                     .call(
@@ -5306,22 +5252,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_downstream_connection_close else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::DownstreamConnectionClose,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::DownstreamConnectionClose,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (stream_context_id, RawPeerType::from(peer_type).0)),
         );
         called.map_err(CallError::Trap)?;
@@ -5351,22 +5290,15 @@ impl Plugin {
             state.returned(Callback::UpstreamData, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::UpstreamData,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::UpstreamData,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| {
                 func
                     .call(
@@ -5405,22 +5337,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_upstream_connection_close else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::UpstreamConnectionClose,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::UpstreamConnectionClose,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (stream_context_id, RawPeerType::from(peer_type).0)),
         );
         called.map_err(CallError::Trap)?;
@@ -5451,22 +5376,15 @@ impl Plugin {
             state.returned(Callback::RequestHeaders, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::RequestHeaders,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::RequestHeaders,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (stream_context_id, num_headers)),
         );
         let mut context = store.as_context_mut();
@@ -5509,22 +5427,15 @@ impl Plugin {
             state.returned(Callback::RequestBody, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::RequestBody,
-                        context_id: stream_context_id,
-                        condition: end_of_stream,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::RequestBody,
+            context_id: stream_context_id,
+            condition: end_of_stream,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| {
                 func
                     .call(
@@ -5573,22 +5484,15 @@ impl Plugin {
             state.returned(Callback::RequestTrailers, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::RequestTrailers,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::RequestTrailers,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (stream_context_id, num_trailers)),
         );
         let mut context = store.as_context_mut();
@@ -5630,22 +5534,15 @@ impl Plugin {
             state.returned(Callback::ResponseHeaders, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::ResponseHeaders,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::ResponseHeaders,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (stream_context_id, num_headers)),
         );
         let mut context = store.as_context_mut();
@@ -5688,22 +5585,15 @@ impl Plugin {
             state.returned(Callback::ResponseBody, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::ResponseBody,
-                        context_id: stream_context_id,
-                        condition: end_of_stream,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::ResponseBody,
+            context_id: stream_context_id,
+            condition: end_of_stream,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| {
                 func
                     .call(
@@ -5752,22 +5642,15 @@ impl Plugin {
             state.returned(Callback::ResponseTrailers, stream_context_id, false);
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::ResponseTrailers,
-                        context_id: stream_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::ResponseTrailers,
+            context_id: stream_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (stream_context_id, num_trailers)),
         );
         let mut context = store.as_context_mut();
@@ -5807,22 +5690,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_http_call_response else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::HttpCallResponse,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::HttpCallResponse,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| {
                 func
                     .call(
@@ -5855,22 +5731,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_receive_initial_metadata else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::GrpcReceiveInitialMetadata,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::GrpcReceiveInitialMetadata,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (plugin_context_id, call_id, num_elements)),
         );
         called.map_err(CallError::Trap)?;
@@ -5891,22 +5760,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_receive else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::GrpcReceive,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::GrpcReceive,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (plugin_context_id, call_id, message_size)),
         );
         called.map_err(CallError::Trap)?;
@@ -5927,22 +5789,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_receive_trailing_metadata else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::GrpcReceiveTrailingMetadata,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::GrpcReceiveTrailingMetadata,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (plugin_context_id, call_id, num_elements)),
         );
         called.map_err(CallError::Trap)?;
@@ -5965,22 +5820,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_grpc_close else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::GrpcClose,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::GrpcClose,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (plugin_context_id, call_id, status_code)),
         );
         called.map_err(CallError::Trap)?;
@@ -5999,22 +5847,15 @@ impl Plugin {
         let Some(func) = &self.callbacks.proxy_on_queue_ready else {
             return Ok(None);
         };
-        let saved = {
-            let mut context = store.as_context_mut();
-            let state = context.data_mut().plugin_state();
-            state
-                .enter(
-                    Some(Running {
-                        callback: Callback::QueueReady,
-                        context_id: plugin_context_id,
-                        condition: false,
-                    }),
-                    self.slot,
-                )
+        let running = Running {
+            callback: Callback::QueueReady,
+            context_id: plugin_context_id,
+            condition: false,
         };
-        let called = leaving(
+        let called = entered(
             &mut store,
-            saved,
+            Some(running),
+            self.slot,
             |store| func.call(store, (plugin_context_id, queue_id)),
         );
         called.map_err(CallError::Trap)?;
