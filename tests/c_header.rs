@@ -143,7 +143,7 @@ fn c_plugin_matches_the_description() {
 
     // And the project's own linter, as a C SDK author would run it.
     let abi = proxy_wasm_abi_spec::standard();
-    let lint = proxy_wasm_abi_codegen::lint::lint(&abi, &bytes, None).expect("the module is wasm");
+    let lint = proxy_wasm_abi_tools::lint::lint(&abi, &bytes, None).expect("the module is wasm");
     assert!(
         lint.is_clean(),
         "the linter finds problems in the C plugin:\n{lint}"

@@ -162,7 +162,7 @@ fn other_versions_compile() {
 
 #[test]
 fn a_request_paused_and_never_resumed_goes_no_further() {
-    use proxy_wasm_abi_codegen::runner::{Input, run};
+    use proxy_wasm_abi_tools::runner::{Input, run};
     // wasmtime (with its `wat` feature) accepts the text format directly.
     let report = run(PLUGIN.as_bytes(), &Input::default()).unwrap();
     let calls: Vec<&str> = report.steps.iter().map(|s| s.call.as_str()).collect();

@@ -210,8 +210,8 @@ fn cargo_build_plugins(dir_name: &str, whole_workspace: bool) -> PathBuf {
 
 // The module reader and its types are the linter's: one reading of wasm
 // for the CLI and the tests.
-use proxy_wasm_abi_codegen::lint::read_module;
-pub use proxy_wasm_abi_codegen::lint::{Export, FuncSig, Import, Kind};
+use proxy_wasm_abi_tools::lint::read_module;
+pub use proxy_wasm_abi_tools::lint::{Export, FuncSig, Import, Kind};
 
 /// A way a module disagrees with the description.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,6 @@
 //! - [`validate`]: checks the tree and builds the IR, collecting every error.
 //! - [`ir`]: the validated model, and [`ir::Abi::at`] to materialize a version.
 //! - [`lower`]: the one lowering from semantic to wasm signatures.
-//! - [`serial`]: the serialized map and property path codecs.
 //!
 //! ```
 //! let abi = proxy_wasm_abi_spec::standard();
@@ -23,7 +22,6 @@
 pub mod diagnostic;
 pub mod ir;
 pub mod lower;
-pub mod serial;
 pub mod suggest;
 pub mod syntax;
 pub mod validate;

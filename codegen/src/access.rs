@@ -139,11 +139,11 @@ pub fn shim_check(
         let lookup = enum_grants_fn(e);
         let var = ident(&p.name);
         let level = level_tokens(level);
-        checks.push(quote!(!state.permits(#lookup(#var), #level)));
+        checks.push((quote!(#lookup(#var)), level));
     }
     if abi.function_rule(&f.name).is_some() {
         let table = function_grants_const(&f.name);
-        checks.push(quote!(!state.permits(#table, AccessLevel::Call)));
+        checks.push((quote!(#table), quote!(AccessLevel::Call)));
     }
     if checks.is_empty() {
         return Ok(None);
@@ -155,12 +155,10 @@ pub fn shim_check(
         ));
     };
     let forbidden = format_ident!("{forbidden}");
-    Ok(Some(quote! {
-        let state = data.plugin_state();
-        if #(#checks)||* {
-            return Ok(#raw_status::#forbidden.0);
-        }
-    }))
+    let checks = checks.iter().map(|(grants, level)| {
+        quote!(data.plugin_state().check(#grants, #level, #raw_status::#forbidden.0)?;)
+    });
+    Ok(Some(quote!(#(#checks)*)))
 }
 
 /// Whether the access rules restrict `f`: it selects a map or buffer with
@@ -175,7 +173,7 @@ pub fn shim_effect(f: &Function) -> Option<TokenStream> {
     if f.context_effect == Some(ContextEffect::Switch) {
         let context = f.params.iter().find(|p| p.ty == Type::Context)?;
         let var = ident(&context.name);
-        return Some(quote!(data.plugin_state().effective_context = #var;));
+        return Some(quote!(data.plugin_state().switch_context(#var);));
     }
     if let Some(p) = f.params.iter().find(|p| p.resumes) {
         let Type::Enum(e) = &p.ty else {
@@ -273,48 +271,10 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
         }
 
-        /// How a host function uses a map or buffer; `Call` for a host
-        /// function the rules restrict as a whole.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum AccessLevel {
-            /// Reading sizes, pairs, values or bytes.
-            Read,
-            /// Adding entries, without reading or changing the others.
-            Add,
-            /// Setting, replacing, removing; also grants reading and adding.
-            Modify,
-            /// Calling a restricted host function.
-            Call,
-        }
-
-        impl AccessLevel {
-            /// Whether a grant of `self` permits a use at `needed`.
-            pub const fn grants(self, needed: AccessLevel) -> bool {
-                match self {
-                    AccessLevel::Modify => !matches!(needed, AccessLevel::Call),
-                    AccessLevel::Read => matches!(needed, AccessLevel::Read),
-                    AccessLevel::Add => matches!(needed, AccessLevel::Add),
-                    AccessLevel::Call => matches!(needed, AccessLevel::Call),
-                }
+        impl From<Callback> for rt::host::CallbackId {
+            fn from(callback: Callback) -> Self {
+                rt::host::CallbackId(callback as u8)
             }
-        }
-
-        /// One grant of an access rule: a use at `level` is permitted while
-        /// any of its places holds. Places are masks of [`Callback::bit`]s.
-        #[derive(Clone, Copy, Debug)]
-        pub struct Grant {
-            /// What is permitted.
-            pub level: AccessLevel,
-            /// While one of these callbacks runs; one that runs for a stream,
-            /// only while that stream is the effective context.
-            pub running: u64,
-            /// While the effective context's stream stays paused from one of these.
-            pub paused: u64,
-            /// While the effective context is a stream not yet past one of these.
-            pub before: u64,
-            /// Whether `running` also needs the running callback's condition
-            /// (e.g. `end_of_stream`).
-            pub when: bool,
         }
 
         #(#lookups)*
@@ -323,377 +283,6 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 
         #(#resume_fns)*
 
-        /// The callback now running, as the access rules see it.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub struct Running {
-            /// Which callback.
-            pub callback: Callback,
-            /// The context it runs for.
-            pub context_id: u32,
-            /// Its condition argument (e.g. `end_of_stream`), `false` when it has none.
-            pub condition: bool,
-        }
-
-        /// Pauses and progress of one stream context, as masks of [`Callback::bit`]s.
-        #[derive(Clone, Copy, Debug, Default)]
-        struct StreamState {
-            paused: u64,
-            passed: u64,
-        }
-
-        /// Stream states by context id: open addressing with linear probing,
-        /// at most half full. Every callback looks its stream up, so this is
-        /// on the hot path; the host, not the plugin, picks context ids, so
-        /// a multiplicative hash is safe.
-        #[derive(Clone, Default)]
-        struct Streams {
-            slots: Vec<Option<(u32, StreamState)>>,
-            len: usize,
-        }
-
-        impl Streams {
-            /// The slot where probing for `id` starts.
-            fn home(&self, id: u32) -> usize {
-                // Fibonacci hashing: the top bits of the product spread
-                // consecutive ids. `slots.len()` is a power of two, at least 16.
-                let bits = self.slots.len().trailing_zeros();
-                (id.wrapping_mul(0x9e37_79b9) >> (32 - bits)) as usize
-            }
-
-            /// The slot holding `id`, if any.
-            fn find(&self, id: u32) -> Option<usize> {
-                if self.len == 0 {
-                    return None;
-                }
-                let mask = self.slots.len() - 1;
-                let mut at = self.home(id);
-                while let Some((key, _)) = self.slots[at] {
-                    if key == id {
-                        return Some(at);
-                    }
-                    at = (at + 1) & mask;
-                }
-                None
-            }
-
-            fn get(&self, id: u32) -> Option<&StreamState> {
-                let at = self.find(id)?;
-                self.slots[at].as_ref().map(|(_, state)| state)
-            }
-
-            fn get_mut(&mut self, id: u32) -> Option<&mut StreamState> {
-                let at = self.find(id)?;
-                self.slots[at].as_mut().map(|(_, state)| state)
-            }
-
-            fn contains(&self, id: u32) -> bool {
-                self.find(id).is_some()
-            }
-
-            /// Sets the state of `id`, adding it if new.
-            fn insert(&mut self, id: u32, state: StreamState) {
-                if let Some(at) = self.find(id) {
-                    self.slots[at] = Some((id, state));
-                    return;
-                }
-                if (self.len + 1) * 2 > self.slots.len() {
-                    self.grow();
-                }
-                let mask = self.slots.len() - 1;
-                let mut at = self.home(id);
-                while self.slots[at].is_some() {
-                    at = (at + 1) & mask;
-                }
-                self.slots[at] = Some((id, state));
-                self.len += 1;
-            }
-
-            /// Forgets `id`, shifting later entries of its probe run back so
-            /// that no lookup stops early at the hole.
-            fn remove(&mut self, id: u32) {
-                let Some(mut hole) = self.find(id) else {
-                    return;
-                };
-                self.slots[hole] = None;
-                self.len -= 1;
-                let mask = self.slots.len() - 1;
-                let mut at = (hole + 1) & mask;
-                while let Some((key, _)) = self.slots[at] {
-                    let home = self.home(key);
-                    // The entry may fill the hole unless its home lies
-                    // cyclically in (hole, at].
-                    if (at.wrapping_sub(home) & mask) >= (at.wrapping_sub(hole) & mask) {
-                        self.slots[hole] = self.slots[at].take();
-                        hole = at;
-                    }
-                    at = (at + 1) & mask;
-                }
-            }
-
-            fn grow(&mut self) {
-                let size = (self.slots.len() * 2).max(16);
-                let old = core::mem::replace(&mut self.slots, vec![None; size]);
-                self.len = 0;
-                for (id, state) in old.into_iter().flatten() {
-                    self.insert(id, state);
-                }
-            }
-        }
-
-        impl core::fmt::Debug for Streams {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.debug_map().entries(self.slots.iter().flatten().map(|(id, state)| (id, state))).finish()
-            }
-        }
-
-        /// The memory and allocator of one plugin instance, found at instantiation.
-        struct Exports {
-            memory: wasmtime::Memory,
-            allocator: Option<wasmtime::TypedFunc<u32, u32>>,
-        }
-
-        /// Tells apart the `PluginState`s of different stores, so that a
-        /// `Plugin` only ever names an instance of its own store.
-        static NEXT_STATE_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
-
-        fn next_state_id() -> u64 {
-            NEXT_STATE_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
-        }
-
-        /// Where a `Plugin`'s memory and allocator are kept: the
-        /// [`PluginState::id`] of its store and its index there.
-        #[derive(Clone, Copy, Debug)]
-        struct Slot {
-            state: u64,
-            index: usize,
-        }
-
-        /// What `enter` saves and `leave` restores.
-        #[derive(Clone, Copy)]
-        struct Saved {
-            running: Option<Running>,
-            effective_context: u32,
-            current: Option<usize>,
-        }
-
-        /// What these bindings keep in the store: what the access rules look
-        /// at (the running callback, the effective context, paused streams)
-        /// and the memory and allocator of each plugin instance.
-        ///
-        /// Keep one in the store's data and expose it through
-        /// [`HasPluginState`]. Access rules are enforced by default. Streams
-        /// are known by context id, so plugins that share a store must not
-        /// share context ids.
-        ///
-        /// While a callback that [`Plugin`] called runs, the host functions
-        /// use the memory and allocator recorded here for its instance,
-        /// without looking them up. [`Plugin::instantiate`] records them only
-        /// for a module whose imports are all host functions of these
-        /// bindings (plus memories, tags and plain-valued globals) and that
-        /// exports no table and no reference-valued global: no other
-        /// instance's code can run during its callbacks, so every host call
-        /// then comes from it. Embedder code that runs meanwhile (functions
-        /// registered in place of the generated ones, epoch or call hooks)
-        /// must keep that true: it must not run other instances' code in the
-        /// store except through `Plugin`. Any other call (a raw export call,
-        /// or one from a module with other imports, or with such exports)
-        /// looks its memory and allocator up by name.
-        pub struct PluginState {
-            id: u64,
-            enforce: bool,
-            running: Option<Running>,
-            effective_context: u32,
-            streams: Streams,
-            instances: Vec<Exports>,
-            current: Option<usize>,
-        }
-
-        impl Default for PluginState {
-            fn default() -> Self {
-                PluginState {
-                    id: next_state_id(),
-                    enforce: true,
-                    running: None,
-                    effective_context: 0,
-                    streams: Streams::default(),
-                    instances: Vec::new(),
-                    current: None,
-                }
-            }
-        }
-
-        /// A clone keeps the rules' view but not the instances' exports,
-        /// which belong to one store.
-        impl Clone for PluginState {
-            fn clone(&self) -> Self {
-                PluginState {
-                    id: next_state_id(),
-                    enforce: self.enforce,
-                    running: self.running,
-                    effective_context: self.effective_context,
-                    streams: self.streams.clone(),
-                    instances: Vec::new(),
-                    current: None,
-                }
-            }
-        }
-
-        impl core::fmt::Debug for PluginState {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.debug_struct("PluginState")
-                    .field("enforce", &self.enforce)
-                    .field("running", &self.running)
-                    .field("effective_context", &self.effective_context)
-                    .field("streams", &self.streams)
-                    .finish_non_exhaustive()
-            }
-        }
-
-        impl PluginState {
-            /// A fresh state, access rules enforced.
-            pub fn new() -> Self {
-                Self::default()
-            }
-
-            /// Turns enforcement of the access rules on (the default) or off.
-            /// Off, every call reaches the host, which then answers as it likes.
-            pub fn enforce_access_rules(&mut self, enforce: bool) {
-                self.enforce = enforce;
-            }
-
-            /// Whether the access rules are enforced.
-            pub fn access_rules_enforced(&self) -> bool {
-                self.enforce
-            }
-
-            /// The callback now running, if any.
-            pub fn running(&self) -> Option<Running> {
-                self.running
-            }
-
-            /// The context host functions act on: the running callback's,
-            /// or the one the plugin switched to.
-            pub fn effective_context(&self) -> u32 {
-                self.effective_context
-            }
-
-            /// Whether stream `context_id` is paused from `callback`.
-            pub fn is_paused(&self, context_id: u32, callback: Callback) -> bool {
-                self.streams
-                    .get(context_id)
-                    .is_some_and(|s| s.paused & callback.bit() != 0)
-            }
-
-            /// Whether `grants` permit a use at `level` now (always, when
-            /// the rules are not enforced).
-            pub fn permits(&self, grants: &[Grant], level: AccessLevel) -> bool {
-                if !self.enforce {
-                    return true;
-                }
-                // A callback that runs for a stream grants access to that
-                // stream only: switched to another context, its grants
-                // lapse. One that runs for a plugin context (an HTTP call's
-                // response, a tick) keeps them across a switch.
-                let running = self.running.filter(|r| {
-                    r.context_id == self.effective_context || !self.streams.contains(r.context_id)
-                });
-                let stream = || self.streams.get(self.effective_context);
-                grants.iter().any(|grant| {
-                    grant.level.grants(level)
-                        && (running.is_some_and(|r| {
-                            grant.running & r.callback.bit() != 0 && (r.condition || !grant.when)
-                        }) || (grant.paused | grant.before != 0
-                            && stream().is_some_and(|s| {
-                                s.paused & grant.paused != 0 || !s.passed & grant.before != 0
-                            })))
-                })
-            }
-
-            /// Context `context_id` was created under `parent_id` (0 for a
-            /// plugin context, which is not a stream).
-            fn created(&mut self, context_id: u32, parent_id: u32) {
-                if parent_id == 0 {
-                    self.streams.remove(context_id);
-                } else {
-                    self.streams.insert(context_id, StreamState::default());
-                }
-            }
-
-            /// Context `context_id` is gone.
-            fn deleted(&mut self, context_id: u32) {
-                self.streams.remove(context_id);
-            }
-
-            /// Forgets stream `context_id`, for a host that ends a stream
-            /// without `proxy_on_delete` (which forgets it too).
-            pub fn forget_context(&mut self, context_id: u32) {
-                self.deleted(context_id);
-            }
-
-            /// A callback of the instance in `slot` starts; returns what to
-            /// restore when it ends.
-            fn enter(&mut self, running: Option<Running>, slot: Option<Slot>) -> Saved {
-                let saved = Saved {
-                    running: self.running,
-                    effective_context: self.effective_context,
-                    current: self.current,
-                };
-                self.running = running;
-                self.effective_context = running.map_or(0, |r| r.context_id);
-                self.current = slot.filter(|slot| slot.state == self.id).map(|slot| slot.index);
-                saved
-            }
-
-            /// A callback ended.
-            fn leave(&mut self, saved: Saved) {
-                self.running = saved.running;
-                self.effective_context = saved.effective_context;
-                self.current = saved.current;
-            }
-
-            /// Records an instance's memory and allocator; the slot to enter with.
-            fn record(&mut self, exports: Exports) -> Slot {
-                self.instances.push(exports);
-                Slot { state: self.id, index: self.instances.len() - 1 }
-            }
-
-            /// The memory of the instance whose callback runs now, if recorded.
-            fn current_memory(&self) -> Option<wasmtime::Memory> {
-                Some(self.instances.get(self.current?)?.memory)
-            }
-
-            /// The allocator of the instance whose callback runs now, if recorded.
-            fn current_allocator(&self) -> Option<wasmtime::TypedFunc<u32, u32>> {
-                self.instances.get(self.current?)?.allocator.clone()
-            }
-
-            /// `callback` returned for `context_id`, pausing it or not.
-            fn returned(&mut self, callback: Callback, context_id: u32, paused: bool) {
-                if let Some(stream) = self.streams.get_mut(context_id) {
-                    if paused {
-                        stream.paused |= callback.bit();
-                    } else {
-                        stream.paused &= !callback.bit();
-                        stream.passed |= callback.bit();
-                    }
-                }
-            }
-
-            /// A continue or close succeeded: the effective context's pauses
-            /// in `mask` end, and the stream is past those callbacks.
-            fn resumed(&mut self, mask: u64) {
-                if let Some(stream) = self.streams.get_mut(self.effective_context) {
-                    stream.passed |= stream.paused & mask;
-                    stream.paused &= !mask;
-                }
-            }
-        }
-
-        /// Store data that holds the bindings' [`PluginState`].
-        pub trait HasPluginState {
-            /// The state, in the store's data.
-            fn plugin_state(&mut self) -> &mut PluginState;
-        }
     })
 }
 

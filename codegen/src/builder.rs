@@ -45,6 +45,7 @@ pub struct Builder {
     outputs: Vec<Output>,
     description: Option<PathBuf>,
     out_dir: Option<PathBuf>,
+    runtime: crate::rust::RuntimePath,
 }
 
 /// Why generation failed. Its `Display` is the whole report, with
@@ -121,6 +122,13 @@ impl Builder {
         self
     }
 
+    /// The path the generated code names the runtime crate by (default
+    /// `::proxy_wasm_abi`), for an SDK that re-exports the runtime.
+    pub fn runtime_path(mut self, path: impl Into<String>) -> Self {
+        self.runtime = crate::rust::RuntimePath::new(path);
+        self
+    }
+
     /// Write here instead of `OUT_DIR`.
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.out_dir = Some(dir.into());
@@ -173,9 +181,9 @@ impl Builder {
         let mut written = Vec::new();
         for output in outputs {
             let text = match output {
-                Output::Guest => crate::guest::file(&this, &source),
-                Output::Host => crate::host::file(&this, &source),
-                Output::Enums => crate::guest::common_tokens(&this).and_then(|tokens| {
+                Output::Guest => crate::guest::file(&this, &source, &self.runtime),
+                Output::Host => crate::host::file(&this, &source, &self.runtime),
+                Output::Enums => crate::guest::common_tokens(&this, &self.runtime).and_then(|tokens| {
                     crate::rust::format_file(tokens, &crate::generated_notice(&source))
                 }),
             }

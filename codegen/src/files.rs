@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use proxy_wasm_abi_spec::ir::Abi;
 
+use crate::rust::RuntimePath;
 use crate::{c, diff, guest, host, json, markdown};
 
 /// One generated file, with its path relative to the output directory.
@@ -57,11 +58,11 @@ pub fn outputs(abi: &Abi, source: &str) -> Vec<GeneratedFile> {
         };
         files.push(GeneratedFile {
             path: guest_path.into(),
-            contents: or_error(guest::file(&this, source)),
+            contents: or_error(guest::file(&this, source, &RuntimePath::default())),
         });
         files.push(GeneratedFile {
             path: host_path.into(),
-            contents: or_error(host::file(&this, source)),
+            contents: or_error(host::file(&this, source, &RuntimePath::default())),
         });
         files.push(GeneratedFile {
             path: c_path.into(),

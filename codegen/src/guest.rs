@@ -2,30 +2,29 @@
 //!
 //! The output (in a module the user names, here `abi`) holds:
 //! - `abi::ABI_VERSION`;
-//! - for every enum, a `#[repr(transparent)]` newtype (`RawStatus`) that
-//!   crosses the boundary, so an unknown value is never undefined behaviour,
-//!   and a Rust enum (`Status`) with `TryFrom`, `Display` (and `Error` for the
-//!   status type);
+//! - for every enum, an invocation of the runtime's `abi_enum!`: a
+//!   `#[repr(transparent)]` newtype (`RawStatus`) that crosses the boundary,
+//!   so an unknown value is never undefined behaviour, and a Rust enum
+//!   (`Status`) with `TryFrom`, `Display`, `AbiEnum` (and `Error` for status
+//!   types);
 //! - `abi::hostcalls`: one `extern "C"` import per `env` host function, with
 //!   the specification's names and parameter names;
-//! - `abi::serial`: the serialized map and property path codec;
+//! - `abi::serial`, `abi::allocate`, `abi::take_host_buffer`: re-exported
+//!   from the runtime crate (see [`RuntimePath`]);
 //! - `abi::Callbacks`: one associated function per callback, with defaults;
 //! - `export_callbacks!(abi, MyPlugin)`: the `#[no_mangle]` exports that
 //!   forward to `MyPlugin`'s `Callbacks`, plus the version marker.
 //!
-//! Everything is `no_std`-friendly: only `core` and `alloc` are used.
+//! Everything is `no_std`-friendly: only `core`, `alloc` and the runtime's
+//! `guest` feature are used.
 
 use proc_macro2::{Literal, TokenStream};
-use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, Type};
+use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmValue, lower, lower_param};
 use quote::{format_ident, quote};
 
 use crate::names::{enum_ident, ident, raw_enum_ident, raw_type, variant_ident};
-use crate::rust::{doc_lines, docs, function_docs};
-
-/// The source of the map codec, emitted into the bindings so guests and
-/// hosts share one implementation.
-const SERIAL_SOURCE: &str = include_str!("../../abi-spec/src/serial.rs");
+use crate::rust::{RuntimePath, doc_lines, docs, function_docs};
 
 /// Callbacks the toolchain or the runtime provide, which SDKs do not implement.
 fn is_runtime_export(f: &Function) -> bool {
@@ -42,87 +41,24 @@ fn enum_tokens(e: &Enum, is_status: bool) -> TokenStream {
          this version does not define is not undefined behaviour. Convert with \
          [`{name}::try_from`]."
     ));
-    let consts = e.variants.iter().map(|v| {
-        let const_name = format_ident!("{}", v.name);
-        let value = Literal::u32_unsuffixed(v.value);
-        let d = docs(&v.meta);
-        quote! { #d pub const #const_name: #raw = #raw(#value); }
-    });
     let variants = e.variants.iter().map(|v| {
+        let const_name = format_ident!("{}", v.name);
         let variant = variant_ident(&v.name);
         let value = Literal::u32_unsuffixed(v.value);
         let d = docs(&v.meta);
-        quote! { #d #variant = #value, }
+        quote! { #d #const_name => #variant = #value, }
     });
-    let from_raw = e.variants.iter().map(|v| {
-        let variant = variant_ident(&v.name);
-        let value = Literal::u32_unsuffixed(v.value);
-        quote! { #value => Ok(#name::#variant), }
-    });
-    let names = e.variants.iter().map(|v| {
-        let variant = variant_ident(&v.name);
-        let text = &v.name;
-        quote! { #name::#variant => #text, }
-    });
-    let all = e.variants.iter().map(|v| {
-        let variant = variant_ident(&v.name);
-        quote!(#name::#variant)
-    });
-    let count = Literal::usize_unsuffixed(e.variants.len());
-    let error_impl = is_status.then(|| quote! { impl core::error::Error for #name {} });
+    let error = is_status.then(|| quote!(impl Error;));
     quote! {
-        #raw_doc
-        #[repr(transparent)]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-        pub struct #raw(pub u32);
-
-        impl #raw {
-            #(#consts)*
-        }
-
-        #enum_docs
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[repr(u32)]
-        pub enum #name {
-            #(#variants)*
-        }
-
-        impl #name {
-            /// Every value this version defines.
-            pub const ALL: [#name; #count] = [#(#all),*];
-
-            /// The name the specification uses, e.g. `NOT_FOUND`.
-            pub const fn abi_name(self) -> &'static str {
-                match self {
-                    #(#names)*
-                }
+        rt::abi_enum! {
+            #raw_doc
+            pub struct #raw(u32);
+            #enum_docs
+            pub enum #name = #c_name {
+                #(#variants)*
             }
+            #error
         }
-
-        impl TryFrom<#raw> for #name {
-            type Error = UnknownValue;
-
-            fn try_from(raw: #raw) -> Result<Self, UnknownValue> {
-                match raw.0 {
-                    #(#from_raw)*
-                    value => Err(UnknownValue { type_name: #c_name, value }),
-                }
-            }
-        }
-
-        impl From<#name> for #raw {
-            fn from(value: #name) -> Self {
-                #raw(value as u32)
-            }
-        }
-
-        impl core::fmt::Display for #name {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str(self.abi_name())
-            }
-        }
-
-        #error_impl
     }
 }
 
@@ -352,29 +288,9 @@ fn substitute_placeholders(tokens: TokenStream) -> TokenStream {
     out.into_iter().collect()
 }
 
-/// The codec module, from the one codec source, without its unit tests.
-fn serial_tokens() -> Result<TokenStream, String> {
-    let file: syn::File =
-        syn::parse_str(SERIAL_SOURCE).map_err(|e| format!("serial.rs does not parse: {e}"))?;
-    let items = file.items.into_iter().filter(|item| {
-        !matches!(item, syn::Item::Mod(m) if m.attrs.iter().any(|a| a.path().is_ident("cfg")))
-    });
-    let doc = doc_lines(
-        "The serialized map and property path formats (the same codec the host side uses).",
-    );
-    Ok(quote! {
-        #doc
-        pub mod serial {
-            extern crate alloc;
-            use alloc::vec::Vec;
-            #(#items)*
-        }
-    })
-}
-
 /// The guest bindings of one version as tokens (the body of a module).
-pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
-    let parts = parts(abi)?;
+pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, String> {
+    let parts = parts(abi, runtime)?;
     let body = substitute_placeholders(parts.exports);
     let export = export_macro(&parts.macro_doc, body);
     let main = parts.main;
@@ -389,44 +305,32 @@ struct Parts {
     macro_doc: TokenStream,
 }
 
-/// What guest and host bindings share: the version, the enums and the codec.
-pub fn common_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
+/// What guest and host bindings share: the runtime path, the version, the
+/// enums and the codec.
+pub fn common_tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, String> {
     let enums = abi
         .enums
         .iter()
-        .map(|e| enum_tokens(e, e.name == "proxy_status_t"));
-    let serial = serial_tokens()?;
+        .map(|e| enum_tokens(e, e.with_role(StatusRole::Success).is_some()));
     let version = abi.version.to_string();
+    let path = runtime.tokens()?;
     Ok(quote! {
+        /// The runtime crate these bindings call: what does not vary between versions.
+        #[allow(unused_imports)]
+        use #path as rt;
+
+        pub use rt::{UnknownValue, serial};
+
         /// The ABI version these bindings implement.
         pub const ABI_VERSION: &str = #version;
 
-        /// An enum value that this version of the ABI does not define.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct UnknownValue {
-            /// The ABI type, e.g. `proxy_status_t`.
-            pub type_name: &'static str,
-            /// The value received.
-            pub value: u32,
-        }
-
-        impl core::fmt::Display for UnknownValue {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                write!(f, "{} is not a value of {}", self.value, self.type_name)
-            }
-        }
-
-        impl core::error::Error for UnknownValue {}
-
         #(#enums)*
-
-        #serial
     })
 }
 
-fn parts(abi: &AbiVersion) -> Result<Parts, String> {
+fn parts(abi: &AbiVersion, runtime: &RuntimePath) -> Result<Parts, String> {
     let enum_names: Vec<&str> = abi.enums.iter().map(|e| e.name.as_str()).collect();
-    let common = common_tokens(abi)?;
+    let common = common_tokens(abi, runtime)?;
     let env_functions: Vec<&Function> = abi
         .host_functions()
         .filter(|f| f.module() == Some("env"))
@@ -443,8 +347,6 @@ fn parts(abi: &AbiVersion) -> Result<Parts, String> {
          on `wasm32-wasip1` the Rust standard library imports them."
     ));
     let main = quote! {
-        extern crate alloc;
-
         #common
 
         #hostcalls_doc
@@ -457,34 +359,7 @@ fn parts(abi: &AbiVersion) -> Result<Parts, String> {
             }
         }
 
-        /// Allocates `size` bytes for the host with the global allocator, as a
-        /// `Vec<u8>` of capacity `size` that is handed over; the default
-        /// `proxy_on_memory_allocate`. Take a buffer the host returned back
-        /// with [`take_host_buffer`].
-        pub fn allocate(size: usize) -> *mut u8 {
-            // A zero-size Vec still has a non-null (dangling) pointer, so the host
-            // never sees the null that means failure.
-            let mut buffer = core::mem::ManuallyDrop::new(alloc::vec::Vec::<u8>::with_capacity(size));
-            buffer.as_mut_ptr()
-        }
-
-        /// Takes ownership of a buffer the host returned through an `out` pointer
-        /// pair (e.g. `return_value_data`, `return_value_size`). A null pointer
-        /// is an empty value.
-        ///
-        /// # Safety
-        ///
-        /// `data` must be null, or have been returned by [`allocate`] (the default
-        /// `proxy_on_memory_allocate`) for exactly `size` bytes, which the host
-        /// filled, and not taken before.
-        pub unsafe fn take_host_buffer(data: *mut u8, size: usize) -> alloc::vec::Vec<u8> {
-            if data.is_null() {
-                return alloc::vec::Vec::new();
-            }
-            // SAFETY: per the contract, `allocate(size)` made this pointer as a
-            // `Vec<u8>` with capacity `size`, and the host initialized `size` bytes.
-            unsafe { alloc::vec::Vec::from_raw_parts(data, size, size) }
-        }
+        pub use rt::guest::{allocate, take_host_buffer};
 
         #callbacks
     };
@@ -500,8 +375,8 @@ const BODY_PLACEHOLDER: &str = "__EXPORT_CALLBACKS_BODY__";
 
 /// The guest bindings of one version as a formatted Rust file. It holds the
 /// same items as [`tokens`]; only the macro body is formatted separately.
-pub fn file(abi: &AbiVersion, source: &str) -> Result<String, String> {
-    let parts = parts(abi)?;
+pub fn file(abi: &AbiVersion, source: &str, runtime: &RuntimePath) -> Result<String, String> {
+    let parts = parts(abi, runtime)?;
     let placeholder = format_ident!("{BODY_PLACEHOLDER}");
     let export = export_macro(&parts.macro_doc, quote!(#placeholder));
     let main = parts.main;

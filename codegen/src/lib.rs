@@ -3,19 +3,20 @@
 //! Every output goes through the same emitters, whether it is written by the
 //! CLI, checked by the staleness test, or (later) expanded by a macro:
 //!
-//! - [`json`]: the materialized, lowered ABI of one version as JSON.
+//! - `json` (feature `docs`): the materialized, lowered ABI of one version as JSON.
 //! - [`markdown`]: the reference documentation of one version.
 //! - [`diff`]: what changed between two versions.
 //! - [`guest`]: Rust bindings for plugins (enums, imports, callbacks, exports).
 //! - [`c`]: a C header for plugins (enums, imports, callbacks).
 //! - [`host`]: wasmtime bindings for proxies (`Host`, `add_to_linker`, `Plugin`).
-//! - [`files`]: the set of files under `generated/`, and the staleness check.
+//! - `files` (feature `docs`): the set of files under `generated/`, and the
+//!   staleness check.
 //! - [`builder`]: generation from a `build.rs` into `OUT_DIR`.
-//! - [`lint`]: a compiled plugin's imports and exports against the description.
 //! - [`options`]: the `{ key: value }` options of the function-like macros.
 //! - [`names`], [`rust`]: Rust naming and formatting shared by the emitters.
-//! - `runner` (feature `run`): a reference in-memory host on the generated
-//!   wasmtime bindings, and a request lifecycle driver.
+//!
+//! The linter, the reference host and the command line are tools on top of
+//! this crate, in `proxy-wasm-abi-tools`.
 
 pub mod access;
 pub mod builder;
@@ -23,16 +24,15 @@ pub mod c;
 /// Compile-time checks of hand-written SDK bindings, behind the proc-macros.
 pub mod checks;
 pub mod diff;
+#[cfg(feature = "docs")]
 pub mod files;
 pub mod guest;
 pub mod host;
+#[cfg(feature = "docs")]
 pub mod json;
-pub mod lint;
 pub mod markdown;
 pub mod names;
 pub mod options;
-#[cfg(feature = "run")]
-pub mod runner;
 pub mod rust;
 
 /// The command that regenerates everything under `generated/`.

@@ -11,7 +11,6 @@ use proxy_wasm_abi_spec::ir::{
     AbiVersion, AccessLevel, AccessRule, Function, Grant, Meta, Note, Param, Place, Subject, Type,
 };
 use proxy_wasm_abi_spec::lower::{lower_param, lower_result};
-use proxy_wasm_abi_spec::serial;
 
 use crate::diff::{AbiDiff, signature_text};
 
@@ -567,10 +566,23 @@ fn hex(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// The worked example of the serialized map, computed by the codec.
+/// The pairs of the worked map example.
+const MAP_EXAMPLE_PAIRS: [(&str, &str); 2] = [("a", "1"), ("b", "22")];
+
+/// `MAP_EXAMPLE_PAIRS` serialized. The runtime crate's codec must agree:
+/// a test encodes the pairs with it and compares (the runtime is not a
+/// dependency of the generators, which its macros feature depends on).
+const MAP_EXAMPLE_BYTES: [u8; 29] = [
+    2, 0, 0, 0, // count
+    1, 0, 0, 0, 1, 0, 0, 0, // sizes of `a` and `1`
+    1, 0, 0, 0, 2, 0, 0, 0, // sizes of `b` and `22`
+    b'a', 0, b'1', 0, b'b', 0, b'2', b'2', 0,
+];
+
+/// The worked example of the serialized map.
 fn map_example(out: &mut String) {
-    let pairs = [("a", "1"), ("b", "22")];
-    let bytes = serial::encode_map(&pairs);
+    let pairs = MAP_EXAMPLE_PAIRS;
+    let bytes = MAP_EXAMPLE_BYTES;
     let table_end = 4 + 8 * pairs.len();
     out.push_str(
         "Worked example: the map `{\"a\": \"1\", \"b\": \"22\"}` is these bytes \
@@ -595,12 +607,23 @@ fn map_example(out: &mut String) {
     );
 }
 
+/// The segments of the worked property path example.
+const PATH_EXAMPLE_SEGMENTS: [&str; 2] = ["foo", "bar"];
+
+/// `PATH_EXAMPLE_SEGMENTS` serialized; checked against the codec like
+/// [`MAP_EXAMPLE_BYTES`].
+const PATH_EXAMPLE_BYTES: [u8; 7] = *b"foo\0bar";
+
 fn path_example(out: &mut String) {
-    let bytes = serial::encode_path(&["foo", "bar"]);
+    let segments: Vec<String> = PATH_EXAMPLE_SEGMENTS
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect();
     let _ = writeln!(
         out,
-        "Worked example: the path `[\"foo\", \"bar\"]` is {}.\n",
-        hex(&bytes)
+        "Worked example: the path `[{}]` is {}.\n",
+        segments.join(", "),
+        hex(&PATH_EXAMPLE_BYTES)
     );
 }
 
@@ -750,4 +773,21 @@ pub fn render(abi: &AbiVersion, changes: Option<&AbiDiff>, source: &str) -> Stri
         out.pop();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worked_examples_match_the_runtime_codec() {
+        assert_eq!(
+            proxy_wasm_abi::serial::encode_map(&MAP_EXAMPLE_PAIRS),
+            MAP_EXAMPLE_BYTES
+        );
+        assert_eq!(
+            proxy_wasm_abi::serial::encode_path(&PATH_EXAMPLE_SEGMENTS),
+            PATH_EXAMPLE_BYTES
+        );
+    }
 }

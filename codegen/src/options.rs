@@ -4,6 +4,8 @@
 
 use proc_macro2::{Span, TokenStream};
 use proxy_wasm_abi_spec::{Abi, AbiVersion, Version};
+
+use crate::rust::RuntimePath;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitStr, Token, braced};
@@ -47,6 +49,9 @@ pub struct MacroOptions {
     /// `spec: "my-host.abi"`: a description to use instead of the standard
     /// one, e.g. one that extends it (relative to the manifest directory).
     pub spec: Option<LitStr>,
+    /// `runtime_path: "::my_sdk::rt"`: the path the expansion names the
+    /// runtime crate by (default `::proxy_wasm_abi`).
+    pub runtime_path: Option<LitStr>,
 }
 
 impl MacroOptions {
@@ -69,6 +74,7 @@ impl MacroOptions {
                 "version" if allowed.contains(&"version") => &mut options.version,
                 "debug" if allowed.contains(&"debug") => &mut options.debug,
                 "spec" if allowed.contains(&"spec") => &mut options.spec,
+                "runtime_path" if allowed.contains(&"runtime_path") => &mut options.runtime_path,
                 _ => {
                     push(syn::Error::new(
                         pair.key.span(),
@@ -176,17 +182,29 @@ fn manifest_dir() -> std::path::PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| ".".into(), std::path::PathBuf::from)
 }
 
-type Emitter = fn(&AbiVersion) -> Result<TokenStream, String>;
-type FileEmitter = fn(&AbiVersion, &str) -> Result<String, String>;
+type Emitter = fn(&AbiVersion, &RuntimePath) -> Result<TokenStream, String>;
+type FileEmitter = fn(&AbiVersion, &str, &RuntimePath) -> Result<String, String>;
 
 /// Shared by the function-like macros: options, version, tokens, debug file.
 fn expand(input: TokenStream, tokens: Emitter, file: FileEmitter) -> syn::Result<TokenStream> {
-    let options = MacroOptions::parse(input, &["version", "debug", "spec"])?;
+    let options = MacroOptions::parse(input, &["version", "debug", "spec", "runtime_path"])?;
     let (abi, source) = options.description()?;
     let version = options.version_of(&abi)?;
-    let expansion = tokens(&version).map_err(|e| syn::Error::new(Span::call_site(), e))?;
+    let runtime = match &options.runtime_path {
+        Some(lit) => {
+            let runtime = RuntimePath::new(lit.value());
+            runtime
+                .tokens()
+                .map_err(|message| syn::Error::new(lit.span(), message))?;
+            runtime
+        }
+        None => RuntimePath::default(),
+    };
+    let expansion =
+        tokens(&version, &runtime).map_err(|e| syn::Error::new(Span::call_site(), e))?;
     if options.debug.is_some() {
-        let text = file(&version, &source).map_err(|e| syn::Error::new(Span::call_site(), e))?;
+        let text = file(&version, &source, &runtime)
+            .map_err(|e| syn::Error::new(Span::call_site(), e))?;
         options.write_debug(&text)?;
     }
     let trigger = options.rebuild_trigger();

@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use proxy_wasm_abi_spec::ir::{Function, Meta};
-use quote::quote;
+use quote::{ToTokens, quote};
 
 /// `#[doc = "..."]` attributes for a block of text, one per line.
 pub fn doc_lines(text: &str) -> TokenStream {
@@ -63,13 +63,112 @@ pub fn function_docs(f: &Function) -> TokenStream {
 
 /// Formats tokens as a Rust file with `prettyplease`, headed by a
 /// "generated, do not edit" comment, with a blank line between items.
+///
+/// prettyplease leaves macro bodies as one run of tokens; the `abi_enum!`
+/// invocations, whose grammar is known, are laid out here instead.
 pub fn format_file(tokens: TokenStream, notice: &str) -> Result<String, String> {
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
-    Ok(format!(
-        "// {notice}\n\n{}",
-        space_items(&prettyplease::unparse(&file))
-    ))
+    let mut enums = Vec::new();
+    for item in &mut file.items {
+        if let syn::Item::Macro(m) = item
+            && m.mac.path.segments.last().is_some_and(|s| s.ident == "abi_enum")
+        {
+            let placeholder = quote::format_ident!("__ABI_ENUM_{}", enums.len());
+            enums.push(enum_invocation_text(&m.mac)?);
+            *item = syn::parse_quote!(const #placeholder: () = (););
+        }
+    }
+    let mut text = space_items(&prettyplease::unparse(&file));
+    for (i, rendered) in enums.iter().enumerate() {
+        let placeholder = format!("const __ABI_ENUM_{i}: () = ();\n");
+        text = text.replacen(&placeholder, rendered, 1);
+    }
+    Ok(format!("// {notice}\n\n{text}"))
+}
+
+/// An `abi_enum!` invocation laid out like hand-written code: attributes as
+/// doc comments, one variant per line.
+fn enum_invocation_text(mac: &syn::Macro) -> Result<String, String> {
+    use proc_macro2::TokenTree;
+    let path = mac.path.to_token_stream().to_string().replace(' ', "");
+    let mut out = format!("{path}! {{\n");
+    let mut line = String::new();
+    let depth = 1;
+    let flush = |out: &mut String, line: &mut String, depth: usize| {
+        if !line.is_empty() {
+            out.push_str(&"    ".repeat(depth));
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line.clear();
+        }
+    };
+    let mut tokens = mac.tokens.clone().into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                let Some(TokenTree::Group(attr)) = tokens.next() else {
+                    return Err("`#` without an attribute in abi_enum!".to_string());
+                };
+                let doc: Option<syn::LitStr> = syn::parse2::<syn::MetaNameValue>(attr.stream())
+                    .ok()
+                    .filter(|m| m.path.is_ident("doc"))
+                    .and_then(|m| match m.value {
+                        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s),
+                        _ => None,
+                    });
+                flush(&mut out, &mut line, depth);
+                match doc {
+                    Some(doc) => line.push_str(&format!("///{}", doc.value())),
+                    None => line.push_str(&format!("#[{}]", attr.stream())),
+                }
+                flush(&mut out, &mut line, depth);
+            }
+            TokenTree::Punct(p) if matches!(p.as_char(), ';' | ',') => {
+                line.truncate(line.trim_end().len());
+                line.push(p.as_char());
+                flush(&mut out, &mut line, depth);
+            }
+            TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                line.push('{');
+                flush(&mut out, &mut line, depth);
+                let inner = syn::Macro {
+                    path: mac.path.clone(),
+                    bang_token: mac.bang_token,
+                    delimiter: mac.delimiter.clone(),
+                    tokens: g.stream(),
+                };
+                let body = enum_invocation_text(&inner)?;
+                // The nested call renders its own wrapper; keep its lines.
+                for inner_line in body.lines().skip(1).take_while(|l| *l != "}") {
+                    out.push_str(&"    ".repeat(depth));
+                    out.push_str(inner_line);
+                    out.push('\n');
+                }
+                line.push('}');
+                flush(&mut out, &mut line, depth);
+            }
+            TokenTree::Group(g) => {
+                // `RawStatus(u32)`: a parenthesized group follows its name.
+                line.truncate(line.trim_end().len());
+                line.push_str(&g.to_string());
+                line.push(' ');
+            }
+            TokenTree::Punct(p) => {
+                line.push(p.as_char());
+                if p.spacing() == proc_macro2::Spacing::Alone {
+                    line.push(' ');
+                }
+            }
+            other => {
+                line.push_str(&other.to_string());
+                line.push(' ');
+            }
+        }
+    }
+    flush(&mut out, &mut line, depth);
+    out.push_str("}\n");
+    Ok(out)
 }
 
 /// Whether a line starts an item (or the docs and attributes in front of one).
@@ -118,4 +217,38 @@ fn space_items(text: &str) -> String {
         previous = Some(line);
     }
     out
+}
+
+/// The path generated Rust code names the runtime crate by, as wit-bindgen's
+/// `runtime_path`: `::proxy_wasm_abi` unless a generator is told otherwise
+/// (for example a crate that re-exports the runtime under another name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimePath(String);
+
+impl RuntimePath {
+    /// The published runtime crate.
+    pub const DEFAULT: &str = "::proxy_wasm_abi";
+
+    /// A path such as `::my_sdk::abi_runtime`; checked when code is generated.
+    pub fn new(path: impl Into<String>) -> Self {
+        RuntimePath(path.into())
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The path as tokens; an error when it is not a Rust path.
+    pub fn tokens(&self) -> Result<TokenStream, String> {
+        syn::parse_str::<syn::Path>(&self.0)
+            .map(|path| quote!(#path))
+            .map_err(|e| format!("runtime path `{}` is not a Rust path: {e}", self.0))
+    }
+}
+
+impl Default for RuntimePath {
+    fn default() -> Self {
+        RuntimePath::new(Self::DEFAULT)
+    }
 }

@@ -1,5 +1,5 @@
 //! A Proxy-Wasm plugin for ABI 0.2.1 written only against this project's
-//! generated guest bindings (`proxy_wasm_abi_macros::guest!`).
+//! generated guest bindings (`proxy_wasm_abi::guest!`).
 //!
 //! What it does, per plugin (root) context:
 //!
@@ -18,7 +18,7 @@
 //! runtime itself needs.
 
 mod abi {
-    proxy_wasm_abi_macros::guest!({ version: "0.2.1" });
+    proxy_wasm_abi::guest!({ version: "0.2.1" });
 }
 
 use std::cell::RefCell;

@@ -8,9 +8,10 @@
 //! Decoding never panics and never allocates more than the input justifies:
 //! every length is checked against the bytes actually present.
 //!
-//! Only `core` and `alloc` are used: this file is also emitted verbatim into
-//! the generated guest and host bindings, which may be `no_std`.
+//! Only `core` and `alloc` are used, so guests built `no_std` share this
+//! codec with hosts.
 
+use alloc::vec::Vec;
 use core::fmt;
 
 /// Why a byte string is not a valid serialized map.
@@ -174,6 +175,7 @@ pub fn decode_path(bytes: &[u8]) -> Vec<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn round_trips_pairs_in_order() {

@@ -811,7 +811,7 @@ fn check_exports(at: &AbiVersion, exports: &[Export], findings: &mut Vec<Finding
 
 /// The candidate nearest to `name` by edit distance.
 fn closest(name: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
-    candidates.min_by_key(|c| (crate::checks::edit_distance(name, c), c.clone()))
+    candidates.min_by_key(|c| (proxy_wasm_abi_spec::suggest::edit_distance(name, c), c.clone()))
 }
 
 /// The imports and exports of a module, with function types resolved.
@@ -898,7 +898,7 @@ pub fn read_module(wasm: &[u8]) -> wasmparser::Result<(Vec<Import>, Vec<Export>)
 
 #[cfg(test)]
 mod tests {
-    use crate::checks::edit_distance as distance;
+    use proxy_wasm_abi_spec::suggest::edit_distance as distance;
 
     #[test]
     fn edit_distance() {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use proxy_wasm_abi_codegen::lint::{Code, LintError, LintReport, Severity, lint};
+use proxy_wasm_abi_tools::lint::{Code, LintError, LintReport, Severity, lint};
 use proxy_wasm_abi_spec::Version;
 
 fn v(text: &str) -> Version {
@@ -372,7 +372,7 @@ fn cli_unreadable_input_is_one_line_and_exit_2() {
 #[test]
 fn cli_lints_against_an_extension_with_spec() {
     let spec =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../abi-spec/examples/host-extras.abi");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../abi-spec/examples/host-extras.abi");
     let body = format!(
         r#"(import "env" "proxy_get_host_build" (func (param i32 i32) (result i32))) {CLEAN}
            (func (export "proxy_validate_configuration") (param i32 i32) (result i32) i32.const 1)"#

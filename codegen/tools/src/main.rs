@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, lint, markdown};
+use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, markdown};
+use proxy_wasm_abi_tools::lint;
 use proxy_wasm_abi_spec::{Abi, AbiVersion, STANDARD_PATH, STANDARD_TEXT, Version};
 
 /// Like `println!`, but a closed stdout (`| head`) ends output quietly
@@ -137,7 +138,7 @@ fn header(text: &str) -> Result<(Vec<u8>, Vec<u8>), Failure> {
 
 #[cfg(feature = "run")]
 fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
-    use proxy_wasm_abi_codegen::runner;
+    use proxy_wasm_abi_tools::runner;
     let read = |path: &Path| {
         std::fs::read(path)
             .map_err(|e| Failure(format!("error: cannot read {}: {e}", path.display())))

@@ -1,0 +1,432 @@
+//! Instantiating a plugin and calling its callbacks: what every version's
+//! generated `Plugin` handle does around its typed callback methods.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use wasmtime::{AsContext, AsContextMut};
+
+use super::state::{Exports, HasPluginState, Running, Slot};
+use crate::AbiEnum;
+
+/// Why a plugin could not be set up.
+#[derive(Debug)]
+pub enum PluginError {
+    /// The module does not export the version marker of the bindings.
+    WrongVersion {
+        /// The marker the bindings look for, e.g. `proxy_abi_version_0_2_1`.
+        expected: &'static str,
+        /// The `proxy_abi_version_*` markers the module does export.
+        declared: Vec<String>,
+    },
+    /// The module does not export its memory.
+    NoMemory,
+    /// A callback is exported with a signature this version does not give it.
+    BadSignature {
+        /// The export's name.
+        name: &'static str,
+        /// What wasmtime reported.
+        error: wasmtime::Error,
+    },
+    /// Instantiating the module failed (e.g. an import is missing).
+    Instantiate(wasmtime::Error),
+    /// `_initialize`, `main` or `_start` trapped.
+    Start(wasmtime::Error),
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginError::WrongVersion { expected, declared } if declared.is_empty() => write!(
+                f,
+                "the module declares no Proxy-Wasm ABI version (no proxy_abi_version_* export); expected {expected}"
+            ),
+            PluginError::WrongVersion { expected, declared } => {
+                write!(f, "the module declares {}, not {expected}", declared.join(", "))
+            }
+            PluginError::NoMemory => f.write_str("the module does not export `memory`"),
+            PluginError::BadSignature { name, error } => {
+                write!(f, "export `{name}` has the wrong signature: {error}")
+            }
+            PluginError::Instantiate(error) => write!(f, "instantiation failed: {error}"),
+            PluginError::Start(error) => {
+                write!(f, "the module's start functions failed: {error}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for PluginError {}
+
+/// Why a callback call failed. The store stays usable afterwards.
+#[derive(Debug)]
+pub enum CallError {
+    /// The plugin trapped (or the host function it called failed).
+    Trap(wasmtime::Error),
+    /// The plugin returned a value this version does not define.
+    BadReturn {
+        /// The callback.
+        callback: &'static str,
+        /// The value returned.
+        value: u32,
+    },
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Trap(error) => write!(f, "the plugin trapped: {error}"),
+            CallError::BadReturn { callback, value } => {
+                write!(f, "`{callback}` returned {value}, which is not a valid value")
+            }
+        }
+    }
+}
+
+impl core::error::Error for CallError {}
+
+/// What identifies one ABI version's bindings to [`PluginCore::instantiate`].
+#[derive(Clone, Copy, Debug)]
+pub struct Version {
+    /// The marker export, e.g. `proxy_abi_version_0_2_1`.
+    pub marker: &'static str,
+    /// Whether the bindings' `add_to_linker` registers `name` in `module`.
+    pub is_host_function: fn(module: &str, name: &str) -> bool,
+}
+
+/// The ABI versions a module declares through its marker exports, e.g.
+/// `["0.2.1"]`.
+pub fn declared_versions(module: &wasmtime::Module) -> Vec<String> {
+    module
+        .exports()
+        .filter_map(|e| {
+            e.name()
+                .strip_prefix("proxy_abi_version_")
+                .map(|v| v.replace('_', "."))
+        })
+        .collect()
+}
+
+/// Finds a plugin's exports at instantiation, counting the functions found.
+pub struct Lookup<'a, T: 'static> {
+    instance: wasmtime::Instance,
+    store: wasmtime::StoreContextMut<'a, T>,
+    found: usize,
+}
+
+impl<T: 'static> Lookup<'_, T> {
+    /// The function export `name` as a typed function; `None` when it is
+    /// not exported, an error when its signature is not `P -> R`.
+    pub fn get<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Option<wasmtime::TypedFunc<P, R>>, PluginError> {
+        let Some(func) = self.func(name) else {
+            return Ok(None);
+        };
+        typed(func, &self.store, name).map(Some)
+    }
+
+    fn func(&mut self, name: &str) -> Option<wasmtime::Func> {
+        let func = self.instance.get_func(&mut self.store, name);
+        self.found += usize::from(func.is_some());
+        func
+    }
+}
+
+/// Export `name`, `func`, as a typed function.
+fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    func: wasmtime::Func,
+    store: impl AsContext,
+    name: &'static str,
+) -> Result<wasmtime::TypedFunc<P, R>, PluginError> {
+    func.typed(&store)
+        .map_err(|error| PluginError::BadSignature { name, error })
+}
+
+/// Whether every import of `module` is a host function of the bindings, a
+/// memory, a tag, or a global of a plain value type: nothing through which
+/// its code could reach another instance's.
+fn imports_only_host_functions(module: &wasmtime::Module, version: &Version) -> bool {
+    module.imports().all(|import| {
+        // Instantiation succeeded, so an import of one of these names is the
+        // function `add_to_linker` registered; its type need not be built.
+        (version.is_host_function)(import.module(), import.name())
+            || match import.ty() {
+                wasmtime::ExternType::Memory(_) | wasmtime::ExternType::Tag(_) => true,
+                wasmtime::ExternType::Global(global) => !global.content().is_ref(),
+                _ => false,
+            }
+    })
+}
+
+/// Whether `instance` exports no table and no global that holds references:
+/// nothing through which others (the embedder, or instances linked to its
+/// exports) could put their functions where its code calls them.
+///
+/// `functions` of its exports are known to be functions (the callbacks and
+/// start functions found): when they and the memory are all there is,
+/// nothing else need be looked at.
+fn exports_no_entry(
+    module: &wasmtime::Module,
+    instance: wasmtime::Instance,
+    mut store: impl AsContextMut,
+    functions: usize,
+) -> bool {
+    if module.exports().len() == functions + 1 {
+        return true;
+    }
+    let mut globals = Vec::new();
+    for export in instance.exports(&mut store) {
+        match export.into_extern() {
+            wasmtime::Extern::Table(_) => return false,
+            wasmtime::Extern::Global(global) => globals.push(global),
+            _ => {}
+        }
+    }
+    globals
+        .iter()
+        .all(|global| !global.ty(&store).content().is_ref())
+}
+
+/// Runs `call` as `running` of the instance in `slot` (see
+/// [`PluginState`](super::PluginState)), then restores the state as it was,
+/// also when `call` panics (a `Host` method may): a host that catches the
+/// panic goes on with the state as it was, not with a callback that no
+/// longer runs.
+fn entered<S, T, R>(
+    mut store: S,
+    running: Option<Running>,
+    slot: Option<Slot>,
+    call: impl FnOnce(&mut S) -> R,
+) -> R
+where
+    S: AsContextMut<Data = T>,
+    T: HasPluginState + 'static,
+{
+    let saved = store
+        .as_context_mut()
+        .data_mut()
+        .plugin_state()
+        .enter(running, slot);
+    let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| call(&mut store)));
+    store.as_context_mut().data_mut().plugin_state().leave(saved);
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The start functions a module exports.
+struct StartFunctions {
+    initialize: Option<wasmtime::Func>,
+    start: Option<wasmtime::Func>,
+    main: Option<wasmtime::Func>,
+}
+
+impl StartFunctions {
+    fn lookup<T>(lookup: &mut Lookup<'_, T>) -> StartFunctions {
+        StartFunctions {
+            initialize: lookup.func("_initialize"),
+            start: lookup.func("_start"),
+            main: lookup.func("main"),
+        }
+    }
+
+    /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
+    fn run(&self, mut store: impl AsContextMut) -> Result<(), PluginError> {
+        if let Some(initialize) = self.initialize {
+            typed::<(), ()>(initialize, &store, "_initialize")?
+                .call(&mut store, ())
+                .map_err(PluginError::Start)?;
+            if let Some(main) = self.main {
+                typed::<(u32, u32), u32>(main, &store, "main")?
+                    .call(&mut store, (0, 0))
+                    .map_err(PluginError::Start)?;
+            }
+        } else if let Some(start) = self.start {
+            typed::<(), ()>(start, &store, "_start")?
+                .call(&mut store, ())
+                .map_err(PluginError::Start)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the state tracks when a callback returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum After {
+    /// Nothing.
+    Nothing,
+    /// The context is gone (`@context(delete)`), also when the callback is
+    /// not exported or traps.
+    Deletes,
+    /// The callback pauses its stream when it returns this value; a
+    /// callback the plugin does not export passes as if it had not paused.
+    Pauses(u32),
+}
+
+/// A callback's wasm result: `()` or an `i32`.
+pub trait CallbackResult: wasmtime::WasmResults + Copy {
+    /// Whether the value is `pause`.
+    fn is(self, pause: u32) -> bool;
+}
+
+impl CallbackResult for () {
+    fn is(self, _pause: u32) -> bool {
+        false
+    }
+}
+
+impl CallbackResult for u32 {
+    fn is(self, pause: u32) -> bool {
+        self == pause
+    }
+}
+
+/// The enum value a callback returned; [`CallError::BadReturn`] when the
+/// version does not define it.
+#[inline]
+pub fn returned<E: AbiEnum>(callback: &'static str, value: u32) -> Result<E, CallError> {
+    E::from_raw(value).ok_or(CallError::BadReturn { callback, value })
+}
+
+/// An instantiated plugin, whatever its version: its instance, memory and
+/// where [`PluginState`](super::PluginState) keeps them. The generated
+/// `Plugin` holds one beside its typed callbacks.
+#[derive(Clone, Copy, Debug)]
+pub struct PluginCore {
+    instance: wasmtime::Instance,
+    memory: wasmtime::Memory,
+    slot: Option<Slot>,
+}
+
+impl PluginCore {
+    /// Instantiates `module`, checks it declares `version`, runs
+    /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
+    /// and looks the callbacks up with `callbacks`.
+    pub fn instantiate<T: HasPluginState + 'static, C>(
+        mut store: impl AsContextMut<Data = T>,
+        linker: &wasmtime::Linker<T>,
+        module: &wasmtime::Module,
+        version: &Version,
+        callbacks: impl FnOnce(&mut Lookup<'_, T>) -> Result<C, PluginError>,
+    ) -> Result<(PluginCore, C), PluginError> {
+        if module.get_export(version.marker).is_none() {
+            return Err(PluginError::WrongVersion {
+                expected: version.marker,
+                declared: declared_versions(module)
+                    .into_iter()
+                    .map(|v| alloc::format!("proxy_abi_version_{}", v.replace('.', "_")))
+                    .collect(),
+            });
+        }
+        // A start section runs inside `instantiate`, outside any callback:
+        // its host calls must not take the memory of a plugin whose callback
+        // called this.
+        let instance = entered(&mut store, None, None, |store| {
+            linker.instantiate(store, module)
+        })
+        .map_err(PluginError::Instantiate)?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or(PluginError::NoMemory)?;
+        let mut lookup = Lookup {
+            instance,
+            store: store.as_context_mut(),
+            found: 0,
+        };
+        let callbacks = callbacks(&mut lookup)?;
+        let start = StartFunctions::lookup(&mut lookup);
+        // `malloc` only when `proxy_on_memory_allocate` is absent.
+        let allocate = lookup.func("proxy_on_memory_allocate");
+        let malloc = lookup.func("malloc");
+        lookup.func(version.marker);
+        let functions = lookup.found;
+        // Recorded only for a module that cannot reach other instances' code
+        // (see `PluginState`).
+        let slot = if imports_only_host_functions(module, version)
+            && exports_no_entry(module, instance, &mut store, functions)
+        {
+            let allocator = allocate
+                .or(malloc)
+                .and_then(|func| func.typed::<u32, u32>(&store).ok());
+            Some(
+                store
+                    .as_context_mut()
+                    .data_mut()
+                    .plugin_state()
+                    .record(Exports { memory, allocator }),
+            )
+        } else {
+            None
+        };
+        // The start functions run outside any callback: a context they
+        // switch to does not outlive them.
+        entered(&mut store, None, slot, |store| start.run(store))?;
+        Ok((
+            PluginCore {
+                instance,
+                memory,
+                slot,
+            },
+            callbacks,
+        ))
+    }
+
+    /// The wasmtime instance.
+    pub fn instance(&self) -> wasmtime::Instance {
+        self.instance
+    }
+
+    /// The plugin's memory.
+    pub fn memory(&self) -> wasmtime::Memory {
+        self.memory
+    }
+
+    /// Calls callback `func` (`None` when the plugin does not export it)
+    /// as `running`, and tracks in the state what its return means (`after`).
+    /// `Ok(None)` when it is not exported.
+    #[inline]
+    pub fn call<T, P, R>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        func: Option<&wasmtime::TypedFunc<P, R>>,
+        running: Running,
+        after: After,
+        params: P,
+    ) -> Result<Option<R>, CallError>
+    where
+        T: HasPluginState + 'static,
+        P: wasmtime::WasmParams,
+        R: CallbackResult,
+    {
+        let context_id = running.context_id;
+        let Some(func) = func else {
+            let mut context = store.as_context_mut();
+            let state = context.data_mut().plugin_state();
+            match after {
+                After::Nothing => {}
+                After::Deletes => state.forget_context(context_id),
+                After::Pauses(_) => state.returned(running.callback, context_id, false),
+            }
+            return Ok(None);
+        };
+        let called = entered(&mut store, Some(running), self.slot, |store| {
+            func.call(store, params)
+        });
+        if after == After::Deletes {
+            store
+                .as_context_mut()
+                .data_mut()
+                .plugin_state()
+                .forget_context(context_id);
+        }
+        let value = called.map_err(CallError::Trap)?;
+        if let After::Pauses(pause) = after {
+            store.as_context_mut().data_mut().plugin_state().returned(
+                running.callback,
+                context_id,
+                value.is(pause),
+            );
+        }
+        Ok(Some(value))
+    }
+}

@@ -1,0 +1,340 @@
+//! The plumbing of the generated linker shims: finding the calling plugin's
+//! memory, turning a bad argument into the status the description gives,
+//! and copying returned values into a fresh guest allocation.
+//!
+//! A generated shim reads as the list of what it checks:
+//!
+//! ```ignore
+//! rt::host::shim(caller, &STATUS, |call| {
+//!     let (mut mem, data) = call.memory()?;
+//!     mem.out_slot(return_value_data, 4)?;
+//!     let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+//!     let value = get(data).proxy_get_property(key)?;
+//!     call.return_bytes(&value, return_value_data, return_value_size)
+//! })
+//! ```
+
+use super::memory::{GuestError, GuestMemory, utf8};
+use super::state::{AccessLevel, Grant, HasPluginState, PluginState};
+use crate::AbiEnum;
+use crate::serial::Pair;
+use alloc::vec::Vec;
+
+/// The values of a status type a shim answers with, from the description's
+/// `@role`s: `proxy_status_t` and `wasi_errno_t` each have one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statuses {
+    /// The call succeeded.
+    pub success: u32,
+    /// A pointer or length lies outside the plugin's memory.
+    pub memory_fault: u32,
+    /// An argument is not valid (unless the parameter names another status).
+    pub bad_argument: u32,
+}
+
+/// How a shim ends early: with a status for the plugin, or a trap (only the
+/// plugin's own allocator, called from the shim, can trap).
+#[derive(Debug)]
+pub enum Answer {
+    /// The status the host function returns to the plugin.
+    Status(u32),
+    /// The plugin trapped in a function the shim called.
+    Trap(wasmtime::Error),
+}
+
+impl From<wasmtime::Error> for Answer {
+    fn from(error: wasmtime::Error) -> Self {
+        Answer::Trap(error)
+    }
+}
+
+/// Runs a shim's `body` for a call from `caller`: `Ok(())` answers
+/// `statuses.success`, an [`Answer::Status`] that status, and an
+/// [`Answer::Trap`] traps the plugin.
+#[inline]
+pub fn shim<T: HasPluginState + 'static>(
+    caller: wasmtime::Caller<'_, T>,
+    statuses: &'static Statuses,
+    body: impl FnOnce(&mut HostCall<'_, T>) -> Result<(), Answer>,
+) -> wasmtime::Result<u32> {
+    let mut call = HostCall {
+        caller,
+        statuses,
+        memory: None,
+    };
+    match body(&mut call) {
+        Ok(()) => Ok(statuses.success),
+        Err(Answer::Status(status)) => Ok(status),
+        Err(Answer::Trap(error)) => Err(error),
+    }
+}
+
+/// One call of a host function by a plugin, inside [`shim`].
+pub struct HostCall<'a, T: 'static> {
+    caller: wasmtime::Caller<'a, T>,
+    statuses: &'static Statuses,
+    /// The memory once found, and whether it is the recorded memory of the
+    /// instance whose callback runs (then its allocator is recorded too).
+    memory: Option<(wasmtime::Memory, bool)>,
+}
+
+impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
+    /// The store's data, for a host function that reads no memory.
+    #[inline]
+    pub fn data(&mut self) -> &mut T {
+        self.caller.data_mut()
+    }
+
+    /// The plugin state in the store's data.
+    #[inline]
+    pub fn state(&mut self) -> &mut PluginState {
+        self.caller.data_mut().plugin_state()
+    }
+
+    /// The calling plugin's exported memory: the recorded one of the
+    /// instance whose callback runs now (see [`PluginState`]), else the
+    /// caller's `memory` export.
+    fn find_memory(&mut self) -> Result<(wasmtime::Memory, bool), Answer> {
+        if let Some(found) = self.memory {
+            return Ok(found);
+        }
+        let found = match self.caller.data_mut().plugin_state().current_memory() {
+            Some(memory) => (memory, true),
+            None => match self.caller.get_export("memory") {
+                Some(wasmtime::Extern::Memory(memory)) => (memory, false),
+                _ => return Err(Answer::Status(self.statuses.memory_fault)),
+            },
+        };
+        self.memory = Some(found);
+        Ok(found)
+    }
+
+    /// The plugin's memory, checked, and the store's data beside it.
+    #[inline]
+    pub fn memory(&mut self) -> Result<(Memory<'_>, &mut T), Answer> {
+        let (memory, _) = self.find_memory()?;
+        let fault = self.statuses.memory_fault;
+        let (bytes, data) = memory.data_and_store_mut(&mut self.caller);
+        Ok((
+            Memory {
+                inner: GuestMemory::new(bytes),
+                fault,
+            },
+            data,
+        ))
+    }
+
+    /// Copies `value` into a fresh allocation of the plugin and writes its
+    /// address and length to `ptr_out` and `size_out` (0 and 0 for an empty
+    /// value). A memory fault when the plugin could not allocate or
+    /// answered an address outside its memory.
+    pub fn return_bytes(&mut self, value: &[u8], ptr_out: u32, size_out: u32) -> Result<(), Answer> {
+        let (memory, current) = self.find_memory()?;
+        let fault = Answer::Status(self.statuses.memory_fault);
+        let Ok(size) = u32::try_from(value.len()) else {
+            return Err(fault);
+        };
+        if size == 0 {
+            // Nothing to copy: no allocation, so an allocator that answers 0
+            // for a 0-byte request is not mistaken for a failure.
+            let mut mem = GuestMemory::new(memory.data_mut(&mut self.caller));
+            return write_pair(&mut mem, ptr_out, 0, size_out, 0).map_err(|_| fault);
+        }
+        let Some(ptr) = self.allocate(current, size)? else {
+            return Err(fault);
+        };
+        let mut mem = GuestMemory::new(memory.data_mut(&mut self.caller));
+        let Ok(target) = mem.slice_mut(ptr, size) else {
+            return Err(fault);
+        };
+        target.copy_from_slice(value);
+        // The allocator may have grown memory, but never shrinks it: the
+        // output slots checked before the call are still in bounds.
+        write_pair(&mut mem, ptr_out, ptr, size_out, size).map_err(|_| fault)
+    }
+
+    /// Like [`HostCall::return_bytes`], for a string.
+    #[inline]
+    pub fn return_str(&mut self, value: &str, ptr_out: u32, size_out: u32) -> Result<(), Answer> {
+        self.return_bytes(value.as_bytes(), ptr_out, size_out)
+    }
+
+    /// Like [`HostCall::return_bytes`], for a map, serialized.
+    pub fn return_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        pairs: &[(K, V)],
+        ptr_out: u32,
+        size_out: u32,
+    ) -> Result<(), Answer> {
+        self.return_bytes(&crate::serial::encode_map(pairs), ptr_out, size_out)
+    }
+
+    /// Allocates `size` bytes in the plugin with `proxy_on_memory_allocate`,
+    /// or `malloc` only when the former is absent. `None` when neither is
+    /// exported or the allocator answers 0.
+    fn allocate(&mut self, current: bool, size: u32) -> Result<Option<u32>, Answer> {
+        let recorded = if current {
+            self.caller.data_mut().plugin_state().current_allocator()
+        } else {
+            None
+        };
+        let allocator = match recorded {
+            Some(allocator) => allocator,
+            None => {
+                let found = ["proxy_on_memory_allocate", "malloc"]
+                    .into_iter()
+                    .find_map(|name| match self.caller.get_export(name) {
+                        Some(wasmtime::Extern::Func(f)) => Some(f),
+                        _ => None,
+                    });
+                let Some(found) = found else {
+                    return Ok(None);
+                };
+                let Ok(allocator) = found.typed::<u32, u32>(&self.caller) else {
+                    return Ok(None);
+                };
+                allocator
+            }
+        };
+        let ptr = allocator.call(&mut self.caller, size)?;
+        Ok((ptr != 0).then_some(ptr))
+    }
+}
+
+fn write_pair(
+    mem: &mut GuestMemory<'_>,
+    ptr_out: u32,
+    ptr: u32,
+    size_out: u32,
+    size: u32,
+) -> Result<(), GuestError> {
+    mem.write_u32(ptr_out, ptr)?;
+    mem.write_u32(size_out, size)
+}
+
+/// The plugin's memory inside a shim: [`GuestMemory`] whose errors are the
+/// statuses to answer. A bad address answers the memory-fault status; bad
+/// contents answer the status each call names (the parameter's
+/// `@on_invalid`, else the bad-argument status).
+pub struct Memory<'m> {
+    inner: GuestMemory<'m>,
+    fault: u32,
+}
+
+impl<'m> Memory<'m> {
+    #[inline]
+    fn answer(&self, error: GuestError, invalid: u32) -> Answer {
+        Answer::Status(if error.is_memory_fault() {
+            self.fault
+        } else {
+            invalid
+        })
+    }
+
+    /// The checked memory itself.
+    pub fn guest(&mut self) -> &mut GuestMemory<'m> {
+        &mut self.inner
+    }
+
+    /// Checks that an output slot of `len` bytes at `ptr` lies in memory,
+    /// before the host does any work.
+    #[inline]
+    pub fn out_slot(&self, ptr: u32, len: u32) -> Result<(), Answer> {
+        self.inner.check(ptr, len).map_err(|e| self.answer(e, 0))
+    }
+
+    /// A raw address whose extent only the host knows: it must at least
+    /// point into the memory.
+    #[inline]
+    pub fn address(&self, ptr: u32) -> Result<(), Answer> {
+        if ptr as usize > self.inner.len() {
+            return Err(Answer::Status(self.fault));
+        }
+        Ok(())
+    }
+
+    /// `len` bytes at `ptr`.
+    #[inline]
+    pub fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Answer> {
+        self.inner.slice(ptr, len).map_err(|e| self.answer(e, 0))
+    }
+
+    /// `len` bytes at `ptr`, to fill.
+    #[inline]
+    pub fn bytes_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], Answer> {
+        let fault = self.fault;
+        self.inner
+            .slice_mut(ptr, len)
+            .map_err(|_| Answer::Status(fault))
+    }
+
+    /// `len` bytes at `ptr` as a string; `invalid` when they are not UTF-8.
+    #[inline]
+    pub fn str(&self, ptr: u32, len: u32, invalid: u32) -> Result<&str, Answer> {
+        let bytes = self.bytes(ptr, len)?;
+        utf8(bytes).ok_or(Answer::Status(invalid))
+    }
+
+    /// A serialized map; `invalid` when it does not decode.
+    #[inline]
+    pub fn map(&self, ptr: u32, len: u32, invalid: u32) -> Result<Vec<Pair<'_>>, Answer> {
+        self.inner.map(ptr, len).map_err(|e| self.answer(e, invalid))
+    }
+
+    /// A serialized property path.
+    #[inline]
+    pub fn path(&self, ptr: u32, len: u32) -> Result<Vec<&[u8]>, Answer> {
+        self.inner.path(ptr, len).map_err(|e| self.answer(e, 0))
+    }
+
+    /// A WASI iovec array; `invalid` when its total does not fit a `u32`.
+    #[inline]
+    pub fn iovecs(&self, ptr: u32, count: u32, invalid: u32) -> Result<Vec<&[u8]>, Answer> {
+        self.inner
+            .iovecs(ptr, count)
+            .map_err(|e| self.answer(e, invalid))
+    }
+
+    /// Writes a `u32` to an output slot checked with [`Memory::out_slot`].
+    #[inline]
+    pub fn write_u32(&mut self, ptr: u32, value: u32) {
+        // Checked before the host ran, and memory never shrinks.
+        let _ = self.inner.write_u32(ptr, value);
+    }
+
+    /// Writes a `u64` to an output slot checked with [`Memory::out_slot`].
+    #[inline]
+    pub fn write_u64(&mut self, ptr: u32, value: u64) {
+        let _ = self.inner.write_u64(ptr, value);
+    }
+
+    /// All of the memory, for host functions that take raw addresses.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.inner.as_mut_slice()
+    }
+}
+
+/// The enum value `raw`; `invalid` when the version does not define it.
+#[inline]
+pub fn decode<E: AbiEnum>(raw: u32, invalid: u32) -> Result<E, Answer> {
+    E::from_raw(raw).ok_or(Answer::Status(invalid))
+}
+
+/// A `usize` output as the `u32` the plugin reads; `invalid` when it does
+/// not fit.
+#[inline]
+pub fn to_u32(value: usize, invalid: u32) -> Result<u32, Answer> {
+    u32::try_from(value).map_err(|_| Answer::Status(invalid))
+}
+
+impl PluginState {
+    /// Refuses with `forbidden` a use at `level` that `grants` do not permit now.
+    #[inline]
+    pub fn check(&self, grants: &[Grant], level: AccessLevel, forbidden: u32) -> Result<(), Answer> {
+        if self.permits(grants, level) {
+            Ok(())
+        } else {
+            Err(Answer::Status(forbidden))
+        }
+    }
+}

@@ -1,0 +1,919 @@
+//! What the generated host keeps in a store: the state the access rules look
+//! at (the running callback, the effective context, each stream's pauses)
+//! and the memory and allocator of each plugin instance.
+//!
+//! The runtime model (see the description's `access` block):
+//! - `in X` holds while callback `X` runs; when `X` runs for a stream, only
+//!   while that stream is the effective context;
+//! - `paused X` holds while the effective context's stream returned `PAUSE`
+//!   from `X` and no successful `@resumes` call has resumed it since;
+//! - `before X` holds while the effective context is a stream that has not
+//!   yet got past `X` (returned `CONTINUE` from it, or was resumed there).
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// A callback as the access rules name it: its index in the version's
+/// generated `Callback` enum, which converts into this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallbackId(pub u8);
+
+impl CallbackId {
+    /// The callback's bit in the masks of [`Grant`] and pauses.
+    #[inline]
+    pub const fn bit(self) -> u64 {
+        1 << self.0
+    }
+}
+
+/// How a host function uses a map or buffer; `Call` for a host function the
+/// rules restrict as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessLevel {
+    /// Reading sizes, pairs, values or bytes.
+    Read,
+    /// Adding entries, without reading or changing the others.
+    Add,
+    /// Setting, replacing, removing; also grants reading and adding.
+    Modify,
+    /// Calling a restricted host function.
+    Call,
+}
+
+impl AccessLevel {
+    /// Whether a grant of `self` permits a use at `needed`.
+    pub const fn grants(self, needed: AccessLevel) -> bool {
+        match self {
+            AccessLevel::Modify => !matches!(needed, AccessLevel::Call),
+            AccessLevel::Read => matches!(needed, AccessLevel::Read),
+            AccessLevel::Add => matches!(needed, AccessLevel::Add),
+            AccessLevel::Call => matches!(needed, AccessLevel::Call),
+        }
+    }
+}
+
+/// One grant of an access rule: a use at `level` is permitted while any of
+/// its places holds. Places are masks of [`CallbackId::bit`]s.
+#[derive(Clone, Copy, Debug)]
+pub struct Grant {
+    /// What is permitted.
+    pub level: AccessLevel,
+    /// While one of these callbacks runs; one that runs for a stream, only
+    /// while that stream is the effective context.
+    pub running: u64,
+    /// While the effective context's stream stays paused from one of these.
+    pub paused: u64,
+    /// While the effective context is a stream not yet past one of these.
+    pub before: u64,
+    /// Whether `running` also needs the running callback's condition (e.g.
+    /// `end_of_stream`).
+    pub when: bool,
+}
+
+/// The callback now running, as the access rules see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Running {
+    /// Which callback.
+    pub callback: CallbackId,
+    /// The context it runs for.
+    pub context_id: u32,
+    /// Its condition argument (e.g. `end_of_stream`), `false` when it has none.
+    pub condition: bool,
+}
+
+impl Running {
+    /// `callback` running for `context_id`.
+    #[inline]
+    pub fn new(callback: impl Into<CallbackId>, context_id: u32, condition: bool) -> Self {
+        Running {
+            callback: callback.into(),
+            context_id,
+            condition,
+        }
+    }
+}
+
+/// Pauses and progress of one stream context, as masks of callback bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StreamState {
+    pub(crate) paused: u64,
+    pub(crate) passed: u64,
+}
+
+/// Stream states by context id: open addressing with linear probing, at most
+/// half full. Every callback looks its stream up, so this is on the hot
+/// path; the host, not the plugin, picks context ids, so a multiplicative
+/// hash is safe.
+#[derive(Clone, Default)]
+pub(crate) struct Streams {
+    slots: Vec<Option<(u32, StreamState)>>,
+    len: usize,
+}
+
+impl Streams {
+    /// The slot where probing for `id` starts.
+    fn home(&self, id: u32) -> usize {
+        // Fibonacci hashing: the top bits of the product spread consecutive
+        // ids. `slots.len()` is a power of two, at least 16.
+        let bits = self.slots.len().trailing_zeros();
+        (id.wrapping_mul(0x9e37_79b9) >> (32 - bits)) as usize
+    }
+
+    /// The slot holding `id`, if any.
+    fn find(&self, id: u32) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(id);
+        while let Some((key, _)) = self.slots[at] {
+            if key == id {
+                return Some(at);
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<&StreamState> {
+        let at = self.find(id)?;
+        self.slots[at].as_ref().map(|(_, state)| state)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut StreamState> {
+        let at = self.find(id)?;
+        self.slots[at].as_mut().map(|(_, state)| state)
+    }
+
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.find(id).is_some()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Sets the state of `id`, adding it if new.
+    pub(crate) fn insert(&mut self, id: u32, state: StreamState) {
+        if let Some(at) = self.find(id) {
+            self.slots[at] = Some((id, state));
+            return;
+        }
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(id);
+        while self.slots[at].is_some() {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = Some((id, state));
+        self.len += 1;
+    }
+
+    /// Forgets `id`, shifting later entries of its probe run back so that no
+    /// lookup stops early at the hole.
+    pub(crate) fn remove(&mut self, id: u32) {
+        let Some(mut hole) = self.find(id) else {
+            return;
+        };
+        self.slots[hole] = None;
+        self.len -= 1;
+        let mask = self.slots.len() - 1;
+        let mut at = (hole + 1) & mask;
+        while let Some((key, _)) = self.slots[at] {
+            let home = self.home(key);
+            // The entry may fill the hole unless its home lies cyclically in
+            // (hole, at].
+            if (at.wrapping_sub(home) & mask) >= (at.wrapping_sub(hole) & mask) {
+                self.slots[hole] = self.slots[at].take();
+                hole = at;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let old = core::mem::replace(&mut self.slots, vec![None; size]);
+        self.len = 0;
+        for (id, state) in old.into_iter().flatten() {
+            self.insert(id, state);
+        }
+    }
+}
+
+impl fmt::Debug for Streams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.slots.iter().flatten().map(|(id, state)| (id, state)))
+            .finish()
+    }
+}
+
+/// The memory and allocator of one plugin instance, found at instantiation.
+pub(crate) struct Exports {
+    pub(crate) memory: wasmtime::Memory,
+    pub(crate) allocator: Option<wasmtime::TypedFunc<u32, u32>>,
+}
+
+/// Tells apart the `PluginState`s of different stores, so that a plugin
+/// handle only ever names an instance of its own store.
+static NEXT_STATE_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_state_id() -> u64 {
+    NEXT_STATE_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Where a plugin's memory and allocator are kept: the id of its store's
+/// [`PluginState`] and its index there.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    state: u64,
+    index: usize,
+}
+
+/// What [`PluginState::enter`] saves and [`PluginState::leave`] restores.
+#[derive(Clone, Copy, Debug)]
+pub struct Saved {
+    running: Option<Running>,
+    effective_context: u32,
+    current: Option<usize>,
+}
+
+/// What the generated host keeps in the store: what the access rules look
+/// at (the running callback, the effective context, paused streams) and the
+/// memory and allocator of each plugin instance.
+///
+/// Keep one in the store's data and expose it through [`HasPluginState`].
+/// Access rules are enforced by default. Streams are known by context id,
+/// so plugins that share a store must not share context ids. One state
+/// serves plugins of every ABI version.
+///
+/// While a callback that a generated `Plugin` called runs, the host
+/// functions use the memory and allocator recorded here for its instance,
+/// without looking them up. `Plugin::instantiate` records them only for a
+/// module whose imports are all host functions of the bindings (plus
+/// memories, tags and plain-valued globals) and that exports no table and
+/// no reference-valued global: no other instance's code can run during its
+/// callbacks, so every host call then comes from it. Embedder code that runs
+/// meanwhile (functions registered in place of the generated ones, epoch or
+/// call hooks) must keep that true: it must not run other instances' code in
+/// the store except through `Plugin`. Any other call (a raw export call, or
+/// one from a module with other imports, or with such exports) looks its
+/// memory and allocator up by name.
+pub struct PluginState {
+    id: u64,
+    enforce: bool,
+    running: Option<Running>,
+    effective_context: u32,
+    streams: Streams,
+    instances: Vec<Exports>,
+    current: Option<usize>,
+}
+
+impl Default for PluginState {
+    fn default() -> Self {
+        PluginState {
+            id: next_state_id(),
+            enforce: true,
+            running: None,
+            effective_context: 0,
+            streams: Streams::default(),
+            instances: Vec::new(),
+            current: None,
+        }
+    }
+}
+
+/// A clone keeps the rules' view but not the instances' exports, which
+/// belong to one store.
+impl Clone for PluginState {
+    fn clone(&self) -> Self {
+        PluginState {
+            id: next_state_id(),
+            enforce: self.enforce,
+            running: self.running,
+            effective_context: self.effective_context,
+            streams: self.streams.clone(),
+            instances: Vec::new(),
+            current: None,
+        }
+    }
+}
+
+impl fmt::Debug for PluginState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginState")
+            .field("enforce", &self.enforce)
+            .field("running", &self.running)
+            .field("effective_context", &self.effective_context)
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginState {
+    /// A fresh state, access rules enforced.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Turns enforcement of the access rules on (the default) or off. Off,
+    /// every call reaches the host, which then answers as it likes.
+    pub fn enforce_access_rules(&mut self, enforce: bool) {
+        self.enforce = enforce;
+    }
+
+    /// Whether the access rules are enforced.
+    pub fn access_rules_enforced(&self) -> bool {
+        self.enforce
+    }
+
+    /// The callback now running, if any.
+    pub fn running(&self) -> Option<Running> {
+        self.running
+    }
+
+    /// The context host functions act on: the running callback's, or the
+    /// one the plugin switched to.
+    pub fn effective_context(&self) -> u32 {
+        self.effective_context
+    }
+
+    /// Makes `context_id` the effective context (what a successful
+    /// `@context(switch)` host function does).
+    pub fn switch_context(&mut self, context_id: u32) {
+        self.effective_context = context_id;
+    }
+
+    /// Whether stream `context_id` is paused from `callback`.
+    pub fn is_paused(&self, context_id: u32, callback: impl Into<CallbackId>) -> bool {
+        let bit = callback.into().bit();
+        self.streams
+            .get(context_id)
+            .is_some_and(|s| s.paused & bit != 0)
+    }
+
+    /// Whether `grants` permit a use at `level` now (always, when the rules
+    /// are not enforced).
+    #[inline]
+    pub fn permits(&self, grants: &[Grant], level: AccessLevel) -> bool {
+        if !self.enforce {
+            return true;
+        }
+        // A callback that runs for a stream grants access to that stream
+        // only: switched to another context, its grants lapse. One that runs
+        // for a plugin context (an HTTP call's response, a tick) keeps them
+        // across a switch.
+        let running = self.running.filter(|r| {
+            r.context_id == self.effective_context || !self.streams.contains(r.context_id)
+        });
+        let stream = || self.streams.get(self.effective_context);
+        grants.iter().any(|grant| {
+            grant.level.grants(level)
+                && (running.is_some_and(|r| {
+                    grant.running & r.callback.bit() != 0 && (r.condition || !grant.when)
+                }) || (grant.paused | grant.before != 0
+                    && stream().is_some_and(|s| {
+                        s.paused & grant.paused != 0 || !s.passed & grant.before != 0
+                    })))
+        })
+    }
+
+    /// Context `context_id` was created under `parent_id` (0 for a plugin
+    /// context, which is not a stream).
+    pub fn created(&mut self, context_id: u32, parent_id: u32) {
+        if parent_id == 0 {
+            self.streams.remove(context_id);
+        } else {
+            self.streams.insert(context_id, StreamState::default());
+        }
+    }
+
+    /// Forgets stream `context_id`: it was deleted, or a host ends a stream
+    /// without `proxy_on_delete`.
+    pub fn forget_context(&mut self, context_id: u32) {
+        self.streams.remove(context_id);
+    }
+
+    /// `callback` returned for `context_id`, pausing its stream or not.
+    pub fn returned(&mut self, callback: impl Into<CallbackId>, context_id: u32, paused: bool) {
+        let bit = callback.into().bit();
+        if let Some(stream) = self.streams.get_mut(context_id) {
+            if paused {
+                stream.paused |= bit;
+            } else {
+                stream.paused &= !bit;
+                stream.passed |= bit;
+            }
+        }
+    }
+
+    /// A continue or close succeeded: the effective context's pauses in
+    /// `mask` end, and the stream is past those callbacks.
+    pub fn resumed(&mut self, mask: u64) {
+        if let Some(stream) = self.streams.get_mut(self.effective_context) {
+            stream.passed |= stream.paused & mask;
+            stream.paused &= !mask;
+        }
+    }
+
+    /// A callback of the instance in `slot` starts (`running` is `None` for
+    /// instantiation and start functions); returns what to restore when it
+    /// ends.
+    pub fn enter(&mut self, running: Option<Running>, slot: Option<Slot>) -> Saved {
+        let saved = Saved {
+            running: self.running,
+            effective_context: self.effective_context,
+            current: self.current,
+        };
+        self.running = running;
+        self.effective_context = running.map_or(0, |r| r.context_id);
+        self.current = slot
+            .filter(|slot| slot.state == self.id)
+            .map(|slot| slot.index);
+        saved
+    }
+
+    /// The callback [`PluginState::enter`] started ended.
+    pub fn leave(&mut self, saved: Saved) {
+        self.running = saved.running;
+        self.effective_context = saved.effective_context;
+        self.current = saved.current;
+    }
+
+    /// Records an instance's memory and allocator; the slot to enter with.
+    pub(crate) fn record(&mut self, exports: Exports) -> Slot {
+        self.instances.push(exports);
+        Slot {
+            state: self.id,
+            index: self.instances.len() - 1,
+        }
+    }
+
+    /// The memory of the instance whose callback runs now, if recorded.
+    #[inline]
+    pub(crate) fn current_memory(&self) -> Option<wasmtime::Memory> {
+        Some(self.instances.get(self.current?)?.memory)
+    }
+
+    /// The allocator of the instance whose callback runs now, if recorded.
+    #[inline]
+    pub(crate) fn current_allocator(&self) -> Option<wasmtime::TypedFunc<u32, u32>> {
+        self.instances.get(self.current?)?.allocator.clone()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn streams(&mut self) -> &mut Streams {
+        &mut self.streams
+    }
+}
+
+/// Store data that holds a [`PluginState`].
+pub trait HasPluginState {
+    /// The state, in the store's data.
+    fn plugin_state(&mut self) -> &mut PluginState;
+}
+
+impl HasPluginState for PluginState {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeMap;
+    use alloc::format;
+
+    /// xorshift64: deterministic, so a failure reproduces.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// The inverse of the Fibonacci multiplier mod 2^32 (Newton's method;
+    /// each step doubles the correct low bits).
+    fn inverse_multiplier() -> u32 {
+        let a: u32 = 0x9e37_79b9;
+        let mut x = a;
+        for _ in 0..5 {
+            x = x.wrapping_mul(2u32.wrapping_sub(a.wrapping_mul(x)));
+        }
+        assert_eq!(a.wrapping_mul(x), 1);
+        x
+    }
+
+    /// Ids whose hash is a small `k` (or `-k`): for every table size they
+    /// start probing at the first (or last) slot, so they make long probe
+    /// runs, and runs that wrap around the end of the table.
+    fn colliding_ids(n: u32) -> Vec<u32> {
+        let inverse = inverse_multiplier();
+        (1..=n)
+            .flat_map(|k| [inverse.wrapping_mul(k), inverse.wrapping_mul(k).wrapping_neg()])
+            .collect()
+    }
+
+    fn state(paused: u64, passed: u64) -> StreamState {
+        StreamState { paused, passed }
+    }
+
+    /// Every entry must be reachable from its home slot without crossing an
+    /// empty one, or a lookup would stop early and miss it; and the table
+    /// stays at most half full.
+    fn assert_well_formed(streams: &Streams) {
+        let mask = streams.slots.len().wrapping_sub(1);
+        let mut count = 0;
+        for (at, slot) in streams.slots.iter().enumerate() {
+            let Some((id, _)) = slot else { continue };
+            count += 1;
+            let mut probe = streams.home(*id);
+            while probe != at {
+                assert!(streams.slots[probe].is_some(), "{id} unreachable");
+                probe = (probe + 1) & mask;
+            }
+        }
+        assert_eq!(count, streams.len());
+        assert!(streams.len() * 2 <= streams.slots.len());
+    }
+
+    #[test]
+    fn colliding_ids_share_a_home_slot() {
+        let mut streams = Streams::default();
+        streams.insert(1, state(0, 0));
+        let ids = colliding_ids(4);
+        let homes: Vec<usize> = ids.iter().map(|id| streams.home(*id)).collect();
+        assert_eq!(homes, [0, 15, 0, 15, 0, 15, 0, 15]);
+    }
+
+    #[test]
+    fn an_empty_table_finds_nothing_and_removes_nothing() {
+        let mut streams = Streams::default();
+        assert_eq!(streams.get(0), None);
+        assert!(!streams.contains(u32::MAX));
+        assert!(streams.get_mut(7).is_none());
+        streams.remove(7);
+        assert_eq!(streams.len(), 0);
+        // Emptied again after use: the slots remain, the entries do not.
+        streams.insert(7, state(1, 2));
+        streams.remove(7);
+        assert_eq!(streams.len(), 0);
+        assert_eq!(streams.get(7), None);
+        assert_well_formed(&streams);
+    }
+
+    #[test]
+    fn streams_match_a_model_over_random_steps() {
+        let mut ids: Vec<u32> = (0..150).collect();
+        ids.extend(colliding_ids(40));
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        ids.extend((0..50).map(|_| rng.next() as u32));
+        ids.extend([u32::MAX, u32::MAX - 1, 1 << 31]);
+
+        let mut streams = Streams::default();
+        let mut model = BTreeMap::new();
+        let mut largest = 0;
+        for step in 0..20_000 {
+            let id = ids[rng.below(ids.len())];
+            // Alternate insert-heavy and remove-heavy phases, so the table
+            // both grows and empties, with deletions in long probe runs.
+            let inserts = if (step / 1_000) % 2 == 0 { 7 } else { 3 };
+            let op = rng.below(10);
+            if op < inserts {
+                let value = state(rng.next(), rng.next());
+                streams.insert(id, value);
+                model.insert(id, value);
+            } else if op < 9 {
+                streams.remove(id);
+                model.remove(&id);
+            } else if let Some(found) = streams.get_mut(id) {
+                found.paused ^= 1;
+                model.get_mut(&id).expect("found only if in the model").paused ^= 1;
+            } else {
+                assert!(!model.contains_key(&id), "step {step}: {id} lost");
+            }
+            assert_eq!(streams.get(id), model.get(&id), "step {step}: id {id}");
+            assert_eq!(streams.contains(id), model.contains_key(&id));
+            assert_eq!(streams.len(), model.len(), "step {step}");
+            largest = largest.max(model.len());
+            if step % 500 == 0 {
+                assert_well_formed(&streams);
+                for id in &ids {
+                    assert_eq!(streams.get(*id), model.get(id), "step {step}: id {id}");
+                }
+            }
+        }
+        assert_well_formed(&streams);
+        // The walk must have grown the table past a few doublings.
+        assert!(largest > 150, "at most {largest} entries at once");
+    }
+
+    fn grant(level: AccessLevel, running: &[u8], paused: &[u8], before: &[u8]) -> Grant {
+        let mask = |ids: &[u8]| ids.iter().fold(0, |m, id| m | CallbackId(*id).bit());
+        Grant {
+            level,
+            running: mask(running),
+            paused: mask(paused),
+            before: mask(before),
+            when: false,
+        }
+    }
+
+    #[test]
+    fn access_levels_grant_themselves_and_modify_grants_all_but_call() {
+        use AccessLevel::*;
+        let levels = [Read, Add, Modify, Call];
+        let table = [
+            // Read, Add, Modify, Call needed
+            [true, false, false, false], // Read granted
+            [false, true, false, false], // Add granted
+            [true, true, true, false],   // Modify granted
+            [false, false, false, true], // Call granted
+        ];
+        for (granted, row) in levels.iter().zip(table) {
+            for (needed, expected) in levels.iter().zip(row) {
+                assert_eq!(granted.grants(*needed), expected, "{granted:?} -> {needed:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn callback_bits_are_distinct() {
+        assert_eq!(CallbackId(0).bit(), 1);
+        assert_eq!(CallbackId(5).bit(), 32);
+        assert_eq!(CallbackId(63).bit(), 1 << 63);
+    }
+
+    #[test]
+    fn unenforced_rules_permit_everything() {
+        let mut s = PluginState::new();
+        assert!(s.access_rules_enforced());
+        assert!(!s.permits(&[], AccessLevel::Read));
+        s.enforce_access_rules(false);
+        assert!(!s.access_rules_enforced());
+        assert!(s.permits(&[], AccessLevel::Call));
+        assert!(s.permits(&[grant(AccessLevel::Read, &[], &[], &[])], AccessLevel::Modify));
+    }
+
+    #[test]
+    fn the_running_callback_grants_at_its_level() {
+        let mut s = PluginState::new();
+        let grants = [grant(AccessLevel::Read, &[3], &[], &[])];
+        assert!(!s.permits(&grants, AccessLevel::Read), "nothing runs");
+        s.enter(Some(Running::new(CallbackId(3), 1, false)), None);
+        assert!(s.permits(&grants, AccessLevel::Read));
+        assert!(!s.permits(&grants, AccessLevel::Modify));
+        s.enter(Some(Running::new(CallbackId(4), 1, false)), None);
+        assert!(!s.permits(&grants, AccessLevel::Read));
+    }
+
+    #[test]
+    fn when_needs_the_running_callbacks_condition() {
+        let mut s = PluginState::new();
+        let when = [Grant {
+            when: true,
+            ..grant(AccessLevel::Modify, &[2], &[], &[])
+        }];
+        let always = [grant(AccessLevel::Modify, &[2], &[], &[])];
+        s.enter(Some(Running::new(CallbackId(2), 9, false)), None);
+        assert!(!s.permits(&when, AccessLevel::Modify));
+        assert!(s.permits(&always, AccessLevel::Modify));
+        s.enter(Some(Running::new(CallbackId(2), 9, true)), None);
+        assert!(s.permits(&when, AccessLevel::Modify));
+        assert!(s.permits(&always, AccessLevel::Modify));
+    }
+
+    #[test]
+    fn paused_grants_hold_until_resumed() {
+        let mut s = PluginState::new();
+        let paused = [grant(AccessLevel::Call, &[], &[2], &[])];
+        s.created(10, 1);
+        s.created(11, 1);
+        s.switch_context(10);
+        assert!(!s.permits(&paused, AccessLevel::Call), "not paused yet");
+        s.returned(CallbackId(2), 10, true);
+        assert!(s.is_paused(10, CallbackId(2)));
+        assert!(!s.is_paused(10, CallbackId(3)));
+        assert!(s.permits(&paused, AccessLevel::Call));
+        // Only the effective context's pauses count.
+        s.switch_context(11);
+        assert!(!s.permits(&paused, AccessLevel::Call));
+        s.switch_context(10);
+        // A resume of other callbacks leaves this pause.
+        s.resumed(CallbackId(5).bit());
+        assert!(s.is_paused(10, CallbackId(2)));
+        assert!(s.permits(&paused, AccessLevel::Call));
+        s.resumed(CallbackId(2).bit() | CallbackId(5).bit());
+        assert!(!s.is_paused(10, CallbackId(2)));
+        assert!(!s.permits(&paused, AccessLevel::Call));
+        // Resumed there, the stream is past the callback.
+        assert_eq!(s.streams().get(10), Some(&state(0, CallbackId(2).bit())));
+    }
+
+    #[test]
+    fn before_grants_lapse_once_the_stream_continues() {
+        let mut s = PluginState::new();
+        let before_1 = [grant(AccessLevel::Add, &[], &[], &[1])];
+        let before_7 = [grant(AccessLevel::Add, &[], &[], &[7])];
+        s.created(20, 1);
+        s.switch_context(20);
+        assert!(s.permits(&before_1, AccessLevel::Add));
+        // Pausing is not getting past.
+        s.returned(CallbackId(1), 20, true);
+        assert!(s.permits(&before_1, AccessLevel::Add));
+        s.returned(CallbackId(1), 20, false);
+        assert!(!s.permits(&before_1, AccessLevel::Add));
+        assert!(!s.is_paused(20, CallbackId(1)), "continuing ends the pause");
+        assert!(s.permits(&before_7, AccessLevel::Add));
+        // A plugin context is no stream: nothing is "before" there.
+        s.created(21, 0);
+        s.switch_context(21);
+        assert!(!s.permits(&before_7, AccessLevel::Add));
+    }
+
+    #[test]
+    fn a_stream_callbacks_grants_stay_with_its_stream() {
+        let mut s = PluginState::new();
+        let grants = [grant(AccessLevel::Read, &[6], &[], &[])];
+        s.created(1, 0);
+        s.created(40, 1);
+        s.created(41, 1);
+        s.enter(Some(Running::new(CallbackId(6), 40, false)), None);
+        assert_eq!(s.effective_context(), 40);
+        assert!(s.permits(&grants, AccessLevel::Read));
+        s.switch_context(41);
+        assert!(!s.permits(&grants, AccessLevel::Read), "another stream");
+        s.switch_context(1);
+        assert!(!s.permits(&grants, AccessLevel::Read), "a plugin context");
+        s.switch_context(40);
+        assert!(s.permits(&grants, AccessLevel::Read));
+
+        // A callback for the plugin context keeps them wherever it switches.
+        s.enter(Some(Running::new(CallbackId(6), 1, false)), None);
+        s.switch_context(41);
+        assert!(s.permits(&grants, AccessLevel::Read));
+        s.switch_context(40);
+        assert!(s.permits(&grants, AccessLevel::Read));
+    }
+
+    #[test]
+    fn any_grant_of_several_suffices() {
+        let mut s = PluginState::new();
+        let grants = [
+            grant(AccessLevel::Read, &[1], &[], &[]),
+            grant(AccessLevel::Call, &[2], &[], &[]),
+            grant(AccessLevel::Modify, &[], &[3], &[4]),
+        ];
+        s.created(5, 1);
+        s.enter(Some(Running::new(CallbackId(2), 5, false)), None);
+        assert!(s.permits(&grants, AccessLevel::Call));
+        // Modify via "before 4" on the effective stream.
+        assert!(s.permits(&grants, AccessLevel::Read));
+        s.returned(CallbackId(4), 5, false);
+        assert!(!s.permits(&grants, AccessLevel::Read));
+        s.returned(CallbackId(3), 5, true);
+        assert!(s.permits(&grants, AccessLevel::Add));
+    }
+
+    #[test]
+    fn enter_and_leave_nest() {
+        let mut s = PluginState::new();
+        let outer = Running::new(CallbackId(1), 7, true);
+        let saved_outer = s.enter(Some(outer), None);
+        assert_eq!(s.running(), Some(outer));
+        assert_eq!(s.effective_context(), 7);
+        s.switch_context(8);
+        // A start function (no callback) runs with no context.
+        let saved_inner = s.enter(None, None);
+        assert_eq!(s.running(), None);
+        assert_eq!(s.effective_context(), 0);
+        s.switch_context(99);
+        s.leave(saved_inner);
+        // The switch made before entering survives the inner call.
+        assert_eq!(s.running(), Some(outer));
+        assert_eq!(s.effective_context(), 8);
+        s.leave(saved_outer);
+        assert_eq!(s.running(), None);
+        assert_eq!(s.effective_context(), 0);
+    }
+
+    #[test]
+    fn enter_uses_only_slots_of_its_own_state() {
+        let mut s = PluginState::new();
+        let other = PluginState::new();
+        let own = Slot { state: s.id, index: 3 };
+        let foreign = Slot { state: other.id, index: 0 };
+        let saved = s.enter(None, Some(own));
+        assert_eq!(s.current, Some(3));
+        let inner = s.enter(None, Some(foreign));
+        assert_eq!(s.current, None, "a slot of another store");
+        s.leave(inner);
+        assert_eq!(s.current, Some(3));
+        s.leave(saved);
+        assert_eq!(s.current, None);
+    }
+
+    #[test]
+    fn created_makes_streams_only_under_a_parent() {
+        let mut s = PluginState::new();
+        s.created(7, 0);
+        assert_eq!(s.streams().len(), 0);
+        s.returned(CallbackId(1), 7, true);
+        assert!(!s.is_paused(7, CallbackId(1)), "plugin contexts do not pause");
+        s.created(7, 3);
+        assert_eq!(s.streams().get(7), Some(&StreamState::default()));
+        s.returned(CallbackId(1), 7, true);
+        assert!(s.is_paused(7, CallbackId(1)));
+        // Created again, the id starts over.
+        s.created(7, 3);
+        assert!(!s.is_paused(7, CallbackId(1)));
+        s.returned(CallbackId(1), 7, true);
+        // Created again as a plugin context, it is no stream any more.
+        s.created(7, 0);
+        assert!(!s.is_paused(7, CallbackId(1)));
+        assert_eq!(s.streams().len(), 0);
+    }
+
+    #[test]
+    fn forget_context_drops_only_that_stream() {
+        let mut s = PluginState::new();
+        for id in 1..=3 {
+            s.created(id, 100);
+            s.returned(CallbackId(0), id, true);
+        }
+        s.forget_context(2);
+        s.forget_context(2);
+        s.forget_context(12345);
+        assert_eq!(s.streams().len(), 2);
+        assert!(s.is_paused(1, CallbackId(0)));
+        assert!(!s.is_paused(2, CallbackId(0)));
+        assert!(s.is_paused(3, CallbackId(0)));
+        // A forgotten stream's callback returning late changes nothing.
+        s.returned(CallbackId(0), 2, true);
+        assert_eq!(s.streams().get(2), None);
+    }
+
+    #[test]
+    fn a_clone_keeps_the_rules_view_but_not_the_instances() {
+        let engine = wasmtime::Engine::default();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let memory = wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None))
+            .expect("a one-page memory");
+        let mut s = PluginState::new();
+        s.enforce_access_rules(false);
+        s.created(5, 1);
+        s.returned(CallbackId(2), 5, true);
+        let slot = s.record(Exports {
+            memory,
+            allocator: None,
+        });
+        let running = Running::new(CallbackId(2), 5, false);
+        s.enter(Some(running), Some(slot));
+        assert!(s.current_memory().is_some());
+        assert!(s.current_allocator().is_none());
+
+        let mut clone = s.clone();
+        assert_ne!(clone.id, s.id);
+        assert!(clone.instances.is_empty());
+        assert_eq!(clone.current, None);
+        assert!(clone.current_memory().is_none());
+        assert!(!clone.access_rules_enforced());
+        assert_eq!(clone.running(), Some(running));
+        assert_eq!(clone.effective_context(), 5);
+        assert!(clone.is_paused(5, CallbackId(2)));
+        assert_eq!(clone.streams().len(), 1);
+        // The original's slot names the original only.
+        clone.enter(None, Some(slot));
+        assert_eq!(clone.current, None);
+    }
+
+    #[test]
+    fn debug_shows_the_rules_view() {
+        let mut s = PluginState::new();
+        s.created(5, 1);
+        s.returned(CallbackId(1), 5, true);
+        let text = format!("{s:?}");
+        assert!(text.starts_with("PluginState { enforce: true, running: None"), "{text}");
+        assert!(
+            text.contains("streams: {5: StreamState { paused: 2, passed: 0 }}"),
+            "{text}"
+        );
+        assert!(text.ends_with(", .. }"), "{text}");
+        assert_eq!(format!("{:?}", Streams::default()), "{}");
+    }
+}
