@@ -3,8 +3,10 @@
 //! exactly what the description defines; every version's header compiles
 //! cleanly on its own.
 //!
-//! Needs `clang` and `wasm-ld` (Debian: `apt-get install -y clang lld`, which
-//! `.ci/run` does); without them the tests fail saying so.
+//! Needs `clang` and `wasm-ld`. When either is missing and `apt-get` is
+//! there (Debian, as root), the tests install `clang` and `lld` themselves,
+//! once, as they install the wasm32 target with rustup; otherwise they fail
+//! with one line saying what to install.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +43,42 @@ fn linker_flags() -> Vec<String> {
     if on_path("wasm-ld").is_some() {
         return Vec::new();
     }
-    let versioned = std::env::var_os("PATH").and_then(|path| {
+    match versioned_wasm_ld() {
+        Some(linker) => vec![format!("-fuse-ld={}", linker.display())],
+        None => panic!("wasm-ld not found: {INSTALL}"),
+    }
+}
+
+/// Whether both tools the tests need are on `PATH` (any `wasm-ld-N` counts).
+fn toolchain_present() -> bool {
+    on_path("clang").is_some() && (on_path("wasm-ld").is_some() || versioned_wasm_ld().is_some())
+}
+
+/// Installs clang and lld with apt-get when they are missing, once per test
+/// binary; a failed install leaves the missing tool to be reported.
+fn install_toolchain() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        if toolchain_present() || on_path("apt-get").is_none() {
+            return;
+        }
+        eprintln!("installing clang and lld with apt-get for the C header tests");
+        let apt = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        if !(apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "clang", "lld"])) {
+            eprintln!("apt-get could not install clang and lld");
+        }
+    });
+}
+
+/// A versioned `wasm-ld-N` on `PATH`, as some Debian releases ship it.
+fn versioned_wasm_ld() -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path).find_map(|dir| {
             std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -50,15 +87,12 @@ fn linker_flags() -> Vec<String> {
                     .then(|| entry.path())
             })
         })
-    });
-    match versioned {
-        Some(linker) => vec![format!("-fuse-ld={}", linker.display())],
-        None => panic!("wasm-ld not found: {INSTALL}"),
-    }
+    })
 }
 
 /// Panics with the install command when there is no clang.
 fn require_clang() {
+    install_toolchain();
     if on_path("clang").is_none() {
         panic!("clang not found: {INSTALL}");
     }

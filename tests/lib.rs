@@ -69,8 +69,10 @@ pub fn build_plugin(name: &str) -> PathBuf {
     slot.get_or_init(|| run_plugin_build(name)).clone()
 }
 
-/// Installs the plugin target once per process, or panics saying how to.
-fn ensure_plugin_target() {
+/// Installs the plugin target once per process, or panics saying how to
+/// (what [`build_plugin`] does first; public for tests that run cargo on a
+/// plugin themselves).
+pub fn ensure_plugin_target() {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     let outcome = INSTALLED.get_or_init(|| {
         let root = workspace_root();

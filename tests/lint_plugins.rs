@@ -2,9 +2,9 @@
 //! official Rust SDK plugins (proxy-wasm 0.2.0 and 0.2.5) and fixtures, and this
 //! project's guest plugin, all lint clean for 0.2.1.
 
-use proxy_wasm_abi_tools::lint::{Code, LintReport, Severity, lint};
 use proxy_wasm_abi_spec::Version;
 use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin};
+use proxy_wasm_abi_tools::lint::{Code, LintReport, Severity, lint};
 
 const FIXTURES: [&str; 9] = [
     "sdk-hello-tick",

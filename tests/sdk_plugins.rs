@@ -15,12 +15,12 @@
 //! the generated host, and the exact text `proxy-wasm-abi run` prints (the
 //! `Display` of `runner::Report`).
 
+use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin, check_module};
 use proxy_wasm_abi_tools::runner::bindings::{Action, LogLevel, MetricType, StreamType};
 use proxy_wasm_abi_tools::runner::reference::{HttpCallResponse, Pairs};
 use proxy_wasm_abi_tools::runner::{
     self, Input, Lifecycle, ROOT_CONTEXT, ReferenceHost, Report, RunError, STREAM_CONTEXT, Session,
 };
-use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin, check_module};
 
 /// The plugin workspace holding the fixtures.
 const WORKSPACE: &str = "sdk-fixtures";

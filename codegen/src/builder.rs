@@ -183,9 +183,11 @@ impl Builder {
             let text = match output {
                 Output::Guest => crate::guest::file(&this, &source, &self.runtime),
                 Output::Host => crate::host::file(&this, &source, &self.runtime),
-                Output::Enums => crate::guest::common_tokens(&this, &self.runtime).and_then(|tokens| {
-                    crate::rust::format_file(tokens, &crate::generated_notice(&source))
-                }),
+                Output::Enums => {
+                    crate::guest::common_tokens(&this, &self.runtime).and_then(|tokens| {
+                        crate::rust::format_file(tokens, &crate::generated_notice(&source))
+                    })
+                }
             }
             .map_err(BuildError::Emit)?;
             let path = dir.join(output.file_name());

@@ -89,14 +89,21 @@ fn status_items(abi: &AbiVersion) -> Result<Vec<TokenStream>, String> {
         .iter()
         .filter(|e| e.with_role(StatusRole::Success).is_some())
     {
-        let (raw, rich, roles) = (raw_enum_ident(&e.name), enum_ident(&e.name), roles_const(&e.name));
+        let (raw, rich, roles) = (
+            raw_enum_ident(&e.name),
+            enum_ident(&e.name),
+            roles_const(&e.name),
+        );
         let value = |role, what| -> Result<Ident, String> {
             Ok(format_ident!("{}", role_value(e, role, what)?.name))
         };
         let success = value(StatusRole::Success, "success")?;
         let fault = value(StatusRole::MemoryFault, "memory_fault")?;
         let bad = value(StatusRole::BadArgument, "bad_argument")?;
-        let doc = format!("What the shims of functions returning `{}` answer with.", e.name);
+        let doc = format!(
+            "What the shims of functions returning `{}` answer with.",
+            e.name
+        );
         items.push(quote! {
             #[doc = #doc]
             const #roles: rt::host::Statuses = rt::host::Statuses {
@@ -303,7 +310,12 @@ fn decode_input(p: &Param, s: &Statuses) -> TokenStream {
 /// How one output is handed to the plugin: scalars are written while the
 /// memory is borrowed (`Ok(true)`); buffers are allocated in the guest
 /// afterwards, which may grow (move) the memory (`Ok(false)`).
-fn write_output(f: &Function, p: &Param, out: &Ident, s: &Statuses) -> Result<(TokenStream, bool), String> {
+fn write_output(
+    f: &Function,
+    p: &Param,
+    out: &Ident,
+    s: &Statuses,
+) -> Result<(TokenStream, bool), String> {
     let values = lower_param(p);
     let first = ident(&values[0].name);
     let second = values.get(1).map(|v| ident(&v.name));
@@ -311,7 +323,10 @@ fn write_output(f: &Function, p: &Param, out: &Ident, s: &Statuses) -> Result<(T
     Ok(match &p.ty {
         Type::U32 => (quote!(mem.write_u32(#first, #out);), true),
         Type::U64 => (quote!(mem.write_u64(#first, #out);), true),
-        Type::Usize => (quote!(mem.write_u32(#first, rt::host::to_u32(#out, #bad)?);), true),
+        Type::Usize => (
+            quote!(mem.write_u32(#first, rt::host::to_u32(#out, #bad)?);),
+            true,
+        ),
         Type::Enum(name) => {
             let er = raw_enum_ident(name);
             (quote!(mem.write_u32(#first, #er::from(#out).0);), true)

@@ -203,8 +203,8 @@ fn expand(input: TokenStream, tokens: Emitter, file: FileEmitter) -> syn::Result
     let expansion =
         tokens(&version, &runtime).map_err(|e| syn::Error::new(Span::call_site(), e))?;
     if options.debug.is_some() {
-        let text = file(&version, &source, &runtime)
-            .map_err(|e| syn::Error::new(Span::call_site(), e))?;
+        let text =
+            file(&version, &source, &runtime).map_err(|e| syn::Error::new(Span::call_site(), e))?;
         options.write_debug(&text)?;
     }
     let trigger = options.rebuild_trigger();

@@ -72,7 +72,11 @@ pub fn format_file(tokens: TokenStream, notice: &str) -> Result<String, String> 
     let mut enums = Vec::new();
     for item in &mut file.items {
         if let syn::Item::Macro(m) = item
-            && m.mac.path.segments.last().is_some_and(|s| s.ident == "abi_enum")
+            && m.mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "abi_enum")
         {
             let placeholder = quote::format_ident!("__ABI_ENUM_{}", enums.len());
             enums.push(enum_invocation_text(&m.mac)?);
@@ -114,7 +118,10 @@ fn enum_invocation_text(mac: &syn::Macro) -> Result<String, String> {
                     .ok()
                     .filter(|m| m.path.is_ident("doc"))
                     .and_then(|m| match m.value {
-                        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s),
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => Some(s),
                         _ => None,
                     });
                 flush(&mut out, &mut line, depth);

@@ -811,7 +811,12 @@ fn check_exports(at: &AbiVersion, exports: &[Export], findings: &mut Vec<Finding
 
 /// The candidate nearest to `name` by edit distance.
 fn closest(name: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
-    candidates.min_by_key(|c| (proxy_wasm_abi_spec::suggest::edit_distance(name, c), c.clone()))
+    candidates.min_by_key(|c| {
+        (
+            proxy_wasm_abi_spec::suggest::edit_distance(name, c),
+            c.clone(),
+        )
+    })
 }
 
 /// The imports and exports of a module, with function types resolved.

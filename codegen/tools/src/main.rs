@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, markdown};
-use proxy_wasm_abi_tools::lint;
 use proxy_wasm_abi_spec::{Abi, AbiVersion, STANDARD_PATH, STANDARD_TEXT, Version};
+use proxy_wasm_abi_tools::lint;
 
 /// Like `println!`, but a closed stdout (`| head`) ends output quietly
 /// instead of panicking.

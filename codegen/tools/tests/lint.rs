@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use proxy_wasm_abi_tools::lint::{Code, LintError, LintReport, Severity, lint};
 use proxy_wasm_abi_spec::Version;
+use proxy_wasm_abi_tools::lint::{Code, LintError, LintReport, Severity, lint};
 
 fn v(text: &str) -> Version {
     text.parse().expect("a version")

@@ -16,8 +16,8 @@ mod state;
 
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{
-    After, CallError, CallbackResult, Lookup, PluginCore, PluginError, Version,
-    declared_versions, returned,
+    After, CallError, CallbackResult, Lookup, PluginCore, PluginError, Version, declared_versions,
+    returned,
 };
 pub use shim::{Answer, HostCall, Memory, Statuses, decode, shim, to_u32};
 pub use state::{

@@ -42,7 +42,11 @@ impl fmt::Display for PluginError {
                 "the module declares no Proxy-Wasm ABI version (no proxy_abi_version_* export); expected {expected}"
             ),
             PluginError::WrongVersion { expected, declared } => {
-                write!(f, "the module declares {}, not {expected}", declared.join(", "))
+                write!(
+                    f,
+                    "the module declares {}, not {expected}",
+                    declared.join(", ")
+                )
             }
             PluginError::NoMemory => f.write_str("the module does not export `memory`"),
             PluginError::BadSignature { name, error } => {
@@ -77,7 +81,10 @@ impl fmt::Display for CallError {
         match self {
             CallError::Trap(error) => write!(f, "the plugin trapped: {error}"),
             CallError::BadReturn { callback, value } => {
-                write!(f, "`{callback}` returned {value}, which is not a valid value")
+                write!(
+                    f,
+                    "`{callback}` returned {value}, which is not a valid value"
+                )
             }
         }
     }
@@ -210,7 +217,11 @@ where
         .plugin_state()
         .enter(running, slot);
     let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| call(&mut store)));
-    store.as_context_mut().data_mut().plugin_state().leave(saved);
+    store
+        .as_context_mut()
+        .data_mut()
+        .plugin_state()
+        .leave(saved);
     result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 

@@ -128,7 +128,12 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     /// address and length to `ptr_out` and `size_out` (0 and 0 for an empty
     /// value). A memory fault when the plugin could not allocate or
     /// answered an address outside its memory.
-    pub fn return_bytes(&mut self, value: &[u8], ptr_out: u32, size_out: u32) -> Result<(), Answer> {
+    pub fn return_bytes(
+        &mut self,
+        value: &[u8],
+        ptr_out: u32,
+        size_out: u32,
+    ) -> Result<(), Answer> {
         let (memory, current) = self.find_memory()?;
         let fault = Answer::Status(self.statuses.memory_fault);
         let Ok(size) = u32::try_from(value.len()) else {
@@ -278,7 +283,9 @@ impl<'m> Memory<'m> {
     /// A serialized map; `invalid` when it does not decode.
     #[inline]
     pub fn map(&self, ptr: u32, len: u32, invalid: u32) -> Result<Vec<Pair<'_>>, Answer> {
-        self.inner.map(ptr, len).map_err(|e| self.answer(e, invalid))
+        self.inner
+            .map(ptr, len)
+            .map_err(|e| self.answer(e, invalid))
     }
 
     /// A serialized property path.
@@ -330,7 +337,12 @@ pub fn to_u32(value: usize, invalid: u32) -> Result<u32, Answer> {
 impl PluginState {
     /// Refuses with `forbidden` a use at `level` that `grants` do not permit now.
     #[inline]
-    pub fn check(&self, grants: &[Grant], level: AccessLevel, forbidden: u32) -> Result<(), Answer> {
+    pub fn check(
+        &self,
+        grants: &[Grant],
+        level: AccessLevel,
+        forbidden: u32,
+    ) -> Result<(), Answer> {
         if self.permits(grants, level) {
             Ok(())
         } else {
