@@ -279,7 +279,10 @@ mod tests {
         assert_eq!(mem.slice_mut(u32::MAX, 2), Err(oob(u32::MAX, 2, 64)));
         assert_eq!(mem.str(u32::MAX, u32::MAX), Err(oob(u32::MAX, max, 64)));
         assert_eq!(mem.write(u32::MAX, b"x"), Err(oob(u32::MAX, 1, 64)));
-        assert_eq!(mem.write_u32(u32::MAX - 2, 0), Err(oob(u32::MAX - 2, 4, 64)));
+        assert_eq!(
+            mem.write_u32(u32::MAX - 2, 0),
+            Err(oob(u32::MAX - 2, 4, 64))
+        );
     }
 
     #[test]
@@ -385,10 +388,7 @@ mod tests {
             Err(oob(8, u64::from(u32::MAX) * 8, 64))
         );
         // The largest count whose table size fits: an ordinary bounds error.
-        assert_eq!(
-            mem.iovecs(0, 0x1fff_ffff),
-            Err(oob(0, 0xffff_fff8, 64))
-        );
+        assert_eq!(mem.iovecs(0, 0x1fff_ffff), Err(oob(0, 0xffff_fff8, 64)));
     }
 
     #[test]

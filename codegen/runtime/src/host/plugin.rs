@@ -119,6 +119,7 @@ pub struct Lookup<'a, T: 'static> {
     instance: wasmtime::Instance,
     store: wasmtime::StoreContextMut<'a, T>,
     found: usize,
+    names: Vec<&'static str>,
 }
 
 impl<T: 'static> Lookup<'_, T> {
@@ -134,9 +135,14 @@ impl<T: 'static> Lookup<'_, T> {
         typed(func, &self.store, name).map(Some)
     }
 
-    fn func(&mut self, name: &str) -> Option<wasmtime::Func> {
+    fn func(&mut self, name: &'static str) -> Option<wasmtime::Func> {
         let func = self.instance.get_func(&mut self.store, name);
-        self.found += usize::from(func.is_some());
+        // `found` counts distinct exports: a name looked up twice must not
+        // count twice, or a module's other exports could go unexamined.
+        if func.is_some() && !self.names.iter().any(|seen| *seen == name) {
+            self.names.push(name);
+            self.found += 1;
+        }
         func
     }
 }
@@ -343,6 +349,7 @@ impl PluginCore {
             instance,
             store: store.as_context_mut(),
             found: 0,
+            names: Vec::new(),
         };
         let callbacks = callbacks(&mut lookup)?;
         let start = StartFunctions::lookup(&mut lookup);

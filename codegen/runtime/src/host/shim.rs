@@ -248,8 +248,8 @@ impl<'m> Memory<'m> {
         self.inner.check(ptr, len).map_err(|e| self.answer(e, 0))
     }
 
-    /// A raw address whose extent only the host knows: it must at least
-    /// point into the memory.
+    /// A raw address whose extent only the host knows: it must lie in the
+    /// memory or at its end (where an empty extent would start).
     #[inline]
     pub fn address(&self, ptr: u32) -> Result<(), Answer> {
         if ptr as usize > self.inner.len() {

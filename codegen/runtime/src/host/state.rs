@@ -24,7 +24,11 @@ impl CallbackId {
     /// The callback's bit in the masks of [`Grant`] and pauses.
     #[inline]
     pub const fn bit(self) -> u64 {
-        1 << self.0
+        // An id past the 64 a mask holds has no bit, so no grant names it.
+        match 1u64.checked_shl(self.0 as u32) {
+            Some(bit) => bit,
+            None => 0,
+        }
     }
 }
 
@@ -525,7 +529,12 @@ mod tests {
     fn colliding_ids(n: u32) -> Vec<u32> {
         let inverse = inverse_multiplier();
         (1..=n)
-            .flat_map(|k| [inverse.wrapping_mul(k), inverse.wrapping_mul(k).wrapping_neg()])
+            .flat_map(|k| {
+                [
+                    inverse.wrapping_mul(k),
+                    inverse.wrapping_mul(k).wrapping_neg(),
+                ]
+            })
             .collect()
     }
 
@@ -603,7 +612,10 @@ mod tests {
                 model.remove(&id);
             } else if let Some(found) = streams.get_mut(id) {
                 found.paused ^= 1;
-                model.get_mut(&id).expect("found only if in the model").paused ^= 1;
+                model
+                    .get_mut(&id)
+                    .expect("found only if in the model")
+                    .paused ^= 1;
             } else {
                 assert!(!model.contains_key(&id), "step {step}: {id} lost");
             }
@@ -647,7 +659,11 @@ mod tests {
         ];
         for (granted, row) in levels.iter().zip(table) {
             for (needed, expected) in levels.iter().zip(row) {
-                assert_eq!(granted.grants(*needed), expected, "{granted:?} -> {needed:?}");
+                assert_eq!(
+                    granted.grants(*needed),
+                    expected,
+                    "{granted:?} -> {needed:?}"
+                );
             }
         }
     }
@@ -667,7 +683,10 @@ mod tests {
         s.enforce_access_rules(false);
         assert!(!s.access_rules_enforced());
         assert!(s.permits(&[], AccessLevel::Call));
-        assert!(s.permits(&[grant(AccessLevel::Read, &[], &[], &[])], AccessLevel::Modify));
+        assert!(s.permits(
+            &[grant(AccessLevel::Read, &[], &[], &[])],
+            AccessLevel::Modify
+        ));
     }
 
     #[test]
@@ -816,8 +835,14 @@ mod tests {
     fn enter_uses_only_slots_of_its_own_state() {
         let mut s = PluginState::new();
         let other = PluginState::new();
-        let own = Slot { state: s.id, index: 3 };
-        let foreign = Slot { state: other.id, index: 0 };
+        let own = Slot {
+            state: s.id,
+            index: 3,
+        };
+        let foreign = Slot {
+            state: other.id,
+            index: 0,
+        };
         let saved = s.enter(None, Some(own));
         assert_eq!(s.current, Some(3));
         let inner = s.enter(None, Some(foreign));
@@ -834,7 +859,10 @@ mod tests {
         s.created(7, 0);
         assert_eq!(s.streams().len(), 0);
         s.returned(CallbackId(1), 7, true);
-        assert!(!s.is_paused(7, CallbackId(1)), "plugin contexts do not pause");
+        assert!(
+            !s.is_paused(7, CallbackId(1)),
+            "plugin contexts do not pause"
+        );
         s.created(7, 3);
         assert_eq!(s.streams().get(7), Some(&StreamState::default()));
         s.returned(CallbackId(1), 7, true);
@@ -908,7 +936,10 @@ mod tests {
         s.created(5, 1);
         s.returned(CallbackId(1), 5, true);
         let text = format!("{s:?}");
-        assert!(text.starts_with("PluginState { enforce: true, running: None"), "{text}");
+        assert!(
+            text.starts_with("PluginState { enforce: true, running: None"),
+            "{text}"
+        );
         assert!(
             text.contains("streams: {5: StreamState { paused: 2, passed: 0 }}"),
             "{text}"
