@@ -17,9 +17,9 @@
 
 use proc_macro2::TokenStream;
 use proxy_wasm_abi_spec::ir::{
-    AbiVersion, AccessLevel, AccessRule, ContextEffect, Function, Place, Subject, Type,
-    selector_enums,
+    AbiVersion, AccessLevel, AccessRule, ContextEffect, Function, Place, Subject, selector_enums,
 };
+use proxy_wasm_abi_spec::lower::{ParamClass, Scalar, classify};
 use quote::{format_ident, quote};
 
 use crate::names::{camel, enum_base, enum_ident, ident, is_toolchain_export, variant_ident};
@@ -114,7 +114,7 @@ pub fn condition_param<'a>(abi: &AbiVersion, callback: &'a Function) -> Option<&
     callback
         .params
         .iter()
-        .find(|p| p.name == named && p.ty == Type::Bool)
+        .find(|p| p.name == named && classify(p) == ParamClass::Scalar(Scalar::Bool))
         .map(|p| p.name.as_str())
 }
 
@@ -130,13 +130,13 @@ pub fn shim_check(
     let mut checks = Vec::new();
     for p in &f.params {
         let Some(level) = p.access else { continue };
-        let Type::Enum(e) = &p.ty else {
+        let ParamClass::Scalar(Scalar::Enum(e)) = classify(p) else {
             return Err(format!(
                 "`{}`: @access parameter `{}` is not an enum",
                 f.name, p.name
             ));
         };
-        let lookup = enum_grants_fn(e);
+        let lookup = enum_grants_fn(&e);
         let var = ident(&p.name);
         let level = level_tokens(level);
         checks.push((quote!(#lookup(#var)), level));
@@ -171,15 +171,18 @@ pub fn is_restricted(f: &Function, abi: &AbiVersion) -> bool {
 /// the pauses a continue or close ends. `None` when nothing.
 pub fn shim_effect(f: &Function) -> Option<TokenStream> {
     if f.context_effect == Some(ContextEffect::Switch) {
-        let context = f.params.iter().find(|p| p.ty == Type::Context)?;
+        let context = f
+            .params
+            .iter()
+            .find(|p| classify(p) == ParamClass::Scalar(Scalar::Context))?;
         let var = ident(&context.name);
         return Some(quote!(data.plugin_state().switch_context(#var);));
     }
     if let Some(p) = f.params.iter().find(|p| p.resumes) {
-        let Type::Enum(e) = &p.ty else {
+        let ParamClass::Scalar(Scalar::Enum(e)) = classify(p) else {
             return None;
         };
-        let lookup = resumes_fn(e);
+        let lookup = resumes_fn(&e);
         let var = ident(&p.name);
         return Some(quote!(data.plugin_state().resumed(#lookup(#var));));
     }

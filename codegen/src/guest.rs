@@ -19,8 +19,8 @@
 //! `guest` feature are used.
 
 use proc_macro2::{Literal, TokenStream};
-use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, StatusRole, Type};
-use proxy_wasm_abi_spec::lower::{WasmValue, lower, lower_param};
+use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, StatusRole};
+use proxy_wasm_abi_spec::lower::{Scalar, ValueKind, WasmValue, lower, lower_param, lower_result};
 use quote::{format_ident, quote};
 
 use crate::names::{enum_ident, ident, raw_enum_ident, raw_type, variant_ident};
@@ -63,22 +63,16 @@ fn enum_tokens(e: &Enum, is_status: bool) -> TokenStream {
 }
 
 /// The Rust types of a function's lowered values, or the C type that has none.
-fn raw_types(values: &[WasmValue], enums: &[&str]) -> Result<Vec<TokenStream>, String> {
-    values
-        .iter()
-        .map(|v| {
-            raw_type(&v.c_type, enums)
-                .ok_or_else(|| format!("no Rust type for C type `{}` of `{}`", v.c_type, v.name))
-        })
-        .collect()
+fn raw_types(values: &[WasmValue]) -> Vec<TokenStream> {
+    values.iter().map(|v| raw_type(&v.kind)).collect()
 }
 
-fn hostcall_tokens(f: &Function, enums: &[&str]) -> Result<TokenStream, String> {
+fn hostcall_tokens(f: &Function) -> TokenStream {
     let sig = lower(f);
     let name = ident(&f.name);
     let param_names = sig.params.iter().map(|p| ident(&p.name));
-    let param_types = raw_types(&sig.params, enums)?;
-    let result = raw_types(&sig.results, enums)?
+    let param_types = raw_types(&sig.params);
+    let result = raw_types(&sig.results)
         .into_iter()
         .next()
         .map(|ty| quote!(-> #ty));
@@ -90,11 +84,11 @@ fn hostcall_tokens(f: &Function, enums: &[&str]) -> Result<TokenStream, String> 
         };
         quote!(#[deprecated(note = #note)])
     });
-    Ok(quote! {
+    quote! {
         #d
         #deprecated
         pub fn #name(#(#param_names: #param_types),*) #result;
-    })
+    }
 }
 
 /// How a callback's parameter reaches the `Callbacks` method: the wasm value
@@ -106,19 +100,20 @@ struct CallbackParam {
     convert: TokenStream,
 }
 
-fn callback_params(f: &Function, enums: &[&str]) -> Result<Vec<CallbackParam>, String> {
+fn callback_params(f: &Function) -> Vec<CallbackParam> {
     let mut out = Vec::new();
     for p in &f.params {
         for v in lower_param(p) {
             let name = ident(&v.name);
-            let raw = raw_type(&v.c_type, enums)
-                .ok_or_else(|| format!("no Rust type for `{}` in `{}`", v.c_type, f.name))?;
+            let raw = raw_type(&v.kind);
             // A bool from the host arrives as an i32 that may hold any value;
             // taking it as `bool` directly would be undefined behaviour.
-            let (wasm_type, rust_type, convert) = match &p.ty {
-                Type::Bool => (quote!(u32), quote!(bool), quote!(#name != 0)),
+            let (wasm_type, rust_type, convert) = match &v.kind {
+                ValueKind::Scalar(Scalar::Bool) => (quote!(u32), quote!(bool), quote!(#name != 0)),
                 // The export lives in the user's module: name the raw enum by path.
-                Type::Enum(_) => (quote!(__MODULE__::#raw), raw, quote!(#name)),
+                ValueKind::Scalar(Scalar::Enum(_)) => {
+                    (quote!(__MODULE__::#raw), raw, quote!(#name))
+                }
                 _ => (raw.clone(), raw, quote!(#name)),
             };
             out.push(CallbackParam {
@@ -129,7 +124,7 @@ fn callback_params(f: &Function, enums: &[&str]) -> Result<Vec<CallbackParam>, S
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// The method's return type, the export's return type, how to convert
@@ -140,16 +135,16 @@ fn callback_result(
     let Some(result) = &f.result else {
         return Ok((quote!(), quote!(), quote!(), quote!()));
     };
-    match &result.ty {
-        Type::Bool => Ok((
+    match lower_result(result).kind {
+        ValueKind::Scalar(Scalar::Bool) => Ok((
             quote!(-> bool),
             quote!(-> u32),
             quote!(as u32),
             quote!(true),
         )),
-        Type::Enum(name) => {
-            let rich = enum_ident(name);
-            let raw = raw_enum_ident(name);
+        ValueKind::Scalar(Scalar::Enum(name)) => {
+            let rich = enum_ident(&name);
+            let raw = raw_enum_ident(&name);
             let first = f
                 .outcomes
                 .first()
@@ -162,31 +157,27 @@ fn callback_result(
                 quote!(#rich::#first),
             ))
         }
-        Type::Ptr(_) if f.name == "proxy_on_memory_allocate" => Ok((
+        ValueKind::RawPointer(_) if f.name == "proxy_on_memory_allocate" => Ok((
             quote!(-> *mut u8),
             quote!(-> *mut u8),
             quote!(),
             quote!(allocate(memory_size)),
         )),
         other => Err(format!(
-            "no default for callback `{}` returning `{}`",
-            f.name,
-            other.keyword()
+            "no default for callback `{}` returning {other:?}",
+            f.name
         )),
     }
 }
 
 /// The callbacks trait, the export shims (written with the placeholders
 /// `__Plugin` and `__MODULE__` for the macro's arguments), and the macro's docs.
-fn callbacks_tokens(
-    abi: &AbiVersion,
-    enums: &[&str],
-) -> Result<(TokenStream, TokenStream, TokenStream), String> {
+fn callbacks_tokens(abi: &AbiVersion) -> Result<(TokenStream, TokenStream, TokenStream), String> {
     let mut methods = Vec::new();
     let mut exports = Vec::new();
     for f in abi.callbacks().filter(|f| !is_runtime_export(f)) {
         let name = ident(&f.name);
-        let params = callback_params(f, enums)?;
+        let params = callback_params(f);
         let (method_ret, export_ret, convert_ret, default) = callback_result(f)?;
         let method_params = params.iter().map(|p| {
             let (n, t) = (&p.name, &p.rust_type);
@@ -329,17 +320,13 @@ pub fn common_tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStr
 }
 
 fn parts(abi: &AbiVersion, runtime: &RuntimePath) -> Result<Parts, String> {
-    let enum_names: Vec<&str> = abi.enums.iter().map(|e| e.name.as_str()).collect();
     let common = common_tokens(abi, runtime)?;
     let env_functions: Vec<&Function> = abi
         .host_functions()
         .filter(|f| f.module() == Some("env"))
         .collect();
-    let hostcalls = env_functions
-        .iter()
-        .map(|f| hostcall_tokens(f, &enum_names))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (callbacks, exports, macro_doc) = callbacks_tokens(abi, &enum_names)?;
+    let hostcalls = env_functions.iter().map(|f| hostcall_tokens(f));
+    let (callbacks, exports, macro_doc) = callbacks_tokens(abi)?;
     let version = abi.version.to_string();
     let hostcalls_doc = doc_lines(&format!(
         "Raw imports of the `env` host functions of v{version}.\n\n\

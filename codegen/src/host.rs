@@ -16,17 +16,21 @@
 //!   method per callback over `rt::host::PluginCore`.
 
 use proc_macro2::{Ident, Literal, TokenStream};
-use proxy_wasm_abi_spec::ir::{AbiVersion, ContextEffect, Enum, Function, Param, StatusRole, Type};
-use proxy_wasm_abi_spec::lower::{WasmType, lower_param};
+use proxy_wasm_abi_spec::ir::{AbiVersion, ContextEffect, Enum, Function, Param, StatusRole};
+use proxy_wasm_abi_spec::lower::{
+    LoweredParam, ParamClass, Scalar, Shape, ValueKind, WasmType, WasmValue, lower_param,
+    lower_param_typed, lower_result,
+};
 use quote::{format_ident, quote};
 
 use crate::access;
 use crate::names::{enum_base, enum_ident, ident, raw_enum_ident, variant_ident};
 use crate::rust::{RuntimePath, doc_lines, function_docs};
 
-fn wasm_arg_type(wasm: WasmType, ty: &Type) -> TokenStream {
-    match (wasm, ty) {
-        (WasmType::I64, Type::I64) => quote!(i64),
+/// The type a wasmtime closure receives a wasm value as.
+fn wasm_arg_type(value: &WasmValue) -> TokenStream {
+    match (value.wasm, &value.kind) {
+        (WasmType::I64, ValueKind::Scalar(Scalar::I64)) => quote!(i64),
         (WasmType::I64, _) => quote!(u64),
         (WasmType::I32, _) => quote!(u32),
     }
@@ -134,38 +138,42 @@ fn invalid_status(param: &Param, s: &Statuses) -> TokenStream {
     }
 }
 
-/// The Rust type a `Host` method receives for an input parameter.
-fn host_input_type(p: &Param) -> TokenStream {
-    match &p.ty {
-        Type::U32 | Type::Context | Type::Ptr(_) => quote!(u32),
-        Type::U64 => quote!(u64),
-        Type::I64 => quote!(i64),
-        Type::Usize => quote!(usize),
-        Type::Bool => quote!(bool),
-        Type::Enum(name) => {
+/// The Rust type of a scalar as a `Host` method sees it: enums decoded.
+fn host_scalar_type(scalar: &Scalar) -> TokenStream {
+    match scalar {
+        Scalar::U32 | Scalar::Context => quote!(u32),
+        Scalar::U64 => quote!(u64),
+        Scalar::I64 => quote!(i64),
+        Scalar::Usize => quote!(usize),
+        Scalar::Bool => quote!(bool),
+        Scalar::Enum(name) => {
             let rich = enum_ident(name);
             quote!(#rich)
         }
-        Type::Bytes => quote!(&[u8]),
-        Type::String => quote!(&str),
-        Type::Map => quote!(&[(&[u8], &[u8])]),
-        Type::Path | Type::Iovecs => quote!(&[&[u8]]),
-        Type::Buffer => quote!(&mut [u8]),
     }
 }
 
-/// The Rust type a `Host` method returns for an `out` parameter.
-fn host_output_type(p: &Param) -> TokenStream {
-    match &p.ty {
-        Type::U32 => quote!(u32),
-        Type::U64 => quote!(u64),
-        Type::Usize => quote!(usize),
-        Type::Enum(name) => {
-            let rich = enum_ident(name);
-            quote!(#rich)
-        }
-        Type::String => quote!(String),
-        Type::Map => quote!(Pairs),
+/// The Rust type a `Host` method receives for an input parameter.
+fn host_input_type(class: &ParamClass) -> TokenStream {
+    match class {
+        ParamClass::Scalar(scalar) => host_scalar_type(scalar),
+        ParamClass::RawPointer { .. } => quote!(u32),
+        ParamClass::Input(Shape::Bytes) => quote!(&[u8]),
+        ParamClass::Input(Shape::String) => quote!(&str),
+        ParamClass::Input(Shape::Map) => quote!(&[(&[u8], &[u8])]),
+        ParamClass::Input(Shape::Path | Shape::Iovecs) => quote!(&[&[u8]]),
+        ParamClass::Buffer => quote!(&mut [u8]),
+        // Outputs are returned, not received.
+        ParamClass::Out(_) | ParamClass::HostAllocated(_) => quote!(()),
+    }
+}
+
+/// The Rust type a `Host` method returns for an output parameter.
+fn host_output_type(class: &ParamClass) -> TokenStream {
+    match class {
+        ParamClass::Out(scalar) => host_scalar_type(scalar),
+        ParamClass::HostAllocated(Shape::String) => quote!(String),
+        ParamClass::HostAllocated(Shape::Map) => quote!(Pairs),
         _ => quote!(Vec<u8>),
     }
 }
@@ -192,7 +200,7 @@ fn closure_params(f: &Function) -> Vec<TokenStream> {
             } else {
                 ident(&v.name)
             };
-            let t = wasm_arg_type(v.wasm, &p.ty);
+            let t = wasm_arg_type(&v);
             params.push(quote!(#n: #t));
         }
     }
@@ -201,16 +209,15 @@ fn closure_params(f: &Function) -> Vec<TokenStream> {
 
 /// The enum a host function returns, if any; only enum results are supported.
 fn result_enum<'a>(f: &Function, abi: &'a AbiVersion) -> Result<Option<&'a Enum>, String> {
-    match f.result.as_ref().map(|r| &r.ty) {
-        Some(Type::Enum(e)) => abi
-            .enum_named(e)
+    match f.result.as_ref().map(|r| lower_result(r).kind) {
+        Some(ValueKind::Scalar(Scalar::Enum(e))) => abi
+            .enum_named(&e)
             .map(Some)
             .ok_or_else(|| format!("unknown result enum `{e}` of `{}`", f.name)),
         None => Ok(None),
         Some(other) => Err(format!(
-            "host function `{}` returns `{}`; hosts support enum results only",
+            "host function `{}` returns {other:?}; hosts support enum results only",
             f.name,
-            other.keyword()
         )),
     }
 }
@@ -229,11 +236,15 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
     let (module, wasm_name) = (import_module(f), &f.name);
     let docs = function_docs(f);
     let closure_params = closure_params(f);
-    let inputs: Vec<&Param> = f.params.iter().filter(|p| !p.unused).collect();
-    if inputs
+    let inputs: Vec<LoweredParam> = f
+        .params
         .iter()
-        .any(|p| p.out || p.ty.is_pair() || matches!(p.ty, Type::Enum(_) | Type::Ptr(_)))
-    {
+        .filter(|p| !p.unused)
+        .map(lower_param_typed)
+        .collect();
+    // Only scalars that cannot be invalid can go without a status.
+    let plain = |l: &LoweredParam| matches!(&l.class, ParamClass::Scalar(s) if !matches!(s, Scalar::Enum(_)));
+    if !inputs.iter().all(plain) {
         return Err(format!(
             "`{}` has no result to report a bad argument with",
             f.name
@@ -245,16 +256,13 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
             f.name
         ));
     }
-    let names: Vec<_> = inputs
-        .iter()
-        .map(|p| ident(&lower_param(p)[0].name))
-        .collect();
-    let types: Vec<_> = inputs.iter().map(|p| host_input_type(p)).collect();
-    let converts = inputs.iter().map(|p| {
-        let n = ident(&lower_param(p)[0].name);
-        match p.ty {
-            Type::Bool => quote!(#n != 0),
-            Type::Usize => quote!(#n as usize),
+    let names: Vec<_> = inputs.iter().map(|l| ident(&l.values[0].name)).collect();
+    let types: Vec<_> = inputs.iter().map(|l| host_input_type(&l.class)).collect();
+    let converts = inputs.iter().map(|l| {
+        let n = ident(&l.values[0].name);
+        match &l.class {
+            ParamClass::Scalar(Scalar::Bool) => quote!(#n != 0),
+            ParamClass::Scalar(Scalar::Usize) => quote!(#n as usize),
             _ => quote!(#n),
         }
     });
@@ -283,27 +291,34 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
 
 /// How one input parameter is checked and decoded in a shim, before the
 /// host sees it (the closure parameter already holds scalars as received).
-fn decode_input(p: &Param, s: &Statuses) -> TokenStream {
-    let values = lower_param(p);
+fn decode_input(p: &Param, lowered: &LoweredParam, s: &Statuses) -> TokenStream {
+    let values = &lowered.values;
     let first = ident(&values[0].name);
     let second = values.get(1).map(|v| ident(&v.name));
     let var = ident(&p.name);
     let invalid = invalid_status(p, s);
-    match &p.ty {
-        Type::U32 | Type::Context | Type::U64 | Type::I64 => quote!(),
-        Type::Ptr(_) => quote!(mem.address(#first)?;),
-        Type::Usize => quote!(let #var = #first as usize;),
-        Type::Bool => quote!(let #var = #first != 0;),
-        Type::Enum(name) => {
+    match &lowered.class {
+        ParamClass::Scalar(Scalar::U32 | Scalar::Context | Scalar::U64 | Scalar::I64) => quote!(),
+        ParamClass::Scalar(Scalar::Usize) => quote!(let #var = #first as usize;),
+        ParamClass::Scalar(Scalar::Bool) => quote!(let #var = #first != 0;),
+        ParamClass::Scalar(Scalar::Enum(name)) => {
             let en = enum_ident(name);
             quote!(let #var: #en = rt::host::decode(#first, #invalid)?;)
         }
-        Type::Bytes => quote!(let #var = mem.bytes(#first, #second)?;),
-        Type::String => quote!(let #var = mem.str(#first, #second, #invalid)?;),
-        Type::Map => quote!(let #var = &mem.map(#first, #second, #invalid)?;),
-        Type::Path => quote!(let #var = &mem.path(#first, #second)?;),
-        Type::Iovecs => quote!(let #var = &mem.iovecs(#first, #second, #invalid)?;),
-        Type::Buffer => quote!(let #var = mem.bytes_mut(#first, #second)?;),
+        ParamClass::RawPointer { .. } => quote!(mem.address(#first)?;),
+        ParamClass::Input(Shape::Bytes) => quote!(let #var = mem.bytes(#first, #second)?;),
+        ParamClass::Input(Shape::String) => {
+            quote!(let #var = mem.str(#first, #second, #invalid)?;)
+        }
+        ParamClass::Input(Shape::Map) => {
+            quote!(let #var = &mem.map(#first, #second, #invalid)?;)
+        }
+        ParamClass::Input(Shape::Path) => quote!(let #var = &mem.path(#first, #second)?;),
+        ParamClass::Input(Shape::Iovecs) => {
+            quote!(let #var = &mem.iovecs(#first, #second, #invalid)?;)
+        }
+        ParamClass::Buffer => quote!(let #var = mem.bytes_mut(#first, #second)?;),
+        ParamClass::Out(_) | ParamClass::HostAllocated(_) => quote!(),
     }
 }
 
@@ -312,35 +327,35 @@ fn decode_input(p: &Param, s: &Statuses) -> TokenStream {
 /// afterwards, which may grow (move) the memory (`Ok(false)`).
 fn write_output(
     f: &Function,
-    p: &Param,
+    lowered: &LoweredParam,
     out: &Ident,
     s: &Statuses,
 ) -> Result<(TokenStream, bool), String> {
-    let values = lower_param(p);
+    let values = &lowered.values;
     let first = ident(&values[0].name);
     let second = values.get(1).map(|v| ident(&v.name));
     let bad = &s.bad_argument;
-    Ok(match &p.ty {
-        Type::U32 => (quote!(mem.write_u32(#first, #out);), true),
-        Type::U64 => (quote!(mem.write_u64(#first, #out);), true),
-        Type::Usize => (
+    Ok(match &lowered.class {
+        ParamClass::Out(Scalar::U32) => (quote!(mem.write_u32(#first, #out);), true),
+        ParamClass::Out(Scalar::U64) => (quote!(mem.write_u64(#first, #out);), true),
+        ParamClass::Out(Scalar::Usize) => (
             quote!(mem.write_u32(#first, rt::host::to_u32(#out, #bad)?);),
             true,
         ),
-        Type::Enum(name) => {
+        ParamClass::Out(Scalar::Enum(name)) => {
             let er = raw_enum_ident(name);
             (quote!(mem.write_u32(#first, #er::from(#out).0);), true)
         }
-        Type::Bytes => (quote!(call.return_bytes(&#out, #first, #second)?;), false),
-        Type::String => (quote!(call.return_str(&#out, #first, #second)?;), false),
-        Type::Map => (quote!(call.return_map(&#out, #first, #second)?;), false),
-        other => {
-            return Err(format!(
-                "`{}`: cannot return a `{}`",
-                f.name,
-                other.keyword()
-            ));
+        ParamClass::HostAllocated(Shape::Bytes) => {
+            (quote!(call.return_bytes(&#out, #first, #second)?;), false)
         }
+        ParamClass::HostAllocated(Shape::String) => {
+            (quote!(call.return_str(&#out, #first, #second)?;), false)
+        }
+        ParamClass::HostAllocated(Shape::Map) => {
+            (quote!(call.return_map(&#out, #first, #second)?;), false)
+        }
+        other => return Err(format!("`{}`: cannot return a {other:?}", f.name)),
     })
 }
 
@@ -351,27 +366,31 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
     let name = ident(&f.name);
     let (module, wasm_name) = (import_module(f), &f.name);
     let closure_params = closure_params(f);
-    let has_raw_pointers = f.params.iter().any(|p| matches!(p.ty, Type::Ptr(_)));
-    let needs_memory = has_raw_pointers || f.params.iter().any(|p| p.out || p.ty.is_pair());
+    let lowered: Vec<LoweredParam> = f.params.iter().map(lower_param_typed).collect();
+    let has_raw_pointers = lowered
+        .iter()
+        .any(|l| matches!(l.class, ParamClass::RawPointer { .. }));
+    let needs_memory = lowered
+        .iter()
+        .any(|l| !matches!(l.class, ParamClass::Scalar(_)));
 
     let mut out_checks = Vec::new();
     let mut decodes = Vec::new();
     let mut method_params = Vec::new();
     let mut call_args = Vec::new();
-    let mut outputs: Vec<&Param> = Vec::new();
-    for p in &f.params {
-        if p.out {
-            let values = lower_param(p);
-            for v in &values {
+    let mut outputs: Vec<(&Param, &LoweredParam)> = Vec::new();
+    for (p, l) in f.params.iter().zip(&lowered) {
+        if let ParamClass::Out(_) | ParamClass::HostAllocated(_) = &l.class {
+            for v in &l.values {
                 let n = ident(&v.name);
-                let width = Literal::u32_unsuffixed(match (&p.ty, values.len()) {
-                    (Type::U64, 1) => 8,
+                let width = Literal::u32_unsuffixed(match &v.kind {
+                    ValueKind::OutSlot(scalar) => scalar.width(),
                     _ => 4,
                 });
                 out_checks.push(quote!(mem.out_slot(#n, #width)?;));
             }
             if !p.unused {
-                outputs.push(p);
+                outputs.push((p, l));
             }
             continue;
         }
@@ -379,19 +398,19 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
             continue;
         }
         let var = ident(&p.name);
-        method_params.push((var.clone(), host_input_type(p)));
+        method_params.push((var.clone(), host_input_type(&l.class)));
         call_args.push(quote!(#var));
-        decodes.push(decode_input(p, &s));
+        decodes.push(decode_input(p, l, &s));
     }
 
     let output_names: Vec<_> = outputs
         .iter()
-        .map(|p| format_ident!("out_{}", p.name))
+        .map(|(p, _)| format_ident!("out_{}", p.name))
         .collect();
     let mut scalar_writes = Vec::new();
     let mut buffer_writes = Vec::new();
-    for (p, out) in outputs.iter().zip(&output_names) {
-        let (write, scalar) = write_output(f, p, out, &s)?;
+    for ((_, l), out) in outputs.iter().zip(&output_names) {
+        let (write, scalar) = write_output(f, l, out, &s)?;
         if scalar {
             scalar_writes.push(write);
         } else {
@@ -399,8 +418,13 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
         }
     }
     // Unused outputs (e.g. `return_unused`) are zeroed so the guest never reads garbage.
-    for p in f.params.iter().filter(|p| p.out && p.unused) {
-        let first = ident(&lower_param(p)[0].name);
+    for (_, l) in f
+        .params
+        .iter()
+        .zip(&lowered)
+        .filter(|(p, _)| p.out && p.unused)
+    {
+        let first = ident(&l.values[0].name);
         scalar_writes.push(quote!(mem.write_u32(#first, 0);));
     }
 
@@ -409,12 +433,16 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
         method_params.insert(0, (format_ident!("memory"), quote!(&mut [u8])));
         call_args.insert(0, quote!(mem.as_mut_slice()));
     }
-    let method = host_method(f, &s, &method_params, &outputs);
+    let output_types: Vec<TokenStream> = outputs
+        .iter()
+        .map(|(_, l)| host_output_type(&l.class))
+        .collect();
+    let method = host_method(f, &s, &method_params, &output_types);
 
     // Bind only what the shim uses, so the generated code has no unused names.
     let writes_memory = has_raw_pointers
         || !scalar_writes.is_empty()
-        || f.params.iter().any(|p| !p.out && p.ty == Type::Buffer);
+        || lowered.iter().any(|l| l.class == ParamClass::Buffer);
     let binding = match (needs_memory, writes_memory) {
         (true, true) => quote!(let (mut mem, data) = call.memory()?;),
         (true, false) => quote!(let (mem, data) = call.memory()?;),
@@ -454,12 +482,11 @@ fn host_method(
     f: &Function,
     s: &Statuses,
     params: &[(Ident, TokenStream)],
-    outputs: &[&Param],
+    output_types: &[TokenStream],
 ) -> TokenStream {
     let name = ident(&f.name);
     let docs = function_docs(f);
-    let output_types: Vec<TokenStream> = outputs.iter().map(|p| host_output_type(p)).collect();
-    let ok_type = match output_types.as_slice() {
+    let ok_type = match output_types {
         [] => quote!(()),
         [one] => one.clone(),
         many => quote!((#(#many),*)),
@@ -500,15 +527,15 @@ fn callback_signature(f: &Function) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<
     for p in &f.params {
         for v in lower_param(p) {
             let n = ident(&v.name);
-            wasm_types.push(wasm_arg_type(v.wasm, &p.ty));
-            let (ty, arg) = match &p.ty {
-                Type::Bool => (quote!(bool), quote!(u32::from(#n))),
-                Type::Enum(e) => {
+            wasm_types.push(wasm_arg_type(&v));
+            let (ty, arg) = match &v.kind {
+                ValueKind::Scalar(Scalar::Bool) => (quote!(bool), quote!(u32::from(#n))),
+                ValueKind::Scalar(Scalar::Enum(e)) => {
                     let (rich, raw) = (enum_ident(e), raw_enum_ident(e));
                     (quote!(#rich), quote!(#raw::from(#n).0))
                 }
-                Type::U64 => (quote!(u64), quote!(#n)),
-                Type::I64 => (quote!(i64), quote!(#n)),
+                ValueKind::Scalar(Scalar::U64) => (quote!(u64), quote!(#n)),
+                ValueKind::Scalar(Scalar::I64) => (quote!(i64), quote!(#n)),
                 _ => (quote!(u32), quote!(#n)),
             };
             api_params.push(quote!(#n: #ty));
@@ -522,8 +549,9 @@ fn callback_signature(f: &Function) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<
 fn context_params(f: &Function) -> Vec<Ident> {
     f.params
         .iter()
-        .filter(|p| p.ty == Type::Context)
-        .map(|p| ident(&lower_param(p)[0].name))
+        .map(lower_param_typed)
+        .filter(|l| l.class == ParamClass::Scalar(Scalar::Context))
+        .map(|l| ident(&l.values[0].name))
         .collect()
 }
 
@@ -532,13 +560,13 @@ fn after_call(f: &Function, abi: &AbiVersion) -> TokenStream {
     if f.context_effect == Some(ContextEffect::Delete) {
         return quote!(rt::host::After::Deletes);
     }
-    match f.result.as_ref().map(|r| &r.ty) {
-        Some(Type::Enum(e))
+    match f.result.as_ref().map(|r| lower_result(r).kind) {
+        Some(ValueKind::Scalar(Scalar::Enum(e)))
             if abi
-                .enum_named(e)
+                .enum_named(&e)
                 .is_some_and(|en| en.variant(access::PAUSE).is_some()) =>
         {
-            let raw = raw_enum_ident(e);
+            let raw = raw_enum_ident(&e);
             let pause = format_ident!("{}", access::PAUSE);
             quote!(rt::host::After::Pauses(#raw::#pause.0))
         }
@@ -550,28 +578,22 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
     let name = ident(&f.name);
     let wasm_name = &f.name;
     let (wasm_types, api_params, args) = callback_signature(f);
-    let (result_wasm, result_api, convert) = match f.result.as_ref().map(|r| &r.ty) {
+    let (result_wasm, result_api, convert) = match f.result.as_ref().map(|r| lower_result(r).kind) {
         None => (quote!(()), quote!(()), quote!(Ok(value))),
-        Some(Type::Bool) => (
+        Some(ValueKind::Scalar(Scalar::Bool)) => (
             quote!(u32),
             quote!(bool),
             quote!(Ok(value.map(|value| value != 0))),
         ),
-        Some(Type::Enum(e)) => {
-            let rich = enum_ident(e);
+        Some(ValueKind::Scalar(Scalar::Enum(e))) => {
+            let rich = enum_ident(&e);
             (
                 quote!(u32),
                 quote!(#rich),
                 quote!(value.map(|value| rt::host::returned(#wasm_name, value)).transpose()),
             )
         }
-        Some(other) => {
-            return Err(format!(
-                "callback `{}` returns `{}`",
-                f.name,
-                other.keyword()
-            ));
-        }
+        Some(other) => return Err(format!("callback `{}` returns {other:?}", f.name)),
     };
     let variant = access::callback_variant(&f.name);
     let contexts = context_params(f);

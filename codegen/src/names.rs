@@ -1,6 +1,7 @@
 //! Every mapping from ABI names to Rust names, in one place.
 
 use proc_macro2::{Ident, Span, TokenStream};
+use proxy_wasm_abi_spec::lower::{Scalar, ValueKind};
 use quote::{format_ident, quote};
 
 /// `NOT_FOUND` -> `NotFound`, `proxy_log_level` -> `ProxyLogLevel`.
@@ -62,36 +63,41 @@ pub fn is_toolchain_export(f: &proxy_wasm_abi_spec::ir::Function) -> bool {
     )
 }
 
-/// The Rust type of one lowered wasm value, from its C type as the lowering
-/// gives it. `enum_names` are the ABI enums in scope (carried by their raw
-/// newtype, so any value the host sends is representable).
-pub fn raw_type(c_type: &str, enum_names: &[&str]) -> Option<TokenStream> {
-    let pointee = c_type.strip_suffix(" *");
-    Some(match c_type {
-        "uint32_t" => quote!(u32),
-        "uint64_t" => quote!(u64),
-        "int64_t" => quote!(i64),
-        "size_t" => quote!(usize),
-        "bool" => quote!(bool),
-        "const char *" | "const uint8_t *" | "wasi_iovec_array_t" => quote!(*const u8),
-        "uint8_t *" => quote!(*mut u8),
-        "uint8_t **" => quote!(*mut *mut u8),
-        "const char **" => quote!(*mut *const u8),
-        "size_t *" => quote!(*mut usize),
-        "uint32_t *" => quote!(*mut u32),
-        "uint64_t *" => quote!(*mut u64),
-        name if enum_names.contains(&name) => {
+/// The Rust type of one lowered wasm value, as an `extern "C"` import or
+/// export declares it. Enums are carried by their raw newtype, so any value
+/// the host sends is representable.
+pub fn raw_type(kind: &ValueKind) -> TokenStream {
+    let scalar = |s: &Scalar| match s {
+        Scalar::U32 | Scalar::Context => quote!(u32),
+        Scalar::U64 => quote!(u64),
+        Scalar::I64 => quote!(i64),
+        Scalar::Usize => quote!(usize),
+        Scalar::Bool => quote!(bool),
+        Scalar::Enum(name) => {
             let raw = raw_enum_ident(name);
             quote!(#raw)
         }
-        _ => match pointee {
-            Some(name) if enum_names.contains(&name) => {
-                let raw = raw_enum_ident(name);
-                quote!(*mut #raw)
+    };
+    match kind {
+        ValueKind::Scalar(s) => scalar(s),
+        ValueKind::ConstAddress => quote!(*const u8),
+        ValueKind::MutAddress => quote!(*mut u8),
+        ValueKind::RawPointer(indirection) => {
+            let mut ty = quote!(u8);
+            for _ in 0..(*indirection).max(1) {
+                ty = quote!(*mut #ty);
             }
-            _ => return None,
-        },
-    })
+            ty
+        }
+        ValueKind::Length => quote!(usize),
+        ValueKind::OutSlot(s) => {
+            let pointee = scalar(s);
+            quote!(*mut #pointee)
+        }
+        ValueKind::OutData { text: false } => quote!(*mut *mut u8),
+        ValueKind::OutData { text: true } => quote!(*mut *const u8),
+        ValueKind::OutLength => quote!(*mut usize),
+    }
 }
 
 #[cfg(test)]
@@ -111,14 +117,12 @@ mod tests {
 
     #[test]
     fn raw_types() {
-        let enums = ["proxy_log_level_t"];
-        let ty = |c: &str| raw_type(c, &enums).map(|t| t.to_string());
-        assert_eq!(ty("uint8_t **").as_deref(), Some("* mut * mut u8"));
-        assert_eq!(
-            ty("proxy_log_level_t *").as_deref(),
-            Some("* mut RawLogLevel")
-        );
-        assert_eq!(ty("proxy_log_level_t").as_deref(), Some("RawLogLevel"));
-        assert_eq!(ty("float"), None);
+        let ty = |kind: ValueKind| raw_type(&kind).to_string();
+        assert_eq!(ty(ValueKind::OutData { text: false }), "* mut * mut u8");
+        assert_eq!(ty(ValueKind::RawPointer(2)), "* mut * mut u8");
+        let level = || Scalar::Enum("proxy_log_level_t".into());
+        assert_eq!(ty(ValueKind::OutSlot(level())), "* mut RawLogLevel");
+        assert_eq!(ty(ValueKind::Scalar(level())), "RawLogLevel");
+        assert_eq!(ty(ValueKind::ConstAddress), "* const u8");
     }
 }

@@ -5,7 +5,7 @@
 
 use proc_macro2::Span;
 use proxy_wasm_abi_spec::ir::{Function, Version};
-use proxy_wasm_abi_spec::lower::{WasmType, WasmValue, lower};
+use proxy_wasm_abi_spec::lower::{Scalar, ValueKind, WasmType, WasmValue, lower};
 use quote::ToTokens;
 use syn::{FnArg, ReturnType, Type};
 
@@ -62,42 +62,33 @@ fn primitive(path: &syn::Path) -> Option<WasmType> {
     }
 }
 
-/// The Rust type an SDK should declare for a wasm value, from its C type:
-/// `const char *` is `*const u8`, `size_t *` is `*mut usize`, an enum `u32`.
+/// The Rust type an SDK should declare for a wasm value, from what the
+/// lowering says it is: `const char *` is `*const u8`, `size_t *` is
+/// `*mut usize`, an enum `u32` (an SDK's own enum type is checked apart).
 pub(super) fn suggested_rust_type(value: &WasmValue) -> String {
-    let c_type = value.c_type.trim();
-    let depth = c_type.matches('*').count();
-    let base = c_type.trim_end_matches(['*', ' ']);
-    let is_const = base.starts_with("const ");
-    let base = base.trim_start_matches("const ").trim();
-    if depth == 0 {
-        return match (value.wasm, base) {
-            (WasmType::I64, "int64_t") => "i64",
-            (WasmType::I64, _) => "u64",
-            (WasmType::I32, "size_t") => "usize",
-            (WasmType::I32, _) => "u32",
+    let scalar = |s: &Scalar| match s {
+        Scalar::U64 => "u64",
+        Scalar::I64 => "i64",
+        Scalar::Usize => "usize",
+        Scalar::U32 | Scalar::Context | Scalar::Bool | Scalar::Enum(_) => "u32",
+    };
+    match &value.kind {
+        ValueKind::Scalar(s) => scalar(s).to_string(),
+        ValueKind::ConstAddress => "*const u8".to_string(),
+        ValueKind::MutAddress => "*mut u8".to_string(),
+        ValueKind::RawPointer(indirection) => {
+            let mut rust = "u8".to_string();
+            for _ in 0..(*indirection).max(1) {
+                rust = format!("*mut {rust}");
+            }
+            rust
         }
-        .to_string();
+        ValueKind::Length => "usize".to_string(),
+        ValueKind::OutSlot(s) => format!("*mut {}", scalar(s)),
+        ValueKind::OutData { text: false } => "*mut *mut u8".to_string(),
+        ValueKind::OutData { text: true } => "*mut *const u8".to_string(),
+        ValueKind::OutLength => "*mut usize".to_string(),
     }
-    let mut rust = match base {
-        "uint8_t" | "char" => "u8",
-        "size_t" => "usize",
-        "uint64_t" => "u64",
-        "int64_t" => "i64",
-        _ => "u32",
-    }
-    .to_string();
-    // In C, `const` binds to the innermost pointee; outer levels are the
-    // out-pointers the host writes through.
-    for level in 0..depth {
-        let mutability = if level == 0 && is_const {
-            "const"
-        } else {
-            "mut"
-        };
-        rust = format!("*{mutability} {rust}");
-    }
-    rust
 }
 
 /// Which way values cross the boundary, which decides who may produce an
@@ -288,7 +279,7 @@ impl Context<'_> {
     /// The Rust type to declare for `want`. A `bool` the plugin produces is
     /// always 0 or 1, so it may stay `bool`; one the host produces may not be.
     fn suggestion(&self, want: &WasmValue) -> String {
-        if want.c_type == "bool" && !self.produced_by_host() {
+        if want.kind == ValueKind::Scalar(Scalar::Bool) && !self.produced_by_host() {
             "bool".to_string()
         } else {
             suggested_rust_type(want)
@@ -455,28 +446,102 @@ mod tests {
 
     #[test]
     fn suggestions_follow_the_c_types() {
-        let value = |wasm, c_type: &str| WasmValue {
+        // The C type the lowering prints beside the kind it gives, and the
+        // Rust type an SDK should declare.
+        let value = |wasm, c_type: &str, kind| WasmValue {
             name: "n".into(),
             wasm,
             c_type: c_type.into(),
+            kind,
         };
+        let level = || Scalar::Enum("proxy_log_level_t".into());
         let cases = [
-            (WasmType::I32, "uint32_t", "u32"),
-            (WasmType::I32, "proxy_status_t", "u32"),
-            (WasmType::I32, "size_t", "usize"),
-            (WasmType::I64, "uint64_t", "u64"),
-            (WasmType::I64, "int64_t", "i64"),
-            (WasmType::I32, "const char *", "*const u8"),
-            (WasmType::I32, "const uint8_t *", "*const u8"),
-            (WasmType::I32, "uint8_t *", "*mut u8"),
-            (WasmType::I32, "uint8_t **", "*mut *mut u8"),
-            (WasmType::I32, "const char **", "*mut *const u8"),
-            (WasmType::I32, "size_t *", "*mut usize"),
-            (WasmType::I32, "uint64_t *", "*mut u64"),
-            (WasmType::I32, "proxy_log_level_t *", "*mut u32"),
+            (
+                WasmType::I32,
+                "uint32_t",
+                ValueKind::Scalar(Scalar::U32),
+                "u32",
+            ),
+            (
+                WasmType::I32,
+                "proxy_status_t",
+                ValueKind::Scalar(Scalar::Enum("proxy_status_t".into())),
+                "u32",
+            ),
+            (
+                WasmType::I32,
+                "size_t",
+                ValueKind::Scalar(Scalar::Usize),
+                "usize",
+            ),
+            (
+                WasmType::I64,
+                "uint64_t",
+                ValueKind::Scalar(Scalar::U64),
+                "u64",
+            ),
+            (
+                WasmType::I64,
+                "int64_t",
+                ValueKind::Scalar(Scalar::I64),
+                "i64",
+            ),
+            (
+                WasmType::I32,
+                "const char *",
+                ValueKind::ConstAddress,
+                "*const u8",
+            ),
+            (
+                WasmType::I32,
+                "const uint8_t *",
+                ValueKind::ConstAddress,
+                "*const u8",
+            ),
+            (WasmType::I32, "uint8_t *", ValueKind::MutAddress, "*mut u8"),
+            (
+                WasmType::I32,
+                "uint8_t **",
+                ValueKind::OutData { text: false },
+                "*mut *mut u8",
+            ),
+            (
+                WasmType::I32,
+                "uint8_t **",
+                ValueKind::RawPointer(2),
+                "*mut *mut u8",
+            ),
+            (
+                WasmType::I32,
+                "const char **",
+                ValueKind::OutData { text: true },
+                "*mut *const u8",
+            ),
+            (
+                WasmType::I32,
+                "size_t *",
+                ValueKind::OutLength,
+                "*mut usize",
+            ),
+            (
+                WasmType::I32,
+                "uint64_t *",
+                ValueKind::OutSlot(Scalar::U64),
+                "*mut u64",
+            ),
+            (
+                WasmType::I32,
+                "proxy_log_level_t *",
+                ValueKind::OutSlot(level()),
+                "*mut u32",
+            ),
         ];
-        for (wasm, c_type, rust) in cases {
-            assert_eq!(suggested_rust_type(&value(wasm, c_type)), rust, "{c_type}");
+        for (wasm, c_type, kind, rust) in cases {
+            assert_eq!(
+                suggested_rust_type(&value(wasm, c_type, kind)),
+                rust,
+                "{c_type}"
+            );
         }
     }
 
