@@ -6,7 +6,11 @@ use std::sync::Arc;
 use crate::diagnostic::{Diagnostic, Diagnostics, Location, Source, Span};
 use crate::ir::*;
 use crate::lower;
-use crate::syntax::{self, AttrValue, Spanned};
+use crate::syntax::{self, Spanned};
+
+mod attrs;
+
+use attrs::{Allowed, Attrs};
 
 /// Validates `file` (parsed from `source`) into an [`Abi`]. `base` is the
 /// ABI an extension adds to (one version of it), when the file says `extends`.
@@ -35,45 +39,6 @@ pub fn validate(
     }
 }
 
-/// Attributes an item may carry.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Allowed {
-    /// `@since`, `@until`, `@note`.
-    Gated,
-    /// Gated plus `@deprecated`, `@optional`, `@required`, `@forbidden`,
-    /// `@resumes(...)`.
-    Function,
-    /// Gated plus `@unused`, `@extent`, `@on_invalid`, `@access`, `@resumes`.
-    Param,
-    /// Gated plus `@role`, `@resumes(...)`.
-    Variant,
-    /// Only `@note`: the header.
-    NotesOnly,
-}
-
-/// Attributes of one item, after checking.
-#[derive(Default)]
-struct Attrs {
-    meta: Meta,
-    deprecated: Option<Deprecation>,
-    deprecated_use: Option<Spanned<String>>,
-    optional: Option<bool>,
-    unused: bool,
-    extent: Option<String>,
-    role: Option<StatusRole>,
-    on_invalid: Option<Spanned<String>>,
-    /// `@access(level)` on a parameter, with the attribute's span.
-    access: Option<(AccessLevel, Span)>,
-    /// `@resumes` on a parameter (it takes no list), with its span.
-    resumes_flag: Option<Span>,
-    /// `@resumes(a, b)` on a variant or function: the callbacks as written.
-    resumes: Vec<Spanned<String>>,
-    /// `@forbidden(STATUS)`: the status, and the attribute's span.
-    forbidden: Option<(Spanned<String>, Span)>,
-    /// `@context(effect)`, with the attribute's span.
-    context: Option<(ContextEffect, Span)>,
-}
-
 /// Callback names written in an attribute, checked once every function is
 /// known: each must be a callback present wherever the item carrying it is.
 struct CallbackList {
@@ -91,6 +56,26 @@ struct CallbackList {
 struct FunctionSpans {
     /// The `@forbidden` attribute, when written.
     forbidden: Option<Span>,
+}
+
+/// The function `function` is checking, for the checks of its parts.
+struct FuncCx<'a> {
+    /// Its declaration.
+    func: &'a syntax::FuncDecl,
+    /// Whether it is a host function rather than a callback.
+    is_host: bool,
+    /// Every enum of the ABI.
+    enums: &'a [Enum],
+}
+
+impl<'a> FuncCx<'a> {
+    /// The enum a result of type `ty` is, if any.
+    fn result_enum(&self, ty: Option<&Type>) -> Option<&'a Enum> {
+        match ty {
+            Some(Type::Enum(name)) => self.enums.iter().find(|e| &e.name == name),
+            _ => None,
+        }
+    }
 }
 
 struct Validator<'s> {
@@ -340,347 +325,6 @@ impl Validator<'_> {
         }
     }
 
-    /// Resolves a version argument that must be one of the declared versions.
-    fn declared_version(&mut self, value: &Spanned<AttrValue>) -> Option<Version> {
-        let AttrValue::Version(text) = &value.value else {
-            self.error(value.span, "expected a version like `0.2.1`");
-            return None;
-        };
-        match text.parse::<Version>() {
-            Ok(v) if self.versions.contains(&v) => Some(v),
-            Ok(v) => {
-                let declared: Vec<String> =
-                    self.versions.iter().map(|v| format!("`{v}`")).collect();
-                self.error(
-                    value.span,
-                    format!(
-                        "version `{v}` is not declared in the header (declared: {})",
-                        declared.join(", ")
-                    ),
-                );
-                None
-            }
-            Err(message) => {
-                self.error(value.span, message);
-                None
-            }
-        }
-    }
-
-    fn attrs(&mut self, meta: &syntax::Meta, allowed: Allowed) -> Attrs {
-        let mut out = Attrs {
-            meta: Meta {
-                docs: meta.docs.join("\n").trim().to_string(),
-                ..Meta::default()
-            },
-            ..Attrs::default()
-        };
-        let mut seen: HashMap<String, Span> = HashMap::new();
-        let mut since_span = None;
-        for attr in &meta.attrs {
-            let name = attr.name.value.as_str();
-            let permitted = match name {
-                "note" => true,
-                "since" | "until" => allowed != Allowed::NotesOnly,
-                "deprecated" | "optional" | "required" => allowed == Allowed::Function,
-                "unused" | "extent" | "on_invalid" | "access" => allowed == Allowed::Param,
-                "role" => allowed == Allowed::Variant,
-                "forbidden" | "context" => allowed == Allowed::Function,
-                "resumes" => matches!(
-                    allowed,
-                    Allowed::Param | Allowed::Variant | Allowed::Function
-                ),
-                _ => {
-                    self.error(
-                        attr.name.span,
-                        format!(
-                            "unknown attribute `@{name}`; known attributes are @since, @until, @note, \
-                             @deprecated, @optional, @required, @unused, @extent, @on_invalid, @role, \
-                             @access, @resumes, @forbidden and @context"
-                        ),
-                    );
-                    continue;
-                }
-            };
-            if !permitted {
-                self.error(attr.name.span, format!("`@{name}` is not allowed here"));
-                continue;
-            }
-            if name != "note" {
-                if let Some(first) = seen.get(name) {
-                    let related = self.location(*first);
-                    self.errors.push(
-                        Diagnostic::new(
-                            self.source,
-                            attr.name.span,
-                            format!("`@{name}` is given twice"),
-                        )
-                        .with_related("first given", related),
-                    );
-                    continue;
-                }
-                seen.insert(name.to_string(), attr.name.span);
-            }
-            match name {
-                "since" | "until" => {
-                    let Some(arg) = self.single_positional(attr) else {
-                        continue;
-                    };
-                    let version = self.declared_version(&arg.value);
-                    if name == "since" {
-                        out.meta.gate.since = version;
-                        since_span = Some(attr.name.span);
-                    } else {
-                        out.meta.gate.until = version;
-                    }
-                }
-                "note" => {
-                    if let Some(note) = self.note(attr) {
-                        out.meta.notes.push(note);
-                    }
-                }
-                "deprecated" => {
-                    let mut dep = Deprecation {
-                        since: None,
-                        replacement: None,
-                    };
-                    for arg in &attr.args {
-                        match arg.name.as_ref().map(|n| n.value.as_str()) {
-                            Some("since") => dep.since = self.declared_version(&arg.value),
-                            Some("use") => match &arg.value.value {
-                                AttrValue::Str(s) => {
-                                    dep.replacement = Some(s.clone());
-                                    out.deprecated_use = Some(Spanned {
-                                        value: s.clone(),
-                                        span: arg.value.span,
-                                    });
-                                }
-                                _ => self.error(arg.value.span, "`use` takes a function name in quotes"),
-                            },
-                            _ => self.error(
-                                arg.value.span,
-                                "`@deprecated` takes `since = <version>` and `use = \"<function>\"`",
-                            ),
-                        }
-                    }
-                    out.deprecated = Some(dep);
-                }
-                "optional" | "required" => {
-                    self.no_args(attr);
-                    if out.optional.is_some() {
-                        self.error(
-                            attr.name.span,
-                            "`@optional` and `@required` contradict each other",
-                        );
-                    }
-                    out.optional = Some(name == "optional");
-                }
-                "unused" => {
-                    self.no_args(attr);
-                    out.unused = true;
-                }
-                "role" => {
-                    let Some(arg) = self.single_positional(attr) else {
-                        continue;
-                    };
-                    let found = match &arg.value.value {
-                        AttrValue::Ident(k) => StatusRole::ALL.iter().find(|(key, _)| key == k),
-                        _ => None,
-                    };
-                    match found {
-                        Some((_, role)) => out.role = Some(*role),
-                        None => self.error(
-                            arg.value.span,
-                            "a role is `success`, `memory_fault`, `bad_argument` or `unimplemented`",
-                        ),
-                    }
-                }
-                "on_invalid" => {
-                    if let Some(arg) = self.single_positional(attr) {
-                        match &arg.value.value {
-                            AttrValue::Ident(v) => {
-                                out.on_invalid = Some(Spanned {
-                                    value: v.clone(),
-                                    span: arg.value.span,
-                                })
-                            }
-                            _ => self
-                                .error(arg.value.span, "`@on_invalid` takes a status value name"),
-                        }
-                    }
-                }
-                "extent" => {
-                    if let Some(arg) = self.single_positional(attr) {
-                        match &arg.value.value {
-                            AttrValue::Str(s) => out.extent = Some(s.clone()),
-                            _ => self
-                                .error(arg.value.span, "`@extent` takes a description in quotes"),
-                        }
-                    }
-                }
-                "access" => {
-                    let Some(arg) = self.single_positional(attr) else {
-                        continue;
-                    };
-                    let found = match &arg.value.value {
-                        AttrValue::Ident(k) => AccessLevel::ALL
-                            .iter()
-                            .find(|(key, level)| key == k && *level != AccessLevel::Call),
-                        _ => None,
-                    };
-                    match found {
-                        Some((_, level)) => out.access = Some((*level, attr.name.span)),
-                        None => {
-                            self.error(
-                                arg.value.span,
-                                "`@access` takes what the function does to the map or buffer: \
-                                 `read`, `add` or `modify`",
-                            );
-                            // The description is rejected either way; a
-                            // stand-in level keeps the parameter a selector,
-                            // so its rules and `@forbidden` are not reported too.
-                            out.access = Some((AccessLevel::Read, attr.name.span));
-                        }
-                    }
-                }
-                "forbidden" => {
-                    if let Some(arg) = self.single_positional(attr) {
-                        match &arg.value.value {
-                            AttrValue::Ident(v) => {
-                                out.forbidden = Some((
-                                    Spanned {
-                                        value: v.clone(),
-                                        span: arg.value.span,
-                                    },
-                                    attr.name.span,
-                                ))
-                            }
-                            _ => {
-                                self.error(arg.value.span, "`@forbidden` takes a status value name")
-                            }
-                        }
-                    }
-                }
-                "context" => {
-                    if let Some(arg) = self.single_positional(attr) {
-                        let effect = match &arg.value.value {
-                            AttrValue::Ident(v) => ContextEffect::ALL
-                                .iter()
-                                .find(|(k, _)| k == v)
-                                .map(|(_, e)| *e),
-                            _ => None,
-                        };
-                        match effect {
-                            Some(effect) => out.context = Some((effect, attr.name.span)),
-                            None => self.error(
-                                arg.value.span,
-                                "`@context` takes `create`, `delete` or `switch`",
-                            ),
-                        }
-                    }
-                }
-                "resumes" if allowed == Allowed::Param => {
-                    if !attr.args.is_empty() {
-                        self.error(
-                            attr.name.span,
-                            "`@resumes` on a parameter takes no arguments: the callbacks are \
-                             listed on its enum's variants",
-                        );
-                    }
-                    out.resumes_flag = Some(attr.name.span);
-                }
-                "resumes" => {
-                    let mut names = Vec::new();
-                    for arg in &attr.args {
-                        match (&arg.name, &arg.value.value) {
-                            (None, AttrValue::Ident(n)) => names.push(Spanned {
-                                value: n.clone(),
-                                span: arg.value.span,
-                            }),
-                            _ => self.error(arg.value.span, "`@resumes` takes callback names"),
-                        }
-                    }
-                    if attr.args.is_empty() {
-                        self.error(
-                            attr.name.span,
-                            "`@resumes` lists the callbacks whose pauses it ends, e.g. \
-                             `@resumes(proxy_on_request_headers)`",
-                        );
-                    }
-                    out.resumes = names;
-                }
-                _ => {}
-            }
-        }
-        if let (
-            Gate {
-                since: Some(s),
-                until: Some(u),
-            },
-            Some(span),
-        ) = (out.meta.gate, since_span)
-            && s >= u
-        {
-            self.error(
-                span,
-                format!("empty version range: since `{s}` is not before until `{u}`"),
-            );
-        }
-        out
-    }
-
-    fn single_positional<'a>(&mut self, attr: &'a syntax::Attr) -> Option<&'a syntax::AttrArg> {
-        match attr.args.as_slice() {
-            [arg] if arg.name.is_none() => Some(arg),
-            _ => {
-                self.error(
-                    attr.name.span,
-                    format!("`@{}` takes exactly one argument", attr.name.value),
-                );
-                None
-            }
-        }
-    }
-
-    fn no_args(&mut self, attr: &syntax::Attr) {
-        if !attr.args.is_empty() {
-            self.error(
-                attr.name.span,
-                format!("`@{}` takes no arguments", attr.name.value),
-            );
-        }
-    }
-
-    fn note(&mut self, attr: &syntax::Attr) -> Option<Note> {
-        let [kind, text] = attr.args.as_slice() else {
-            self.error(
-                attr.name.span,
-                "`@note` takes a kind and a text: `@note(implementation, \"...\")`",
-            );
-            return None;
-        };
-        let kind = match &kind.value.value {
-            AttrValue::Ident(k) if k == "implementation" => NoteKind::Implementation,
-            AttrValue::Ident(k) if k == "clarification" => NoteKind::Clarification,
-            AttrValue::Ident(k) if k == "erratum" => NoteKind::Erratum,
-            _ => {
-                self.error(
-                    kind.value.span,
-                    "a note's kind is `implementation`, `clarification` or `erratum`",
-                );
-                return None;
-            }
-        };
-        let AttrValue::Str(text) = &text.value.value else {
-            self.error(text.value.span, "a note's text must be in quotes");
-            return None;
-        };
-        Some(Note {
-            kind,
-            text: text.clone(),
-        })
-    }
-
     fn enum_decl(&mut self, decl: &syntax::EnumDecl) -> (Spanned<String>, Enum) {
         let attrs = self.attrs(&decl.meta, Allowed::Gated);
         let enum_gate = attrs.meta.gate;
@@ -805,6 +449,7 @@ impl Validator<'_> {
         Some(resolved)
     }
 
+    /// Checks one function or marker and builds it.
     fn function(
         &mut self,
         section: &str,
@@ -814,337 +459,33 @@ impl Validator<'_> {
         let attrs = self.attrs(&decl.meta, Allowed::Function);
         let func = match &decl.kind {
             syntax::FunctionKindDecl::Marker => {
-                if let Some((_, span)) = &attrs.forbidden {
-                    self.error(*span, "`@forbidden` is not allowed on `marker`");
-                }
-                if let Some(first) = attrs.resumes.first() {
-                    self.error(first.span, "`@resumes` is not allowed on `marker`");
-                }
-                let marker = Function {
-                    name: "proxy_abi_version".to_string(),
-                    direction: Direction::Callback,
-                    is_marker: true,
-                    section: section.to_string(),
-                    params: Vec::new(),
-                    result: None,
-                    outcomes: Vec::new(),
-                    deprecated: attrs.deprecated,
-                    optional: attrs.optional.unwrap_or(true),
-                    forbidden: None,
-                    resumes: Vec::new(),
-                    context_effect: None,
-                    meta: attrs.meta,
-                    location: self.location(decl.span),
-                };
+                let marker = self.marker(section, decl, attrs);
                 return Some((marker, FunctionSpans::default()));
             }
             syntax::FunctionKindDecl::Func(func) => func,
         };
-        let is_host = func.direction.value == "hostcall";
-        let direction = if is_host {
-            Direction::Host {
-                module: func
-                    .module
-                    .as_ref()
-                    .map_or_else(|| "env".to_string(), |m| m.value.clone()),
-            }
-        } else {
-            if let Some(module) = &func.module {
-                self.error(
-                    module.span,
-                    "a callback is exported by the plugin and has no import module",
-                );
-            }
-            Direction::Callback
+        let cx = FuncCx {
+            func,
+            is_host: func.direction.value == "hostcall",
+            enums,
         };
-
-        let mut params = Vec::new();
-        let mut on_invalid_checks: Vec<Spanned<String>> = Vec::new();
-        let mut access_param: Option<&Spanned<String>> = None;
-        for p in &func.params {
-            let pattrs = self.attrs(&p.meta, Allowed::Param);
-            let Some(ty) = self.resolve_type(&p.ty, enums) else {
-                continue;
-            };
-            let access = pattrs.access.and_then(|(level, span)| {
-                if let Some(first) = access_param {
-                    self.error(
-                        span,
-                        format!(
-                            "`{}` already selects its map or buffer with `{}`; \
-                             only one parameter may carry `@access`",
-                            func.name.value, first.value
-                        ),
-                    );
-                    return None;
-                }
-                access_param = Some(&p.name);
-                let enum_name = self.selector(span, "@access", is_host, &func.name, p, &ty);
-                if let Some(enum_name) = enum_name {
-                    self.access_attrs.push((enum_name, span));
-                } else if !is_host {
-                    return None;
-                }
-                // A host function's non-enum selector is already an error; it
-                // stays marked so that its `@forbidden` is not reported too.
-                Some(level)
-            });
-            let resumes = pattrs.resumes_flag.is_some_and(|span| {
-                let Some(enum_name) = self.selector(span, "@resumes", is_host, &func.name, p, &ty)
-                else {
-                    return false;
-                };
-                let listed = enums
-                    .iter()
-                    .find(|e| e.name == enum_name)
-                    .is_some_and(|e| e.variants.iter().any(|v| !v.resumes.is_empty()));
-                if !listed {
-                    self.error(
-                        span,
-                        format!(
-                            "`@resumes` on `{}` needs variants of `{enum_name}` that list the \
-                             callbacks they resume with `@resumes(...)`; none does",
-                            p.name.value
-                        ),
-                    );
-                }
-                true
-            });
-            if let Some(status) = &pattrs.on_invalid {
-                on_invalid_checks.push(status.clone());
-            }
-            let mut param = Param {
-                name: p.name.value.clone(),
-                ty,
-                out: p.ty.out,
-                lowered_names: None,
-                unused: pattrs.unused,
-                extent: pattrs.extent,
-                on_invalid: pattrs.on_invalid.map(|s| s.value),
-                access,
-                resumes,
-                meta: pattrs.meta,
-                location: self.location(p.name.span),
-            };
-            if matches!(param.ty, Type::Ptr(_)) && param.extent.is_none() {
-                self.error(
-                    p.name.span,
-                    format!(
-                        "pointer `{}` has no length: pass a pointer type with its length \
-                         (bytes, string, map, buffer) or say how far it extends with @extent(\"...\")",
-                        p.name.value
-                    ),
-                );
-            }
-            if let Some(names) = &p.lowered {
-                let slots = lower::slot_count(&param);
-                if names.value.len() != slots {
-                    let message = if slots == 2 && names.value.len() == 1 {
-                        format!(
-                            "`{}` is a pointer and a length, but `as` names only the pointer: \
-                             name its length too",
-                            p.name.value
-                        )
-                    } else {
-                        format!(
-                            "`{}` lowers to {slots} wasm value(s), but `as` gives {} name(s)",
-                            p.name.value,
-                            names.value.len()
-                        )
-                    };
-                    self.error(names.span, message);
-                } else {
-                    param.lowered_names =
-                        Some(names.value.iter().map(|n| n.value.clone()).collect());
-                }
-            }
-            params.push((p.name.span, param));
-        }
+        let direction = self.direction(&cx);
+        let (params, on_invalid) = self.params(&cx);
         self.check_lowered_names(&func.name.value, &params);
-
-        let result = func.result.as_ref().and_then(|r| {
-            let ty = self.resolve_type(&r.ty, enums)?;
-            if r.ty.out || !matches!(ty, Type::U32 | Type::Bool | Type::Enum(_) | Type::Ptr(_)) {
-                self.error(r.ty.span, "a result is `u32`, `bool`, an enum or a `ptr`");
-            }
-            Some(Returns {
-                name: r.name.value.clone(),
-                ty,
-            })
-        });
-
-        for status in on_invalid_checks {
-            let known = match result.as_ref().map(|r| &r.ty) {
-                Some(Type::Enum(e)) => enums
-                    .iter()
-                    .find(|x| &x.name == e)
-                    .is_some_and(|x| x.variant(&status.value).is_some()),
-                _ => false,
-            };
-            if !known {
-                self.error(
-                    status.span,
-                    format!(
-                        "`{}` is not a value of `{}`'s result",
-                        status.value, func.name.value
-                    ),
-                );
-            }
-        }
-
-        let context_effect = attrs.context.and_then(|(effect, span)| {
-            let contexts = params.iter().filter(|(_, p)| p.ty == Type::Context).count();
-            let (wanted, shape) = match effect {
-                ContextEffect::Create => (
-                    !is_host && contexts == 2,
-                    "a callback with two `context` parameters (the new one, then its parent)",
-                ),
-                ContextEffect::Delete => (
-                    !is_host && contexts >= 1,
-                    "a callback with a `context` parameter",
-                ),
-                ContextEffect::Switch => (
-                    is_host
-                        && contexts == 1
-                        && matches!(result.as_ref().map(|r| &r.ty), Some(Type::Enum(_))),
-                    "a host function with one `context` parameter and a status result",
-                ),
-            };
-            if wanted {
-                Some(effect)
-            } else {
-                self.error(
-                    span,
-                    format!(
-                        "`@context` here needs {shape}; `{}` is not",
-                        func.name.value
-                    ),
-                );
-                None
-            }
-        });
-        let forbidden = attrs.forbidden.as_ref().and_then(|(status, span)| {
-            if !is_host {
-                self.error(
-                    *span,
-                    format!(
-                        "`@forbidden` applies to host functions; `{}` is a callback",
-                        func.name.value
-                    ),
-                );
-                return None;
-            }
-            let result_enum = match result.as_ref().map(|r| &r.ty) {
-                Some(Type::Enum(e)) => enums.iter().find(|x| &x.name == e),
-                _ => None,
-            };
-            match result_enum.and_then(|e| e.variant(&status.value)) {
-                None => {
-                    self.error(
-                        status.span,
-                        format!(
-                            "`{}` is not a value of `{}`'s result",
-                            status.value, func.name.value
-                        ),
-                    );
-                    None
-                }
-                Some(v) if v.role == Some(StatusRole::Success) => {
-                    self.error(
-                        status.span,
-                        format!(
-                            "`{}` is the success value of `{}`'s result; a forbidden call \
-                             must fail",
-                            status.value, func.name.value
-                        ),
-                    );
-                    None
-                }
-                Some(_) => Some(status.value.clone()),
-            }
-        });
-        if !attrs.resumes.is_empty() {
-            if is_host {
-                self.callback_lists.push(CallbackList {
-                    names: attrs.resumes.clone(),
-                    gates: vec![attrs.meta.gate],
-                    context: format!("where `{}` exists", func.name.value),
-                });
-            } else {
-                self.error(
-                    attrs.resumes[0].span,
-                    format!(
-                        "`@resumes` applies to host functions; `{}` is a callback",
-                        func.name.value
-                    ),
-                );
-            }
-        }
-
-        let mut outcomes = Vec::new();
-        if let Some(list) = &func.outcomes {
-            let mut seen: Vec<(String, Gate, Span)> = Vec::new();
-            for o in list {
-                let oattrs = self.attrs(&o.meta, Allowed::Gated);
-                match result.as_ref().map(|r| &r.ty) {
-                    Some(Type::Enum(enum_name)) => {
-                        let known = enums
-                            .iter()
-                            .find(|e| &e.name == enum_name)
-                            .is_some_and(|e| e.variant(&o.name.value).is_some());
-                        if !known {
-                            self.error(
-                                o.name.span,
-                                format!("`{}` is not a value of `{enum_name}`", o.name.value),
-                            );
-                        }
-                    }
-                    Some(Type::Bool) => {
-                        if o.name.value != "true" && o.name.value != "false" {
-                            self.error(
-                                o.name.span,
-                                format!(
-                                    "`{}` is not a bool: expected `true` or `false`",
-                                    o.name.value
-                                ),
-                            );
-                        }
-                    }
-                    Some(_) => {
-                        self.error(
-                            o.name.span,
-                            "outcomes can only be listed for enum and bool results",
-                        );
-                    }
-                    None => {
-                        self.error(
-                            o.name.span,
-                            "outcomes are listed but the function has no result",
-                        );
-                    }
-                }
-                if let Some((_, _, first)) = seen
-                    .iter()
-                    .find(|(n, g, _)| *n == o.name.value && g.overlaps(&oattrs.meta.gate))
-                {
-                    let first = *first;
-                    self.duplicate("outcome", &o.name, first);
-                }
-                seen.push((o.name.value.clone(), oattrs.meta.gate, o.name.span));
-                outcomes.push(Outcome {
-                    value: o.name.value.clone(),
-                    text: o.text.value.clone(),
-                    meta: oattrs.meta,
-                });
-            }
-        }
+        let result = self.result(&cx);
+        let result_ty = result.as_ref().map(|r| &r.ty);
+        self.check_on_invalid(&cx, on_invalid, result_ty);
+        let context_effect = self.context_effect(&cx, attrs.context, &params, result_ty);
+        let forbidden = self.forbidden(&cx, attrs.forbidden.as_ref(), result_ty);
+        self.function_resumes(&cx, &attrs.resumes, attrs.meta.gate);
+        let outcomes = self.outcomes(&cx, result_ty);
 
         let spans = FunctionSpans {
             forbidden: attrs.forbidden.as_ref().map(|(_, span)| *span),
         };
         let function = Function {
             name: func.name.value.clone(),
-            optional: attrs.optional.unwrap_or(!is_host),
+            optional: attrs.optional.unwrap_or(!cx.is_host),
             direction,
             is_marker: false,
             section: section.to_string(),
@@ -1159,6 +500,418 @@ impl Validator<'_> {
             location: self.location(func.name.span),
         };
         Some((function, spans))
+    }
+
+    /// `marker;`: the version export, which takes neither `@forbidden` nor
+    /// `@resumes`.
+    fn marker(&mut self, section: &str, decl: &syntax::FunctionDecl, attrs: Attrs) -> Function {
+        if let Some((_, span)) = &attrs.forbidden {
+            self.error(*span, "`@forbidden` is not allowed on `marker`");
+        }
+        if let Some(first) = attrs.resumes.first() {
+            self.error(first.span, "`@resumes` is not allowed on `marker`");
+        }
+        Function {
+            name: "proxy_abi_version".to_string(),
+            direction: Direction::Callback,
+            is_marker: true,
+            section: section.to_string(),
+            params: Vec::new(),
+            result: None,
+            outcomes: Vec::new(),
+            deprecated: attrs.deprecated,
+            optional: attrs.optional.unwrap_or(true),
+            forbidden: None,
+            resumes: Vec::new(),
+            context_effect: None,
+            meta: attrs.meta,
+            location: self.location(decl.span),
+        }
+    }
+
+    /// The import module of a host function; a callback may not name one.
+    fn direction(&mut self, cx: &FuncCx<'_>) -> Direction {
+        if cx.is_host {
+            return Direction::Host {
+                module: cx
+                    .func
+                    .module
+                    .as_ref()
+                    .map_or_else(|| "env".to_string(), |m| m.value.clone()),
+            };
+        }
+        if let Some(module) = &cx.func.module {
+            self.error(
+                module.span,
+                "a callback is exported by the plugin and has no import module",
+            );
+        }
+        Direction::Callback
+    }
+
+    /// Checks every parameter; returns those whose type resolves, with the
+    /// `@on_invalid` statuses to check against the result.
+    fn params(&mut self, cx: &FuncCx<'_>) -> (Vec<(Span, Param)>, Vec<Spanned<String>>) {
+        let mut params = Vec::new();
+        let mut on_invalid = Vec::new();
+        let mut access_param = None;
+        for p in &cx.func.params {
+            if let Some((param, status)) = self.param(cx, p, &mut access_param) {
+                on_invalid.extend(status);
+                params.push((p.name.span, param));
+            }
+        }
+        (params, on_invalid)
+    }
+
+    /// One parameter: its attributes, type, pointer extent and `as` names.
+    /// `access_param` is the parameter that carries `@access` so far.
+    fn param<'a>(
+        &mut self,
+        cx: &FuncCx<'_>,
+        p: &'a syntax::ParamDecl,
+        access_param: &mut Option<&'a Spanned<String>>,
+    ) -> Option<(Param, Option<Spanned<String>>)> {
+        let pattrs = self.attrs(&p.meta, Allowed::Param);
+        let ty = self.resolve_type(&p.ty, cx.enums)?;
+        let access = pattrs
+            .access
+            .and_then(|access| self.param_access(cx, p, &ty, access, access_param));
+        let resumes = pattrs
+            .resumes_flag
+            .is_some_and(|span| self.param_resumes(cx, p, &ty, span));
+        let mut param = Param {
+            name: p.name.value.clone(),
+            ty,
+            out: p.ty.out,
+            lowered_names: None,
+            unused: pattrs.unused,
+            extent: pattrs.extent,
+            on_invalid: pattrs.on_invalid.as_ref().map(|s| s.value.clone()),
+            access,
+            resumes,
+            meta: pattrs.meta,
+            location: self.location(p.name.span),
+        };
+        self.check_extent(p, &param);
+        param.lowered_names = self.lowered_names(p, &param);
+        Some((param, pattrs.on_invalid))
+    }
+
+    /// `@access` on at most one parameter, an enum selector of a host
+    /// function; returns the level the parameter keeps.
+    fn param_access<'a>(
+        &mut self,
+        cx: &FuncCx<'_>,
+        p: &'a syntax::ParamDecl,
+        ty: &Type,
+        (level, span): (AccessLevel, Span),
+        access_param: &mut Option<&'a Spanned<String>>,
+    ) -> Option<AccessLevel> {
+        if let Some(first) = access_param {
+            self.error(
+                span,
+                format!(
+                    "`{}` already selects its map or buffer with `{}`; \
+                     only one parameter may carry `@access`",
+                    cx.func.name.value, first.value
+                ),
+            );
+            return None;
+        }
+        *access_param = Some(&p.name);
+        let enum_name = self.selector(span, "@access", cx.is_host, &cx.func.name, p, ty);
+        if let Some(enum_name) = enum_name {
+            self.access_attrs.push((enum_name, span));
+        } else if !cx.is_host {
+            return None;
+        }
+        // A host function's non-enum selector is already an error; it
+        // stays marked so that its `@forbidden` is not reported too.
+        Some(level)
+    }
+
+    /// `@resumes` on a parameter: an enum selector of a host function whose
+    /// variants list callbacks. Returns whether the parameter keeps it.
+    fn param_resumes(
+        &mut self,
+        cx: &FuncCx<'_>,
+        p: &syntax::ParamDecl,
+        ty: &Type,
+        span: Span,
+    ) -> bool {
+        let Some(enum_name) = self.selector(span, "@resumes", cx.is_host, &cx.func.name, p, ty)
+        else {
+            return false;
+        };
+        let listed = cx
+            .enums
+            .iter()
+            .find(|e| e.name == enum_name)
+            .is_some_and(|e| e.variants.iter().any(|v| !v.resumes.is_empty()));
+        if !listed {
+            self.error(
+                span,
+                format!(
+                    "`@resumes` on `{}` needs variants of `{enum_name}` that list the \
+                     callbacks they resume with `@resumes(...)`; none does",
+                    p.name.value
+                ),
+            );
+        }
+        true
+    }
+
+    /// A `ptr` parameter says how far it extends.
+    fn check_extent(&mut self, p: &syntax::ParamDecl, param: &Param) {
+        if matches!(param.ty, Type::Ptr(_)) && param.extent.is_none() {
+            self.error(
+                p.name.span,
+                format!(
+                    "pointer `{}` has no length: pass a pointer type with its length \
+                     (bytes, string, map, buffer) or say how far it extends with @extent(\"...\")",
+                    p.name.value
+                ),
+            );
+        }
+    }
+
+    /// The `as (...)` names, one per wasm value the parameter lowers to.
+    fn lowered_names(&mut self, p: &syntax::ParamDecl, param: &Param) -> Option<Vec<String>> {
+        let names = p.lowered.as_ref()?;
+        let slots = lower::slot_count(param);
+        if names.value.len() == slots {
+            return Some(names.value.iter().map(|n| n.value.clone()).collect());
+        }
+        let message = if slots == 2 && names.value.len() == 1 {
+            format!(
+                "`{}` is a pointer and a length, but `as` names only the pointer: \
+                 name its length too",
+                p.name.value
+            )
+        } else {
+            format!(
+                "`{}` lowers to {slots} wasm value(s), but `as` gives {} name(s)",
+                p.name.value,
+                names.value.len()
+            )
+        };
+        self.error(names.span, message);
+        None
+    }
+
+    /// The result: a `u32`, `bool`, enum or `ptr`, never `out`.
+    fn result(&mut self, cx: &FuncCx<'_>) -> Option<Returns> {
+        let r = cx.func.result.as_ref()?;
+        let ty = self.resolve_type(&r.ty, cx.enums)?;
+        if r.ty.out || !matches!(ty, Type::U32 | Type::Bool | Type::Enum(_) | Type::Ptr(_)) {
+            self.error(r.ty.span, "a result is `u32`, `bool`, an enum or a `ptr`");
+        }
+        Some(Returns {
+            name: r.name.value.clone(),
+            ty,
+        })
+    }
+
+    /// Each `@on_invalid` status is a value of the function's enum result.
+    fn check_on_invalid(
+        &mut self,
+        cx: &FuncCx<'_>,
+        statuses: Vec<Spanned<String>>,
+        result_ty: Option<&Type>,
+    ) {
+        for status in statuses {
+            let known = cx
+                .result_enum(result_ty)
+                .is_some_and(|e| e.variant(&status.value).is_some());
+            if !known {
+                self.error(
+                    status.span,
+                    format!(
+                        "`{}` is not a value of `{}`'s result",
+                        status.value, cx.func.name.value
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `@context(effect)` fits the function: its side, its `context`
+    /// parameters and its result.
+    fn context_effect(
+        &mut self,
+        cx: &FuncCx<'_>,
+        context: Option<(ContextEffect, Span)>,
+        params: &[(Span, Param)],
+        result_ty: Option<&Type>,
+    ) -> Option<ContextEffect> {
+        let (effect, span) = context?;
+        let contexts = params.iter().filter(|(_, p)| p.ty == Type::Context).count();
+        let (wanted, shape) = match effect {
+            ContextEffect::Create => (
+                !cx.is_host && contexts == 2,
+                "a callback with two `context` parameters (the new one, then its parent)",
+            ),
+            ContextEffect::Delete => (
+                !cx.is_host && contexts >= 1,
+                "a callback with a `context` parameter",
+            ),
+            ContextEffect::Switch => (
+                cx.is_host && contexts == 1 && matches!(result_ty, Some(Type::Enum(_))),
+                "a host function with one `context` parameter and a status result",
+            ),
+        };
+        if wanted {
+            return Some(effect);
+        }
+        self.error(
+            span,
+            format!(
+                "`@context` here needs {shape}; `{}` is not",
+                cx.func.name.value
+            ),
+        );
+        None
+    }
+
+    /// `@forbidden(STATUS)`: on a host function, a failing value of its result.
+    fn forbidden(
+        &mut self,
+        cx: &FuncCx<'_>,
+        forbidden: Option<&(Spanned<String>, Span)>,
+        result_ty: Option<&Type>,
+    ) -> Option<String> {
+        let (status, span) = forbidden?;
+        let name = &cx.func.name.value;
+        if !cx.is_host {
+            self.error(
+                *span,
+                format!("`@forbidden` applies to host functions; `{name}` is a callback"),
+            );
+            return None;
+        }
+        match cx
+            .result_enum(result_ty)
+            .and_then(|e| e.variant(&status.value))
+        {
+            None => {
+                self.error(
+                    status.span,
+                    format!("`{}` is not a value of `{name}`'s result", status.value),
+                );
+                None
+            }
+            Some(v) if v.role == Some(StatusRole::Success) => {
+                self.error(
+                    status.span,
+                    format!(
+                        "`{}` is the success value of `{name}`'s result; a forbidden call \
+                         must fail",
+                        status.value
+                    ),
+                );
+                None
+            }
+            Some(_) => Some(status.value.clone()),
+        }
+    }
+
+    /// `@resumes(...)` on a function: only on a host function, whose list is
+    /// checked once every function is known.
+    fn function_resumes(&mut self, cx: &FuncCx<'_>, names: &[Spanned<String>], gate: Gate) {
+        let Some(first) = names.first() else {
+            return;
+        };
+        if cx.is_host {
+            self.callback_lists.push(CallbackList {
+                names: names.to_vec(),
+                gates: vec![gate],
+                context: format!("where `{}` exists", cx.func.name.value),
+            });
+        } else {
+            self.error(
+                first.span,
+                format!(
+                    "`@resumes` applies to host functions; `{}` is a callback",
+                    cx.func.name.value
+                ),
+            );
+        }
+    }
+
+    /// The outcomes block: values of the result, none listed twice in a version.
+    fn outcomes(&mut self, cx: &FuncCx<'_>, result_ty: Option<&Type>) -> Vec<Outcome> {
+        let Some(list) = &cx.func.outcomes else {
+            return Vec::new();
+        };
+        let mut outcomes = Vec::new();
+        let mut seen: Vec<(String, Gate, Span)> = Vec::new();
+        for o in list {
+            let oattrs = self.attrs(&o.meta, Allowed::Gated);
+            self.check_outcome_value(cx, o, result_ty);
+            if let Some((_, _, first)) = seen
+                .iter()
+                .find(|(n, g, _)| *n == o.name.value && g.overlaps(&oattrs.meta.gate))
+            {
+                let first = *first;
+                self.duplicate("outcome", &o.name, first);
+            }
+            seen.push((o.name.value.clone(), oattrs.meta.gate, o.name.span));
+            outcomes.push(Outcome {
+                value: o.name.value.clone(),
+                text: o.text.value.clone(),
+                meta: oattrs.meta,
+            });
+        }
+        outcomes
+    }
+
+    /// An outcome is a value of the result: a variant of its enum, or `true`
+    /// or `false`.
+    fn check_outcome_value(
+        &mut self,
+        cx: &FuncCx<'_>,
+        o: &syntax::OutcomeDecl,
+        result_ty: Option<&Type>,
+    ) {
+        match result_ty {
+            Some(Type::Enum(enum_name)) => {
+                let known = cx
+                    .enums
+                    .iter()
+                    .find(|e| &e.name == enum_name)
+                    .is_some_and(|e| e.variant(&o.name.value).is_some());
+                if !known {
+                    self.error(
+                        o.name.span,
+                        format!("`{}` is not a value of `{enum_name}`", o.name.value),
+                    );
+                }
+            }
+            Some(Type::Bool) => {
+                if o.name.value != "true" && o.name.value != "false" {
+                    self.error(
+                        o.name.span,
+                        format!(
+                            "`{}` is not a bool: expected `true` or `false`",
+                            o.name.value
+                        ),
+                    );
+                }
+            }
+            Some(_) => {
+                self.error(
+                    o.name.span,
+                    "outcomes can only be listed for enum and bool results",
+                );
+            }
+            None => {
+                self.error(
+                    o.name.span,
+                    "outcomes are listed but the function has no result",
+                );
+            }
+        }
     }
 
     /// Checks that a parameter carrying `attr` (`@access` or `@resumes`)
