@@ -9,6 +9,9 @@
 //! - [`validate`]: checks the tree and builds the IR, collecting every error.
 //! - [`ir`]: the validated model, and [`ir::Abi::at`] to materialize a version.
 //! - [`lower`]: the one lowering from semantic to wasm signatures.
+//! - [`load`]: the front door: [`Description`] loads the standard description
+//!   or a file, and [`Abi::version`] finds a version by its text, each with
+//!   one error type ([`LoadError`], [`VersionError`]).
 //!
 //! ```
 //! let abi = proxy_wasm_abi_spec::standard();
@@ -21,6 +24,7 @@
 
 pub mod diagnostic;
 pub mod ir;
+pub mod load;
 pub mod lower;
 pub mod suggest;
 pub mod syntax;
@@ -28,6 +32,7 @@ pub mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Source};
 pub use ir::{Abi, AbiVersion, Version};
+pub use load::{Description, DescriptionSource, LoadError, VersionError};
 
 /// The path the embedded standard description is reported under.
 pub const STANDARD_PATH: &str = "abi-spec/proxy-wasm.abi";
@@ -67,18 +72,12 @@ fn base_of(
             ),
         ));
     }
-    let parsed: Version = version.value.parse().map_err(|e| error(version.span, e))?;
-    standard.only(parsed).ok_or_else(|| {
-        let declared: Vec<String> = standard.versions.iter().map(|v| format!("`{v}`")).collect();
-        error(
-            version.span,
-            format!(
-                "`{}` has no version `{parsed}` (it has {})",
-                standard.name,
-                declared.join(", ")
-            ),
-        )
-    })
+    let parsed = standard
+        .declared_version(&version.value)
+        .map_err(|e| error(version.span, e.to_string()))?;
+    Ok(standard
+        .only(parsed)
+        .expect("a declared version always materializes"))
 }
 
 /// The standard Proxy-Wasm description, parsed.

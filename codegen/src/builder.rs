@@ -15,7 +15,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use proxy_wasm_abi_spec::{Abi, Version};
+use proxy_wasm_abi_spec::{Description, DescriptionSource, LoadError, VersionError};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,12 +52,11 @@ pub struct Builder {
 /// file:line:column for errors in a description.
 #[derive(Debug)]
 pub enum BuildError {
-    /// The description file could not be read.
-    Read(PathBuf, std::io::Error),
-    /// The description has errors (rendered with file:line:column).
-    Description(String),
+    /// The description file could not be read, or has errors (rendered
+    /// with file:line:column).
+    Load(LoadError),
     /// The version is not one the description declares.
-    Version(String),
+    Version(VersionError),
     /// No output directory: `OUT_DIR` is unset and none was given.
     NoOutDir,
     /// An emitter failed.
@@ -69,9 +68,8 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::Read(path, e) => write!(f, "error: cannot read {}: {e}", path.display()),
-            BuildError::Description(report) => f.write_str(report),
-            BuildError::Version(message) => write!(f, "error: {message}"),
+            BuildError::Load(error) => write!(f, "{error}"),
+            BuildError::Version(error) => write!(f, "error: {error}"),
             BuildError::NoOutDir => {
                 f.write_str("error: OUT_DIR is not set; call out_dir(...) outside a build script")
             }
@@ -81,7 +79,16 @@ impl fmt::Display for BuildError {
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Load(error) => Some(error),
+            BuildError::Version(error) => Some(error),
+            BuildError::Write(_, error) => Some(error),
+            BuildError::NoOutDir | BuildError::Emit(_) => None,
+        }
+    }
+}
 
 impl Builder {
     /// A builder for the newest version of the standard description, with
@@ -135,38 +142,23 @@ impl Builder {
         self
     }
 
-    fn load(&self) -> Result<(Abi, String), BuildError> {
-        let Some(path) = &self.description else {
-            return Ok((
-                proxy_wasm_abi_spec::standard(),
-                proxy_wasm_abi_spec::STANDARD_PATH.to_string(),
-            ));
-        };
-        // Cargo reruns the build script when the description changes.
-        println!("cargo:rerun-if-changed={}", path.display());
-        let text = std::fs::read_to_string(path).map_err(|e| BuildError::Read(path.clone(), e))?;
-        let name = path.display().to_string();
-        let abi = proxy_wasm_abi_spec::parse(&name, &text)
-            .map_err(|e| BuildError::Description(e.to_string()))?;
-        Ok((abi, name))
+    fn load(&self) -> Result<Description, BuildError> {
+        if let Some(path) = &self.description {
+            // Cargo reruns the build script when the description changes.
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+        Description::load(DescriptionSource::file_or_standard(
+            self.description.as_deref(),
+        ))
+        .map_err(BuildError::Load)
     }
 
     /// Generates the chosen outputs; returns the files written.
     pub fn generate(&self) -> Result<Vec<PathBuf>, BuildError> {
-        let (abi, source) = self.load()?;
-        let version = match &self.version {
-            None => abi
-                .latest()
-                .ok_or_else(|| BuildError::Version("the description declares no version".into()))?,
-            Some(text) => text.parse::<Version>().map_err(BuildError::Version)?,
-        };
-        let declared: Vec<String> = abi.versions.iter().map(Version::to_string).collect();
-        let this = abi.at(version).ok_or_else(|| {
-            BuildError::Version(format!(
-                "version {version} is not in {source} (it has {})",
-                declared.join(", ")
-            ))
-        })?;
+        let Description { abi, name: source } = self.load()?;
+        let this = abi
+            .version_or_latest(self.version.as_deref())
+            .map_err(BuildError::Version)?;
         let dir = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR")
@@ -269,6 +261,24 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_description_names_the_path() {
+        let dir = temp("missing");
+        let spec = dir.join("missing.abi");
+        let error = Builder::new()
+            .description(&spec)
+            .out_dir(&dir)
+            .generate()
+            .unwrap_err();
+        assert!(matches!(error, BuildError::Load(_)), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("error: cannot read {}: ", spec.display())),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn unknown_versions_are_errors() {
         let error = Builder::new()
             .version("0.9.0")
@@ -277,7 +287,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "error: version 0.9.0 is not in abi-spec/proxy-wasm.abi (it has 0.1.0, 0.2.0, 0.2.1)"
+            "error: `proxy_wasm` has no version `0.9.0` (it has `0.1.0`, `0.2.0`, `0.2.1`)"
+        );
+        let error = Builder::new()
+            .version("newest")
+            .out_dir(temp("version"))
+            .generate()
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: `newest` is not a version: expected three numbers like `0.2.1`"
         );
     }
 }

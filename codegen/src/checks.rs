@@ -130,19 +130,13 @@ fn list<T: Display>(items: impl IntoIterator<Item = T>, separator: &str) -> Stri
 /// description; errors are on the literal.
 fn resolve_version(literal: &LitStr) -> syn::Result<&'static AbiVersion> {
     let spec = spec();
-    let version: Version = literal
-        .value()
-        .parse()
-        .map_err(|e: String| syn::Error::new(literal.span(), e))?;
-    spec.at(version).ok_or_else(|| {
-        syn::Error::new(
-            literal.span(),
-            format!(
-                "Proxy-Wasm ABI version {version} is not declared; declared versions: {}",
-                spec.declared()
-            ),
-        )
-    })
+    let version = spec
+        .abi
+        .declared_version(&literal.value())
+        .map_err(|e| syn::Error::new(literal.span(), e))?;
+    Ok(spec
+        .at(version)
+        .expect("every declared version is materialized"))
 }
 
 /// Arguments of `#[hostcalls(...)]` and `#[exports(...)]`: only `version`.

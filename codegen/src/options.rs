@@ -3,7 +3,7 @@
 //! Unknown and duplicate options are errors spanned on the option's name.
 
 use proc_macro2::{Span, TokenStream};
-use proxy_wasm_abi_spec::{Abi, AbiVersion, Version};
+use proxy_wasm_abi_spec::{Abi, AbiVersion, Description};
 
 use crate::rust::RuntimePath;
 use syn::parse::{Parse, ParseStream};
@@ -101,51 +101,29 @@ impl MacroOptions {
         }
     }
 
-    /// The version asked for, materialized; an error on the literal if the
-    /// description does not declare it.
+    /// The version asked for (the newest when absent), materialized; an
+    /// error on the literal if the description does not declare it.
     pub fn version_of(&self, abi: &Abi) -> syn::Result<AbiVersion> {
-        let Some(lit) = &self.version else {
-            return abi.latest().and_then(|v| abi.at(v)).ok_or_else(|| {
-                syn::Error::new(Span::call_site(), "the description declares no version")
-            });
-        };
-        let declared = abi
-            .versions
-            .iter()
-            .map(Version::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let version: Version = lit
-            .value()
-            .parse()
-            .map_err(|e: String| syn::Error::new(lit.span(), e))?;
-        abi.at(version).ok_or_else(|| {
-            syn::Error::new(
-                lit.span(),
-                format!("ABI version {version} is not described; described versions: {declared}"),
-            )
-        })
+        let span = self
+            .version
+            .as_ref()
+            .map_or_else(Span::call_site, LitStr::span);
+        let text = self.version.as_ref().map(LitStr::value);
+        abi.version_or_latest(text.as_deref())
+            .map_err(|e| syn::Error::new(span, e))
     }
 
-    /// The description to generate from, and the path it is named by in
-    /// messages: the standard one, or the `spec` file. Errors in that file
-    /// are reported on the `spec` literal with their file:line:column.
-    pub fn description(&self) -> syn::Result<(proxy_wasm_abi_spec::Abi, String)> {
+    /// The description to generate from: the standard one, or the `spec`
+    /// file (named by the literal's text in messages and generated files).
+    /// Errors in that file are reported on the `spec` literal with their
+    /// file:line:column.
+    pub fn description(&self) -> syn::Result<Description> {
         let Some(lit) = &self.spec else {
-            return Ok((
-                proxy_wasm_abi_spec::standard(),
-                proxy_wasm_abi_spec::STANDARD_PATH.to_string(),
-            ));
+            return Ok(Description::standard());
         };
         let path = manifest_dir().join(lit.value());
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            syn::Error::new(lit.span(), format!("cannot read {}: {e}", path.display()))
-        })?;
-        let name = lit.value();
-        let abi = proxy_wasm_abi_spec::parse(&name, &text).map_err(|errors| {
-            syn::Error::new(lit.span(), format!("invalid description:\n{errors}"))
-        })?;
-        Ok((abi, name))
+        Description::from_file_named(&path, lit.value())
+            .map_err(|e| syn::Error::new(lit.span(), e.message()))
     }
 
     /// Tokens that make cargo rebuild the caller when the `spec` file changes.
@@ -188,7 +166,7 @@ type FileEmitter = fn(&AbiVersion, &str, &RuntimePath) -> Result<String, String>
 /// Shared by the function-like macros: options, version, tokens, debug file.
 fn expand(input: TokenStream, tokens: Emitter, file: FileEmitter) -> syn::Result<TokenStream> {
     let options = MacroOptions::parse(input, &["version", "debug", "spec", "runtime_path"])?;
-    let (abi, source) = options.description()?;
+    let Description { abi, name: source } = options.description()?;
     let version = options.version_of(&abi)?;
     let runtime = match &options.runtime_path {
         Some(lit) => {
@@ -219,4 +197,62 @@ pub fn expand_guest(input: TokenStream) -> syn::Result<TokenStream> {
 /// Expands `host!({ version: "...", debug: "..." })`.
 pub fn expand_host(input: TokenStream) -> syn::Result<TokenStream> {
     expand(input, crate::host::tokens, crate::host::file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(tokens: TokenStream) -> MacroOptions {
+        MacroOptions::parse(tokens, &["version", "spec"]).expect("valid options")
+    }
+
+    #[test]
+    fn the_version_is_the_one_asked_for_or_the_newest() {
+        let abi = proxy_wasm_abi_spec::standard();
+        let newest = options(TokenStream::new()).version_of(&abi).unwrap();
+        assert_eq!(Some(newest.version), abi.latest());
+        let asked = options(quote::quote!({ version: "0.2.0" }))
+            .version_of(&abi)
+            .unwrap();
+        assert_eq!(asked.version.to_string(), "0.2.0");
+        let undeclared = options(quote::quote!({ version: "0.3.0" }))
+            .version_of(&abi)
+            .unwrap_err();
+        assert_eq!(
+            undeclared.to_string(),
+            "`proxy_wasm` has no version `0.3.0` (it has `0.1.0`, `0.2.0`, `0.2.1`)"
+        );
+    }
+
+    #[test]
+    fn spec_errors_are_the_loaders_report_without_its_prefix() {
+        let dir = std::env::temp_dir().join(format!("pwa-options-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = dir.join("bad.abi");
+        std::fs::write(
+            &spec,
+            "abi mine {\n    versions 1.0.0;\n}\nsection s \"S\" {\n    hostcall f(x: u33);\n}\n",
+        )
+        .unwrap();
+        // An absolute `spec` stays as given when joined to the manifest dir.
+        let literal = spec.display().to_string();
+        let error = options(quote::quote!({ spec: #literal }))
+            .description()
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("unknown type `u33`"), "{error}");
+        assert!(error.contains(&format!("--> {literal}:5:19")), "{error}");
+
+        let missing = dir.join("missing.abi").display().to_string();
+        let error = options(quote::quote!({ spec: #missing }))
+            .description()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("cannot read {missing}: ")),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

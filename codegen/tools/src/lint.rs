@@ -19,7 +19,7 @@ use std::fmt;
 
 use proxy_wasm_abi_spec::ir::Function;
 use proxy_wasm_abi_spec::lower::lower;
-use proxy_wasm_abi_spec::{Abi, AbiVersion, Version};
+use proxy_wasm_abi_spec::{Abi, AbiVersion, Version, VersionError};
 
 /// The allocator export hosts call first.
 pub const ALLOCATOR: &str = "proxy_on_memory_allocate";
@@ -309,15 +309,9 @@ impl fmt::Display for LintReport {
 pub enum LintError {
     /// The input is not a valid WebAssembly module.
     Invalid(String),
-    /// The requested version is not in the description.
-    UnknownVersion {
-        /// The version asked for.
-        requested: Version,
-        /// The versions the description declares.
-        declared: Vec<Version>,
-    },
-    /// The description declares no version.
-    NoVersions,
+    /// The requested version is not in the description, or the
+    /// description declares none.
+    Version(VersionError),
 }
 
 impl fmt::Display for LintError {
@@ -329,18 +323,7 @@ impl fmt::Display for LintError {
                 "not a valid WebAssembly module: {}",
                 why.split_whitespace().collect::<Vec<_>>().join(" ")
             ),
-            LintError::UnknownVersion {
-                requested,
-                declared,
-            } => {
-                let list: Vec<String> = declared.iter().map(Version::to_string).collect();
-                write!(
-                    f,
-                    "version {requested} is not in the description (it has {})",
-                    list.join(", ")
-                )
-            }
-            LintError::NoVersions => f.write_str("the description declares no version"),
+            LintError::Version(error) => write!(f, "{error}"),
         }
     }
 }
@@ -470,15 +453,10 @@ pub fn lint(abi: &Abi, wasm: &[u8], version: Option<Version>) -> Result<LintRepo
         .validate_all(wasm)
         .map_err(|e| LintError::Invalid(e.message().to_string() + &offset(&e)))?;
     let (imports, exports) = read_module(wasm).map_err(|e| LintError::Invalid(e.to_string()))?;
-    if let Some(requested) = version
-        && !abi.versions.contains(&requested)
-    {
-        return Err(LintError::UnknownVersion {
-            requested,
-            declared: abi.versions.clone(),
-        });
+    if let Some(requested) = version {
+        abi.check_version(requested).map_err(LintError::Version)?;
     }
-    let newest = abi.latest().ok_or(LintError::NoVersions)?;
+    let newest = abi.latest_declared().map_err(LintError::Version)?;
 
     let mut findings = Vec::new();
     let mut declared = Vec::new();
@@ -486,9 +464,9 @@ pub fn lint(abi: &Abi, wasm: &[u8], version: Option<Version>) -> Result<LintRepo
         let Some(suffix) = export.name.strip_prefix("proxy_abi_version_") else {
             continue;
         };
-        match suffix.replace('_', ".").parse::<Version>() {
-            Ok(v) if abi.versions.contains(&v) => declared.push(v),
-            _ => findings.push(Finding::new(
+        match abi.declared_version(&suffix.replace('_', ".")) {
+            Ok(v) => declared.push(v),
+            Err(_) => findings.push(Finding::new(
                 Severity::Error,
                 Code::UnknownMarker,
                 Some(export.name.clone()),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, markdown};
-use proxy_wasm_abi_spec::{Abi, AbiVersion, STANDARD_PATH, STANDARD_TEXT, Version};
+use proxy_wasm_abi_spec::{Description, DescriptionSource, VersionError};
 use proxy_wasm_abi_tools::lint;
 
 /// Like `println!`, but a closed stdout (`| head`) ends output quietly
@@ -219,37 +219,14 @@ fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-fn load(spec: Option<&Path>) -> Result<(Abi, String), Failure> {
-    match spec {
-        None => proxy_wasm_abi_spec::parse(STANDARD_PATH, STANDARD_TEXT)
-            .map(|abi| (abi, STANDARD_PATH.to_string()))
-            .map_err(|e| Failure(e.to_string())),
-        Some(path) => {
-            let name = path.display().to_string();
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure(format!("error: cannot read {name}: {e}")))?;
-            proxy_wasm_abi_spec::parse(&name, &text)
-                .map(|abi| (abi, name))
-                .map_err(|e| Failure(e.to_string()))
-        }
+impl From<VersionError> for Failure {
+    fn from(error: VersionError) -> Self {
+        Failure(format!("error: {error}"))
     }
 }
 
-fn version_of(abi: &Abi, text: &str) -> Result<AbiVersion, Failure> {
-    let declared = || {
-        abi.versions
-            .iter()
-            .map(Version::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let version: Version = text.parse().map_err(|e| Failure(format!("error: {e}")))?;
-    abi.at(version).ok_or_else(|| {
-        Failure(format!(
-            "error: version {version} is not in the description (it has {})",
-            declared()
-        ))
-    })
+fn load(spec: Option<&Path>) -> Result<Description, Failure> {
+    Description::load(DescriptionSource::file_or_standard(spec)).map_err(|e| Failure(e.to_string()))
 }
 
 /// generated/ next to the nearest ancestor of the current directory that has
@@ -266,7 +243,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Command::Run(args) = cli.command {
         return run_plugin(args);
     }
-    let (abi, source) = load(cli.spec.as_deref())?;
+    let Description { abi, name: source } = load(cli.spec.as_deref())?;
     match cli.command {
         Command::Generate { out } => {
             let dir = out.unwrap_or_else(default_out_dir);
@@ -306,7 +283,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::from(1))
         }
         Command::Diff { from, to, format } => {
-            let (a, b) = (version_of(&abi, &from)?, version_of(&abi, &to)?);
+            let (a, b) = (abi.version(&from)?, abi.version(&to)?);
             let d = diff::diff(&a, &b);
             match format {
                 DiffFormat::Text => emit(&d.to_string()),
@@ -330,15 +307,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dump { version, format } => {
-            let this = match version {
-                Some(v) => version_of(&abi, &v)?,
-                None => {
-                    let latest = abi.latest().ok_or_else(|| {
-                        Failure("error: the description declares no version".into())
-                    })?;
-                    version_of(&abi, &latest.to_string())?
-                }
-            };
+            let this = abi.version_or_latest(version.as_deref())?;
             match format {
                 DumpFormat::Json => emit(&json::render(&this, &source)),
                 DumpFormat::Md => {
@@ -354,10 +323,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             version,
             format,
         } => {
-            let version = version
-                .map(|v| v.parse::<Version>())
-                .transpose()
-                .map_err(|e| Failure(format!("error: {e}")))?;
+            let version = version.map(|v| abi.declared_version(&v)).transpose()?;
             let wasm = std::fs::read(&plugin)
                 .map_err(|e| Failure(format!("error: cannot read {}: {e}", plugin.display())))?;
             let report = lint::lint(&abi, &wasm, version)

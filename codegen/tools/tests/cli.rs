@@ -69,12 +69,18 @@ fn diff_prints_changes() {
 
 #[test]
 fn unknown_version_is_one_clear_line() {
+    let undeclared =
+        "error: `proxy_wasm` has no version `0.9.9` (it has `0.1.0`, `0.2.0`, `0.2.1`)\n";
     let out = cli(&["diff", "0.2.0", "0.9.9"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        text(&out.stderr),
-        "error: version 0.9.9 is not in the description (it has 0.1.0, 0.2.0, 0.2.1)\n"
-    );
+    assert_eq!(text(&out.stderr), undeclared);
+    // The same words wherever a version is asked for.
+    let dump = cli(&["dump", "--version", "0.9.9"]);
+    assert_eq!(dump.status.code(), Some(2));
+    assert_eq!(text(&dump.stderr), undeclared);
+    let lint = cli(&["lint", "plugin.wasm", "--version", "0.9.9"]);
+    assert_eq!(lint.status.code(), Some(2));
+    assert_eq!(text(&lint.stderr), undeclared);
     let bad = cli(&["dump", "--version", "two"]);
     assert_eq!(bad.status.code(), Some(2));
     assert_eq!(
@@ -111,6 +117,19 @@ fn a_broken_custom_description_reports_file_line_column() {
     );
     assert!(err.contains("unknown type `u33`"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_custom_description_is_one_clear_line() {
+    let spec = temp_dir("missing-spec").join("missing.abi");
+    let out = cli(&["--spec", spec.to_str().unwrap(), "summary"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("error: cannot read {}: ", spec.display())),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]

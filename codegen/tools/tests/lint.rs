@@ -270,7 +270,11 @@ fn bad_input_and_bad_versions_are_lint_errors() {
     assert!(matches!(error, LintError::Invalid(_)));
     assert!(!error.to_string().contains('\n'));
     let error = lint(&abi, &module(CLEAN), Some(v("7.0.0"))).unwrap_err();
-    assert!(matches!(error, LintError::UnknownVersion { .. }), "{error}");
+    assert!(matches!(error, LintError::Version(_)), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "`proxy_wasm` has no version `7.0.0` (it has `0.1.0`, `0.2.0`, `0.2.1`)"
+    );
 }
 
 #[test]
