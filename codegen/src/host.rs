@@ -281,7 +281,7 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
             }
         },
         registration: quote! {
-            linker.func_wrap(#module, #wasm_name, move |mut caller: wasmtime::Caller<'_, T>, #(#closure_params),*| {
+            linker.func_wrap(#module, #wasm_name, move |mut caller: rt::wasmtime::Caller<'_, T>, #(#closure_params),*| {
                 get(caller.data_mut()).#name(#(#converts),*);
                 #effect
             })?;
@@ -450,25 +450,24 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
     };
     let check = access::shim_check(f, abi, &s.raw)?;
     let effect = access::shim_effect(f);
-    let ok_pattern = match output_names.as_slice() {
-        [] => quote!(()),
-        [one] => quote!(#one),
-        many => quote!((#(#many),*)),
+    let bind_outputs = match output_names.as_slice() {
+        [] => quote!(),
+        [one] => quote!(let #one =),
+        many => quote!(let (#(#many),*) =),
     };
     let roles = &s.roles;
+    let wrap = format_ident!("wrap{}", closure_params.len());
     let registration = quote! {
-        linker.func_wrap(#module, #wasm_name, move |caller: wasmtime::Caller<'_, T>, #(#closure_params),*| {
-            rt::host::shim(caller, &#roles, |call| {
-                #binding
-                #(#out_checks)*
-                #(#decodes)*
-                #check
-                let #ok_pattern = get(data).#name(#(#call_args),*)?;
-                #effect
-                #(#scalar_writes)*
-                #(#buffer_writes)*
-                Ok(())
-            })
+        rt::host::#wrap(linker, #module, #wasm_name, &#roles, move |call, #(#closure_params),*| {
+            #binding
+            #(#out_checks)*
+            #(#decodes)*
+            #check
+            #bind_outputs get(data).#name(#(#call_args),*)?;
+            #effect
+            #(#scalar_writes)*
+            #(#buffer_writes)*
+            Ok(())
         })?;
     };
     Ok(Shim {
@@ -558,7 +557,7 @@ fn context_params(f: &Function) -> Vec<Ident> {
 /// What the state tracks when the callback returns, as an `rt::host::After`.
 fn after_call(f: &Function, abi: &AbiVersion) -> TokenStream {
     if f.context_effect == Some(ContextEffect::Delete) {
-        return quote!(rt::host::After::Deletes);
+        return quote!(After::Deletes);
     }
     match f.result.as_ref().map(|r| lower_result(r).kind) {
         Some(ValueKind::Scalar(Scalar::Enum(e)))
@@ -568,9 +567,9 @@ fn after_call(f: &Function, abi: &AbiVersion) -> TokenStream {
         {
             let raw = raw_enum_ident(&e);
             let pause = format_ident!("{}", access::PAUSE);
-            quote!(rt::host::After::Pauses(#raw::#pause.0))
+            quote!(After::Pauses(#raw::#pause.0))
         }
-        _ => quote!(rt::host::After::Nothing),
+        _ => quote!(After::Nothing),
     }
 }
 
@@ -579,18 +578,18 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
     let wasm_name = &f.name;
     let (wasm_types, api_params, args) = callback_signature(f);
     let (result_wasm, result_api, convert) = match f.result.as_ref().map(|r| lower_result(r).kind) {
-        None => (quote!(()), quote!(()), quote!(Ok(value))),
+        None => (quote!(()), quote!(()), None),
         Some(ValueKind::Scalar(Scalar::Bool)) => (
             quote!(u32),
             quote!(bool),
-            quote!(Ok(value.map(|value| value != 0))),
+            Some(quote!(Ok(value.map(|value| value != 0)))),
         ),
         Some(ValueKind::Scalar(Scalar::Enum(e))) => {
             let rich = enum_ident(&e);
             (
                 quote!(u32),
                 quote!(#rich),
-                quote!(value.map(|value| rt::host::returned(#wasm_name, value)).transpose()),
+                Some(quote!(value.map(|value| rt::host::returned(#wasm_name, value)).transpose())),
             )
         }
         Some(other) => return Err(format!("callback `{}` returns {other:?}", f.name)),
@@ -608,7 +607,7 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
     // The context exists whether or not the plugin exports the callback.
     let creates = match (f.context_effect, contexts.as_slice()) {
         (Some(ContextEffect::Create), [id, parent]) => Some(quote! {
-            wasmtime::AsContextMut::as_context_mut(&mut store).data_mut().plugin_state().created(#id, #parent);
+            rt::wasmtime::AsContextMut::as_context_mut(&mut store).data_mut().plugin_state().created(#id, #parent);
         }),
         _ => None,
     };
@@ -618,6 +617,14 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
         quote!(store)
     };
     let after = after_call(f, abi);
+    let call = match convert {
+        // The call's own result is the method's: nothing to convert.
+        None => quote!(self.core.call(store, func, running, #after, (#(#args,)*))),
+        Some(convert) => quote! {
+            let value = self.core.call(store, func, running, #after, (#(#args,)*))?;
+            #convert
+        },
+    };
     let docs = function_docs(f);
     let tuple = quote!((#(#wasm_types,)*));
     let field_doc = format!("`{wasm_name}`, if the plugin exports it.");
@@ -631,12 +638,11 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
             #docs
             ///
             /// Returns `Ok(None)` when the plugin does not export this callback.
-            pub fn #name<T: HasPluginState + 'static>(&self, #store_binding: impl wasmtime::AsContextMut<Data = T>, #(#api_params),*) -> Result<Option<#result_api>, CallError> {
+            pub fn #name<T: HasPluginState + 'static>(&self, #store_binding: impl rt::wasmtime::AsContextMut<Data = T>, #(#api_params),*) -> Result<Option<#result_api>, CallError> {
                 #creates
-                let running = rt::host::Running::new(Callback::#variant, #context, #condition);
+                let running = Running::new(Callback::#variant, #context, #condition);
                 let func = self.callbacks.#name.as_ref();
-                let value = self.core.call(store, func, running, #after, (#(#args,)*))?;
-                #convert
+                #call
             }
         },
     })
@@ -679,7 +685,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         };
 
         /// A callback as looked up at instantiation: `None` when not exported.
-        pub type Export<P, R> = Option<wasmtime::TypedFunc<P, R>>;
+        pub type Export<P, R> = Option<rt::wasmtime::TypedFunc<P, R>>;
 
         /// Every callback of this version, looked up once at instantiation.
         pub struct Callbacks {
@@ -695,7 +701,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 
         impl Plugin {
             /// The ABI versions a module declares through its marker exports.
-            pub fn declared_versions(module: &wasmtime::Module) -> Vec<String> {
+            pub fn declared_versions(module: &rt::wasmtime::Module) -> Vec<String> {
                 rt::host::declared_versions(module)
             }
 
@@ -703,9 +709,9 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
             /// and looks up every callback.
             pub fn instantiate<T: HasPluginState + 'static>(
-                store: impl wasmtime::AsContextMut<Data = T>,
-                linker: &wasmtime::Linker<T>,
-                module: &wasmtime::Module,
+                store: impl rt::wasmtime::AsContextMut<Data = T>,
+                linker: &rt::wasmtime::Linker<T>,
+                module: &rt::wasmtime::Module,
             ) -> Result<Plugin, PluginError> {
                 let (core, callbacks) = rt::host::PluginCore::instantiate(store, linker, module, &VERSION, |lookup| {
                     Ok(Callbacks {
@@ -716,12 +722,12 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             }
 
             /// The wasmtime instance.
-            pub fn instance(&self) -> wasmtime::Instance {
+            pub fn instance(&self) -> rt::wasmtime::Instance {
                 self.core.instance()
             }
 
             /// The plugin's memory.
-            pub fn memory(&self) -> wasmtime::Memory {
+            pub fn memory(&self) -> rt::wasmtime::Memory {
                 self.core.memory()
             }
 
@@ -758,6 +764,7 @@ pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, St
         pub use rt::host::{
             AccessLevel, CallError, Grant, HasPluginState, Pairs, PluginError, PluginState, Running,
         };
+        use rt::host::After;
 
         #(#statuses)*
 
@@ -769,9 +776,9 @@ pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, St
         /// Registers every host function of this version in `linker`, each
         /// calling the [`Host`] that `get` finds in the store's data.
         pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
-            linker: &mut wasmtime::Linker<T>,
+            linker: &mut rt::wasmtime::Linker<T>,
             get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
-        ) -> wasmtime::Result<()> {
+        ) -> rt::wasmtime::Result<()> {
             #(#registrations)*
             Ok(())
         }

@@ -15,7 +15,10 @@ use proc_macro::TokenStream;
 /// `mod abi { proxy_wasm_abi_macros::guest!({ version: "0.2.1" }); }`.
 ///
 /// Options: `version` (default: the newest), `debug: "path.rs"` (also write
-/// the formatted expansion there, relative to the crate's manifest).
+/// the formatted expansion there, relative to the crate's manifest),
+/// `spec: "my-host.abi"` (another description, e.g. an extension), and
+/// `runtime_path: "::my_sdk::rt"` (where the expansion finds the runtime
+/// crate, `::proxy_wasm_abi` by default).
 #[proc_macro]
 pub fn guest(input: TokenStream) -> TokenStream {
     proxy_wasm_abi_codegen::options::expand_guest(input.into())
@@ -24,7 +27,8 @@ pub fn guest(input: TokenStream) -> TokenStream {
 }
 
 /// Expands to the wasmtime host bindings of one ABI version: the `Host`
-/// trait, `add_to_linker` and `Plugin`. The crate must depend on `wasmtime`.
+/// trait, `add_to_linker` and `Plugin`. The expansion calls the runtime crate
+/// `proxy-wasm-abi` (feature `host`), and names wasmtime through it.
 /// Same options as [`guest!`].
 #[proc_macro]
 pub fn host(input: TokenStream) -> TokenStream {

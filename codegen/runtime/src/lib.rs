@@ -34,5 +34,11 @@ pub mod host;
 
 pub use enums::{AbiEnum, UnknownValue};
 
+/// The wasmtime the `host` feature is built on, which generated host code
+/// names: a host that uses it needs no wasmtime dependency of its own, so
+/// the two cannot disagree.
+#[cfg(feature = "host")]
+pub use wasmtime;
+
 #[cfg(feature = "macros")]
 pub use proxy_wasm_abi_macros::{AbiEnum, exports, guest, host, hostcalls};

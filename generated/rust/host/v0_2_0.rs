@@ -214,7 +214,7 @@ pub use rt::host::{
     AccessLevel, CallError, Grant, HasPluginState, Pairs, PluginError, PluginState,
     Running,
 };
-
+use rt::host::After;
 ///What the shims of functions returning `proxy_status_t` answer with.
 const STATUS_ROLES: rt::host::Statuses = rt::host::Statuses {
     success: RawStatus::OK.0,
@@ -956,1383 +956,962 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
     linker: &mut wasmtime::Linker<T>,
     get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
 ) -> wasmtime::Result<()> {
-    linker
-        .func_wrap(
-            "env",
-            "proxy_done",
-            move |caller: wasmtime::Caller<'_, T>| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let () = get(data).proxy_done()?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_set_effective_context",
-            move |caller: wasmtime::Caller<'_, T>, context_id: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let () = get(data).proxy_set_effective_context(context_id)?;
-                        data.plugin_state().switch_context(context_id);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_log",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                log_level: u32,
-                message_data: u32,
-                message_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let log_level: LogLevel = rt::host::decode(
-                            log_level,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let message = mem
-                            .str(message_data, message_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let () = get(data).proxy_log(log_level, message)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "wasi_snapshot_preview1",
-            "fd_write",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                fd_id: u32,
-                iovec: u32,
-                iovec_size: u32,
-                return_written_bytes: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &WASI_ERRNO_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_written_bytes, 4)?;
-                        let fd_id: WasiFdId = rt::host::decode(
-                            fd_id,
-                            RawWasiErrno::BADF.0,
-                        )?;
-                        let iovec = &mem
-                            .iovecs(iovec, iovec_size, RawWasiErrno::INVAL.0)?;
-                        let out_written_bytes = get(data).fd_write(fd_id, iovec)?;
-                        mem.write_u32(
-                            return_written_bytes,
-                            rt::host::to_u32(out_written_bytes, RawWasiErrno::INVAL.0)?,
-                        );
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_current_time_nanoseconds",
-            move |caller: wasmtime::Caller<'_, T>, return_time: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_time, 8)?;
-                        let out_time = get(data).proxy_get_current_time_nanoseconds()?;
-                        mem.write_u64(return_time, out_time);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "wasi_snapshot_preview1",
-            "clock_time_get",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                clock_id: u32,
-                _unused: u64,
-                return_time: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &WASI_ERRNO_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_time, 8)?;
-                        let clock_id: WasiClockId = rt::host::decode(
-                            clock_id,
-                            RawWasiErrno::NOTSUP.0,
-                        )?;
-                        let out_time = get(data).clock_time_get(clock_id)?;
-                        mem.write_u64(return_time, out_time);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_set_tick_period_milliseconds",
-            move |caller: wasmtime::Caller<'_, T>, tick_period: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let () = get(data)
-                            .proxy_set_tick_period_milliseconds(tick_period)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "wasi_snapshot_preview1",
-            "random_get",
-            move |caller: wasmtime::Caller<'_, T>, buffer: u32, buffer_size: u32| {
-                rt::host::shim(
-                    caller,
-                    &WASI_ERRNO_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        let buffer = mem.bytes_mut(buffer, buffer_size)?;
-                        let () = get(data).random_get(buffer)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "wasi_snapshot_preview1",
-            "environ_sizes_get",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                return_num_elements: u32,
-                return_buffer_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &WASI_ERRNO_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_num_elements, 4)?;
-                        mem.out_slot(return_buffer_size, 4)?;
-                        let (out_num_elements, out_buffer_size) = get(data)
-                            .environ_sizes_get()?;
-                        mem.write_u32(
-                            return_num_elements,
-                            rt::host::to_u32(out_num_elements, RawWasiErrno::INVAL.0)?,
-                        );
-                        mem.write_u32(
-                            return_buffer_size,
-                            rt::host::to_u32(out_buffer_size, RawWasiErrno::INVAL.0)?,
-                        );
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "wasi_snapshot_preview1",
-            "environ_get",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                return_array: u32,
-                return_buffer: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &WASI_ERRNO_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.address(return_array)?;
-                        mem.address(return_buffer)?;
-                        let () = get(data)
-                            .environ_get(
-                                mem.as_mut_slice(),
-                                return_array,
-                                return_buffer,
-                            )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_set_buffer_bytes",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                buffer_id: u32,
-                start: u32,
-                size: u32,
-                value_data: u32,
-                value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let buffer_id: BufferType = rt::host::decode(
-                            buffer_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let start = start as usize;
-                        let size = size as usize;
-                        let value = mem.bytes(value_data, value_size)?;
-                        data.plugin_state()
-                            .check(
-                                buffer_type_grants(buffer_id),
-                                AccessLevel::Modify,
-                                RawStatus::NOT_FOUND.0,
-                            )?;
-                        let () = get(data)
-                            .proxy_set_buffer_bytes(buffer_id, start, size, value)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_buffer_bytes",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                buffer_id: u32,
-                start: u32,
-                max_size: u32,
-                return_value_data: u32,
-                return_value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        mem.out_slot(return_value_data, 4)?;
-                        mem.out_slot(return_value_size, 4)?;
-                        let buffer_id: BufferType = rt::host::decode(
-                            buffer_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let start = start as usize;
-                        let max_size = max_size as usize;
-                        data.plugin_state()
-                            .check(
-                                buffer_type_grants(buffer_id),
-                                AccessLevel::Read,
-                                RawStatus::NOT_FOUND.0,
-                            )?;
-                        let out_value = get(data)
-                            .proxy_get_buffer_bytes(buffer_id, start, max_size)?;
-                        call.return_bytes(
-                            &out_value,
-                            return_value_data,
-                            return_value_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_buffer_status",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                buffer_id: u32,
-                return_buffer_size: u32,
-                return_unused: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_buffer_size, 4)?;
-                        mem.out_slot(return_unused, 4)?;
-                        let buffer_id: BufferType = rt::host::decode(
-                            buffer_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        data.plugin_state()
-                            .check(
-                                buffer_type_grants(buffer_id),
-                                AccessLevel::Read,
-                                RawStatus::NOT_FOUND.0,
-                            )?;
-                        let out_buffer_size = get(data)
-                            .proxy_get_buffer_status(buffer_id)?;
-                        mem.write_u32(
-                            return_buffer_size,
-                            rt::host::to_u32(out_buffer_size, RawStatus::BAD_ARGUMENT.0)?,
-                        );
-                        mem.write_u32(return_unused, 0);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_header_map_size",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                map_id: u32,
-                return_serialized_pairs_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_serialized_pairs_size, 4)?;
-                        let map_id: MapType = rt::host::decode(
-                            map_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        data.plugin_state()
-                            .check(
-                                map_type_grants(map_id),
-                                AccessLevel::Read,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let out_serialized_pairs_size = get(data)
-                            .proxy_get_header_map_size(map_id)?;
-                        mem.write_u32(
-                            return_serialized_pairs_size,
-                            rt::host::to_u32(
-                                out_serialized_pairs_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?,
-                        );
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_header_map_pairs",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                map_id: u32,
-                return_serialized_pairs_data: u32,
-                return_serialized_pairs_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        mem.out_slot(return_serialized_pairs_data, 4)?;
-                        mem.out_slot(return_serialized_pairs_size, 4)?;
-                        let map_id: MapType = rt::host::decode(
-                            map_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        data.plugin_state()
-                            .check(
-                                map_type_grants(map_id),
-                                AccessLevel::Read,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let out_pairs = get(data).proxy_get_header_map_pairs(map_id)?;
-                        call.return_map(
-                            &out_pairs,
-                            return_serialized_pairs_data,
-                            return_serialized_pairs_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_set_header_map_pairs",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                map_id: u32,
-                serialized_pairs_data: u32,
-                serialized_pairs_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let map_id: MapType = rt::host::decode(
-                            map_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let pairs = &mem
-                            .map(
-                                serialized_pairs_data,
-                                serialized_pairs_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        data.plugin_state()
-                            .check(
-                                map_type_grants(map_id),
-                                AccessLevel::Modify,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let () = get(data).proxy_set_header_map_pairs(map_id, pairs)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_header_map_value",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                map_id: u32,
-                key_data: u32,
-                key_size: u32,
-                return_value_data: u32,
-                return_value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        mem.out_slot(return_value_data, 4)?;
-                        mem.out_slot(return_value_size, 4)?;
-                        let map_id: MapType = rt::host::decode(
-                            map_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let key = mem
-                            .str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-                        data.plugin_state()
-                            .check(
-                                map_type_grants(map_id),
-                                AccessLevel::Read,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let out_value = get(data)
-                            .proxy_get_header_map_value(map_id, key)?;
-                        call.return_bytes(
-                            &out_value,
-                            return_value_data,
-                            return_value_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_add_header_map_value",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                map_id: u32,
-                key_data: u32,
-                key_size: u32,
-                value_data: u32,
-                value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let map_id: MapType = rt::host::decode(
-                            map_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let key = mem
-                            .str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let value = mem.bytes(value_data, value_size)?;
-                        data.plugin_state()
-                            .check(
-                                map_type_grants(map_id),
-                                AccessLevel::Add,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let () = get(data)
-                            .proxy_add_header_map_value(map_id, key, value)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_replace_header_map_value",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                map_id: u32,
-                key_data: u32,
-                key_size: u32,
-                value_data: u32,
-                value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let map_id: MapType = rt::host::decode(
-                            map_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let key = mem
-                            .str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let value = mem.bytes(value_data, value_size)?;
-                        data.plugin_state()
-                            .check(
-                                map_type_grants(map_id),
-                                AccessLevel::Modify,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let () = get(data)
-                            .proxy_replace_header_map_value(map_id, key, value)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_remove_header_map_value",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                map_id: u32,
-                key_data: u32,
-                key_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let map_id: MapType = rt::host::decode(
-                            map_id,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let key = mem
-                            .str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-                        data.plugin_state()
-                            .check(
-                                map_type_grants(map_id),
-                                AccessLevel::Modify,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let () = get(data).proxy_remove_header_map_value(map_id, key)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_continue_stream",
-            move |caller: wasmtime::Caller<'_, T>, stream_type: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let stream_type: StreamType = rt::host::decode(
-                            stream_type,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let () = get(data).proxy_continue_stream(stream_type)?;
-                        data.plugin_state().resumed(stream_type_resumes(stream_type));
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_close_stream",
-            move |caller: wasmtime::Caller<'_, T>, stream_type: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let stream_type: StreamType = rt::host::decode(
-                            stream_type,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let () = get(data).proxy_close_stream(stream_type)?;
-                        data.plugin_state().resumed(stream_type_resumes(stream_type));
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_status",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                return_status_code: u32,
-                return_status_message_data: u32,
-                return_status_message_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_status_code, 4)?;
-                        mem.out_slot(return_status_message_data, 4)?;
-                        mem.out_slot(return_status_message_size, 4)?;
-                        data.plugin_state()
-                            .check(
-                                PROXY_GET_STATUS_GRANTS,
-                                AccessLevel::Call,
-                                RawStatus::NOT_FOUND.0,
-                            )?;
-                        let (out_status_code, out_status_message) = get(data)
-                            .proxy_get_status()?;
-                        mem.write_u32(return_status_code, out_status_code);
-                        call.return_str(
-                            &out_status_message,
-                            return_status_message_data,
-                            return_status_message_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_send_local_response",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                status_code: u32,
-                status_code_details_data: u32,
-                status_code_details_size: u32,
-                body_data: u32,
-                body_size: u32,
-                serialized_headers_data: u32,
-                serialized_headers_size: u32,
-                grpc_status: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let status_code_details = mem
-                            .str(
-                                status_code_details_data,
-                                status_code_details_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let body = mem.bytes(body_data, body_size)?;
-                        let headers = &mem
-                            .map(
-                                serialized_headers_data,
-                                serialized_headers_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        data.plugin_state()
-                            .check(
-                                PROXY_SEND_LOCAL_RESPONSE_GRANTS,
-                                AccessLevel::Call,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let () = get(data)
-                            .proxy_send_local_response(
-                                status_code,
-                                status_code_details,
-                                body,
-                                headers,
-                                grpc_status,
-                            )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_http_call",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                upstream_name_data: u32,
-                upstream_name_size: u32,
-                serialized_headers_data: u32,
-                serialized_headers_size: u32,
-                body_data: u32,
-                body_size: u32,
-                serialized_trailers_data: u32,
-                serialized_trailers_size: u32,
-                timeout: u32,
-                return_call_id: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_call_id, 4)?;
-                        let upstream_name = mem
-                            .str(
-                                upstream_name_data,
-                                upstream_name_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let headers = &mem
-                            .map(
-                                serialized_headers_data,
-                                serialized_headers_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let body = mem.bytes(body_data, body_size)?;
-                        let trailers = &mem
-                            .map(
-                                serialized_trailers_data,
-                                serialized_trailers_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let out_call_id = get(data)
-                            .proxy_http_call(
-                                upstream_name,
-                                headers,
-                                body,
-                                trailers,
-                                timeout,
-                            )?;
-                        mem.write_u32(return_call_id, out_call_id);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_grpc_call",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                upstream_name_data: u32,
-                upstream_name_size: u32,
-                service_name_data: u32,
-                service_name_size: u32,
-                method_name_data: u32,
-                method_name_size: u32,
-                serialized_initial_metadata_data: u32,
-                serialized_initial_metadata_size: u32,
-                message_data: u32,
-                message_size: u32,
-                timeout: u32,
-                return_call_id: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_call_id, 4)?;
-                        let upstream_name = mem
-                            .str(
-                                upstream_name_data,
-                                upstream_name_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let service_name = mem
-                            .str(
-                                service_name_data,
-                                service_name_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let method_name = mem
-                            .str(
-                                method_name_data,
-                                method_name_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let initial_metadata = &mem
-                            .map(
-                                serialized_initial_metadata_data,
-                                serialized_initial_metadata_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let message = mem.bytes(message_data, message_size)?;
-                        let out_call_id = get(data)
-                            .proxy_grpc_call(
-                                upstream_name,
-                                service_name,
-                                method_name,
-                                initial_metadata,
-                                message,
-                                timeout,
-                            )?;
-                        mem.write_u32(return_call_id, out_call_id);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_grpc_stream",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                upstream_name_data: u32,
-                upstream_name_size: u32,
-                service_name_data: u32,
-                service_name_size: u32,
-                method_name_data: u32,
-                method_name_size: u32,
-                serialized_initial_metadata_data: u32,
-                serialized_initial_metadata_size: u32,
-                return_stream_id: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_stream_id, 4)?;
-                        let upstream_name = mem
-                            .str(
-                                upstream_name_data,
-                                upstream_name_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let service_name = mem
-                            .str(
-                                service_name_data,
-                                service_name_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let method_name = mem
-                            .str(
-                                method_name_data,
-                                method_name_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let initial_metadata = &mem
-                            .map(
-                                serialized_initial_metadata_data,
-                                serialized_initial_metadata_size,
-                                RawStatus::BAD_ARGUMENT.0,
-                            )?;
-                        let out_stream_id = get(data)
-                            .proxy_grpc_stream(
-                                upstream_name,
-                                service_name,
-                                method_name,
-                                initial_metadata,
-                            )?;
-                        mem.write_u32(return_stream_id, out_stream_id);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_grpc_send",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                stream_id: u32,
-                message_data: u32,
-                message_size: u32,
-                end_stream: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let message = mem.bytes(message_data, message_size)?;
-                        let end_stream = end_stream != 0;
-                        let () = get(data)
-                            .proxy_grpc_send(stream_id, message, end_stream)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_grpc_cancel",
-            move |caller: wasmtime::Caller<'_, T>, call_or_stream_id: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let () = get(data).proxy_grpc_cancel(call_or_stream_id)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_grpc_close",
-            move |caller: wasmtime::Caller<'_, T>, call_or_stream_id: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let () = get(data).proxy_grpc_close(call_or_stream_id)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_set_shared_data",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                key_data: u32,
-                key_size: u32,
-                value_data: u32,
-                value_size: u32,
-                cas: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let key = mem
-                            .str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let value = mem.bytes(value_data, value_size)?;
-                        let () = get(data).proxy_set_shared_data(key, value, cas)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_shared_data",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                key_data: u32,
-                key_size: u32,
-                return_value_data: u32,
-                return_value_size: u32,
-                return_cas: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_value_data, 4)?;
-                        mem.out_slot(return_value_size, 4)?;
-                        mem.out_slot(return_cas, 4)?;
-                        let key = mem
-                            .str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let (out_value, out_cas) = get(data).proxy_get_shared_data(key)?;
-                        mem.write_u32(return_cas, out_cas);
-                        call.return_bytes(
-                            &out_value,
-                            return_value_data,
-                            return_value_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_register_shared_queue",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                name_data: u32,
-                name_size: u32,
-                return_queue_id: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_queue_id, 4)?;
-                        let name = mem
-                            .str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let out_queue_id = get(data).proxy_register_shared_queue(name)?;
-                        mem.write_u32(return_queue_id, out_queue_id);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_resolve_shared_queue",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                vm_id_data: u32,
-                vm_id_size: u32,
-                name_data: u32,
-                name_size: u32,
-                return_queue_id: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_queue_id, 4)?;
-                        let vm_id = mem
-                            .str(vm_id_data, vm_id_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let name = mem
-                            .str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let out_queue_id = get(data)
-                            .proxy_resolve_shared_queue(vm_id, name)?;
-                        mem.write_u32(return_queue_id, out_queue_id);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_enqueue_shared_queue",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                queue_id: u32,
-                value_data: u32,
-                value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let value = mem.bytes(value_data, value_size)?;
-                        let () = get(data).proxy_enqueue_shared_queue(queue_id, value)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_dequeue_shared_queue",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                queue_id: u32,
-                return_value_data: u32,
-                return_value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        mem.out_slot(return_value_data, 4)?;
-                        mem.out_slot(return_value_size, 4)?;
-                        let out_value = get(data).proxy_dequeue_shared_queue(queue_id)?;
-                        call.return_bytes(
-                            &out_value,
-                            return_value_data,
-                            return_value_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_define_metric",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                metric_type: u32,
-                name_data: u32,
-                name_size: u32,
-                return_metric_id: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_metric_id, 4)?;
-                        let metric_type: MetricType = rt::host::decode(
-                            metric_type,
-                            RawStatus::BAD_ARGUMENT.0,
-                        )?;
-                        let name = mem
-                            .str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let out_metric_id = get(data)
-                            .proxy_define_metric(metric_type, name)?;
-                        mem.write_u32(return_metric_id, out_metric_id);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_record_metric",
-            move |caller: wasmtime::Caller<'_, T>, metric_id: u32, value: u64| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let () = get(data).proxy_record_metric(metric_id, value)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_increment_metric",
-            move |caller: wasmtime::Caller<'_, T>, metric_id: u32, delta: i64| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let data = call.data();
-                        let () = get(data).proxy_increment_metric(metric_id, delta)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_metric",
-            move |caller: wasmtime::Caller<'_, T>, metric_id: u32, return_value: u32| {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_value, 8)?;
-                        let out_value = get(data).proxy_get_metric(metric_id)?;
-                        mem.write_u64(return_value, out_value);
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_get_property",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                path_data: u32,
-                path_size: u32,
-                return_value_data: u32,
-                return_value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        mem.out_slot(return_value_data, 4)?;
-                        mem.out_slot(return_value_size, 4)?;
-                        let path = &mem.path(path_data, path_size)?;
-                        let out_value = get(data).proxy_get_property(path)?;
-                        call.return_bytes(
-                            &out_value,
-                            return_value_data,
-                            return_value_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_set_property",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                path_data: u32,
-                path_size: u32,
-                value_data: u32,
-                value_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        let path = &mem.path(path_data, path_size)?;
-                        let value = mem.bytes(value_data, value_size)?;
-                        let () = get(data).proxy_set_property(path, value)?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_call_foreign_function",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                name_data: u32,
-                name_size: u32,
-                arguments_data: u32,
-                arguments_size: u32,
-                return_results_data: u32,
-                return_results_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &STATUS_ROLES,
-                    |call| {
-                        let (mem, data) = call.memory()?;
-                        mem.out_slot(return_results_data, 4)?;
-                        mem.out_slot(return_results_size, 4)?;
-                        let name = mem
-                            .str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
-                        let arguments = mem.bytes(arguments_data, arguments_size)?;
-                        let out_results = get(data)
-                            .proxy_call_foreign_function(name, arguments)?;
-                        call.return_bytes(
-                            &out_results,
-                            return_results_data,
-                            return_results_size,
-                        )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "wasi_snapshot_preview1",
-            "args_sizes_get",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                return_argc: u32,
-                return_argv_buffer_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &WASI_ERRNO_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.out_slot(return_argc, 4)?;
-                        mem.out_slot(return_argv_buffer_size, 4)?;
-                        let (out_argc, out_argv_buffer_size) = get(data)
-                            .args_sizes_get()?;
-                        mem.write_u32(
-                            return_argc,
-                            rt::host::to_u32(out_argc, RawWasiErrno::INVAL.0)?,
-                        );
-                        mem.write_u32(
-                            return_argv_buffer_size,
-                            rt::host::to_u32(
-                                out_argv_buffer_size,
-                                RawWasiErrno::INVAL.0,
-                            )?,
-                        );
-                        Ok(())
-                    },
-                )
-            },
-        )?;
-    linker
-        .func_wrap(
-            "wasi_snapshot_preview1",
-            "args_get",
-            move |
-                caller: wasmtime::Caller<'_, T>,
-                return_argv: u32,
-                return_argv_size: u32|
-            {
-                rt::host::shim(
-                    caller,
-                    &WASI_ERRNO_ROLES,
-                    |call| {
-                        let (mut mem, data) = call.memory()?;
-                        mem.address(return_argv)?;
-                        mem.address(return_argv_size)?;
-                        let () = get(data)
-                            .args_get(
-                                mem.as_mut_slice(),
-                                return_argv,
-                                return_argv_size,
-                            )?;
-                        Ok(())
-                    },
-                )
-            },
-        )?;
+    rt::host::wrap0(
+        linker,
+        "env",
+        "proxy_done",
+        &STATUS_ROLES,
+        move |call| {
+            let data = call.data();
+            get(data).proxy_done()?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap1(
+        linker,
+        "env",
+        "proxy_set_effective_context",
+        &STATUS_ROLES,
+        move |call, context_id: u32| {
+            let data = call.data();
+            get(data).proxy_set_effective_context(context_id)?;
+            data.plugin_state().switch_context(context_id);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_log",
+        &STATUS_ROLES,
+        move |call, log_level: u32, message_data: u32, message_size: u32| {
+            let (mem, data) = call.memory()?;
+            let log_level: LogLevel = rt::host::decode(
+                log_level,
+                RawStatus::BAD_ARGUMENT.0,
+            )?;
+            let message = mem
+                .str(message_data, message_size, RawStatus::BAD_ARGUMENT.0)?;
+            get(data).proxy_log(log_level, message)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap4(
+        linker,
+        "wasi_snapshot_preview1",
+        "fd_write",
+        &WASI_ERRNO_ROLES,
+        move |call, fd_id: u32, iovec: u32, iovec_size: u32, return_written_bytes: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_written_bytes, 4)?;
+            let fd_id: WasiFdId = rt::host::decode(fd_id, RawWasiErrno::BADF.0)?;
+            let iovec = &mem.iovecs(iovec, iovec_size, RawWasiErrno::INVAL.0)?;
+            let out_written_bytes = get(data).fd_write(fd_id, iovec)?;
+            mem.write_u32(
+                return_written_bytes,
+                rt::host::to_u32(out_written_bytes, RawWasiErrno::INVAL.0)?,
+            );
+            Ok(())
+        },
+    )?;
+    rt::host::wrap1(
+        linker,
+        "env",
+        "proxy_get_current_time_nanoseconds",
+        &STATUS_ROLES,
+        move |call, return_time: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_time, 8)?;
+            let out_time = get(data).proxy_get_current_time_nanoseconds()?;
+            mem.write_u64(return_time, out_time);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "wasi_snapshot_preview1",
+        "clock_time_get",
+        &WASI_ERRNO_ROLES,
+        move |call, clock_id: u32, _unused: u64, return_time: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_time, 8)?;
+            let clock_id: WasiClockId = rt::host::decode(
+                clock_id,
+                RawWasiErrno::NOTSUP.0,
+            )?;
+            let out_time = get(data).clock_time_get(clock_id)?;
+            mem.write_u64(return_time, out_time);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap1(
+        linker,
+        "env",
+        "proxy_set_tick_period_milliseconds",
+        &STATUS_ROLES,
+        move |call, tick_period: u32| {
+            let data = call.data();
+            get(data).proxy_set_tick_period_milliseconds(tick_period)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "wasi_snapshot_preview1",
+        "random_get",
+        &WASI_ERRNO_ROLES,
+        move |call, buffer: u32, buffer_size: u32| {
+            let (mut mem, data) = call.memory()?;
+            let buffer = mem.bytes_mut(buffer, buffer_size)?;
+            get(data).random_get(buffer)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "wasi_snapshot_preview1",
+        "environ_sizes_get",
+        &WASI_ERRNO_ROLES,
+        move |call, return_num_elements: u32, return_buffer_size: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_num_elements, 4)?;
+            mem.out_slot(return_buffer_size, 4)?;
+            let (out_num_elements, out_buffer_size) = get(data).environ_sizes_get()?;
+            mem.write_u32(
+                return_num_elements,
+                rt::host::to_u32(out_num_elements, RawWasiErrno::INVAL.0)?,
+            );
+            mem.write_u32(
+                return_buffer_size,
+                rt::host::to_u32(out_buffer_size, RawWasiErrno::INVAL.0)?,
+            );
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "wasi_snapshot_preview1",
+        "environ_get",
+        &WASI_ERRNO_ROLES,
+        move |call, return_array: u32, return_buffer: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.address(return_array)?;
+            mem.address(return_buffer)?;
+            get(data).environ_get(mem.as_mut_slice(), return_array, return_buffer)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_set_buffer_bytes",
+        &STATUS_ROLES,
+        move |
+            call,
+            buffer_id: u32,
+            start: u32,
+            size: u32,
+            value_data: u32,
+            value_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            let buffer_id: BufferType = rt::host::decode(
+                buffer_id,
+                RawStatus::BAD_ARGUMENT.0,
+            )?;
+            let start = start as usize;
+            let size = size as usize;
+            let value = mem.bytes(value_data, value_size)?;
+            data.plugin_state()
+                .check(
+                    buffer_type_grants(buffer_id),
+                    AccessLevel::Modify,
+                    RawStatus::NOT_FOUND.0,
+                )?;
+            get(data).proxy_set_buffer_bytes(buffer_id, start, size, value)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_get_buffer_bytes",
+        &STATUS_ROLES,
+        move |
+            call,
+            buffer_id: u32,
+            start: u32,
+            max_size: u32,
+            return_value_data: u32,
+            return_value_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            mem.out_slot(return_value_data, 4)?;
+            mem.out_slot(return_value_size, 4)?;
+            let buffer_id: BufferType = rt::host::decode(
+                buffer_id,
+                RawStatus::BAD_ARGUMENT.0,
+            )?;
+            let start = start as usize;
+            let max_size = max_size as usize;
+            data.plugin_state()
+                .check(
+                    buffer_type_grants(buffer_id),
+                    AccessLevel::Read,
+                    RawStatus::NOT_FOUND.0,
+                )?;
+            let out_value = get(data)
+                .proxy_get_buffer_bytes(buffer_id, start, max_size)?;
+            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_get_buffer_status",
+        &STATUS_ROLES,
+        move |call, buffer_id: u32, return_buffer_size: u32, return_unused: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_buffer_size, 4)?;
+            mem.out_slot(return_unused, 4)?;
+            let buffer_id: BufferType = rt::host::decode(
+                buffer_id,
+                RawStatus::BAD_ARGUMENT.0,
+            )?;
+            data.plugin_state()
+                .check(
+                    buffer_type_grants(buffer_id),
+                    AccessLevel::Read,
+                    RawStatus::NOT_FOUND.0,
+                )?;
+            let out_buffer_size = get(data).proxy_get_buffer_status(buffer_id)?;
+            mem.write_u32(
+                return_buffer_size,
+                rt::host::to_u32(out_buffer_size, RawStatus::BAD_ARGUMENT.0)?,
+            );
+            mem.write_u32(return_unused, 0);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "env",
+        "proxy_get_header_map_size",
+        &STATUS_ROLES,
+        move |call, map_id: u32, return_serialized_pairs_size: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_serialized_pairs_size, 4)?;
+            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
+            data.plugin_state()
+                .check(
+                    map_type_grants(map_id),
+                    AccessLevel::Read,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let out_serialized_pairs_size = get(data).proxy_get_header_map_size(map_id)?;
+            mem.write_u32(
+                return_serialized_pairs_size,
+                rt::host::to_u32(out_serialized_pairs_size, RawStatus::BAD_ARGUMENT.0)?,
+            );
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_get_header_map_pairs",
+        &STATUS_ROLES,
+        move |
+            call,
+            map_id: u32,
+            return_serialized_pairs_data: u32,
+            return_serialized_pairs_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            mem.out_slot(return_serialized_pairs_data, 4)?;
+            mem.out_slot(return_serialized_pairs_size, 4)?;
+            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
+            data.plugin_state()
+                .check(
+                    map_type_grants(map_id),
+                    AccessLevel::Read,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let out_pairs = get(data).proxy_get_header_map_pairs(map_id)?;
+            call.return_map(
+                &out_pairs,
+                return_serialized_pairs_data,
+                return_serialized_pairs_size,
+            )?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_set_header_map_pairs",
+        &STATUS_ROLES,
+        move |call, map_id: u32, serialized_pairs_data: u32, serialized_pairs_size: u32| {
+            let (mem, data) = call.memory()?;
+            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
+            let pairs = &mem
+                .map(
+                    serialized_pairs_data,
+                    serialized_pairs_size,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            data.plugin_state()
+                .check(
+                    map_type_grants(map_id),
+                    AccessLevel::Modify,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            get(data).proxy_set_header_map_pairs(map_id, pairs)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_get_header_map_value",
+        &STATUS_ROLES,
+        move |
+            call,
+            map_id: u32,
+            key_data: u32,
+            key_size: u32,
+            return_value_data: u32,
+            return_value_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            mem.out_slot(return_value_data, 4)?;
+            mem.out_slot(return_value_size, 4)?;
+            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
+            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            data.plugin_state()
+                .check(
+                    map_type_grants(map_id),
+                    AccessLevel::Read,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let out_value = get(data).proxy_get_header_map_value(map_id, key)?;
+            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_add_header_map_value",
+        &STATUS_ROLES,
+        move |
+            call,
+            map_id: u32,
+            key_data: u32,
+            key_size: u32,
+            value_data: u32,
+            value_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
+            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let value = mem.bytes(value_data, value_size)?;
+            data.plugin_state()
+                .check(
+                    map_type_grants(map_id),
+                    AccessLevel::Add,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            get(data).proxy_add_header_map_value(map_id, key, value)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_replace_header_map_value",
+        &STATUS_ROLES,
+        move |
+            call,
+            map_id: u32,
+            key_data: u32,
+            key_size: u32,
+            value_data: u32,
+            value_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
+            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let value = mem.bytes(value_data, value_size)?;
+            data.plugin_state()
+                .check(
+                    map_type_grants(map_id),
+                    AccessLevel::Modify,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            get(data).proxy_replace_header_map_value(map_id, key, value)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_remove_header_map_value",
+        &STATUS_ROLES,
+        move |call, map_id: u32, key_data: u32, key_size: u32| {
+            let (mem, data) = call.memory()?;
+            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
+            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            data.plugin_state()
+                .check(
+                    map_type_grants(map_id),
+                    AccessLevel::Modify,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            get(data).proxy_remove_header_map_value(map_id, key)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap1(
+        linker,
+        "env",
+        "proxy_continue_stream",
+        &STATUS_ROLES,
+        move |call, stream_type: u32| {
+            let data = call.data();
+            let stream_type: StreamType = rt::host::decode(
+                stream_type,
+                RawStatus::BAD_ARGUMENT.0,
+            )?;
+            get(data).proxy_continue_stream(stream_type)?;
+            data.plugin_state().resumed(stream_type_resumes(stream_type));
+            Ok(())
+        },
+    )?;
+    rt::host::wrap1(
+        linker,
+        "env",
+        "proxy_close_stream",
+        &STATUS_ROLES,
+        move |call, stream_type: u32| {
+            let data = call.data();
+            let stream_type: StreamType = rt::host::decode(
+                stream_type,
+                RawStatus::BAD_ARGUMENT.0,
+            )?;
+            get(data).proxy_close_stream(stream_type)?;
+            data.plugin_state().resumed(stream_type_resumes(stream_type));
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_get_status",
+        &STATUS_ROLES,
+        move |
+            call,
+            return_status_code: u32,
+            return_status_message_data: u32,
+            return_status_message_size: u32|
+        {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_status_code, 4)?;
+            mem.out_slot(return_status_message_data, 4)?;
+            mem.out_slot(return_status_message_size, 4)?;
+            data.plugin_state()
+                .check(
+                    PROXY_GET_STATUS_GRANTS,
+                    AccessLevel::Call,
+                    RawStatus::NOT_FOUND.0,
+                )?;
+            let (out_status_code, out_status_message) = get(data).proxy_get_status()?;
+            mem.write_u32(return_status_code, out_status_code);
+            call.return_str(
+                &out_status_message,
+                return_status_message_data,
+                return_status_message_size,
+            )?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap8(
+        linker,
+        "env",
+        "proxy_send_local_response",
+        &STATUS_ROLES,
+        move |
+            call,
+            status_code: u32,
+            status_code_details_data: u32,
+            status_code_details_size: u32,
+            body_data: u32,
+            body_size: u32,
+            serialized_headers_data: u32,
+            serialized_headers_size: u32,
+            grpc_status: u32|
+        {
+            let (mem, data) = call.memory()?;
+            let status_code_details = mem
+                .str(
+                    status_code_details_data,
+                    status_code_details_size,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let body = mem.bytes(body_data, body_size)?;
+            let headers = &mem
+                .map(
+                    serialized_headers_data,
+                    serialized_headers_size,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            data.plugin_state()
+                .check(
+                    PROXY_SEND_LOCAL_RESPONSE_GRANTS,
+                    AccessLevel::Call,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            get(data)
+                .proxy_send_local_response(
+                    status_code,
+                    status_code_details,
+                    body,
+                    headers,
+                    grpc_status,
+                )?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap10(
+        linker,
+        "env",
+        "proxy_http_call",
+        &STATUS_ROLES,
+        move |
+            call,
+            upstream_name_data: u32,
+            upstream_name_size: u32,
+            serialized_headers_data: u32,
+            serialized_headers_size: u32,
+            body_data: u32,
+            body_size: u32,
+            serialized_trailers_data: u32,
+            serialized_trailers_size: u32,
+            timeout: u32,
+            return_call_id: u32|
+        {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_call_id, 4)?;
+            let upstream_name = mem
+                .str(upstream_name_data, upstream_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let headers = &mem
+                .map(
+                    serialized_headers_data,
+                    serialized_headers_size,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let body = mem.bytes(body_data, body_size)?;
+            let trailers = &mem
+                .map(
+                    serialized_trailers_data,
+                    serialized_trailers_size,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let out_call_id = get(data)
+                .proxy_http_call(upstream_name, headers, body, trailers, timeout)?;
+            mem.write_u32(return_call_id, out_call_id);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap12(
+        linker,
+        "env",
+        "proxy_grpc_call",
+        &STATUS_ROLES,
+        move |
+            call,
+            upstream_name_data: u32,
+            upstream_name_size: u32,
+            service_name_data: u32,
+            service_name_size: u32,
+            method_name_data: u32,
+            method_name_size: u32,
+            serialized_initial_metadata_data: u32,
+            serialized_initial_metadata_size: u32,
+            message_data: u32,
+            message_size: u32,
+            timeout: u32,
+            return_call_id: u32|
+        {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_call_id, 4)?;
+            let upstream_name = mem
+                .str(upstream_name_data, upstream_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let service_name = mem
+                .str(service_name_data, service_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let method_name = mem
+                .str(method_name_data, method_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let initial_metadata = &mem
+                .map(
+                    serialized_initial_metadata_data,
+                    serialized_initial_metadata_size,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let message = mem.bytes(message_data, message_size)?;
+            let out_call_id = get(data)
+                .proxy_grpc_call(
+                    upstream_name,
+                    service_name,
+                    method_name,
+                    initial_metadata,
+                    message,
+                    timeout,
+                )?;
+            mem.write_u32(return_call_id, out_call_id);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap9(
+        linker,
+        "env",
+        "proxy_grpc_stream",
+        &STATUS_ROLES,
+        move |
+            call,
+            upstream_name_data: u32,
+            upstream_name_size: u32,
+            service_name_data: u32,
+            service_name_size: u32,
+            method_name_data: u32,
+            method_name_size: u32,
+            serialized_initial_metadata_data: u32,
+            serialized_initial_metadata_size: u32,
+            return_stream_id: u32|
+        {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_stream_id, 4)?;
+            let upstream_name = mem
+                .str(upstream_name_data, upstream_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let service_name = mem
+                .str(service_name_data, service_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let method_name = mem
+                .str(method_name_data, method_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let initial_metadata = &mem
+                .map(
+                    serialized_initial_metadata_data,
+                    serialized_initial_metadata_size,
+                    RawStatus::BAD_ARGUMENT.0,
+                )?;
+            let out_stream_id = get(data)
+                .proxy_grpc_stream(
+                    upstream_name,
+                    service_name,
+                    method_name,
+                    initial_metadata,
+                )?;
+            mem.write_u32(return_stream_id, out_stream_id);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap4(
+        linker,
+        "env",
+        "proxy_grpc_send",
+        &STATUS_ROLES,
+        move |
+            call,
+            stream_id: u32,
+            message_data: u32,
+            message_size: u32,
+            end_stream: u32|
+        {
+            let (mem, data) = call.memory()?;
+            let message = mem.bytes(message_data, message_size)?;
+            let end_stream = end_stream != 0;
+            get(data).proxy_grpc_send(stream_id, message, end_stream)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap1(
+        linker,
+        "env",
+        "proxy_grpc_cancel",
+        &STATUS_ROLES,
+        move |call, call_or_stream_id: u32| {
+            let data = call.data();
+            get(data).proxy_grpc_cancel(call_or_stream_id)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap1(
+        linker,
+        "env",
+        "proxy_grpc_close",
+        &STATUS_ROLES,
+        move |call, call_or_stream_id: u32| {
+            let data = call.data();
+            get(data).proxy_grpc_close(call_or_stream_id)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_set_shared_data",
+        &STATUS_ROLES,
+        move |
+            call,
+            key_data: u32,
+            key_size: u32,
+            value_data: u32,
+            value_size: u32,
+            cas: u32|
+        {
+            let (mem, data) = call.memory()?;
+            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let value = mem.bytes(value_data, value_size)?;
+            get(data).proxy_set_shared_data(key, value, cas)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_get_shared_data",
+        &STATUS_ROLES,
+        move |
+            call,
+            key_data: u32,
+            key_size: u32,
+            return_value_data: u32,
+            return_value_size: u32,
+            return_cas: u32|
+        {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_value_data, 4)?;
+            mem.out_slot(return_value_size, 4)?;
+            mem.out_slot(return_cas, 4)?;
+            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let (out_value, out_cas) = get(data).proxy_get_shared_data(key)?;
+            mem.write_u32(return_cas, out_cas);
+            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_register_shared_queue",
+        &STATUS_ROLES,
+        move |call, name_data: u32, name_size: u32, return_queue_id: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_queue_id, 4)?;
+            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let out_queue_id = get(data).proxy_register_shared_queue(name)?;
+            mem.write_u32(return_queue_id, out_queue_id);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap5(
+        linker,
+        "env",
+        "proxy_resolve_shared_queue",
+        &STATUS_ROLES,
+        move |
+            call,
+            vm_id_data: u32,
+            vm_id_size: u32,
+            name_data: u32,
+            name_size: u32,
+            return_queue_id: u32|
+        {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_queue_id, 4)?;
+            let vm_id = mem.str(vm_id_data, vm_id_size, RawStatus::BAD_ARGUMENT.0)?;
+            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let out_queue_id = get(data).proxy_resolve_shared_queue(vm_id, name)?;
+            mem.write_u32(return_queue_id, out_queue_id);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_enqueue_shared_queue",
+        &STATUS_ROLES,
+        move |call, queue_id: u32, value_data: u32, value_size: u32| {
+            let (mem, data) = call.memory()?;
+            let value = mem.bytes(value_data, value_size)?;
+            get(data).proxy_enqueue_shared_queue(queue_id, value)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap3(
+        linker,
+        "env",
+        "proxy_dequeue_shared_queue",
+        &STATUS_ROLES,
+        move |call, queue_id: u32, return_value_data: u32, return_value_size: u32| {
+            let (mem, data) = call.memory()?;
+            mem.out_slot(return_value_data, 4)?;
+            mem.out_slot(return_value_size, 4)?;
+            let out_value = get(data).proxy_dequeue_shared_queue(queue_id)?;
+            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap4(
+        linker,
+        "env",
+        "proxy_define_metric",
+        &STATUS_ROLES,
+        move |
+            call,
+            metric_type: u32,
+            name_data: u32,
+            name_size: u32,
+            return_metric_id: u32|
+        {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_metric_id, 4)?;
+            let metric_type: MetricType = rt::host::decode(
+                metric_type,
+                RawStatus::BAD_ARGUMENT.0,
+            )?;
+            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let out_metric_id = get(data).proxy_define_metric(metric_type, name)?;
+            mem.write_u32(return_metric_id, out_metric_id);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "env",
+        "proxy_record_metric",
+        &STATUS_ROLES,
+        move |call, metric_id: u32, value: u64| {
+            let data = call.data();
+            get(data).proxy_record_metric(metric_id, value)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "env",
+        "proxy_increment_metric",
+        &STATUS_ROLES,
+        move |call, metric_id: u32, delta: i64| {
+            let data = call.data();
+            get(data).proxy_increment_metric(metric_id, delta)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "env",
+        "proxy_get_metric",
+        &STATUS_ROLES,
+        move |call, metric_id: u32, return_value: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_value, 8)?;
+            let out_value = get(data).proxy_get_metric(metric_id)?;
+            mem.write_u64(return_value, out_value);
+            Ok(())
+        },
+    )?;
+    rt::host::wrap4(
+        linker,
+        "env",
+        "proxy_get_property",
+        &STATUS_ROLES,
+        move |
+            call,
+            path_data: u32,
+            path_size: u32,
+            return_value_data: u32,
+            return_value_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            mem.out_slot(return_value_data, 4)?;
+            mem.out_slot(return_value_size, 4)?;
+            let path = &mem.path(path_data, path_size)?;
+            let out_value = get(data).proxy_get_property(path)?;
+            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap4(
+        linker,
+        "env",
+        "proxy_set_property",
+        &STATUS_ROLES,
+        move |call, path_data: u32, path_size: u32, value_data: u32, value_size: u32| {
+            let (mem, data) = call.memory()?;
+            let path = &mem.path(path_data, path_size)?;
+            let value = mem.bytes(value_data, value_size)?;
+            get(data).proxy_set_property(path, value)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap6(
+        linker,
+        "env",
+        "proxy_call_foreign_function",
+        &STATUS_ROLES,
+        move |
+            call,
+            name_data: u32,
+            name_size: u32,
+            arguments_data: u32,
+            arguments_size: u32,
+            return_results_data: u32,
+            return_results_size: u32|
+        {
+            let (mem, data) = call.memory()?;
+            mem.out_slot(return_results_data, 4)?;
+            mem.out_slot(return_results_size, 4)?;
+            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let arguments = mem.bytes(arguments_data, arguments_size)?;
+            let out_results = get(data).proxy_call_foreign_function(name, arguments)?;
+            call.return_bytes(&out_results, return_results_data, return_results_size)?;
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "wasi_snapshot_preview1",
+        "args_sizes_get",
+        &WASI_ERRNO_ROLES,
+        move |call, return_argc: u32, return_argv_buffer_size: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.out_slot(return_argc, 4)?;
+            mem.out_slot(return_argv_buffer_size, 4)?;
+            let (out_argc, out_argv_buffer_size) = get(data).args_sizes_get()?;
+            mem.write_u32(
+                return_argc,
+                rt::host::to_u32(out_argc, RawWasiErrno::INVAL.0)?,
+            );
+            mem.write_u32(
+                return_argv_buffer_size,
+                rt::host::to_u32(out_argv_buffer_size, RawWasiErrno::INVAL.0)?,
+            );
+            Ok(())
+        },
+    )?;
+    rt::host::wrap2(
+        linker,
+        "wasi_snapshot_preview1",
+        "args_get",
+        &WASI_ERRNO_ROLES,
+        move |call, return_argv: u32, return_argv_size: u32| {
+            let (mut mem, data) = call.memory()?;
+            mem.address(return_argv)?;
+            mem.address(return_argv_size)?;
+            get(data).args_get(mem.as_mut_slice(), return_argv, return_argv_size)?;
+            Ok(())
+        },
+    )?;
     linker
         .func_wrap(
             "wasi_snapshot_preview1",
@@ -2940,18 +2519,10 @@ impl Plugin {
             .data_mut()
             .plugin_state()
             .created(context_id, parent_context_id);
-        let running = rt::host::Running::new(Callback::ContextCreate, context_id, false);
+        let running = Running::new(Callback::ContextCreate, context_id, false);
         let func = self.callbacks.proxy_on_context_create.as_ref();
-        let value = self
-            .core
-            .call(
-                store,
-                func,
-                running,
-                rt::host::After::Nothing,
-                (context_id, parent_context_id),
-            )?;
-        Ok(value)
+        self.core
+            .call(store, func, running, After::Nothing, (context_id, parent_context_id))
     }
 
     /// The host has finished with context `context_id` and asks whether it
@@ -2968,11 +2539,9 @@ impl Plugin {
         store: impl wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<bool>, CallError> {
-        let running = rt::host::Running::new(Callback::Done, context_id, false);
+        let running = Running::new(Callback::Done, context_id, false);
         let func = self.callbacks.proxy_on_done.as_ref();
-        let value = self
-            .core
-            .call(store, func, running, rt::host::After::Nothing, (context_id,))?;
+        let value = self.core.call(store, func, running, After::Nothing, (context_id,))?;
         Ok(value.map(|value| value != 0))
     }
 
@@ -2985,12 +2554,9 @@ impl Plugin {
         store: impl wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(Callback::Log, context_id, false);
+        let running = Running::new(Callback::Log, context_id, false);
         let func = self.callbacks.proxy_on_log.as_ref();
-        let value = self
-            .core
-            .call(store, func, running, rt::host::After::Nothing, (context_id,))?;
-        Ok(value)
+        self.core.call(store, func, running, After::Nothing, (context_id,))
     }
 
     /// Context `context_id` is gone; the plugin should drop everything it
@@ -3002,12 +2568,9 @@ impl Plugin {
         store: impl wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(Callback::Delete, context_id, false);
+        let running = Running::new(Callback::Delete, context_id, false);
         let func = self.callbacks.proxy_on_delete.as_ref();
-        let value = self
-            .core
-            .call(store, func, running, rt::host::After::Deletes, (context_id,))?;
-        Ok(value)
+        self.core.call(store, func, running, After::Deletes, (context_id,))
     }
 
     /// The VM has started; its configuration is `vm_configuration_size`
@@ -3026,7 +2589,7 @@ impl Plugin {
         unused: u32,
         vm_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
-        let running = rt::host::Running::new(Callback::VmStart, 0, false);
+        let running = Running::new(Callback::VmStart, 0, false);
         let func = self.callbacks.proxy_on_vm_start.as_ref();
         let value = self
             .core
@@ -3034,7 +2597,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (unused, vm_configuration_size),
             )?;
         Ok(value.map(|value| value != 0))
@@ -3057,11 +2620,7 @@ impl Plugin {
         plugin_context_id: u32,
         plugin_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::Configure,
-            plugin_context_id,
-            false,
-        );
+        let running = Running::new(Callback::Configure, plugin_context_id, false);
         let func = self.callbacks.proxy_on_configure.as_ref();
         let value = self
             .core
@@ -3069,7 +2628,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (plugin_context_id, plugin_configuration_size),
             )?;
         Ok(value.map(|value| value != 0))
@@ -3083,12 +2642,9 @@ impl Plugin {
         store: impl wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(Callback::Tick, plugin_context_id, false);
+        let running = Running::new(Callback::Tick, plugin_context_id, false);
         let func = self.callbacks.proxy_on_tick.as_ref();
-        let value = self
-            .core
-            .call(store, func, running, rt::host::After::Nothing, (plugin_context_id,))?;
-        Ok(value)
+        self.core.call(store, func, running, After::Nothing, (plugin_context_id,))
     }
 
     /// A new connection was accepted.
@@ -3104,11 +2660,7 @@ impl Plugin {
         store: impl wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::NewConnection,
-            stream_context_id,
-            false,
-        );
+        let running = Running::new(Callback::NewConnection, stream_context_id, false);
         let func = self.callbacks.proxy_on_new_connection.as_ref();
         let value = self
             .core
@@ -3116,7 +2668,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id,),
             )?;
         value
@@ -3141,11 +2693,7 @@ impl Plugin {
         data_size: u32,
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::DownstreamData,
-            stream_context_id,
-            false,
-        );
+        let running = Running::new(Callback::DownstreamData, stream_context_id, false);
         let func = self.callbacks.proxy_on_downstream_data.as_ref();
         let value = self
             .core
@@ -3153,7 +2701,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, data_size, u32::from(end_of_stream)),
             )?;
         value
@@ -3171,22 +2719,20 @@ impl Plugin {
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
+        let running = Running::new(
             Callback::DownstreamConnectionClose,
             stream_context_id,
             false,
         );
         let func = self.callbacks.proxy_on_downstream_connection_close.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (stream_context_id, RawPeerType::from(peer_type).0),
-            )?;
-        Ok(value)
+            )
     }
 
     /// Data arrived from upstream (also while paused). `data_size` is all
@@ -3206,11 +2752,7 @@ impl Plugin {
         data_size: u32,
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::UpstreamData,
-            stream_context_id,
-            false,
-        );
+        let running = Running::new(Callback::UpstreamData, stream_context_id, false);
         let func = self.callbacks.proxy_on_upstream_data.as_ref();
         let value = self
             .core
@@ -3218,7 +2760,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, data_size, u32::from(end_of_stream)),
             )?;
         value
@@ -3236,22 +2778,20 @@ impl Plugin {
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
+        let running = Running::new(
             Callback::UpstreamConnectionClose,
             stream_context_id,
             false,
         );
         let func = self.callbacks.proxy_on_upstream_connection_close.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (stream_context_id, RawPeerType::from(peer_type).0),
-            )?;
-        Ok(value)
+            )
     }
 
     /// The request headers arrived; `num_headers` of them are readable and
@@ -3273,11 +2813,7 @@ impl Plugin {
         num_headers: u32,
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::RequestHeaders,
-            stream_context_id,
-            false,
-        );
+        let running = Running::new(Callback::RequestHeaders, stream_context_id, false);
         let func = self.callbacks.proxy_on_request_headers.as_ref();
         let value = self
             .core
@@ -3285,7 +2821,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_headers, u32::from(end_of_stream)),
             )?;
         value
@@ -3310,7 +2846,7 @@ impl Plugin {
         body_size: u32,
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
+        let running = Running::new(
             Callback::RequestBody,
             stream_context_id,
             end_of_stream,
@@ -3322,7 +2858,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, body_size, u32::from(end_of_stream)),
             )?;
         value.map(|value| rt::host::returned("proxy_on_request_body", value)).transpose()
@@ -3345,11 +2881,7 @@ impl Plugin {
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::RequestTrailers,
-            stream_context_id,
-            false,
-        );
+        let running = Running::new(Callback::RequestTrailers, stream_context_id, false);
         let func = self.callbacks.proxy_on_request_trailers.as_ref();
         let value = self
             .core
@@ -3357,7 +2889,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_trailers),
             )?;
         value
@@ -3382,11 +2914,7 @@ impl Plugin {
         num_headers: u32,
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::ResponseHeaders,
-            stream_context_id,
-            false,
-        );
+        let running = Running::new(Callback::ResponseHeaders, stream_context_id, false);
         let func = self.callbacks.proxy_on_response_headers.as_ref();
         let value = self
             .core
@@ -3394,7 +2922,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_headers, u32::from(end_of_stream)),
             )?;
         value
@@ -3419,7 +2947,7 @@ impl Plugin {
         body_size: u32,
         end_of_stream: bool,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
+        let running = Running::new(
             Callback::ResponseBody,
             stream_context_id,
             end_of_stream,
@@ -3431,7 +2959,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, body_size, u32::from(end_of_stream)),
             )?;
         value
@@ -3456,11 +2984,7 @@ impl Plugin {
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::ResponseTrailers,
-            stream_context_id,
-            false,
-        );
+        let running = Running::new(Callback::ResponseTrailers, stream_context_id, false);
         let func = self.callbacks.proxy_on_response_trailers.as_ref();
         let value = self
             .core
@@ -3468,7 +2992,7 @@ impl Plugin {
                 store,
                 func,
                 running,
-                rt::host::After::Pauses(RawAction::PAUSE.0),
+                After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_trailers),
             )?;
         value
@@ -3493,22 +3017,16 @@ impl Plugin {
         body_size: u32,
         num_trailers: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::HttpCallResponse,
-            plugin_context_id,
-            false,
-        );
+        let running = Running::new(Callback::HttpCallResponse, plugin_context_id, false);
         let func = self.callbacks.proxy_on_http_call_response.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (plugin_context_id, call_id, num_headers, body_size, num_trailers),
-            )?;
-        Ok(value)
+            )
     }
 
     /// Initial metadata arrived for gRPC call or stream `call_id`;
@@ -3522,22 +3040,20 @@ impl Plugin {
         call_id: u32,
         num_elements: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
+        let running = Running::new(
             Callback::GrpcReceiveInitialMetadata,
             plugin_context_id,
             false,
         );
         let func = self.callbacks.proxy_on_grpc_receive_initial_metadata.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (plugin_context_id, call_id, num_elements),
-            )?;
-        Ok(value)
+            )
     }
 
     /// A response message of `message_size` bytes arrived for gRPC call or
@@ -3551,22 +3067,16 @@ impl Plugin {
         call_id: u32,
         message_size: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::GrpcReceive,
-            plugin_context_id,
-            false,
-        );
+        let running = Running::new(Callback::GrpcReceive, plugin_context_id, false);
         let func = self.callbacks.proxy_on_grpc_receive.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (plugin_context_id, call_id, message_size),
-            )?;
-        Ok(value)
+            )
     }
 
     /// Trailing metadata arrived for gRPC call or stream `call_id`;
@@ -3580,22 +3090,20 @@ impl Plugin {
         call_id: u32,
         num_elements: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
+        let running = Running::new(
             Callback::GrpcReceiveTrailingMetadata,
             plugin_context_id,
             false,
         );
         let func = self.callbacks.proxy_on_grpc_receive_trailing_metadata.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (plugin_context_id, call_id, num_elements),
-            )?;
-        Ok(value)
+            )
     }
 
     /// The gRPC call or stream `call_id` finished with gRPC `status_code`;
@@ -3611,22 +3119,16 @@ impl Plugin {
         call_id: u32,
         status_code: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::GrpcClose,
-            plugin_context_id,
-            false,
-        );
+        let running = Running::new(Callback::GrpcClose, plugin_context_id, false);
         let func = self.callbacks.proxy_on_grpc_close.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (plugin_context_id, call_id, status_code),
-            )?;
-        Ok(value)
+            )
     }
 
     /// An item was added to queue `queue_id`.
@@ -3638,22 +3140,10 @@ impl Plugin {
         plugin_context_id: u32,
         queue_id: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::QueueReady,
-            plugin_context_id,
-            false,
-        );
+        let running = Running::new(Callback::QueueReady, plugin_context_id, false);
         let func = self.callbacks.proxy_on_queue_ready.as_ref();
-        let value = self
-            .core
-            .call(
-                store,
-                func,
-                running,
-                rt::host::After::Nothing,
-                (plugin_context_id, queue_id),
-            )?;
-        Ok(value)
+        self.core
+            .call(store, func, running, After::Nothing, (plugin_context_id, queue_id))
     }
 
     /// The host invoked foreign callback `function_id`; its arguments
@@ -3667,21 +3157,15 @@ impl Plugin {
         function_id: u32,
         arguments_size: u32,
     ) -> Result<Option<()>, CallError> {
-        let running = rt::host::Running::new(
-            Callback::ForeignFunction,
-            plugin_context_id,
-            false,
-        );
+        let running = Running::new(Callback::ForeignFunction, plugin_context_id, false);
         let func = self.callbacks.proxy_on_foreign_function.as_ref();
-        let value = self
-            .core
+        self.core
             .call(
                 store,
                 func,
                 running,
-                rt::host::After::Nothing,
+                After::Nothing,
                 (plugin_context_id, function_id, arguments_size),
-            )?;
-        Ok(value)
+            )
     }
 }

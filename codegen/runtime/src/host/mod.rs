@@ -19,7 +19,10 @@ pub use plugin::{
     After, CallError, CallbackResult, Lookup, PluginCore, PluginError, Version, declared_versions,
     returned,
 };
-pub use shim::{Answer, HostCall, Memory, Statuses, decode, shim, to_u32};
+pub use shim::{
+    Answer, HostCall, Memory, Statuses, decode, shim, to_u32, wrap0, wrap1, wrap2, wrap3, wrap4,
+    wrap5, wrap6, wrap7, wrap8, wrap9, wrap10, wrap11, wrap12, wrap13, wrap14,
+};
 pub use state::{
     AccessLevel, CallbackId, Grant, HasPluginState, PluginState, Running, Saved, Slot,
 };

@@ -139,7 +139,7 @@ impl<T: 'static> Lookup<'_, T> {
         let func = self.instance.get_func(&mut self.store, name);
         // `found` counts distinct exports: a name looked up twice must not
         // count twice, or a module's other exports could go unexamined.
-        if func.is_some() && !self.names.iter().any(|seen| *seen == name) {
+        if func.is_some() && !self.names.contains(&name) {
             self.names.push(name);
             self.found += 1;
         }

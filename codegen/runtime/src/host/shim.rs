@@ -350,3 +350,52 @@ impl PluginState {
         }
     }
 }
+
+/// Defines `wrapN`: registers a host function of N wasm parameters whose
+/// body runs inside [`shim`]. One function per arity, so the body's closure
+/// gets its signature from the bound and generated code need not spell the
+/// closure and caller types out.
+macro_rules! wraps {
+    ($($wrap:ident[$n:literal]($($arg:ident: $ty:ident),*);)*) => {$(
+        #[doc = concat!(
+            "Registers host function `module`.`name`, of ",
+            $n,
+            " wasm parameters, in `linker`; `body` answers each call inside [`shim`].",
+        )]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $wrap<T, $($ty),*>(
+            linker: &mut wasmtime::Linker<T>,
+            module: &str,
+            name: &str,
+            statuses: &'static Statuses,
+            body: impl Fn(&mut HostCall<'_, T>, $($ty),*) -> Result<(), Answer> + Send + Sync + 'static,
+        ) -> wasmtime::Result<()>
+        where
+            T: HasPluginState + 'static,
+            $($ty: wasmtime::WasmTy,)*
+        {
+            linker.func_wrap(module, name, move |caller: wasmtime::Caller<'_, T>, $($arg: $ty),*| {
+                shim(caller, statuses, |call| body(call, $($arg),*))
+            })?;
+            Ok(())
+        }
+    )*};
+}
+
+wraps! {
+    wrap0[0]();
+    wrap1[1](a: A);
+    wrap2[2](a: A, b: B);
+    wrap3[3](a: A, b: B, c: C);
+    wrap4[4](a: A, b: B, c: C, d: D);
+    wrap5[5](a: A, b: B, c: C, d: D, e: E);
+    wrap6[6](a: A, b: B, c: C, d: D, e: E, f: F);
+    wrap7[7](a: A, b: B, c: C, d: D, e: E, f: F, g: G);
+    wrap8[8](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H);
+    wrap9[9](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I);
+    wrap10[10](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J);
+    wrap11[11](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K);
+    wrap12[12](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L);
+    wrap13[13](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L, m: M);
+    wrap14[14](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L, m: M, n: N);
+}
