@@ -929,9 +929,9 @@ pub trait Host {
 /// Registers every host function of this version in `linker`, each
 /// calling the [`Host`] that `get` finds in the store's data.
 pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
-    linker: &mut wasmtime::Linker<T>,
+    linker: &mut rt::wasmtime::Linker<T>,
     get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
-) -> wasmtime::Result<()> {
+) -> rt::wasmtime::Result<()> {
     rt::host::wrap0(
         linker,
         "env",
@@ -1451,7 +1451,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         .func_wrap(
             "env",
             "proxy_continue_request",
-            move |mut caller: wasmtime::Caller<'_, T>| {
+            move |mut caller: rt::wasmtime::Caller<'_, T>| {
                 get(caller.data_mut()).proxy_continue_request();
                 let data = caller.data_mut();
                 data.plugin_state()
@@ -1465,7 +1465,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         .func_wrap(
             "env",
             "proxy_continue_response",
-            move |mut caller: wasmtime::Caller<'_, T>| {
+            move |mut caller: rt::wasmtime::Caller<'_, T>| {
                 get(caller.data_mut()).proxy_continue_response();
                 let data = caller.data_mut();
                 data.plugin_state()
@@ -1479,7 +1479,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         .func_wrap(
             "env",
             "proxy_clear_route_cache",
-            move |mut caller: wasmtime::Caller<'_, T>| {
+            move |mut caller: rt::wasmtime::Caller<'_, T>| {
                 get(caller.data_mut()).proxy_clear_route_cache();
             },
         )?;
@@ -1916,7 +1916,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         .func_wrap(
             "wasi_snapshot_preview1",
             "proc_exit",
-            move |mut caller: wasmtime::Caller<'_, T>, exit_code: u32| {
+            move |mut caller: rt::wasmtime::Caller<'_, T>, exit_code: u32| {
                 get(caller.data_mut()).proc_exit(exit_code);
             },
         )?;
@@ -2327,7 +2327,7 @@ const VERSION: rt::host::Version = rt::host::Version {
 };
 
 /// A callback as looked up at instantiation: `None` when not exported.
-pub type Export<P, R> = Option<wasmtime::TypedFunc<P, R>>;
+pub type Export<P, R> = Option<rt::wasmtime::TypedFunc<P, R>>;
 
 /// Every callback of this version, looked up once at instantiation.
 pub struct Callbacks {
@@ -2390,7 +2390,7 @@ pub struct Plugin {
 
 impl Plugin {
     /// The ABI versions a module declares through its marker exports.
-    pub fn declared_versions(module: &wasmtime::Module) -> Vec<String> {
+    pub fn declared_versions(module: &rt::wasmtime::Module) -> Vec<String> {
         rt::host::declared_versions(module)
     }
 
@@ -2398,9 +2398,9 @@ impl Plugin {
     /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
     /// and looks up every callback.
     pub fn instantiate<T: HasPluginState + 'static>(
-        store: impl wasmtime::AsContextMut<Data = T>,
-        linker: &wasmtime::Linker<T>,
-        module: &wasmtime::Module,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        linker: &rt::wasmtime::Linker<T>,
+        module: &rt::wasmtime::Module,
     ) -> Result<Plugin, PluginError> {
         let (core, callbacks) = rt::host::PluginCore::instantiate(
             store,
@@ -2446,12 +2446,12 @@ impl Plugin {
     }
 
     /// The wasmtime instance.
-    pub fn instance(&self) -> wasmtime::Instance {
+    pub fn instance(&self) -> rt::wasmtime::Instance {
         self.core.instance()
     }
 
     /// The plugin's memory.
-    pub fn memory(&self) -> wasmtime::Memory {
+    pub fn memory(&self) -> rt::wasmtime::Memory {
         self.core.memory()
     }
 
@@ -2461,11 +2461,11 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_context_create<T: HasPluginState + 'static>(
         &self,
-        mut store: impl wasmtime::AsContextMut<Data = T>,
+        mut store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
         parent_context_id: u32,
     ) -> Result<Option<()>, CallError> {
-        wasmtime::AsContextMut::as_context_mut(&mut store)
+        rt::wasmtime::AsContextMut::as_context_mut(&mut store)
             .data_mut()
             .plugin_state()
             .created(context_id, parent_context_id);
@@ -2486,7 +2486,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_done<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<bool>, CallError> {
         let running = Running::new(Callback::Done, context_id, false);
@@ -2501,7 +2501,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_log<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let running = Running::new(Callback::Log, context_id, false);
@@ -2515,7 +2515,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_delete<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let running = Running::new(Callback::Delete, context_id, false);
@@ -2535,7 +2535,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_vm_start<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         unused: u32,
         vm_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
@@ -2566,7 +2566,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_configure<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         plugin_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
@@ -2589,7 +2589,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_tick<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let running = Running::new(Callback::Tick, plugin_context_id, false);
@@ -2607,7 +2607,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_new_connection<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
     ) -> Result<Option<Action>, CallError> {
         let running = Running::new(Callback::NewConnection, stream_context_id, false);
@@ -2638,7 +2638,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_downstream_data<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
@@ -2665,7 +2665,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_downstream_connection_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
@@ -2697,7 +2697,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_upstream_data<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
@@ -2724,7 +2724,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_upstream_connection_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
@@ -2758,7 +2758,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_request_headers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_headers: u32,
     ) -> Result<Option<Action>, CallError> {
@@ -2790,7 +2790,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_request_body<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
@@ -2826,7 +2826,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_request_trailers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
@@ -2858,7 +2858,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_response_headers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_headers: u32,
     ) -> Result<Option<Action>, CallError> {
@@ -2890,7 +2890,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_response_body<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
@@ -2928,7 +2928,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_response_trailers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
@@ -2958,7 +2958,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_http_call_response<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_headers: u32,
@@ -2983,7 +2983,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_receive_initial_metadata<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
@@ -3010,7 +3010,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_receive<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         message_size: u32,
@@ -3033,7 +3033,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_receive_trailing_metadata<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
@@ -3062,7 +3062,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         status_code: u32,
@@ -3084,7 +3084,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_queue_ready<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         queue_id: u32,
     ) -> Result<Option<()>, CallError> {

@@ -964,9 +964,9 @@ pub trait Host {
 /// Registers every host function of this version in `linker`, each
 /// calling the [`Host`] that `get` finds in the store's data.
 pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
-    linker: &mut wasmtime::Linker<T>,
+    linker: &mut rt::wasmtime::Linker<T>,
     get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
-) -> wasmtime::Result<()> {
+) -> rt::wasmtime::Result<()> {
     rt::host::wrap0(
         linker,
         "env",
@@ -1940,7 +1940,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         .func_wrap(
             "wasi_snapshot_preview1",
             "proc_exit",
-            move |mut caller: wasmtime::Caller<'_, T>, exit_code: u32| {
+            move |mut caller: rt::wasmtime::Caller<'_, T>, exit_code: u32| {
                 get(caller.data_mut()).proc_exit(exit_code);
             },
         )?;
@@ -2399,7 +2399,7 @@ const VERSION: rt::host::Version = rt::host::Version {
 };
 
 /// A callback as looked up at instantiation: `None` when not exported.
-pub type Export<P, R> = Option<wasmtime::TypedFunc<P, R>>;
+pub type Export<P, R> = Option<rt::wasmtime::TypedFunc<P, R>>;
 
 /// Every callback of this version, looked up once at instantiation.
 pub struct Callbacks {
@@ -2464,7 +2464,7 @@ pub struct Plugin {
 
 impl Plugin {
     /// The ABI versions a module declares through its marker exports.
-    pub fn declared_versions(module: &wasmtime::Module) -> Vec<String> {
+    pub fn declared_versions(module: &rt::wasmtime::Module) -> Vec<String> {
         rt::host::declared_versions(module)
     }
 
@@ -2472,9 +2472,9 @@ impl Plugin {
     /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
     /// and looks up every callback.
     pub fn instantiate<T: HasPluginState + 'static>(
-        store: impl wasmtime::AsContextMut<Data = T>,
-        linker: &wasmtime::Linker<T>,
-        module: &wasmtime::Module,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        linker: &rt::wasmtime::Linker<T>,
+        module: &rt::wasmtime::Module,
     ) -> Result<Plugin, PluginError> {
         let (core, callbacks) = rt::host::PluginCore::instantiate(
             store,
@@ -2521,12 +2521,12 @@ impl Plugin {
     }
 
     /// The wasmtime instance.
-    pub fn instance(&self) -> wasmtime::Instance {
+    pub fn instance(&self) -> rt::wasmtime::Instance {
         self.core.instance()
     }
 
     /// The plugin's memory.
-    pub fn memory(&self) -> wasmtime::Memory {
+    pub fn memory(&self) -> rt::wasmtime::Memory {
         self.core.memory()
     }
 
@@ -2536,11 +2536,11 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_context_create<T: HasPluginState + 'static>(
         &self,
-        mut store: impl wasmtime::AsContextMut<Data = T>,
+        mut store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
         parent_context_id: u32,
     ) -> Result<Option<()>, CallError> {
-        wasmtime::AsContextMut::as_context_mut(&mut store)
+        rt::wasmtime::AsContextMut::as_context_mut(&mut store)
             .data_mut()
             .plugin_state()
             .created(context_id, parent_context_id);
@@ -2561,7 +2561,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_done<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<bool>, CallError> {
         let running = Running::new(Callback::Done, context_id, false);
@@ -2576,7 +2576,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_log<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let running = Running::new(Callback::Log, context_id, false);
@@ -2590,7 +2590,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_delete<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let running = Running::new(Callback::Delete, context_id, false);
@@ -2610,7 +2610,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_vm_start<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         unused: u32,
         vm_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
@@ -2641,7 +2641,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_configure<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         plugin_configuration_size: u32,
     ) -> Result<Option<bool>, CallError> {
@@ -2664,7 +2664,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_tick<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
     ) -> Result<Option<()>, CallError> {
         let running = Running::new(Callback::Tick, plugin_context_id, false);
@@ -2682,7 +2682,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_new_connection<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
     ) -> Result<Option<Action>, CallError> {
         let running = Running::new(Callback::NewConnection, stream_context_id, false);
@@ -2713,7 +2713,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_downstream_data<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
@@ -2740,7 +2740,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_downstream_connection_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
@@ -2772,7 +2772,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_upstream_data<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
@@ -2799,7 +2799,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_upstream_connection_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         peer_type: PeerType,
     ) -> Result<Option<()>, CallError> {
@@ -2833,7 +2833,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_request_headers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_headers: u32,
         end_of_stream: bool,
@@ -2866,7 +2866,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_request_body<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
@@ -2902,7 +2902,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_request_trailers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
@@ -2934,7 +2934,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_response_headers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_headers: u32,
         end_of_stream: bool,
@@ -2967,7 +2967,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_response_body<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
@@ -3005,7 +3005,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_response_trailers<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         stream_context_id: u32,
         num_trailers: u32,
     ) -> Result<Option<Action>, CallError> {
@@ -3035,7 +3035,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_http_call_response<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_headers: u32,
@@ -3060,7 +3060,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_receive_initial_metadata<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
@@ -3087,7 +3087,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_receive<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         message_size: u32,
@@ -3110,7 +3110,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_receive_trailing_metadata<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
@@ -3139,7 +3139,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_grpc_close<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         call_id: u32,
         status_code: u32,
@@ -3161,7 +3161,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_queue_ready<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         queue_id: u32,
     ) -> Result<Option<()>, CallError> {
@@ -3177,7 +3177,7 @@ impl Plugin {
     /// Returns `Ok(None)` when the plugin does not export this callback.
     pub fn proxy_on_foreign_function<T: HasPluginState + 'static>(
         &self,
-        store: impl wasmtime::AsContextMut<Data = T>,
+        store: impl rt::wasmtime::AsContextMut<Data = T>,
         plugin_context_id: u32,
         function_id: u32,
         arguments_size: u32,
