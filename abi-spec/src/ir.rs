@@ -187,8 +187,9 @@ impl Enum {
     }
 }
 
-/// What a status value means to generated hosts, independent of its name
-/// (`OK` in `proxy_status_t` and `SUCCESS` in `wasi_errno_t` are both success).
+/// What an enum value means to generated code, independent of its name
+/// (`OK` in `proxy_status_t` and `SUCCESS` in `wasi_errno_t` are both
+/// success), so no generator knows values by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusRole {
     /// The call succeeded.
@@ -199,16 +200,70 @@ pub enum StatusRole {
     BadArgument,
     /// The host does not implement the call.
     Unimplemented,
+    /// A callback result that pauses the stream it ran for (`PAUSE`).
+    Pause,
 }
 
 impl StatusRole {
     /// Every role with its keyword in `@role(...)`.
-    pub const ALL: [(&'static str, StatusRole); 4] = [
+    pub const ALL: [(&'static str, StatusRole); 5] = [
         ("success", StatusRole::Success),
         ("memory_fault", StatusRole::MemoryFault),
         ("bad_argument", StatusRole::BadArgument),
         ("unimplemented", StatusRole::Unimplemented),
+        ("pause", StatusRole::Pause),
     ];
+
+    /// The keyword, as written in `@role(...)`.
+    pub fn keyword(self) -> &'static str {
+        StatusRole::ALL
+            .iter()
+            .find(|(_, role)| *role == self)
+            .map_or("", |(keyword, _)| keyword)
+    }
+}
+
+/// What a callback is to generated code beyond its signature
+/// (`@role(...)` on a callback), so no generator knows callbacks by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FunctionRole {
+    /// The allocator the host fills returned buffers through
+    /// (`proxy_on_memory_allocate`).
+    Allocator,
+    /// The allocator used only when [`FunctionRole::Allocator`] is absent
+    /// (libc's `malloc`); provided by the toolchain.
+    LegacyAllocator,
+    /// The reactor initializer the toolchain provides (`_initialize`).
+    Initialize,
+    /// The command entry point the toolchain provides (`_start`).
+    Start,
+    /// `main`, run after `_initialize`.
+    Main,
+}
+
+impl FunctionRole {
+    /// Every role with its keyword in `@role(...)`.
+    pub const ALL: [(&'static str, FunctionRole); 5] = [
+        ("allocator", FunctionRole::Allocator),
+        ("legacy_allocator", FunctionRole::LegacyAllocator),
+        ("initialize", FunctionRole::Initialize),
+        ("start", FunctionRole::Start),
+        ("main", FunctionRole::Main),
+    ];
+
+    /// The keyword, as written in `@role(...)`.
+    pub fn keyword(self) -> &'static str {
+        FunctionRole::ALL
+            .iter()
+            .find(|(_, role)| *role == self)
+            .map_or("", |(keyword, _)| keyword)
+    }
+
+    /// Whether the toolchain or libc provides the callback rather than
+    /// plugin code: generators describe it but do not generate it.
+    pub fn is_toolchain(self) -> bool {
+        !matches!(self, FunctionRole::Allocator)
+    }
 }
 
 /// One named value of an enumeration.
@@ -293,6 +348,8 @@ pub struct Function {
     /// What the function does to contexts, as the access rules track them
     /// (`@context(create)`, `@context(delete)`, `@context(switch)`).
     pub context_effect: Option<ContextEffect>,
+    /// What a callback is beyond its signature (`@role(allocator)`).
+    pub role: Option<FunctionRole>,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.

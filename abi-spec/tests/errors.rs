@@ -214,7 +214,7 @@ fn status_roles_and_invalid_argument_statuses_are_checked() {
     );
     assert_eq!(
         errors("enum e { @role(winning) A = 0 }"),
-        ["5:16: a role is `success`, `memory_fault`, `bad_argument` or `unimplemented`"]
+        ["5:16: a role is `success`, `memory_fault`, `bad_argument`, `unimplemented` or `pause`"]
     );
     assert_eq!(
         errors(&section(
@@ -231,6 +231,35 @@ fn status_roles_and_invalid_argument_statuses_are_checked() {
     assert_eq!(
         errors(&section("    @role(success) hostcall f();")),
         ["6:5: `@role` is not allowed here"]
+    );
+}
+
+#[test]
+fn callback_roles_are_checked() {
+    assert_eq!(
+        errors(&section(
+            "    @role(allocator) callback alloc(n: usize) -> p: ptr(\"uint8_t *\");"
+        )),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(&section(
+            "    @role(heap) callback alloc(n: usize) -> p: ptr(\"uint8_t *\");"
+        )),
+        [
+            "6:11: a callback's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main`"
+        ]
+    );
+    // A value's role is not a callback's, and the reverse.
+    assert_eq!(
+        errors(&section("    @role(success) callback go();")),
+        [
+            "6:11: a callback's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main`"
+        ]
+    );
+    assert_eq!(
+        errors("enum e { @role(allocator) A = 0 }"),
+        ["5:16: a role is `success`, `memory_fault`, `bad_argument`, `unimplemented` or `pause`"]
     );
 }
 

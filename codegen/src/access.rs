@@ -11,9 +11,9 @@
 //!   yet got past `X` (returned `CONTINUE` from it, or was resumed there).
 //!
 //! Everything comes from the description: the grants, `@forbidden`,
-//! `@resumes`, and `@context(create|delete|switch)` for the functions that
-//! create, delete and switch contexts. The one ABI fact known by name is the
-//! `PAUSE` value of a callback's result.
+//! `@resumes`, `@context(create|delete|switch)` for the functions that
+//! create, delete and switch contexts, and `@role(pause)` for the result
+//! value that pauses a stream. No ABI name is known here.
 
 use proc_macro2::TokenStream;
 use proxy_wasm_abi_spec::ir::{
@@ -22,17 +22,13 @@ use proxy_wasm_abi_spec::ir::{
 use proxy_wasm_abi_spec::lower::{ParamClass, Scalar, classify};
 use quote::{format_ident, quote};
 
-use crate::names::{camel, enum_base, enum_ident, ident, is_toolchain_export, variant_ident};
+use crate::names::{camel, enum_base, enum_ident, ident, variant_ident};
 use crate::rust::doc_lines;
-
-/// The result value of a callback that pauses its stream.
-pub const PAUSE: &str = "PAUSE";
 
 /// The callbacks the `Plugin` handle calls, in description order (not the
 /// allocator, which the shims call, nor the toolchain's exports).
 pub fn plugin_callbacks(abi: &AbiVersion) -> impl Iterator<Item = &Function> {
-    abi.callbacks()
-        .filter(|f| !f.is_marker && !is_toolchain_export(f) && f.name != "proxy_on_memory_allocate")
+    abi.callbacks().filter(|f| !f.is_marker && f.role.is_none())
 }
 
 /// `proxy_on_request_headers` -> `RequestHeaders`.

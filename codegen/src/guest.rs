@@ -19,7 +19,7 @@
 //! `guest` feature are used.
 
 use proc_macro2::{Literal, TokenStream};
-use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, StatusRole};
+use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Function, FunctionRole, StatusRole};
 use proxy_wasm_abi_spec::lower::{Scalar, ValueKind, WasmValue, lower, lower_param, lower_result};
 use quote::{format_ident, quote};
 
@@ -157,7 +157,7 @@ fn callback_result(
                 quote!(#rich::#first),
             ))
         }
-        ValueKind::RawPointer(_) if f.name == "proxy_on_memory_allocate" => Ok((
+        ValueKind::RawPointer(_) if f.role == Some(FunctionRole::Allocator) => Ok((
             quote!(-> *mut u8),
             quote!(-> *mut u8),
             quote!(),
@@ -192,7 +192,7 @@ fn callbacks_tokens(abi: &AbiVersion) -> Result<(TokenStream, TokenStream, Token
         // Default bodies ignore their arguments; say so without `_` names,
         // which would show in the trait's docs.
         let unused = match names.as_slice() {
-            _ if f.name == "proxy_on_memory_allocate" => None,
+            _ if f.role == Some(FunctionRole::Allocator) => None,
             [] => None,
             [one] => Some(quote!(let _ = #one;)),
             many => Some(quote!(let _ = (#(#many),*);)),

@@ -560,14 +560,18 @@ fn after_call(f: &Function, abi: &AbiVersion) -> TokenStream {
         return quote!(After::Deletes);
     }
     match f.result.as_ref().map(|r| lower_result(r).kind) {
-        Some(ValueKind::Scalar(Scalar::Enum(e)))
-            if abi
+        Some(ValueKind::Scalar(Scalar::Enum(e))) => {
+            match abi
                 .enum_named(&e)
-                .is_some_and(|en| en.variant(access::PAUSE).is_some()) =>
-        {
-            let raw = raw_enum_ident(&e);
-            let pause = format_ident!("{}", access::PAUSE);
-            quote!(After::Pauses(#raw::#pause.0))
+                .and_then(|en| en.with_role(StatusRole::Pause))
+            {
+                Some(pause) => {
+                    let raw = raw_enum_ident(&e);
+                    let pause = format_ident!("{}", pause.name);
+                    quote!(After::Pauses(#raw::#pause.0))
+                }
+                None => quote!(After::Nothing),
+            }
         }
         _ => quote!(After::Nothing),
     }

@@ -61,6 +61,9 @@ fn variant(v: &Variant) -> Value {
     if !v.resumes.is_empty() {
         insert(&mut value, "resumes", json!(v.resumes));
     }
+    if let Some(role) = v.role {
+        insert(&mut value, "role", json!(role.keyword()));
+    }
     value
 }
 
@@ -123,6 +126,9 @@ fn function(f: &Function) -> Value {
     }
     if let Some(effect) = f.context_effect {
         insert(&mut value, "context", json!(effect.keyword()));
+    }
+    if let Some(role) = f.role {
+        insert(&mut value, "role", json!(role.keyword()));
     }
     value
 }

@@ -57,10 +57,7 @@ pub fn ident(name: &str) -> Ident {
 /// (`_initialize`, `main`, `_start`, and the legacy `malloc`): emitters
 /// describe them but do not generate them.
 pub fn is_toolchain_export(f: &proxy_wasm_abi_spec::ir::Function) -> bool {
-    matches!(
-        f.name.as_str(),
-        "_initialize" | "main" | "_start" | "malloc"
-    )
+    f.role.is_some_and(|role| role.is_toolchain())
 }
 
 /// The Rust type of one lowered wasm value, as an `extern "C"` import or

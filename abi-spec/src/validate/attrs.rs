@@ -15,8 +15,10 @@ pub(super) enum Allowed {
     /// `@since`, `@until`, `@note`.
     Gated,
     /// Gated plus `@deprecated`, `@optional`, `@required`, `@forbidden`,
-    /// `@context`, `@resumes(...)`.
+    /// `@context`, `@resumes(...)`: a host function or the marker.
     Function,
+    /// Function plus `@role`: a callback.
+    Callback,
     /// Gated plus `@unused`, `@extent`, `@on_invalid`, `@access`, `@resumes`.
     Param,
     /// Gated plus `@role`, `@resumes(...)`.
@@ -35,6 +37,8 @@ pub(super) struct Attrs {
     pub(super) unused: bool,
     pub(super) extent: Option<String>,
     pub(super) role: Option<StatusRole>,
+    /// `@role(...)` on a callback, with the attribute's span.
+    pub(super) function_role: Option<(FunctionRole, Span)>,
     pub(super) on_invalid: Option<Spanned<String>>,
     /// `@access(level)` on a parameter, with the attribute's span.
     pub(super) access: Option<(AccessLevel, Span)>,
@@ -63,8 +67,10 @@ struct Slots<'a> {
     unused: Option<&'a mut bool>,
     /// `@extent`.
     extent: Option<&'a mut Option<String>>,
-    /// `@role`.
+    /// `@role` on a variant.
     role: Option<&'a mut Option<StatusRole>>,
+    /// `@role` on a function.
+    function_role: Option<&'a mut Option<(FunctionRole, Span)>>,
     /// `@on_invalid`.
     on_invalid: Option<&'a mut Option<Spanned<String>>>,
     /// `@access`.
@@ -92,12 +98,15 @@ impl Attrs {
         slots.gate = Some(&mut self.meta.gate);
         match allowed {
             Allowed::NotesOnly | Allowed::Gated => {}
-            Allowed::Function => {
+            Allowed::Function | Allowed::Callback => {
                 slots.deprecated = Some((&mut self.deprecated, &mut self.deprecated_use));
                 slots.optional = Some(&mut self.optional);
                 slots.forbidden = Some(&mut self.forbidden);
                 slots.context = Some(&mut self.context);
                 slots.resumes = Some(&mut self.resumes);
+                if allowed == Allowed::Callback {
+                    slots.function_role = Some(&mut self.function_role);
+                }
             }
             Allowed::Param => {
                 slots.unused = Some(&mut self.unused);
@@ -127,7 +136,7 @@ impl Slots<'_> {
             "extent" => self.extent.is_some(),
             "on_invalid" => self.on_invalid.is_some(),
             "access" => self.access.is_some(),
-            "role" => self.role.is_some(),
+            "role" => self.role.is_some() || self.function_role.is_some(),
             "forbidden" => self.forbidden.is_some(),
             "context" => self.context.is_some(),
             "resumes" => self.resumes_flag.is_some() || self.resumes.is_some(),
@@ -248,6 +257,11 @@ impl Validator<'_> {
             "unused" => {
                 self.no_args(attr);
                 put(&mut slots.unused, true);
+            }
+            "role" if slots.function_role.is_some() => {
+                if let Some(role) = self.read_function_role(attr) {
+                    put(&mut slots.function_role, Some((role, span)));
+                }
             }
             "role" => {
                 if let Some(role) = self.read_role(attr) {
@@ -454,7 +468,23 @@ impl Validator<'_> {
         if found.is_none() {
             self.error(
                 arg.value.span,
-                "a role is `success`, `memory_fault`, `bad_argument` or `unimplemented`",
+                "a role is `success`, `memory_fault`, `bad_argument`, `unimplemented` or `pause`",
+            );
+        }
+        found.map(|(_, role)| *role)
+    }
+
+    /// `@role(r)` on a callback, with a known role.
+    fn read_function_role(&mut self, attr: &syntax::Attr) -> Option<FunctionRole> {
+        let arg = self.single_positional(attr)?;
+        let found = match &arg.value.value {
+            AttrValue::Ident(k) => FunctionRole::ALL.iter().find(|(key, _)| key == k),
+            _ => None,
+        };
+        if found.is_none() {
+            self.error(
+                arg.value.span,
+                "a callback's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main`",
             );
         }
         found.map(|(_, role)| *role)

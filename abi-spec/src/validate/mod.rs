@@ -456,7 +456,14 @@ impl Validator<'_> {
         decl: &syntax::FunctionDecl,
         enums: &[Enum],
     ) -> Option<(Function, FunctionSpans)> {
-        let attrs = self.attrs(&decl.meta, Allowed::Function);
+        // Only callbacks have roles (the allocator, the toolchain's exports).
+        let allowed = match &decl.kind {
+            syntax::FunctionKindDecl::Func(func) if func.direction.value != "hostcall" => {
+                Allowed::Callback
+            }
+            _ => Allowed::Function,
+        };
+        let attrs = self.attrs(&decl.meta, allowed);
         let func = match &decl.kind {
             syntax::FunctionKindDecl::Marker => {
                 let marker = self.marker(section, decl, attrs);
@@ -479,6 +486,7 @@ impl Validator<'_> {
         let forbidden = self.forbidden(&cx, attrs.forbidden.as_ref(), result_ty);
         self.function_resumes(&cx, &attrs.resumes, attrs.meta.gate);
         let outcomes = self.outcomes(&cx, result_ty);
+        let role = attrs.function_role.map(|(role, _)| role);
 
         let spans = FunctionSpans {
             forbidden: attrs.forbidden.as_ref().map(|(_, span)| *span),
@@ -496,6 +504,7 @@ impl Validator<'_> {
             forbidden,
             resumes: attrs.resumes.into_iter().map(|n| n.value).collect(),
             context_effect,
+            role,
             meta: attrs.meta,
             location: self.location(func.name.span),
         };
@@ -524,6 +533,7 @@ impl Validator<'_> {
             forbidden: None,
             resumes: Vec::new(),
             context_effect: None,
+            role: None,
             meta: attrs.meta,
             location: self.location(decl.span),
         }
