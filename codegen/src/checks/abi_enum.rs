@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use proc_macro2::TokenStream;
-use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, Variant};
+use proxy_wasm_abi_spec::ir::{AbiVersion, Enum, StatusRole, Variant};
 use quote::{ToTokens, quote};
 use syn::{Attribute, Data, DeriveInput, Expr, Fields, Ident, Lit, LitStr};
 
@@ -139,9 +139,11 @@ fn enum_target(
         );
         return None;
     };
+    let latest = spec().versions.last()?;
+    let (example_enum, example_version) = (status_enum(latest), latest.version.to_string());
     for (key, value, example) in [
-        ("enum", &enum_name, "proxy_status_t"),
-        ("version", &version, "0.2.1"),
+        ("enum", &enum_name, example_enum),
+        ("version", &version, example_version.as_str()),
     ] {
         if value.is_none() {
             errors.on(
@@ -180,8 +182,18 @@ fn likely_enum(ident: &Ident, version: &AbiVersion) -> String {
                 .unwrap_or(name);
             normalized(core.strip_suffix("_t").unwrap_or(core)) == wanted
         })
-        .unwrap_or("proxy_status_t")
+        .unwrap_or_else(|| status_enum(version))
         .to_string()
+}
+
+/// The version's status enum (the one with a success value), for examples.
+fn status_enum(version: &AbiVersion) -> &str {
+    version
+        .enums
+        .iter()
+        .find(|e| e.with_role(StatusRole::Success).is_some())
+        .or(version.enums.first())
+        .map_or("", |e| e.name.as_str())
 }
 
 fn unknown_enum(name: &str, version: &AbiVersion) -> String {
