@@ -74,11 +74,13 @@ pub struct GuestMemory<'a> {
 
 impl<'a> GuestMemory<'a> {
     /// Wraps the bytes of a linear memory.
+    #[inline]
     pub fn new(bytes: &'a mut [u8]) -> Self {
         GuestMemory { bytes }
     }
 
     /// The memory's size in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
@@ -93,6 +95,7 @@ impl<'a> GuestMemory<'a> {
         self.bytes
     }
 
+    #[cold]
     fn out_of_bounds(&self, ptr: u32, len: u32) -> GuestError {
         GuestError::OutOfBounds {
             ptr,

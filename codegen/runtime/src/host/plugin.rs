@@ -287,12 +287,14 @@ pub trait CallbackResult: wasmtime::WasmResults + Copy {
 }
 
 impl CallbackResult for () {
+    #[inline]
     fn is(self, _pause: u32) -> bool {
         false
     }
 }
 
 impl CallbackResult for u32 {
+    #[inline]
     fn is(self, pause: u32) -> bool {
         self == pause
     }
@@ -390,11 +392,13 @@ impl PluginCore {
     }
 
     /// The wasmtime instance.
+    #[inline]
     pub fn instance(&self) -> wasmtime::Instance {
         self.instance
     }
 
     /// The plugin's memory.
+    #[inline]
     pub fn memory(&self) -> wasmtime::Memory {
         self.memory
     }

@@ -206,6 +206,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     }
 }
 
+#[inline]
 fn write_pair(
     mem: &mut GuestMemory<'_>,
     ptr_out: u32,

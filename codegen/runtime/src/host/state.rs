@@ -118,6 +118,7 @@ pub(crate) struct Streams {
 
 impl Streams {
     /// The slot where probing for `id` starts.
+    #[inline]
     fn home(&self, id: u32) -> usize {
         // Fibonacci hashing: the top bits of the product spread consecutive
         // ids. `slots.len()` is a power of two, at least 16.
@@ -126,6 +127,7 @@ impl Streams {
     }
 
     /// The slot holding `id`, if any.
+    #[inline]
     fn find(&self, id: u32) -> Option<usize> {
         if self.len == 0 {
             return None;
@@ -141,16 +143,19 @@ impl Streams {
         None
     }
 
+    #[inline]
     pub(crate) fn get(&self, id: u32) -> Option<&StreamState> {
         let at = self.find(id)?;
         self.slots[at].as_ref().map(|(_, state)| state)
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut StreamState> {
         let at = self.find(id)?;
         self.slots[at].as_mut().map(|(_, state)| state)
     }
 
+    #[inline]
     pub(crate) fn contains(&self, id: u32) -> bool {
         self.find(id).is_some()
     }
@@ -333,28 +338,33 @@ impl PluginState {
     }
 
     /// Whether the access rules are enforced.
+    #[inline]
     pub fn access_rules_enforced(&self) -> bool {
         self.enforce
     }
 
     /// The callback now running, if any.
+    #[inline]
     pub fn running(&self) -> Option<Running> {
         self.running
     }
 
     /// The context host functions act on: the running callback's, or the
     /// one the plugin switched to.
+    #[inline]
     pub fn effective_context(&self) -> u32 {
         self.effective_context
     }
 
     /// Makes `context_id` the effective context (what a successful
     /// `@context(switch)` host function does).
+    #[inline]
     pub fn switch_context(&mut self, context_id: u32) {
         self.effective_context = context_id;
     }
 
     /// Whether stream `context_id` is paused from `callback`.
+    #[inline]
     pub fn is_paused(&self, context_id: u32, callback: impl Into<CallbackId>) -> bool {
         let bit = callback.into().bit();
         self.streams
@@ -390,6 +400,7 @@ impl PluginState {
 
     /// Context `context_id` was created under `parent_id` (0 for a plugin
     /// context, which is not a stream).
+    #[inline]
     pub fn created(&mut self, context_id: u32, parent_id: u32) {
         if parent_id == 0 {
             self.streams.remove(context_id);
@@ -400,11 +411,13 @@ impl PluginState {
 
     /// Forgets stream `context_id`: it was deleted, or a host ends a stream
     /// without `proxy_on_delete`.
+    #[inline]
     pub fn forget_context(&mut self, context_id: u32) {
         self.streams.remove(context_id);
     }
 
     /// `callback` returned for `context_id`, pausing its stream or not.
+    #[inline]
     pub fn returned(&mut self, callback: impl Into<CallbackId>, context_id: u32, paused: bool) {
         let bit = callback.into().bit();
         if let Some(stream) = self.streams.get_mut(context_id) {
@@ -419,6 +432,7 @@ impl PluginState {
 
     /// A continue or close succeeded: the effective context's pauses in
     /// `mask` end, and the stream is past those callbacks.
+    #[inline]
     pub fn resumed(&mut self, mask: u64) {
         if let Some(stream) = self.streams.get_mut(self.effective_context) {
             stream.passed |= stream.paused & mask;
@@ -429,6 +443,7 @@ impl PluginState {
     /// A callback of the instance in `slot` starts (`running` is `None` for
     /// instantiation and start functions); returns what to restore when it
     /// ends.
+    #[inline]
     pub fn enter(&mut self, running: Option<Running>, slot: Option<Slot>) -> Saved {
         let saved = Saved {
             running: self.running,
@@ -444,6 +459,7 @@ impl PluginState {
     }
 
     /// The callback [`PluginState::enter`] started ended.
+    #[inline]
     pub fn leave(&mut self, saved: Saved) {
         self.running = saved.running;
         self.effective_context = saved.effective_context;
@@ -484,6 +500,7 @@ pub trait HasPluginState {
 }
 
 impl HasPluginState for PluginState {
+    #[inline]
     fn plugin_state(&mut self) -> &mut PluginState {
         self
     }
