@@ -146,7 +146,7 @@ fn json_has_the_documented_shape() {
         .unwrap();
     assert_eq!(
         status["variants"][5],
-        serde_json::json!({"name": "INVALID_MEMORY_ACCESS", "value": 6, "docs": status["variants"][5]["docs"]})
+        serde_json::json!({"name": "INVALID_MEMORY_ACCESS", "value": 6, "docs": status["variants"][5]["docs"], "role": "memory_fault"})
     );
 }
 
