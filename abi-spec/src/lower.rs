@@ -253,6 +253,11 @@ pub fn slot_count(param: &Param) -> usize {
     default_names(param).len()
 }
 
+/// How many `*` a raw pointer's C type has (`uint8_t **` has 2).
+fn indirection(c_type: &str) -> u8 {
+    c_type.matches('*').count().try_into().unwrap_or(u8::MAX)
+}
+
 /// How `param` crosses the boundary.
 pub fn classify(param: &Param) -> ParamClass {
     let shape = |ty: &Type| match ty {
@@ -264,7 +269,7 @@ pub fn classify(param: &Param) -> ParamClass {
     };
     match (&param.ty, param.out) {
         (Type::Ptr(c_type), _) => ParamClass::RawPointer {
-            indirection: c_type.matches('*').count().try_into().unwrap_or(u8::MAX),
+            indirection: indirection(c_type),
         },
         (Type::Buffer, _) => ParamClass::Buffer,
         (ty, true) if ty.is_pair() => ParamClass::HostAllocated(shape(ty)),
@@ -340,9 +345,7 @@ pub fn lower_param(param: &Param) -> Vec<WasmValue> {
 pub fn lower_result(result: &Returns) -> WasmValue {
     let (wasm, c_type) = scalar(&result.ty);
     let kind = match &result.ty {
-        Type::Ptr(c_type) => {
-            ValueKind::RawPointer(c_type.matches('*').count().try_into().unwrap_or(u8::MAX))
-        }
+        Type::Ptr(c_type) => ValueKind::RawPointer(indirection(c_type)),
         ty => ValueKind::Scalar(Scalar::of(ty).unwrap_or(Scalar::U32)),
     };
     WasmValue {

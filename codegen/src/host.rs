@@ -24,7 +24,7 @@ use proxy_wasm_abi_spec::lower::{
 use quote::{format_ident, quote};
 
 use crate::access;
-use crate::names::{enum_base, enum_ident, ident, raw_enum_ident, variant_ident};
+use crate::names::{enum_base, enum_ident, ident, raw_enum_ident, scalar_type, variant_ident};
 use crate::rust::{RuntimePath, doc_lines, function_docs};
 
 /// The type a wasmtime closure receives a wasm value as.
@@ -140,17 +140,7 @@ fn invalid_status(param: &Param, s: &Statuses) -> TokenStream {
 
 /// The Rust type of a scalar as a `Host` method sees it: enums decoded.
 fn host_scalar_type(scalar: &Scalar) -> TokenStream {
-    match scalar {
-        Scalar::U32 | Scalar::Context => quote!(u32),
-        Scalar::U64 => quote!(u64),
-        Scalar::I64 => quote!(i64),
-        Scalar::Usize => quote!(usize),
-        Scalar::Bool => quote!(bool),
-        Scalar::Enum(name) => {
-            let rich = enum_ident(name);
-            quote!(#rich)
-        }
-    }
+    scalar_type(scalar, enum_ident)
 }
 
 /// The Rust type a `Host` method receives for an input parameter.

@@ -60,21 +60,28 @@ pub fn is_toolchain_export(f: &proxy_wasm_abi_spec::ir::Function) -> bool {
     f.role.is_some_and(|role| role.is_toolchain())
 }
 
-/// The Rust type of one lowered wasm value, as an `extern "C"` import or
-/// export declares it. Enums are carried by their raw newtype, so any value
-/// the host sends is representable.
-pub fn raw_type(kind: &ValueKind) -> TokenStream {
-    let scalar = |s: &Scalar| match s {
+/// The Rust type of a scalar, with `enum_type` naming an enum's type: its
+/// raw newtype at the boundary ([`raw_enum_ident`]), its Rust enum in a
+/// `Host` method ([`enum_ident`]).
+pub fn scalar_type(scalar: &Scalar, enum_type: fn(&str) -> Ident) -> TokenStream {
+    match scalar {
         Scalar::U32 | Scalar::Context => quote!(u32),
         Scalar::U64 => quote!(u64),
         Scalar::I64 => quote!(i64),
         Scalar::Usize => quote!(usize),
         Scalar::Bool => quote!(bool),
         Scalar::Enum(name) => {
-            let raw = raw_enum_ident(name);
-            quote!(#raw)
+            let ty = enum_type(name);
+            quote!(#ty)
         }
-    };
+    }
+}
+
+/// The Rust type of one lowered wasm value, as an `extern "C"` import or
+/// export declares it. Enums are carried by their raw newtype, so any value
+/// the host sends is representable.
+pub fn raw_type(kind: &ValueKind) -> TokenStream {
+    let scalar = |s: &Scalar| scalar_type(s, raw_enum_ident);
     match kind {
         ValueKind::Scalar(s) => scalar(s),
         ValueKind::ConstAddress => quote!(*const u8),

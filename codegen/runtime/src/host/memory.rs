@@ -510,28 +510,7 @@ mod tests {
         );
     }
 
-    /// xorshift64: deterministic, so a failure reproduces.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        /// A u32 that is mostly near `around` but sometimes anywhere, so
-        /// both the boundary and the overflow cases come up often.
-        fn near(&mut self, around: u32) -> u32 {
-            let r = self.next();
-            match r % 4 {
-                0 => (r >> 32) as u32,
-                1 => u32::MAX - (r >> 40) as u32 % 8,
-                _ => around.wrapping_add((r >> 32) as u32 % 16).wrapping_sub(8),
-            }
-        }
-    }
+    use super::super::test_rng::XorShift;
 
     #[test]
     fn slice_is_ok_exactly_when_the_range_fits() {

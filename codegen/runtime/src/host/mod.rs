@@ -13,6 +13,8 @@ mod memory;
 mod plugin;
 mod shim;
 mod state;
+#[cfg(test)]
+mod test_rng;
 
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{

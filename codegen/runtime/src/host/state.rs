@@ -512,21 +512,7 @@ mod tests {
     use alloc::collections::BTreeMap;
     use alloc::format;
 
-    /// xorshift64: deterministic, so a failure reproduces.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use super::super::test_rng::XorShift;
 
     /// The inverse of the Fibonacci multiplier mod 2^32 (Newton's method;
     /// each step doubles the correct low bits).
