@@ -1380,9 +1380,84 @@ fn print_ratios(setup: &Setup, since: SystemTime) {
     println!("{PEER_SKIPPED}");
 }
 
+/// Runs one operation `n` times on one side and nothing else, for an
+/// instruction counter: `HOST_BENCH_REPEAT=missing:generated:1000` under
+/// `valgrind --tool=callgrind`. Two runs with different `n` give the
+/// instructions of one operation as the difference over the difference in `n`,
+/// free of set-up and of the machine's load.
+fn repeat(setup: &Setup, spec: &str) {
+    let mut parts = spec.split(':');
+    let (Some(op), Some(side), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
+        panic!("HOST_BENCH_REPEAT is op:side:n, e.g. missing:generated:1000");
+    };
+    let n: u32 = n.parse().expect("HOST_BENCH_REPEAT: n is a number");
+    let sizes = State::new().sizes();
+    match (op, side) {
+        ("lifecycle", "generated") => {
+            let (mut store, plugin) =
+                generated_start(&setup.engine, &setup.generated, &setup.plugin, State::new());
+            let mut id = ROOT_CONTEXT;
+            for _ in 0..n {
+                id = next_stream(id);
+                generated_request(&mut store, &plugin, sizes, id);
+            }
+        }
+        ("lifecycle", "floor") => {
+            let (mut store, plugin) =
+                floor_start(&setup.engine, &setup.floor, &setup.plugin, State::new());
+            let mut id = ROOT_CONTEXT;
+            for _ in 0..n {
+                id = next_stream(id);
+                floor_request(&mut store, &plugin, sizes, id);
+            }
+        }
+        ("instantiate", "generated") => (0..n).for_each(|_| {
+            black_box(generated_start(
+                &setup.engine,
+                &setup.generated,
+                &setup.plugin,
+                State::new(),
+            ));
+        }),
+        ("instantiate", "floor") => (0..n).for_each(|_| {
+            black_box(floor_start(
+                &setup.engine,
+                &setup.floor,
+                &setup.plugin,
+                State::new(),
+            ));
+        }),
+        (_, "generated") => {
+            let mut calls = GeneratedCalls::new(setup);
+            let f = match op {
+                "present" => GeneratedCalls::present,
+                "missing" => GeneratedCalls::missing,
+                "none" => GeneratedCalls::bare,
+                _ => panic!("unknown operation {op}"),
+            };
+            (0..n).for_each(|_| f(&mut calls));
+        }
+        (_, "floor") => {
+            let mut calls = FloorCalls::new(setup);
+            let f = match op {
+                "present" => FloorCalls::present,
+                "missing" => FloorCalls::missing,
+                "none" => FloorCalls::bare,
+                _ => panic!("unknown operation {op}"),
+            };
+            (0..n).for_each(|_| f(&mut calls));
+        }
+        _ => panic!("unknown side {side}: generated or floor"),
+    }
+}
+
 fn main() {
     let since = SystemTime::now();
     let setup = Setup::new();
+    if let Ok(spec) = std::env::var("HOST_BENCH_REPEAT") {
+        repeat(&setup, &spec);
+        return;
+    }
     check_equivalent(&setup);
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
