@@ -70,7 +70,7 @@ fn describe(abi: &AbiVersion) -> Records {
             )),
         );
         if f.is_host() && !f.outcomes.is_empty() {
-            let statuses: Vec<&str> = f.outcomes.iter().map(|o| o.value.as_str()).collect();
+            let statuses: Vec<&str> = f.outcomes.iter().map(|o| o.value.name()).collect();
             records.insert(
                 format!("statuses {module} {}", f.name),
                 format!("statuses {module} {} {}", f.name, statuses.join(" ")),

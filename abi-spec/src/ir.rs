@@ -187,6 +187,103 @@ impl Enum {
     }
 }
 
+/// A reference to an enum the description declares, e.g. `proxy_map_type_t`.
+///
+/// Only the validator makes one, after finding the enum, so holding one
+/// means the name is declared; [`Abi::enum_def`] and [`AbiVersion::enum_def`]
+/// find the enum itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EnumRef {
+    name: String,
+}
+
+impl EnumRef {
+    /// A reference to the enum `name`; the caller has checked it exists.
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        EnumRef { name: name.into() }
+    }
+
+    /// The enum's C name, e.g. `proxy_map_type_t`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for EnumRef {
+    /// The enum's name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// A reference to one value of a declared enum, e.g. `proxy_status_t.BAD_ARGUMENT`:
+/// a status named by `@on_invalid` or `@forbidden`, or an outcome.
+///
+/// Only the validator makes one, after finding the value in the enum;
+/// [`Abi::variant_def`] and [`AbiVersion::variant_def`] find the value itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VariantRef {
+    enum_ref: EnumRef,
+    name: String,
+}
+
+impl VariantRef {
+    /// A reference to value `name` of `enum_ref`; the caller has checked it exists.
+    pub(crate) fn new(enum_ref: EnumRef, name: impl Into<String>) -> Self {
+        VariantRef {
+            enum_ref,
+            name: name.into(),
+        }
+    }
+
+    /// The enum the value belongs to.
+    pub fn enum_ref(&self) -> &EnumRef {
+        &self.enum_ref
+    }
+
+    /// The value's name, e.g. `BAD_ARGUMENT`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for VariantRef {
+    /// The value's name alone, as descriptions and generated docs write it
+    /// (`BAD_ARGUMENT`, not `proxy_status_t.BAD_ARGUMENT`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// A reference to a declared callback, e.g. `proxy_on_request_headers`, as
+/// `@resumes(...)` lists name them.
+///
+/// Only the validator makes one, after finding the callback in every version
+/// the list applies to; [`Abi::callback`] and [`AbiVersion::callback`] find it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallbackRef {
+    name: String,
+}
+
+impl CallbackRef {
+    /// A reference to the callback `name`; the caller has checked it exists.
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        CallbackRef { name: name.into() }
+    }
+
+    /// The callback's wasm name, e.g. `proxy_on_request_headers`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for CallbackRef {
+    /// The callback's name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// What an enum value means to generated code, independent of its name
 /// (`OK` in `proxy_status_t` and `SUCCESS` in `wasi_errno_t` are both
 /// success), so no generator knows values by name.
@@ -277,7 +374,7 @@ pub struct Variant {
     pub role: Option<StatusRole>,
     /// For a stream type: the callbacks whose pauses a continue or close of
     /// this stream ends (`@resumes(...)`).
-    pub resumes: Vec<String>,
+    pub resumes: Vec<CallbackRef>,
     /// Docs, notes and gate.
     pub meta: Meta,
     /// Where it was declared.
@@ -341,10 +438,10 @@ pub struct Function {
     pub optional: bool,
     /// For a host function the access rules restrict: the status a call
     /// outside its permitted callbacks gets (`@forbidden(BAD_ARGUMENT)`).
-    pub forbidden: Option<String>,
+    pub forbidden: Option<VariantRef>,
     /// For a host function that resumes a stream: the callbacks whose pauses
     /// a successful call ends (`@resumes(...)` on the function).
-    pub resumes: Vec<String>,
+    pub resumes: Vec<CallbackRef>,
     /// What the function does to contexts, as the access rules track them
     /// (`@context(create)`, `@context(delete)`, `@context(switch)`).
     pub context_effect: Option<ContextEffect>,
@@ -395,7 +492,7 @@ pub enum Type {
     /// `context`: a context id.
     Context,
     /// A named enumeration, e.g. `proxy_map_type_t`.
-    Enum(String),
+    Enum(EnumRef),
     /// `bytes`: a byte string (pointer and length).
     Bytes,
     /// `string`: a UTF-8 string (pointer and length).
@@ -422,7 +519,7 @@ impl Type {
             Type::Usize => "usize",
             Type::Bool => "bool",
             Type::Context => "context",
-            Type::Enum(name) => name,
+            Type::Enum(e) => e.name(),
             Type::Bytes => "bytes",
             Type::String => "string",
             Type::Map => "map",
@@ -473,7 +570,7 @@ pub struct Param {
     pub extent: Option<String>,
     /// The status a host returns when this argument is invalid, where it is
     /// not the result enum's `bad_argument` value (`@on_invalid(BADF)`).
-    pub on_invalid: Option<String>,
+    pub on_invalid: Option<VariantRef>,
     /// For a map or buffer selector: what the function does to the map or
     /// buffer it names (`@access(read)`), checked against the access rules.
     pub access: Option<AccessLevel>,
@@ -498,12 +595,50 @@ pub struct Returns {
 /// One value a result may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// An enum variant name, `true` or `false`.
-    pub value: String,
+    /// A value of the result enum, `true` or `false`.
+    pub value: OutcomeValue,
     /// When it is returned (host functions) or what it asks for (callbacks).
     pub text: String,
     /// Docs, notes and gate.
     pub meta: Meta,
+}
+
+/// The value an [`Outcome`] is about: a value of the function's result enum,
+/// or one of the two values of a `bool` result. Only the validator makes
+/// one, after checking it against the result's type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OutcomeValue {
+    /// A value of the result enum, e.g. `proxy_status_t.NOT_FOUND`.
+    Variant(VariantRef),
+    /// `true` or `false`, for a `bool` result.
+    Bool(bool),
+}
+
+impl OutcomeValue {
+    /// The value as the description writes it: the variant's name
+    /// (`NOT_FOUND`), `true` or `false`.
+    pub fn name(&self) -> &str {
+        match self {
+            OutcomeValue::Variant(v) => v.name(),
+            OutcomeValue::Bool(true) => "true",
+            OutcomeValue::Bool(false) => "false",
+        }
+    }
+
+    /// The enum value, for an enum result.
+    pub fn variant(&self) -> Option<&VariantRef> {
+        match self {
+            OutcomeValue::Variant(v) => Some(v),
+            OutcomeValue::Bool(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for OutcomeValue {
+    /// The same text as [`OutcomeValue::name`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A byte layout, e.g. the serialized map.
@@ -617,6 +752,22 @@ impl AbiVersion {
         self.enums.iter().find(|e| e.name == name)
     }
 
+    /// The enum `r` refers to; `None` if this version does not have it
+    /// (or `r` comes from another description).
+    pub fn enum_def(&self, r: &EnumRef) -> Option<&Enum> {
+        self.enum_named(r.name())
+    }
+
+    /// The enum value `r` refers to; `None` if this version does not have it.
+    pub fn variant_def(&self, r: &VariantRef) -> Option<&Variant> {
+        self.enum_def(r.enum_ref())?.variant(r.name())
+    }
+
+    /// The callback `r` refers to; `None` if this version does not have it.
+    pub fn callback(&self, r: &CallbackRef) -> Option<&Function> {
+        find_callback(&self.functions, r)
+    }
+
     /// The function named `name` (qualified for non-`env` modules).
     pub fn function(&self, qualified_name: &str) -> Option<&Function> {
         self.functions
@@ -654,6 +805,26 @@ impl Abi {
     /// The newest declared version.
     pub fn latest(&self) -> Option<Version> {
         self.versions.last().copied()
+    }
+
+    /// The enum `r` refers to; `None` only for a reference from another
+    /// description. Its variants are those of every version.
+    pub fn enum_def(&self, r: &EnumRef) -> Option<&Enum> {
+        self.enums.iter().find(|e| e.name == r.name())
+    }
+
+    /// The enum value `r` refers to; `None` only for a reference from
+    /// another description.
+    pub fn variant_def(&self, r: &VariantRef) -> Option<&Variant> {
+        self.enum_def(r.enum_ref())?.variant(r.name())
+    }
+
+    /// The callback `r` refers to; `None` only for a reference from another
+    /// description. A name declared more than once, in versions that do not
+    /// overlap, gives the first declaration: use [`AbiVersion::callback`] for
+    /// the one of a given version.
+    pub fn callback(&self, r: &CallbackRef) -> Option<&Function> {
+        find_callback(&self.functions, r)
     }
 
     /// This ABI reduced to one version: what an extension of that version builds on.
@@ -782,21 +953,28 @@ impl Abi {
     }
 }
 
+/// The first callback among `functions` named as `r` names it.
+fn find_callback<'a>(functions: &'a [Function], r: &CallbackRef) -> Option<&'a Function> {
+    functions
+        .iter()
+        .find(|f| !f.is_host() && !f.is_marker && f.name == r.name())
+}
+
 /// The enums that host functions' parameters chosen by `pick` select with,
 /// each once, in first-use order: e.g. the map and buffer selectors
 /// (`|p| p.access.is_some()`) or the stream selectors (`|p| p.resumes`).
-pub fn selector_enums(functions: &[Function], pick: impl Fn(&Param) -> bool) -> Vec<&str> {
-    let mut names: Vec<&str> = Vec::new();
+pub fn selector_enums(functions: &[Function], pick: impl Fn(&Param) -> bool) -> Vec<&EnumRef> {
+    let mut enums: Vec<&EnumRef> = Vec::new();
     for f in functions.iter().filter(|f| f.is_host()) {
         for p in f.params.iter().filter(|p| pick(p)) {
-            if let Type::Enum(name) = &p.ty
-                && !names.contains(&name.as_str())
+            if let Type::Enum(e) = &p.ty
+                && !enums.contains(&e)
             {
-                names.push(name);
+                enums.push(e);
             }
         }
     }
-    names
+    enums
 }
 
 /// What a function does to contexts.

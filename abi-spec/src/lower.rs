@@ -65,7 +65,7 @@ impl Scalar {
             Type::Usize => Scalar::Usize,
             Type::Bool => Scalar::Bool,
             Type::Context => Scalar::Context,
-            Type::Enum(name) => Scalar::Enum(name.clone()),
+            Type::Enum(e) => Scalar::Enum(e.name().to_string()),
             _ => return None,
         })
     }
@@ -209,7 +209,7 @@ fn scalar(ty: &Type) -> (WasmType, String) {
         Type::I64 => (WasmType::I64, "int64_t".into()),
         Type::Usize => (WasmType::I32, "size_t".into()),
         Type::Bool => (WasmType::I32, "bool".into()),
-        Type::Enum(name) => (WasmType::I32, name.clone()),
+        Type::Enum(e) => (WasmType::I32, e.name().to_string()),
         Type::Ptr(c_type) => (WasmType::I32, c_type.clone()),
         // Pairs are handled by `lower_param`; as a single value they are a pointer.
         Type::Bytes | Type::Map | Type::Path | Type::Buffer => (WasmType::I32, "uint8_t *".into()),

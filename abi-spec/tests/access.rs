@@ -1,7 +1,7 @@
 //! The access rules of the standard description, and of extensions.
 
 use proxy_wasm_abi_spec::ir::{
-    AbiVersion, AccessLevel, AccessRule, Grant, NoteKind, Place, Subject,
+    AbiVersion, AccessLevel, AccessRule, CallbackRef, Grant, NoteKind, Place, Subject, VariantRef,
 };
 use proxy_wasm_abi_spec::lower::lower;
 use proxy_wasm_abi_spec::{Diagnostics, parse, standard};
@@ -246,7 +246,7 @@ fn forbidden_statuses() {
     let forbidden = |v: &AbiVersion| -> Vec<(String, String)> {
         v.functions
             .iter()
-            .filter_map(|f| Some((f.name.clone(), f.forbidden.clone()?)))
+            .filter_map(|f| Some((f.name.clone(), f.forbidden.as_ref()?.name().to_string())))
             .collect()
     };
     let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
@@ -311,6 +311,11 @@ fn access_levels_of_map_and_buffer_functions() {
     assert_eq!(levels, expected);
 }
 
+/// The names of `refs`, in order.
+fn callback_names(refs: &[CallbackRef]) -> Vec<&str> {
+    refs.iter().map(CallbackRef::name).collect()
+}
+
 #[test]
 fn streams_resume_the_callbacks_they_list() {
     let v = version("0.2.1");
@@ -321,7 +326,7 @@ fn streams_resume_the_callbacks_they_list() {
         .map(|x| {
             (
                 x.name.as_str(),
-                x.resumes.iter().map(String::as_str).collect(),
+                x.resumes.iter().map(CallbackRef::name).collect(),
             )
         })
         .collect();
@@ -361,9 +366,11 @@ fn streams_resume_the_callbacks_they_list() {
     let v = version("0.1.0");
     assert!(v.enum_named("proxy_stream_type_t").is_none());
     assert_eq!(
-        v.function("proxy_continue_request")
-            .expect("defined")
-            .resumes,
+        callback_names(
+            &v.function("proxy_continue_request")
+                .expect("defined")
+                .resumes
+        ),
         [
             "proxy_on_request_headers",
             "proxy_on_request_body",
@@ -371,9 +378,11 @@ fn streams_resume_the_callbacks_they_list() {
         ]
     );
     assert_eq!(
-        v.function("proxy_continue_response")
-            .expect("defined")
-            .resumes,
+        callback_names(
+            &v.function("proxy_continue_response")
+                .expect("defined")
+                .resumes
+        ),
         [
             "proxy_on_response_headers",
             "proxy_on_response_body",
@@ -469,7 +478,8 @@ fn an_extension_keeps_the_base_rules() {
         v.function("proxy_get_status")
             .expect("defined")
             .forbidden
-            .as_deref(),
+            .as_ref()
+            .map(VariantRef::name),
         Some("NOT_FOUND")
     );
 }

@@ -264,6 +264,40 @@ fn callback_roles_are_checked() {
 }
 
 #[test]
+fn named_values_exist_wherever_they_are_named() {
+    // Line 5: a status value from 0.2.0; the section's function is on line 7.
+    let gated = |functions: &str| {
+        errors(&format!(
+            "enum result_t {{ @role(success) OK = 0, @since(0.2.0) GONE = 1 }}\n{}",
+            section(functions)
+        ))
+    };
+    assert_eq!(
+        gated("    hostcall f() -> status: result_t { OK: \"a\", GONE: \"b\" }"),
+        ["7:49: `result_t.GONE` does not exist in `0.1.0`, where `f` lists it"]
+    );
+    assert_eq!(
+        gated("    hostcall f(@on_invalid(GONE) x: u32) -> status: result_t;"),
+        ["7:28: `result_t.GONE` does not exist in `0.1.0`, where parameter `x` of `f` exists"]
+    );
+    // Fine where the outcome, the parameter or the function is gated alike.
+    assert_eq!(
+        gated("    hostcall f() -> status: result_t { OK: \"a\", @since(0.2.0) GONE: \"b\" }"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        gated("    hostcall f(@since(0.2.0) @on_invalid(GONE) x: u32) -> status: result_t;"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        gated(
+            "    @since(0.2.0) hostcall f(@on_invalid(GONE) x: u32) -> status: result_t { GONE: \"b\" }"
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn all_errors_are_reported_at_once() {
     let body = section(
         "    hostcall f(x: nope);\n    hostcall g(y: nada);\n    @since(9.9.9) hostcall h();",
@@ -276,6 +310,52 @@ fn the_standard_description_is_valid() {
     let abi = proxy_wasm_abi_spec::standard();
     assert_eq!(abi.name, "proxy_wasm");
     assert!(abi.versions.len() >= 3);
+}
+
+#[test]
+fn the_standard_descriptions_references_resolve_in_every_version() {
+    use proxy_wasm_abi_spec::ir::Type;
+    let abi = proxy_wasm_abi_spec::standard();
+    for version in &abi.versions {
+        let v = abi.at(*version).expect("declared");
+        for f in &v.functions {
+            let types = f
+                .params
+                .iter()
+                .map(|p| &p.ty)
+                .chain(f.result.as_ref().map(|r| &r.ty));
+            for ty in types {
+                if let Type::Enum(e) = ty {
+                    assert!(v.enum_def(e).is_some(), "{version} {}: {e}", f.name);
+                    assert!(abi.enum_def(e).is_some(), "{e}");
+                }
+            }
+            let statuses = f.params.iter().filter_map(|p| p.on_invalid.as_ref());
+            let outcomes = f.outcomes.iter().filter_map(|o| o.value.variant());
+            for status in statuses.chain(&f.forbidden).chain(outcomes) {
+                let found = v.variant_def(status).expect("the value exists");
+                assert_eq!(found.name, status.name(), "{version} {}", f.name);
+                assert!(abi.variant_def(status).is_some(), "{status}");
+            }
+            for callback in &f.resumes {
+                assert!(
+                    v.callback(callback).is_some(),
+                    "{version} {}: {callback}",
+                    f.name
+                );
+                assert!(abi.callback(callback).is_some(), "{callback}");
+            }
+        }
+        for e in &v.enums {
+            for callback in e.variants.iter().flat_map(|x| &x.resumes) {
+                assert!(
+                    v.callback(callback).is_some(),
+                    "{version} {}: {callback}",
+                    e.name
+                );
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -542,6 +622,14 @@ fn restricted_host_functions_carry_a_forbidden_status() {
             "@forbidden(DENIED) callback on_headers"
         ),
         ["10:5: `@forbidden` applies to host functions; `on_headers` is a callback"]
+    );
+    // The status exists wherever the function does.
+    assert_eq!(
+        fixture_errors("DENIED = 1", "@since(0.2.0) DENIED = 1"),
+        [
+            "8:16: `result_t.DENIED` does not exist in `0.1.0`, where `get_map` exists",
+            "9:16: `result_t.DENIED` does not exist in `0.1.0`, where `send_response` exists"
+        ]
     );
 }
 

@@ -17,7 +17,8 @@
 
 use proc_macro2::TokenStream;
 use proxy_wasm_abi_spec::ir::{
-    AbiVersion, AccessLevel, AccessRule, ContextEffect, Function, Place, Subject, selector_enums,
+    AbiVersion, AccessLevel, AccessRule, CallbackRef, ContextEffect, Function, Place, Subject,
+    selector_enums,
 };
 use proxy_wasm_abi_spec::lower::{ParamClass, Scalar, classify};
 use quote::{format_ident, quote};
@@ -46,24 +47,33 @@ fn level_tokens(level: AccessLevel) -> TokenStream {
 }
 
 /// The grant table of one rule, as a `&'static [Grant]` expression: each
-/// grant's places as three masks of callbacks.
+/// grant built from its level with only the places it has, so the table
+/// reads as the rule does.
 fn grants_tokens(rule: &AccessRule) -> TokenStream {
     let grants = rule.grants.iter().map(|g| {
         let level = level_tokens(g.level);
-        let mask = |keep: fn(&Place) -> bool| {
-            let callbacks: Vec<String> = g
-                .places
+        let callbacks = |keep: fn(&Place) -> bool| -> Vec<String> {
+            g.places
                 .iter()
                 .filter(|p| keep(p))
                 .map(|p| p.callback().to_string())
-                .collect();
-            mask_tokens(&callbacks)
+                .collect()
         };
-        let running = mask(|p| matches!(p, Place::In(_)));
-        let paused = mask(|p| matches!(p, Place::Paused(_)));
-        let before = mask(|p| matches!(p, Place::Before(_)));
-        let when = g.when.is_some();
-        quote!(Grant { level: #level, running: #running, paused: #paused, before: #before, when: #when })
+        let mut grant = quote!(Grant::new(#level));
+        let mut add = |method: &str, names: Vec<String>| {
+            if !names.is_empty() {
+                let method = format_ident!("{method}");
+                let mask = mask_tokens(&names);
+                grant = quote!(#grant.#method(#mask));
+            }
+        };
+        add("running", callbacks(|p| matches!(p, Place::In(_))));
+        add("paused", callbacks(|p| matches!(p, Place::Paused(_))));
+        add("before", callbacks(|p| matches!(p, Place::Before(_))));
+        if g.when.is_some() {
+            grant = quote!(#grant.when_condition());
+        }
+        grant
     });
     quote!(&[#(#grants),*])
 }
@@ -96,6 +106,12 @@ pub fn mask_tokens(callbacks: &[String]) -> TokenStream {
         quote!(Callback::#v.bit())
     });
     quote!(#(#bits)|*)
+}
+
+/// A bit mask of the callbacks a `@resumes(...)` list names, as an expression.
+fn callback_mask(callbacks: &[CallbackRef]) -> TokenStream {
+    let names: Vec<String> = callbacks.iter().map(|c| c.name().to_string()).collect();
+    mask_tokens(&names)
 }
 
 /// The `bool` parameter of `callback` a `when` clause names, if any.
@@ -150,7 +166,7 @@ pub fn shim_check(
             f.name
         ));
     };
-    let forbidden = format_ident!("{forbidden}");
+    let forbidden = format_ident!("{}", forbidden.name());
     let checks = checks.iter().map(|(grants, level)| {
         quote!(data.plugin_state().check(#grants, #level, #raw_status::#forbidden.0)?;)
     });
@@ -183,7 +199,7 @@ pub fn shim_effect(f: &Function) -> Option<TokenStream> {
         return Some(quote!(data.plugin_state().resumed(#lookup(#var));));
     }
     if !f.resumes.is_empty() {
-        let mask = mask_tokens(&f.resumes);
+        let mask = callback_mask(&f.resumes);
         return Some(quote!(data.plugin_state().resumed(#mask);));
     }
     None
@@ -207,18 +223,18 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 
     let lookups = selector_enums(&abi.functions, |p| p.access.is_some())
         .into_iter()
-        .map(|e| enum_lookup(abi, e))
+        .map(|e| enum_lookup(abi, e.name()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut resume_fns = Vec::new();
     for e in selector_enums(&abi.functions, |p| p.resumes) {
         let en = abi
-            .enum_named(e)
+            .enum_def(e)
             .ok_or_else(|| format!("unknown enum `{e}`"))?;
-        let rich = enum_ident(e);
-        let name = resumes_fn(e);
+        let rich = enum_ident(e.name());
+        let name = resumes_fn(e.name());
         let arms = en.variants.iter().map(|v| {
             let vi = variant_ident(&v.name);
-            let mask = mask_tokens(&v.resumes);
+            let mask = callback_mask(&v.resumes);
             quote!(#rich::#vi => #mask,)
         });
         let doc = doc_lines(

@@ -252,18 +252,26 @@ fn compare_functions(old: &Function, new: &Function, changes: &mut Vec<Change>) 
         });
     }
     for o in &old.outcomes {
-        if !new.outcomes.iter().any(|n| n.value == o.value) {
+        if !new
+            .outcomes
+            .iter()
+            .any(|n| n.value.name() == o.value.name())
+        {
             changes.push(Change::StatusRemoved {
                 function: name.clone(),
-                status: o.value.clone(),
+                status: o.value.name().to_string(),
             });
         }
     }
     for n in &new.outcomes {
-        if !old.outcomes.iter().any(|o| o.value == n.value) {
+        if !old
+            .outcomes
+            .iter()
+            .any(|o| o.value.name() == n.value.name())
+        {
             changes.push(Change::StatusAdded {
                 function: name.clone(),
-                status: n.value.clone(),
+                status: n.value.name().to_string(),
             });
         }
     }

@@ -148,7 +148,7 @@ fn callback_result(
             let first = f
                 .outcomes
                 .first()
-                .map(|o| variant_ident(&o.value))
+                .map(|o| variant_ident(o.value.name()))
                 .ok_or_else(|| format!("`{}` lists no outcome to default to", f.name))?;
             Ok((
                 quote!(-> #rich),

@@ -105,7 +105,7 @@ fn status_items(abi: &AbiVersion) -> Result<Vec<TokenStream>, String> {
         let fault = value(StatusRole::MemoryFault, "memory_fault")?;
         let bad = value(StatusRole::BadArgument, "bad_argument")?;
         let doc = format!(
-            "What the shims of functions returning `{}` answer with.",
+            " What the shims of functions returning `{}` answer with.",
             e.name
         );
         items.push(quote! {
@@ -129,9 +129,9 @@ fn status_items(abi: &AbiVersion) -> Result<Vec<TokenStream>, String> {
 /// The status for an invalid value of `param`.
 fn invalid_status(param: &Param, s: &Statuses) -> TokenStream {
     match &param.on_invalid {
-        Some(name) => {
+        Some(status) => {
             let raw = &s.raw;
-            let c = format_ident!("{name}");
+            let c = format_ident!("{}", status.name());
             quote!(#raw::#c.0)
         }
         None => s.bad_argument.clone(),
@@ -571,20 +571,12 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
     let name = ident(&f.name);
     let wasm_name = &f.name;
     let (wasm_types, api_params, args) = callback_signature(f);
-    let (result_wasm, result_api, convert) = match f.result.as_ref().map(|r| lower_result(r).kind) {
-        None => (quote!(()), quote!(()), None),
-        Some(ValueKind::Scalar(Scalar::Bool)) => (
-            quote!(u32),
-            quote!(bool),
-            Some(quote!(Ok(value.map(|value| value != 0)))),
-        ),
+    let (result_wasm, result_api) = match f.result.as_ref().map(|r| lower_result(r).kind) {
+        None => (quote!(()), quote!(())),
+        Some(ValueKind::Scalar(Scalar::Bool)) => (quote!(u32), quote!(bool)),
         Some(ValueKind::Scalar(Scalar::Enum(e))) => {
             let rich = enum_ident(&e);
-            (
-                quote!(u32),
-                quote!(#rich),
-                Some(quote!(value.map(|value| rt::host::returned(#wasm_name, value)).transpose())),
-            )
+            (quote!(u32), quote!(#rich))
         }
         Some(other) => return Err(format!("callback `{}` returns {other:?}", f.name)),
     };
@@ -611,32 +603,22 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
         quote!(store)
     };
     let after = after_call(f, abi);
-    let call = match convert {
-        // The call's own result is the method's: nothing to convert.
-        None => quote!(self.core.call(store, func, running, #after, (#(#args,)*))),
-        Some(convert) => quote! {
-            let value = self.core.call(store, func, running, #after, (#(#args,)*))?;
-            #convert
-        },
-    };
     let docs = function_docs(f);
     let tuple = quote!((#(#wasm_types,)*));
-    let field_doc = format!("`{wasm_name}`, if the plugin exports it.");
+    let field_doc = format!(" `{wasm_name}`, if the plugin exports it.");
     Ok(CallbackParts {
         field: quote! {
             #[doc = #field_doc]
-            pub #name: Export<#tuple, #result_wasm>,
+            pub #name: rt::host::Export<#tuple, #result_wasm>,
         },
         lookup: quote!(#name: lookup.get(#wasm_name)?,),
         method: quote! {
             #docs
-            ///
-            /// Returns `Ok(None)` when the plugin does not export this callback.
-            pub fn #name<T: HasPluginState + 'static>(&self, #store_binding: impl rt::wasmtime::AsContextMut<Data = T>, #(#api_params),*) -> Result<Option<#result_api>, CallError> {
+            pub fn #name(&self, #store_binding: impl PluginStore, #(#api_params),*) -> CallResult<#result_api> {
                 #creates
                 let running = Running::new(Callback::#variant, #context, #condition);
-                let func = self.callbacks.#name.as_ref();
-                #call
+                let callback = &self.callbacks.#name;
+                self.core.call(store, callback, running, #after, (#(#args,)*))
             }
         },
     })
@@ -661,7 +643,9 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let methods = parts.iter().map(|p| &p.method);
     let version = abi.version.to_string();
     let plugin_doc = doc_lines(&format!(
-        "An instantiated Proxy-Wasm v{version} plugin, with its callbacks looked up once."
+        "An instantiated Proxy-Wasm v{version} plugin, with its callbacks looked up once.\n\n\
+         Each callback method answers `Ok(None)` when the plugin does not export the\n\
+         callback (see [`CallResult`])."
     ));
     Ok(quote! {
         /// Whether [`add_to_linker`] registers a host function `name` in `module`.
@@ -677,9 +661,6 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             marker: #marker,
             is_host_function,
         };
-
-        /// A callback as looked up at instantiation: `None` when not exported.
-        pub type Export<P, R> = Option<rt::wasmtime::TypedFunc<P, R>>;
 
         /// Every callback of this version, looked up once at instantiation.
         pub struct Callbacks {
@@ -756,7 +737,7 @@ pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, St
         #common
 
         pub use rt::host::{
-            AccessLevel, CallError, Grant, HasPluginState, Pairs, PluginError, PluginState, Running,
+            AccessLevel, CallError, CallResult, Grant, HasPluginState, Pairs, PluginError, PluginState, PluginStore, Running,
         };
         use rt::host::After;
 

@@ -6,7 +6,7 @@
 //! sets it.
 
 use proxy_wasm_abi_spec::ir::{
-    AbiVersion, AccessRule, Function, Grant, Meta, Note, Param, Subject, Variant,
+    AbiVersion, AccessRule, CallbackRef, Function, Grant, Meta, Note, Param, Subject, Variant,
 };
 use proxy_wasm_abi_spec::lower::{WasmValue, lower};
 use serde_json::{Value, json};
@@ -56,10 +56,15 @@ fn semantic_param(p: &Param) -> Value {
     value
 }
 
+/// The names a `@resumes(...)` list gives, in order.
+fn callback_names(callbacks: &[CallbackRef]) -> Vec<&str> {
+    callbacks.iter().map(CallbackRef::name).collect()
+}
+
 fn variant(v: &Variant) -> Value {
     let mut value = json!({"name": v.name, "value": v.value, "docs": docs(&v.meta)});
     if !v.resumes.is_empty() {
-        insert(&mut value, "resumes", json!(v.resumes));
+        insert(&mut value, "resumes", json!(callback_names(&v.resumes)));
     }
     if let Some(role) = v.role {
         insert(&mut value, "role", json!(role.keyword()));
@@ -98,7 +103,7 @@ fn access_rule(r: &AccessRule) -> Value {
 fn function(f: &Function) -> Value {
     let sig = lower(f);
     let statuses: Vec<&str> = if f.is_host() {
-        f.outcomes.iter().map(|o| o.value.as_str()).collect()
+        f.outcomes.iter().map(|o| o.value.name()).collect()
     } else {
         Vec::new()
     };
@@ -110,7 +115,7 @@ fn function(f: &Function) -> Value {
         "params": wasm_values(&sig.params),
         "results": wasm_values(&sig.results),
         "statuses": statuses,
-        "outcomes": f.outcomes.iter().map(|o| json!({"value": o.value, "when": o.text})).collect::<Vec<_>>(),
+        "outcomes": f.outcomes.iter().map(|o| json!({"value": o.value.name(), "when": o.text})).collect::<Vec<_>>(),
         "semantic_params": f.params.iter().map(semantic_param).collect::<Vec<_>>(),
         "deprecated": f.deprecated.is_some(),
         "replacement": f.deprecated.as_ref().and_then(|d| d.replacement.clone()),
@@ -119,10 +124,10 @@ fn function(f: &Function) -> Value {
         "notes": notes(&f.meta.notes),
     });
     if let Some(status) = &f.forbidden {
-        insert(&mut value, "forbidden", json!(status));
+        insert(&mut value, "forbidden", json!(status.name()));
     }
     if !f.resumes.is_empty() {
-        insert(&mut value, "resumes", json!(f.resumes));
+        insert(&mut value, "resumes", json!(callback_names(&f.resumes)));
     }
     if let Some(effect) = f.context_effect {
         insert(&mut value, "context", json!(effect.keyword()));

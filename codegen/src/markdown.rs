@@ -243,7 +243,7 @@ fn access_lines(out: &mut String, abi: &AbiVersion, f: &Function) {
                 "Access: `{}` of the {} named by `{}`; allowed where the \
                  [access rules](#access-rules) grant it{otherwise}.\n",
                 level.keyword(),
-                selected_noun(e),
+                selected_noun(e.name()),
                 p.name
             );
         }
@@ -262,7 +262,7 @@ fn access_lines(out: &mut String, abi: &AbiVersion, f: &Function) {
     for p in f.params.iter().filter(|p| p.resumes) {
         let Type::Enum(e) = &p.ty else { continue };
         let per_variant: Vec<String> = abi
-            .enum_named(e)
+            .enum_def(e)
             .map(|e| e.variants.as_slice())
             .unwrap_or_default()
             .iter()
@@ -412,14 +412,13 @@ fn access_matrix(out: &mut String, abi: &AbiVersion) {
         .filter_map(|e| {
             let mut statuses: Vec<&str> = Vec::new();
             for f in abi.host_functions() {
-                let selects = f
-                    .params
-                    .iter()
-                    .any(|p| p.access.is_some() && p.ty == Type::Enum((*e).to_string()));
+                let selects = f.params.iter().any(|p| {
+                    p.access.is_some() && matches!(&p.ty, Type::Enum(r) if r.name() == *e)
+                });
                 if let (true, Some(s)) = (selects, &f.forbidden)
-                    && !statuses.contains(&s.as_str())
+                    && !statuses.contains(&s.name())
                 {
-                    statuses.push(s);
+                    statuses.push(s.name());
                 }
             }
             let statuses: Vec<String> = statuses.iter().map(|s| format!("`{s}`")).collect();

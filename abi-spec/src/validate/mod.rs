@@ -42,6 +42,9 @@ pub fn validate(
 /// Callback names written in an attribute, checked once every function is
 /// known: each must be a callback present wherever the item carrying it is.
 struct CallbackList {
+    /// Where the variant or function carrying the list is declared: its
+    /// `location`, which the checked list is stored back into.
+    owner: Location,
     /// The names as written.
     names: Vec<Spanned<String>>,
     /// The item's gates; the list applies where all of them admit.
@@ -49,6 +52,10 @@ struct CallbackList {
     /// How the versions are named in messages: "where `X` exists".
     context: String,
 }
+
+/// An `@on_invalid` status as written, with the index of its parameter
+/// among those `params` returns: checked once the result is known.
+type OnInvalid = (usize, Spanned<String>);
 
 /// What `function` knows about a function's attributes that the whole-file
 /// checks need.
@@ -64,6 +71,8 @@ struct FuncCx<'a> {
     func: &'a syntax::FuncDecl,
     /// Whether it is a host function rather than a callback.
     is_host: bool,
+    /// Its gate: the values it names must exist wherever it does.
+    gate: Gate,
     /// Every enum of the ABI.
     enums: &'a [Enum],
 }
@@ -72,7 +81,7 @@ impl<'a> FuncCx<'a> {
     /// The enum a result of type `ty` is, if any.
     fn result_enum(&self, ty: Option<&Type>) -> Option<&'a Enum> {
         match ty {
-            Some(Type::Enum(name)) => self.enums.iter().find(|e| &e.name == name),
+            Some(Type::Enum(r)) => self.enums.iter().find(|e| e.name == r.name()),
             _ => None,
         }
     }
@@ -221,11 +230,18 @@ impl Validator<'_> {
         }
         let own_count = functions.len();
         let mut all_functions = self.base.map(|b| b.functions.clone()).unwrap_or_default();
+        let base_functions = all_functions.len();
         all_functions.extend(functions);
         self.check_function_names(&all_functions);
         let own = &all_functions[all_functions.len() - own_count..];
         self.check_replacements(own, &all_functions);
-        self.check_callback_lists(&all_functions);
+        let resolved = self.check_callback_lists(&all_functions);
+        let own_enums = self.base.map_or(0, |b| b.enums.len());
+        Self::store_callback_lists(
+            resolved,
+            &mut all_enums[own_enums..],
+            &mut all_functions[base_functions..],
+        );
 
         let own_rules = match access_decl {
             Some(decl) => self.access_rules(decl, &all_enums, &all_functions),
@@ -372,9 +388,11 @@ impl Validator<'_> {
                 );
             }
             by_value.push((value, vattrs.meta.gate, v.value.span));
+            let location = self.location(v.name.span);
             if !vattrs.resumes.is_empty() {
                 self.callback_lists.push(CallbackList {
-                    names: vattrs.resumes.clone(),
+                    owner: location.clone(),
+                    names: vattrs.resumes,
                     gates: vec![enum_gate, vattrs.meta.gate],
                     context: format!("where `{}.{}` exists", decl.name.value, v.name.value),
                 });
@@ -385,9 +403,10 @@ impl Validator<'_> {
                     name: v.name.value.clone(),
                     value,
                     role: vattrs.role,
-                    resumes: vattrs.resumes.iter().map(|n| n.value.clone()).collect(),
+                    // Filled in once the list is checked against every callback.
+                    resumes: Vec::new(),
                     meta: vattrs.meta,
-                    location: self.location(v.name.span),
+                    location,
                 },
             ));
         }
@@ -425,7 +444,7 @@ impl Validator<'_> {
                     return None;
                 }
             },
-            other if enums.iter().any(|e| e.name == other) => Type::Enum(other.to_string()),
+            other if enums.iter().any(|e| e.name == other) => Type::Enum(EnumRef::new(other)),
             other => {
                 self.error(
                     ty.name.span,
@@ -474,17 +493,19 @@ impl Validator<'_> {
         let cx = FuncCx {
             func,
             is_host: func.direction.value == "hostcall",
+            gate: attrs.meta.gate,
             enums,
         };
         let direction = self.direction(&cx);
-        let (params, on_invalid) = self.params(&cx);
+        let (mut params, on_invalid) = self.params(&cx);
         self.check_lowered_names(&func.name.value, &params);
         let result = self.result(&cx);
         let result_ty = result.as_ref().map(|r| &r.ty);
-        self.check_on_invalid(&cx, on_invalid, result_ty);
+        self.check_on_invalid(&cx, on_invalid, result_ty, &mut params);
         let context_effect = self.context_effect(&cx, attrs.context, &params, result_ty);
         let forbidden = self.forbidden(&cx, attrs.forbidden.as_ref(), result_ty);
-        self.function_resumes(&cx, &attrs.resumes, attrs.meta.gate);
+        let location = self.location(func.name.span);
+        self.function_resumes(&cx, attrs.resumes, &location);
         let outcomes = self.outcomes(&cx, result_ty);
         let role = attrs.function_role.map(|(role, _)| role);
 
@@ -502,11 +523,12 @@ impl Validator<'_> {
             outcomes,
             deprecated: attrs.deprecated,
             forbidden,
-            resumes: attrs.resumes.into_iter().map(|n| n.value).collect(),
+            // Filled in once the list is checked against every callback.
+            resumes: Vec::new(),
             context_effect,
             role,
             meta: attrs.meta,
-            location: self.location(func.name.span),
+            location,
         };
         Some((function, spans))
     }
@@ -560,14 +582,15 @@ impl Validator<'_> {
     }
 
     /// Checks every parameter; returns those whose type resolves, with the
-    /// `@on_invalid` statuses to check against the result.
-    fn params(&mut self, cx: &FuncCx<'_>) -> (Vec<(Span, Param)>, Vec<Spanned<String>>) {
+    /// `@on_invalid` statuses to check against the result, each with the
+    /// index of its parameter among those returned.
+    fn params(&mut self, cx: &FuncCx<'_>) -> (Vec<(Span, Param)>, Vec<OnInvalid>) {
         let mut params = Vec::new();
         let mut on_invalid = Vec::new();
         let mut access_param = None;
         for p in &cx.func.params {
             if let Some((param, status)) = self.param(cx, p, &mut access_param) {
-                on_invalid.extend(status);
+                on_invalid.extend(status.map(|s| (params.len(), s)));
                 params.push((p.name.span, param));
             }
         }
@@ -597,7 +620,8 @@ impl Validator<'_> {
             lowered_names: None,
             unused: pattrs.unused,
             extent: pattrs.extent,
-            on_invalid: pattrs.on_invalid.as_ref().map(|s| s.value.clone()),
+            // Set by `check_on_invalid` once the result is known.
+            on_invalid: None,
             access,
             resumes,
             meta: pattrs.meta,
@@ -658,7 +682,7 @@ impl Validator<'_> {
             .enums
             .iter()
             .find(|e| e.name == enum_name)
-            .is_some_and(|e| e.variants.iter().any(|v| !v.resumes.is_empty()));
+            .is_some_and(|e| e.variants.iter().any(|v| self.lists_callbacks(v)));
         if !listed {
             self.error(
                 span,
@@ -723,18 +747,20 @@ impl Validator<'_> {
         })
     }
 
-    /// Each `@on_invalid` status is a value of the function's enum result.
+    /// Each `@on_invalid` status is a value of the function's enum result,
+    /// present wherever its parameter is; the parameter at `index` in
+    /// `params` gets the status once it checks out.
     fn check_on_invalid(
         &mut self,
         cx: &FuncCx<'_>,
-        statuses: Vec<Spanned<String>>,
+        statuses: Vec<OnInvalid>,
         result_ty: Option<&Type>,
+        params: &mut [(Span, Param)],
     ) {
-        for status in statuses {
-            let known = cx
-                .result_enum(result_ty)
-                .is_some_and(|e| e.variant(&status.value).is_some());
-            if !known {
+        for (index, status) in statuses {
+            let result_enum = cx.result_enum(result_ty);
+            let Some((e, v)) = result_enum.and_then(|e| Some((e, e.variant(&status.value)?)))
+            else {
                 self.error(
                     status.span,
                     format!(
@@ -742,6 +768,15 @@ impl Validator<'_> {
                         status.value, cx.func.name.value
                     ),
                 );
+                continue;
+            };
+            let param = &mut params[index].1;
+            let context = format!(
+                "where parameter `{}` of `{}` exists",
+                param.name, cx.func.name.value
+            );
+            if self.value_exists(status.span, e, v, &[cx.gate, param.meta.gate], &context) {
+                param.on_invalid = Some(VariantRef::new(EnumRef::new(&e.name), &v.name));
             }
         }
     }
@@ -790,7 +825,7 @@ impl Validator<'_> {
         cx: &FuncCx<'_>,
         forbidden: Option<&(Spanned<String>, Span)>,
         result_ty: Option<&Type>,
-    ) -> Option<String> {
+    ) -> Option<VariantRef> {
         let (status, span) = forbidden?;
         let name = &cx.func.name.value;
         if !cx.is_host {
@@ -800,10 +835,8 @@ impl Validator<'_> {
             );
             return None;
         }
-        match cx
-            .result_enum(result_ty)
-            .and_then(|e| e.variant(&status.value))
-        {
+        let result_enum = cx.result_enum(result_ty);
+        match result_enum.and_then(|e| Some((e, e.variant(&status.value)?))) {
             None => {
                 self.error(
                     status.span,
@@ -811,7 +844,7 @@ impl Validator<'_> {
                 );
                 None
             }
-            Some(v) if v.role == Some(StatusRole::Success) => {
+            Some((_, v)) if v.role == Some(StatusRole::Success) => {
                 self.error(
                     status.span,
                     format!(
@@ -822,20 +855,26 @@ impl Validator<'_> {
                 );
                 None
             }
-            Some(_) => Some(status.value.clone()),
+            Some((e, v)) => {
+                let context = format!("where `{name}` exists");
+                self.value_exists(status.span, e, v, &[cx.gate], &context)
+                    .then(|| VariantRef::new(EnumRef::new(&e.name), &v.name))
+            }
         }
     }
 
     /// `@resumes(...)` on a function: only on a host function, whose list is
-    /// checked once every function is known.
-    fn function_resumes(&mut self, cx: &FuncCx<'_>, names: &[Spanned<String>], gate: Gate) {
+    /// checked once every function is known and then stored in the function
+    /// declared at `owner`.
+    fn function_resumes(&mut self, cx: &FuncCx<'_>, names: Vec<Spanned<String>>, owner: &Location) {
         let Some(first) = names.first() else {
             return;
         };
         if cx.is_host {
             self.callback_lists.push(CallbackList {
-                names: names.to_vec(),
-                gates: vec![gate],
+                owner: owner.clone(),
+                names,
+                gates: vec![cx.gate],
                 context: format!("where `{}` exists", cx.func.name.value),
             });
         } else {
@@ -858,7 +897,7 @@ impl Validator<'_> {
         let mut seen: Vec<(String, Gate, Span)> = Vec::new();
         for o in list {
             let oattrs = self.attrs(&o.meta, Allowed::Gated);
-            self.check_outcome_value(cx, o, result_ty);
+            let value = self.outcome_value(cx, o, result_ty, oattrs.meta.gate);
             if let Some((_, _, first)) = seen
                 .iter()
                 .find(|(n, g, _)| *n == o.name.value && g.overlaps(&oattrs.meta.gate))
@@ -867,39 +906,49 @@ impl Validator<'_> {
                 self.duplicate("outcome", &o.name, first);
             }
             seen.push((o.name.value.clone(), oattrs.meta.gate, o.name.span));
-            outcomes.push(Outcome {
-                value: o.name.value.clone(),
-                text: o.text.value.clone(),
-                meta: oattrs.meta,
-            });
+            if let Some(value) = value {
+                outcomes.push(Outcome {
+                    value,
+                    text: o.text.value.clone(),
+                    meta: oattrs.meta,
+                });
+            }
         }
         outcomes
     }
 
-    /// An outcome is a value of the result: a variant of its enum, or `true`
-    /// or `false`.
-    fn check_outcome_value(
+    /// An outcome is a value of the result: a variant of its enum, present
+    /// wherever the outcome applies (`gate` and the function's), or `true`
+    /// or `false`. Returns the value once it checks out.
+    fn outcome_value(
         &mut self,
         cx: &FuncCx<'_>,
         o: &syntax::OutcomeDecl,
         result_ty: Option<&Type>,
-    ) {
+        gate: Gate,
+    ) -> Option<OutcomeValue> {
         match result_ty {
             Some(Type::Enum(enum_name)) => {
-                let known = cx
+                let found = cx
                     .enums
                     .iter()
-                    .find(|e| &e.name == enum_name)
-                    .is_some_and(|e| e.variant(&o.name.value).is_some());
-                if !known {
+                    .find(|e| e.name == enum_name.name())
+                    .and_then(|e| Some((e, e.variant(&o.name.value)?)));
+                let Some((e, v)) = found else {
                     self.error(
                         o.name.span,
                         format!("`{}` is not a value of `{enum_name}`", o.name.value),
                     );
-                }
+                    return None;
+                };
+                let context = format!("where `{}` lists it", cx.func.name.value);
+                self.value_exists(o.name.span, e, v, &[cx.gate, gate], &context)
+                    .then(|| OutcomeValue::Variant(VariantRef::new(enum_name.clone(), &v.name)))
             }
-            Some(Type::Bool) => {
-                if o.name.value != "true" && o.name.value != "false" {
+            Some(Type::Bool) => match o.name.value.as_str() {
+                "true" => Some(OutcomeValue::Bool(true)),
+                "false" => Some(OutcomeValue::Bool(false)),
+                _ => {
                     self.error(
                         o.name.span,
                         format!(
@@ -907,21 +956,56 @@ impl Validator<'_> {
                             o.name.value
                         ),
                     );
+                    None
                 }
-            }
+            },
             Some(_) => {
                 self.error(
                     o.name.span,
                     "outcomes can only be listed for enum and bool results",
                 );
+                None
             }
             None => {
                 self.error(
                     o.name.span,
                     "outcomes are listed but the function has no result",
                 );
+                None
             }
         }
+    }
+
+    /// Value `v` of enum `e`, named at `span`, must exist in every declared
+    /// version all of `gates` admit: wherever the item naming it exists
+    /// (`context` says which, e.g. "where `f` exists"). Reports the versions
+    /// it is missing from; returns whether there are none.
+    fn value_exists(
+        &mut self,
+        span: Span,
+        e: &Enum,
+        v: &Variant,
+        gates: &[Gate],
+        context: &str,
+    ) -> bool {
+        let missing: Vec<Version> = self
+            .admitted(gates)
+            .into_iter()
+            .filter(|version| !(e.meta.gate.admits(*version) && v.meta.gate.admits(*version)))
+            .collect();
+        if missing.is_empty() {
+            return true;
+        }
+        self.error(
+            span,
+            format!(
+                "`{}.{}` does not exist in {}, {context}",
+                e.name,
+                v.name,
+                version_list(&missing)
+            ),
+        );
+        false
     }
 
     /// Checks that a parameter carrying `attr` (`@access` or `@resumes`)
@@ -946,7 +1030,7 @@ impl Validator<'_> {
             return None;
         }
         match ty {
-            Type::Enum(name) => Some(name.clone()),
+            Type::Enum(e) => Some(e.name().to_string()),
             other => {
                 self.error(
                     span,
@@ -1129,24 +1213,64 @@ impl Validator<'_> {
             .collect()
     }
 
-    /// Every `@resumes(...)` list of this file names callbacks.
-    fn check_callback_lists(&mut self, functions: &[Function]) {
+    /// Whether `v` lists the callbacks it resumes: checked already (a base
+    /// enum's), or waiting in this file's lists.
+    fn lists_callbacks(&self, v: &Variant) -> bool {
+        !v.resumes.is_empty() || self.callback_lists.iter().any(|l| l.owner == v.location)
+    }
+
+    /// Every `@resumes(...)` list of this file names callbacks. Returns each
+    /// list whose every name checks out, as references, with its owner.
+    fn check_callback_lists(
+        &mut self,
+        functions: &[Function],
+    ) -> Vec<(Location, Vec<CallbackRef>)> {
+        let mut resolved = Vec::new();
         for list in std::mem::take(&mut self.callback_lists) {
             let versions = self.admitted(&list.gates);
+            let mut refs = Vec::new();
             for name in &list.names {
-                self.check_callback(name, functions, &versions, &list.context);
+                if self.check_callback(name, functions, &versions, &list.context) {
+                    refs.push(CallbackRef::new(&name.value));
+                }
+            }
+            if refs.len() == list.names.len() {
+                resolved.push((list.owner, refs));
+            }
+        }
+        resolved
+    }
+
+    /// Stores each checked `@resumes(...)` list in the variant or function
+    /// declared at its owner's location, among this file's `enums` and
+    /// `functions`.
+    fn store_callback_lists(
+        lists: Vec<(Location, Vec<CallbackRef>)>,
+        enums: &mut [Enum],
+        functions: &mut [Function],
+    ) {
+        for (owner, refs) in lists {
+            let variant = enums
+                .iter_mut()
+                .flat_map(|e| e.variants.iter_mut())
+                .find(|v| v.location == owner);
+            if let Some(v) = variant {
+                v.resumes = refs;
+            } else if let Some(f) = functions.iter_mut().find(|f| f.location == owner) {
+                f.resumes = refs;
             }
         }
     }
 
     /// `name` must be a callback present in every one of `versions`.
+    /// Returns whether it is (nothing was reported).
     fn check_callback(
         &mut self,
         name: &Spanned<String>,
         functions: &[Function],
         versions: &[Version],
         context: &str,
-    ) {
+    ) -> bool {
         let named: Vec<&Function> = functions
             .iter()
             .filter(|f| !f.is_marker && f.qualified_name() == name.value)
@@ -1161,7 +1285,7 @@ impl Validator<'_> {
                 name.span,
                 format!("unknown callback `{}`{hint}", name.value),
             );
-            return;
+            return false;
         }
         if named.iter().all(|f| f.is_host()) {
             self.error(
@@ -1171,27 +1295,29 @@ impl Validator<'_> {
                     name.value
                 ),
             );
-            return;
+            return false;
         }
         let missing: Vec<Version> = versions
             .iter()
             .copied()
             .filter(|v| !named.iter().any(|f| !f.is_host() && f.meta.gate.admits(*v)))
             .collect();
-        if !missing.is_empty() {
-            self.error(
-                name.span,
-                format!(
-                    "callback `{}` does not exist in {}, {context}",
-                    name.value,
-                    version_list(&missing)
-                ),
-            );
+        if missing.is_empty() {
+            return true;
         }
+        self.error(
+            name.span,
+            format!(
+                "callback `{}` does not exist in {}, {context}",
+                name.value,
+                version_list(&missing)
+            ),
+        );
+        false
     }
 
     /// The enums some host function parameter selects with under `@access`.
-    fn access_enums(functions: &[Function]) -> Vec<&str> {
+    fn access_enums(functions: &[Function]) -> Vec<&EnumRef> {
         selector_enums(functions, |p| p.access.is_some())
     }
 
@@ -1278,7 +1404,10 @@ impl Validator<'_> {
         if let Some(qualifier) = &decl.qualifier
             && let Some(e) = enums.iter().find(|e| e.name == qualifier.value)
         {
-            if !Self::access_enums(functions).contains(&e.name.as_str()) {
+            if !Self::access_enums(functions)
+                .iter()
+                .any(|r| r.name() == e.name)
+            {
                 self.error(
                     qualifier.span,
                     format!(
@@ -1326,7 +1455,7 @@ impl Validator<'_> {
                 Some(qualifier) => {
                     let access_enums = Self::access_enums(functions);
                     let hint = or_else(
-                        did_you_mean(&qualifier.value, access_enums),
+                        did_you_mean(&qualifier.value, access_enums.iter().map(|r| r.name())),
                         "; a rule is for `ENUM.VARIANT` or a host function",
                     );
                     self.error(
@@ -1588,11 +1717,11 @@ impl Validator<'_> {
                 .filter(|f| f.is_host() && f.meta.gate.admits(version))
             {
                 for p in &f.params {
-                    if let (Some(_), Type::Enum(name)) = (p.access, &p.ty)
+                    if let (Some(_), Type::Enum(e)) = (p.access, &p.ty)
                         && p.meta.gate.admits(version)
-                        && !selected.contains(&name.as_str())
+                        && !selected.contains(&e.name())
                     {
-                        selected.push(name);
+                        selected.push(e.name());
                     }
                 }
             }

@@ -10,12 +10,12 @@ use std::sync::OnceLock;
 
 use proxy_wasm_abi::AbiEnum;
 use proxy_wasm_abi::host::{
-    AccessLevel, After, Answer, CallError, CallbackId, Grant, HasPluginState, HostCall, PluginCore,
-    PluginError, PluginState, Running, Statuses, Version, declared_versions, decode, returned,
-    shim, to_u32,
+    AccessLevel, After, Answer, CallError, CallbackId, Export, Grant, HasPluginState, HostCall,
+    PluginCore, PluginError, PluginState, Returned, Running, Statuses, Version, declared_versions,
+    decode, shim, to_u32,
 };
 use proxy_wasm_abi::serial::encode_map;
-use wasmtime::{Caller, Engine, Instance, Linker, Module, Store, Trap, TypedFunc};
+use wasmtime::{Caller, Engine, Instance, Linker, Module, Store, Trap};
 
 static STATUSES: Statuses = Statuses {
     success: 0,
@@ -604,9 +604,8 @@ static VERSION: Version = Version {
     is_host_function,
 };
 
-type Forward = TypedFunc<(u32, u32, u32, u32), u32>;
 /// What instantiating a forwarding plugin gives: the plugin and its `call`.
-type Instantiated = Result<(PluginCore, Option<Forward>), PluginError>;
+type Instantiated = Result<(PluginCore, Export<(u32, u32, u32, u32), u32>), PluginError>;
 
 /// Instantiates a forwarding plugin (with the version marker) through
 /// `PluginCore`, looking `call` up as its one callback.
@@ -778,19 +777,13 @@ fn a_callback_runs_as_running_and_the_state_is_restored() {
     let rest = format!("{MEMORY} {}", bump("proxy_on_memory_allocate"));
     let (mut store, result) = instantiate(&rest, &linker);
     let (core, call) = result.expect("instantiates");
-    let call = call.expect("`call` is exported");
+    assert!(call.func().is_some(), "`call` is exported");
     assert_eq!(core.memory().data_size(&store), PAGE as usize);
     assert!(core.instance().get_func(&mut store, "call").is_some());
     // Only host imports and no table: the memory and allocator are recorded.
     assert!(format!("{core:?}").contains("slot: Some"), "{core:?}");
 
-    let status = core.call(
-        &mut store,
-        Some(&call),
-        RUNNING,
-        After::Nothing,
-        (0, 4, 0, 0),
-    );
+    let status = core.call::<_, _, u32>(&mut store, &call, RUNNING, After::Nothing, (0, 4, 0, 0));
     assert_eq!(status.unwrap(), Some(0));
     assert_eq!(
         store.data().seen,
@@ -819,13 +812,7 @@ fn a_module_exporting_a_table_looks_its_memory_up_by_name() {
     // Others could put their functions in its table: nothing is recorded,
     // and host functions find the memory and allocator by name instead.
     assert!(format!("{core:?}").contains("slot: None"), "{core:?}");
-    let status = core.call(
-        &mut store,
-        call.as_ref(),
-        RUNNING,
-        After::Nothing,
-        (0, 4, 0, 0),
-    );
+    let status = core.call::<_, _, u32>(&mut store, &call, RUNNING, After::Nothing, (0, 4, 0, 0));
     assert_eq!(status.unwrap(), Some(0));
     assert_eq!(
         &core.memory().data(&store)[..8],
@@ -834,7 +821,7 @@ fn a_module_exporting_a_table_looks_its_memory_up_by_name() {
 }
 
 /// A plugin whose `decide(context, value)` returns `value`.
-fn deciding() -> (Store<State>, PluginCore, TypedFunc<(u32, u32), u32>) {
+fn deciding() -> (Store<State>, PluginCore, Export<(u32, u32), u32>) {
     let mut store = Store::new(engine(), State::default());
     let wat = format!(
         r#"(module {MEMORY} (func (export "{MARKER}"))
@@ -850,7 +837,8 @@ fn deciding() -> (Store<State>, PluginCore, TypedFunc<(u32, u32), u32>) {
         |lookup| lookup.get("decide"),
     )
     .expect("instantiates");
-    (store, core, decide.expect("`decide` is exported"))
+    assert!(decide.func().is_some(), "`decide` is exported");
+    (store, core, decide)
 }
 
 #[test]
@@ -858,21 +846,21 @@ fn returning_the_pause_value_pauses_the_stream() {
     let (mut store, core, decide) = deciding();
     store.data_mut().plugin.created(5, 1);
     let pause = After::Pauses(RawAction::PAUSE.0);
-    let value = core.call(&mut store, Some(&decide), RUNNING, pause, (5, 1));
+    let value = core.call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 1));
     assert_eq!(value.unwrap(), Some(1));
     assert!(store.data_mut().plugin.is_paused(5, CallbackId(3)));
-    assert_eq!(returned::<Action>("decide", 1).unwrap(), Action::Pause);
+    assert_eq!(Action::convert(1, "decide").unwrap(), Action::Pause);
 
-    let value = core.call(&mut store, Some(&decide), RUNNING, pause, (5, 0));
+    let value = core.call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 0));
     assert_eq!(value.unwrap(), Some(0));
     assert!(!store.data_mut().plugin.is_paused(5, CallbackId(3)));
 
     // Paused again, then the callback is not exported: it passes as if it
     // had continued.
-    core.call(&mut store, Some(&decide), RUNNING, pause, (5, 1))
+    core.call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 1))
         .unwrap();
-    let none: Option<&TypedFunc<(u32, u32), u32>> = None;
-    let value = core.call(&mut store, none, RUNNING, pause, (5, 1));
+    let none: Export<(u32, u32), u32> = Export::absent("decide");
+    let value = core.call::<_, _, u32>(&mut store, &none, RUNNING, pause, (5, 1));
     assert_eq!(value.unwrap(), None);
     assert!(!store.data_mut().plugin.is_paused(5, CallbackId(3)));
 }
@@ -880,8 +868,8 @@ fn returning_the_pause_value_pauses_the_stream() {
 #[test]
 fn a_callback_that_is_not_exported_is_ok_none() {
     let (mut store, core, _) = deciding();
-    let none: Option<&TypedFunc<(u32,), ()>> = None;
-    let value = core.call(&mut store, none, RUNNING, After::Nothing, (5,));
+    let none: Export<(u32,), ()> = Export::absent("tick");
+    let value = core.call::<_, _, ()>(&mut store, &none, RUNNING, After::Nothing, (5,));
     assert_eq!(value.unwrap(), None);
     assert_eq!(store.data_mut().plugin.running(), None);
 }
@@ -899,14 +887,14 @@ fn deleting_callbacks_forget_the_stream_even_when_absent_or_trapping() {
     let is_known = |store: &mut Store<State>| store.data_mut().plugin.is_paused(5, CallbackId(3));
 
     paused_stream(&mut store);
-    let value = core.call(&mut store, Some(&decide), RUNNING, After::Deletes, (5, 0));
+    let value = core.call::<_, _, u32>(&mut store, &decide, RUNNING, After::Deletes, (5, 0));
     assert_eq!(value.unwrap(), Some(0));
     assert!(!is_known(&mut store));
 
     paused_stream(&mut store);
-    let none: Option<&TypedFunc<(u32, u32), u32>> = None;
+    let none: Export<(u32, u32), u32> = Export::absent("decide");
     assert_eq!(
-        core.call(&mut store, none, RUNNING, After::Deletes, (5, 0))
+        core.call::<_, _, u32>(&mut store, &none, RUNNING, After::Deletes, (5, 0))
             .unwrap(),
         None
     );
@@ -914,7 +902,7 @@ fn deleting_callbacks_forget_the_stream_even_when_absent_or_trapping() {
 
     paused_stream(&mut store);
     let error = core
-        .call(&mut store, Some(&decide), RUNNING, After::Deletes, (5, 99))
+        .call::<_, _, u32>(&mut store, &decide, RUNNING, After::Deletes, (5, 99))
         .unwrap_err();
     assert!(matches!(error, CallError::Trap(_)));
     assert!(!is_known(&mut store));
@@ -929,7 +917,7 @@ fn a_trap_is_reported_and_leaves_pauses_alone() {
     store.data_mut().plugin.returned(CallbackId(3), 5, true);
     let pause = After::Pauses(RawAction::PAUSE.0);
     let error = core
-        .call(&mut store, Some(&decide), RUNNING, pause, (5, 99))
+        .call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 99))
         .unwrap_err();
     assert!(
         error.to_string().starts_with("the plugin trapped: "),
@@ -944,7 +932,7 @@ fn a_trap_is_reported_and_leaves_pauses_alone() {
     );
     assert!(store.data_mut().plugin.is_paused(5, CallbackId(3)));
     // The store stays usable.
-    let value = core.call(&mut store, Some(&decide), RUNNING, pause, (5, 0));
+    let value = core.call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 0));
     assert_eq!(value.unwrap(), Some(0));
 }
 
@@ -952,10 +940,13 @@ fn a_trap_is_reported_and_leaves_pauses_alone() {
 fn a_value_the_version_does_not_define_is_a_bad_return() {
     let (mut store, core, decide) = deciding();
     let value = core
-        .call(&mut store, Some(&decide), RUNNING, After::Nothing, (5, 7))
+        .call::<_, _, u32>(&mut store, &decide, RUNNING, After::Nothing, (5, 7))
         .unwrap();
     assert_eq!(value, Some(7));
-    let error = returned::<Action>("decide", 7).unwrap_err();
+    // The same value read as an `Action` is not one.
+    let error = core
+        .call::<_, _, Action>(&mut store, &decide, RUNNING, After::Nothing, (5, 7))
+        .unwrap_err();
     assert!(matches!(
         error,
         CallError::BadReturn {
@@ -967,7 +958,8 @@ fn a_value_the_version_does_not_define_is_a_bad_return() {
         error.to_string(),
         "`decide` returned 7, which is not a valid value"
     );
-    assert_eq!(returned::<Action>("decide", 0).unwrap(), Action::Continue);
+    let value = core.call::<_, _, Action>(&mut store, &decide, RUNNING, After::Nothing, (5, 0));
+    assert_eq!(value.unwrap(), Some(Action::Continue));
 }
 
 #[test]
@@ -981,13 +973,7 @@ fn a_panicking_host_function_still_restores_the_state() {
     let outer = Running::new(CallbackId(1), 8, false);
     let saved = store.data_mut().plugin.enter(Some(outer), None);
     let panicked = catch_unwind(AssertUnwindSafe(|| {
-        core.call(
-            &mut store,
-            call.as_ref(),
-            RUNNING,
-            After::Nothing,
-            (0, 0, 0, 0),
-        )
+        core.call::<_, _, u32>(&mut store, &call, RUNNING, After::Nothing, (0, 0, 0, 0))
     }));
     assert!(panicked.is_err());
     // Back to the callback that was running around the call.

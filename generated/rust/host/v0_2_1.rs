@@ -211,11 +211,11 @@ rt::abi_enum! {
 }
 
 pub use rt::host::{
-    AccessLevel, CallError, Grant, HasPluginState, Pairs, PluginError, PluginState,
-    Running,
+    AccessLevel, CallError, CallResult, Grant, HasPluginState, Pairs, PluginError,
+    PluginState, PluginStore, Running,
 };
 use rt::host::After;
-///What the shims of functions returning `proxy_status_t` answer with.
+/// What the shims of functions returning `proxy_status_t` answer with.
 const STATUS_ROLES: rt::host::Statuses = rt::host::Statuses {
     success: RawStatus::OK.0,
     memory_fault: RawStatus::INVALID_MEMORY_ACCESS.0,
@@ -228,7 +228,7 @@ impl From<Status> for rt::host::Answer {
     }
 }
 
-///What the shims of functions returning `wasi_errno_t` answer with.
+/// What the shims of functions returning `wasi_errno_t` answer with.
 const WASI_ERRNO_ROLES: rt::host::Statuses = rt::host::Statuses {
     success: RawWasiErrno::SUCCESS.0,
     memory_fault: RawWasiErrno::FAULT.0,
@@ -2056,118 +2056,61 @@ pub fn buffer_type_grants(value: BufferType) -> &'static [Grant] {
         BufferType::HttpRequestBody => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::RequestBody.bit(),
-                        paused: Callback::RequestBody.bit(),
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::RequestBody.bit())
+                        .paused(Callback::RequestBody.bit()),
                 ]
             }
         }
         BufferType::HttpResponseBody => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::ResponseBody.bit(),
-                        paused: Callback::ResponseBody.bit(),
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::ResponseBody.bit())
+                        .paused(Callback::ResponseBody.bit()),
                 ]
             }
         }
         BufferType::DownstreamData => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::DownstreamData.bit(),
-                        paused: Callback::DownstreamData.bit(),
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::DownstreamData.bit())
+                        .paused(Callback::DownstreamData.bit()),
                 ]
             }
         }
         BufferType::UpstreamData => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::UpstreamData.bit(),
-                        paused: Callback::UpstreamData.bit(),
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::UpstreamData.bit())
+                        .paused(Callback::UpstreamData.bit()),
                 ]
             }
         }
         BufferType::HttpCallResponseBody => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::HttpCallResponse.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Read)
+                        .running(Callback::HttpCallResponse.bit()),
                 ]
             }
         }
         BufferType::GrpcCallMessage => {
             const {
-                &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::GrpcReceive.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                ]
+                &[Grant::new(AccessLevel::Read).running(Callback::GrpcReceive.bit())]
             }
         }
         BufferType::VmConfiguration => {
-            const {
-                &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::VmStart.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                ]
-            }
+            const { &[Grant::new(AccessLevel::Read).running(Callback::VmStart.bit())] }
         }
         BufferType::PluginConfiguration => {
-            const {
-                &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::Configure.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                ]
-            }
+            const { &[Grant::new(AccessLevel::Read).running(Callback::Configure.bit())] }
         }
         BufferType::ForeignFunctionArguments => {
             const {
-                &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::ForeignFunction.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                ]
+                &[Grant::new(AccessLevel::Read).running(Callback::ForeignFunction.bit())]
             }
         }
     }
@@ -2179,146 +2122,78 @@ pub fn map_type_grants(value: MapType) -> &'static [Grant] {
         MapType::HttpRequestHeaders => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::Log.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::RequestHeaders.bit(),
-                        paused: Callback::RequestHeaders.bit(),
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::RequestHeaders.bit())
+                        .paused(Callback::RequestHeaders.bit()),
                 ]
             }
         }
         MapType::HttpRequestTrailers => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::Log.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::RequestTrailers.bit(),
-                        paused: Callback::RequestTrailers.bit(),
-                        before: 0,
-                        when: false,
-                    },
-                    Grant {
-                        level: AccessLevel::Add,
-                        running: Callback::RequestBody.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: true,
-                    },
+                    Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::RequestTrailers.bit())
+                        .paused(Callback::RequestTrailers.bit()),
+                    Grant::new(AccessLevel::Add)
+                        .running(Callback::RequestBody.bit())
+                        .when_condition(),
                 ]
             }
         }
         MapType::HttpResponseHeaders => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::Log.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::ResponseHeaders.bit(),
-                        paused: Callback::ResponseHeaders.bit(),
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::ResponseHeaders.bit())
+                        .paused(Callback::ResponseHeaders.bit()),
                 ]
             }
         }
         MapType::HttpResponseTrailers => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::Log.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
-                    Grant {
-                        level: AccessLevel::Modify,
-                        running: Callback::ResponseTrailers.bit(),
-                        paused: Callback::ResponseTrailers.bit(),
-                        before: 0,
-                        when: false,
-                    },
-                    Grant {
-                        level: AccessLevel::Add,
-                        running: Callback::ResponseBody.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: true,
-                    },
+                    Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
+                    Grant::new(AccessLevel::Modify)
+                        .running(Callback::ResponseTrailers.bit())
+                        .paused(Callback::ResponseTrailers.bit()),
+                    Grant::new(AccessLevel::Add)
+                        .running(Callback::ResponseBody.bit())
+                        .when_condition(),
                 ]
             }
         }
         MapType::GrpcCallInitialMetadata => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::GrpcReceiveInitialMetadata.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Read)
+                        .running(Callback::GrpcReceiveInitialMetadata.bit()),
                 ]
             }
         }
         MapType::GrpcCallTrailingMetadata => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::GrpcReceiveTrailingMetadata.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Read)
+                        .running(Callback::GrpcReceiveTrailingMetadata.bit()),
                 ]
             }
         }
         MapType::HttpCallResponseHeaders => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::HttpCallResponse.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Read)
+                        .running(Callback::HttpCallResponse.bit()),
                 ]
             }
         }
         MapType::HttpCallResponseTrailers => {
             const {
                 &[
-                    Grant {
-                        level: AccessLevel::Read,
-                        running: Callback::HttpCallResponse.bit(),
-                        paused: 0,
-                        before: 0,
-                        when: false,
-                    },
+                    Grant::new(AccessLevel::Read)
+                        .running(Callback::HttpCallResponse.bit()),
                 ]
             }
         }
@@ -2327,24 +2202,13 @@ pub fn map_type_grants(value: MapType) -> &'static [Grant] {
 
 /// Where `proxy_get_status` may be called.
 pub const PROXY_GET_STATUS_GRANTS: &[Grant] = &[
-    Grant {
-        level: AccessLevel::Call,
-        running: Callback::HttpCallResponse.bit() | Callback::GrpcClose.bit(),
-        paused: 0,
-        before: 0,
-        when: false,
-    },
+    Grant::new(AccessLevel::Call)
+        .running(Callback::HttpCallResponse.bit() | Callback::GrpcClose.bit()),
 ];
 
 /// Where `proxy_send_local_response` may be called.
 pub const PROXY_SEND_LOCAL_RESPONSE_GRANTS: &[Grant] = &[
-    Grant {
-        level: AccessLevel::Call,
-        running: 0,
-        paused: 0,
-        before: Callback::ResponseHeaders.bit(),
-        when: false,
-    },
+    Grant::new(AccessLevel::Call).before(Callback::ResponseHeaders.bit()),
 ];
 
 /// The callbacks whose pauses a successful continue or close of `stream` ends, as a mask of [`Callback::bit`]s.
@@ -2398,64 +2262,64 @@ const VERSION: rt::host::Version = rt::host::Version {
     is_host_function,
 };
 
-/// A callback as looked up at instantiation: `None` when not exported.
-pub type Export<P, R> = Option<rt::wasmtime::TypedFunc<P, R>>;
-
 /// Every callback of this version, looked up once at instantiation.
 pub struct Callbacks {
-    ///`proxy_on_context_create`, if the plugin exports it.
-    pub proxy_on_context_create: Export<(u32, u32), ()>,
-    ///`proxy_on_done`, if the plugin exports it.
-    pub proxy_on_done: Export<(u32,), u32>,
-    ///`proxy_on_log`, if the plugin exports it.
-    pub proxy_on_log: Export<(u32,), ()>,
-    ///`proxy_on_delete`, if the plugin exports it.
-    pub proxy_on_delete: Export<(u32,), ()>,
-    ///`proxy_on_vm_start`, if the plugin exports it.
-    pub proxy_on_vm_start: Export<(u32, u32), u32>,
-    ///`proxy_on_configure`, if the plugin exports it.
-    pub proxy_on_configure: Export<(u32, u32), u32>,
-    ///`proxy_on_tick`, if the plugin exports it.
-    pub proxy_on_tick: Export<(u32,), ()>,
-    ///`proxy_on_new_connection`, if the plugin exports it.
-    pub proxy_on_new_connection: Export<(u32,), u32>,
-    ///`proxy_on_downstream_data`, if the plugin exports it.
-    pub proxy_on_downstream_data: Export<(u32, u32, u32), u32>,
-    ///`proxy_on_downstream_connection_close`, if the plugin exports it.
-    pub proxy_on_downstream_connection_close: Export<(u32, u32), ()>,
-    ///`proxy_on_upstream_data`, if the plugin exports it.
-    pub proxy_on_upstream_data: Export<(u32, u32, u32), u32>,
-    ///`proxy_on_upstream_connection_close`, if the plugin exports it.
-    pub proxy_on_upstream_connection_close: Export<(u32, u32), ()>,
-    ///`proxy_on_request_headers`, if the plugin exports it.
-    pub proxy_on_request_headers: Export<(u32, u32, u32), u32>,
-    ///`proxy_on_request_body`, if the plugin exports it.
-    pub proxy_on_request_body: Export<(u32, u32, u32), u32>,
-    ///`proxy_on_request_trailers`, if the plugin exports it.
-    pub proxy_on_request_trailers: Export<(u32, u32), u32>,
-    ///`proxy_on_response_headers`, if the plugin exports it.
-    pub proxy_on_response_headers: Export<(u32, u32, u32), u32>,
-    ///`proxy_on_response_body`, if the plugin exports it.
-    pub proxy_on_response_body: Export<(u32, u32, u32), u32>,
-    ///`proxy_on_response_trailers`, if the plugin exports it.
-    pub proxy_on_response_trailers: Export<(u32, u32), u32>,
-    ///`proxy_on_http_call_response`, if the plugin exports it.
-    pub proxy_on_http_call_response: Export<(u32, u32, u32, u32, u32), ()>,
-    ///`proxy_on_grpc_receive_initial_metadata`, if the plugin exports it.
-    pub proxy_on_grpc_receive_initial_metadata: Export<(u32, u32, u32), ()>,
-    ///`proxy_on_grpc_receive`, if the plugin exports it.
-    pub proxy_on_grpc_receive: Export<(u32, u32, u32), ()>,
-    ///`proxy_on_grpc_receive_trailing_metadata`, if the plugin exports it.
-    pub proxy_on_grpc_receive_trailing_metadata: Export<(u32, u32, u32), ()>,
-    ///`proxy_on_grpc_close`, if the plugin exports it.
-    pub proxy_on_grpc_close: Export<(u32, u32, u32), ()>,
-    ///`proxy_on_queue_ready`, if the plugin exports it.
-    pub proxy_on_queue_ready: Export<(u32, u32), ()>,
-    ///`proxy_on_foreign_function`, if the plugin exports it.
-    pub proxy_on_foreign_function: Export<(u32, u32, u32), ()>,
+    /// `proxy_on_context_create`, if the plugin exports it.
+    pub proxy_on_context_create: rt::host::Export<(u32, u32), ()>,
+    /// `proxy_on_done`, if the plugin exports it.
+    pub proxy_on_done: rt::host::Export<(u32,), u32>,
+    /// `proxy_on_log`, if the plugin exports it.
+    pub proxy_on_log: rt::host::Export<(u32,), ()>,
+    /// `proxy_on_delete`, if the plugin exports it.
+    pub proxy_on_delete: rt::host::Export<(u32,), ()>,
+    /// `proxy_on_vm_start`, if the plugin exports it.
+    pub proxy_on_vm_start: rt::host::Export<(u32, u32), u32>,
+    /// `proxy_on_configure`, if the plugin exports it.
+    pub proxy_on_configure: rt::host::Export<(u32, u32), u32>,
+    /// `proxy_on_tick`, if the plugin exports it.
+    pub proxy_on_tick: rt::host::Export<(u32,), ()>,
+    /// `proxy_on_new_connection`, if the plugin exports it.
+    pub proxy_on_new_connection: rt::host::Export<(u32,), u32>,
+    /// `proxy_on_downstream_data`, if the plugin exports it.
+    pub proxy_on_downstream_data: rt::host::Export<(u32, u32, u32), u32>,
+    /// `proxy_on_downstream_connection_close`, if the plugin exports it.
+    pub proxy_on_downstream_connection_close: rt::host::Export<(u32, u32), ()>,
+    /// `proxy_on_upstream_data`, if the plugin exports it.
+    pub proxy_on_upstream_data: rt::host::Export<(u32, u32, u32), u32>,
+    /// `proxy_on_upstream_connection_close`, if the plugin exports it.
+    pub proxy_on_upstream_connection_close: rt::host::Export<(u32, u32), ()>,
+    /// `proxy_on_request_headers`, if the plugin exports it.
+    pub proxy_on_request_headers: rt::host::Export<(u32, u32, u32), u32>,
+    /// `proxy_on_request_body`, if the plugin exports it.
+    pub proxy_on_request_body: rt::host::Export<(u32, u32, u32), u32>,
+    /// `proxy_on_request_trailers`, if the plugin exports it.
+    pub proxy_on_request_trailers: rt::host::Export<(u32, u32), u32>,
+    /// `proxy_on_response_headers`, if the plugin exports it.
+    pub proxy_on_response_headers: rt::host::Export<(u32, u32, u32), u32>,
+    /// `proxy_on_response_body`, if the plugin exports it.
+    pub proxy_on_response_body: rt::host::Export<(u32, u32, u32), u32>,
+    /// `proxy_on_response_trailers`, if the plugin exports it.
+    pub proxy_on_response_trailers: rt::host::Export<(u32, u32), u32>,
+    /// `proxy_on_http_call_response`, if the plugin exports it.
+    pub proxy_on_http_call_response: rt::host::Export<(u32, u32, u32, u32, u32), ()>,
+    /// `proxy_on_grpc_receive_initial_metadata`, if the plugin exports it.
+    pub proxy_on_grpc_receive_initial_metadata: rt::host::Export<(u32, u32, u32), ()>,
+    /// `proxy_on_grpc_receive`, if the plugin exports it.
+    pub proxy_on_grpc_receive: rt::host::Export<(u32, u32, u32), ()>,
+    /// `proxy_on_grpc_receive_trailing_metadata`, if the plugin exports it.
+    pub proxy_on_grpc_receive_trailing_metadata: rt::host::Export<(u32, u32, u32), ()>,
+    /// `proxy_on_grpc_close`, if the plugin exports it.
+    pub proxy_on_grpc_close: rt::host::Export<(u32, u32, u32), ()>,
+    /// `proxy_on_queue_ready`, if the plugin exports it.
+    pub proxy_on_queue_ready: rt::host::Export<(u32, u32), ()>,
+    /// `proxy_on_foreign_function`, if the plugin exports it.
+    pub proxy_on_foreign_function: rt::host::Export<(u32, u32, u32), ()>,
 }
 
 /// An instantiated Proxy-Wasm v0.2.1 plugin, with its callbacks looked up once.
+///
+/// Each callback method answers `Ok(None)` when the plugin does not export the
+/// callback (see [`CallResult`]).
 pub struct Plugin {
     core: rt::host::PluginCore,
     /// The plugin's callbacks.
@@ -2532,22 +2396,26 @@ impl Plugin {
 
     /// A new context `context_id` was created. A `parent_context_id` of 0
     /// means it is a plugin (root) context; otherwise it is a stream context.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_context_create<T: HasPluginState + 'static>(
+    pub fn proxy_on_context_create(
         &self,
-        mut store: impl rt::wasmtime::AsContextMut<Data = T>,
+        mut store: impl PluginStore,
         context_id: u32,
         parent_context_id: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         rt::wasmtime::AsContextMut::as_context_mut(&mut store)
             .data_mut()
             .plugin_state()
             .created(context_id, parent_context_id);
         let running = Running::new(Callback::ContextCreate, context_id, false);
-        let func = self.callbacks.proxy_on_context_create.as_ref();
+        let callback = &self.callbacks.proxy_on_context_create;
         self.core
-            .call(store, func, running, After::Nothing, (context_id, parent_context_id))
+            .call(
+                store,
+                callback,
+                running,
+                After::Nothing,
+                (context_id, parent_context_id),
+            )
     }
 
     /// The host has finished with context `context_id` and asks whether it
@@ -2557,45 +2425,38 @@ impl Plugin {
     ///
     /// - `true`: the host may finalize and delete the context now
     /// - `false`: the plugin still needs the context and will call proxy_done when finished
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_done<T: HasPluginState + 'static>(
+    pub fn proxy_on_done(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         context_id: u32,
-    ) -> Result<Option<bool>, CallError> {
+    ) -> CallResult<bool> {
         let running = Running::new(Callback::Done, context_id, false);
-        let func = self.callbacks.proxy_on_done.as_ref();
-        let value = self.core.call(store, func, running, After::Nothing, (context_id,))?;
-        Ok(value.map(|value| value != 0))
+        let callback = &self.callbacks.proxy_on_done;
+        self.core.call(store, callback, running, After::Nothing, (context_id,))
     }
 
     /// Last chance to act on context `context_id` (e.g. to write access
     /// logs) before its state is released; runs after the context is done.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_log<T: HasPluginState + 'static>(
+    pub fn proxy_on_log(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         context_id: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::Log, context_id, false);
-        let func = self.callbacks.proxy_on_log.as_ref();
-        self.core.call(store, func, running, After::Nothing, (context_id,))
+        let callback = &self.callbacks.proxy_on_log;
+        self.core.call(store, callback, running, After::Nothing, (context_id,))
     }
 
     /// Context `context_id` is gone; the plugin should drop everything it
     /// keeps for it. Runs after the context is done.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_delete<T: HasPluginState + 'static>(
+    pub fn proxy_on_delete(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         context_id: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::Delete, context_id, false);
-        let func = self.callbacks.proxy_on_delete.as_ref();
-        self.core.call(store, func, running, After::Deletes, (context_id,))
+        let callback = &self.callbacks.proxy_on_delete;
+        self.core.call(store, callback, running, After::Deletes, (context_id,))
     }
 
     /// The VM has started; its configuration is `vm_configuration_size`
@@ -2606,26 +2467,22 @@ impl Plugin {
     ///
     /// - `true`: the configuration was accepted
     /// - `false`: the configuration was rejected and this VM should not be used
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_vm_start<T: HasPluginState + 'static>(
+    pub fn proxy_on_vm_start(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         unused: u32,
         vm_configuration_size: u32,
-    ) -> Result<Option<bool>, CallError> {
+    ) -> CallResult<bool> {
         let running = Running::new(Callback::VmStart, 0, false);
-        let func = self.callbacks.proxy_on_vm_start.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_vm_start;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (unused, vm_configuration_size),
-            )?;
-        Ok(value.map(|value| value != 0))
+            )
     }
 
     /// The plugin `plugin_context_id` is starting; its configuration is
@@ -2637,39 +2494,33 @@ impl Plugin {
     ///
     /// - `true`: the configuration was accepted
     /// - `false`: the configuration was rejected and this plugin instance should not be used
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_configure<T: HasPluginState + 'static>(
+    pub fn proxy_on_configure(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         plugin_configuration_size: u32,
-    ) -> Result<Option<bool>, CallError> {
+    ) -> CallResult<bool> {
         let running = Running::new(Callback::Configure, plugin_context_id, false);
-        let func = self.callbacks.proxy_on_configure.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_configure;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (plugin_context_id, plugin_configuration_size),
-            )?;
-        Ok(value.map(|value| value != 0))
+            )
     }
 
     /// The timer of plugin `plugin_context_id` fired.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_tick<T: HasPluginState + 'static>(
+    pub fn proxy_on_tick(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::Tick, plugin_context_id, false);
-        let func = self.callbacks.proxy_on_tick.as_ref();
-        self.core.call(store, func, running, After::Nothing, (plugin_context_id,))
+        let callback = &self.callbacks.proxy_on_tick;
+        self.core.call(store, callback, running, After::Nothing, (plugin_context_id,))
     }
 
     /// A new connection was accepted.
@@ -2678,27 +2529,21 @@ impl Plugin {
     ///
     /// - `CONTINUE`: let the connection proceed
     /// - `PAUSE`: hold the connection
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_new_connection<T: HasPluginState + 'static>(
+    pub fn proxy_on_new_connection(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(Callback::NewConnection, stream_context_id, false);
-        let func = self.callbacks.proxy_on_new_connection.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_new_connection;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id,),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_new_connection", value))
-            .transpose()
+            )
     }
 
     /// Data arrived from downstream (also while paused). `data_size` is all
@@ -2709,51 +2554,43 @@ impl Plugin {
     ///
     /// - `CONTINUE`: send the buffered downstream data upstream
     /// - `PAUSE`: hold the data
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_downstream_data<T: HasPluginState + 'static>(
+    pub fn proxy_on_downstream_data(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(Callback::DownstreamData, stream_context_id, false);
-        let func = self.callbacks.proxy_on_downstream_data.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_downstream_data;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, data_size, u32::from(end_of_stream)),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_downstream_data", value))
-            .transpose()
+            )
     }
 
     /// The downstream connection closed; `peer_type` tells which side
     /// closed it, if known.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_downstream_connection_close<T: HasPluginState + 'static>(
+    pub fn proxy_on_downstream_connection_close(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         peer_type: PeerType,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(
             Callback::DownstreamConnectionClose,
             stream_context_id,
             false,
         );
-        let func = self.callbacks.proxy_on_downstream_connection_close.as_ref();
+        let callback = &self.callbacks.proxy_on_downstream_connection_close;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (stream_context_id, RawPeerType::from(peer_type).0),
@@ -2768,51 +2605,43 @@ impl Plugin {
     ///
     /// - `CONTINUE`: send the buffered upstream data downstream
     /// - `PAUSE`: hold the data
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_upstream_data<T: HasPluginState + 'static>(
+    pub fn proxy_on_upstream_data(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         data_size: u32,
         end_of_stream: bool,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(Callback::UpstreamData, stream_context_id, false);
-        let func = self.callbacks.proxy_on_upstream_data.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_upstream_data;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, data_size, u32::from(end_of_stream)),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_upstream_data", value))
-            .transpose()
+            )
     }
 
     /// The upstream connection closed; `peer_type` tells which side closed
     /// it, if known.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_upstream_connection_close<T: HasPluginState + 'static>(
+    pub fn proxy_on_upstream_connection_close(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         peer_type: PeerType,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(
             Callback::UpstreamConnectionClose,
             stream_context_id,
             false,
         );
-        let func = self.callbacks.proxy_on_upstream_connection_close.as_ref();
+        let callback = &self.callbacks.proxy_on_upstream_connection_close;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (stream_context_id, RawPeerType::from(peer_type).0),
@@ -2829,29 +2658,23 @@ impl Plugin {
     /// - `PAUSE`: hold the request
     ///
     /// Note (erratum): The text says CONTINUE forwards the request headers downstream; a request goes upstream.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_request_headers<T: HasPluginState + 'static>(
+    pub fn proxy_on_request_headers(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         num_headers: u32,
         end_of_stream: bool,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(Callback::RequestHeaders, stream_context_id, false);
-        let func = self.callbacks.proxy_on_request_headers.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_request_headers;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_headers, u32::from(end_of_stream)),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_request_headers", value))
-            .transpose()
+            )
     }
 
     /// A chunk of request body arrived (also while paused). `body_size` is
@@ -2862,31 +2685,27 @@ impl Plugin {
     ///
     /// - `CONTINUE`: forward the buffered request body upstream
     /// - `PAUSE`: hold the request
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_request_body<T: HasPluginState + 'static>(
+    pub fn proxy_on_request_body(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(
             Callback::RequestBody,
             stream_context_id,
             end_of_stream,
         );
-        let func = self.callbacks.proxy_on_request_body.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_request_body;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, body_size, u32::from(end_of_stream)),
-            )?;
-        value.map(|value| rt::host::returned("proxy_on_request_body", value)).transpose()
+            )
     }
 
     /// The request trailers arrived; `num_trailers` of them are readable and
@@ -2898,28 +2717,22 @@ impl Plugin {
     /// - `PAUSE`: hold the request
     ///
     /// Note (erratum): The text says CONTINUE forwards the request trailers downstream; a request goes upstream.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_request_trailers<T: HasPluginState + 'static>(
+    pub fn proxy_on_request_trailers(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         num_trailers: u32,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(Callback::RequestTrailers, stream_context_id, false);
-        let func = self.callbacks.proxy_on_request_trailers.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_request_trailers;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_trailers),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_request_trailers", value))
-            .transpose()
+            )
     }
 
     /// The response headers arrived; `num_headers` of them are readable and
@@ -2930,29 +2743,23 @@ impl Plugin {
     ///
     /// - `CONTINUE`: forward the response headers downstream
     /// - `PAUSE`: hold the response
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_response_headers<T: HasPluginState + 'static>(
+    pub fn proxy_on_response_headers(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         num_headers: u32,
         end_of_stream: bool,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(Callback::ResponseHeaders, stream_context_id, false);
-        let func = self.callbacks.proxy_on_response_headers.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_response_headers;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_headers, u32::from(end_of_stream)),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_response_headers", value))
-            .transpose()
+            )
     }
 
     /// A chunk of response body arrived (also while paused). `body_size` is
@@ -2963,33 +2770,27 @@ impl Plugin {
     ///
     /// - `CONTINUE`: forward the buffered response body downstream
     /// - `PAUSE`: hold the response
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_response_body<T: HasPluginState + 'static>(
+    pub fn proxy_on_response_body(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         body_size: u32,
         end_of_stream: bool,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(
             Callback::ResponseBody,
             stream_context_id,
             end_of_stream,
         );
-        let func = self.callbacks.proxy_on_response_body.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_response_body;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, body_size, u32::from(end_of_stream)),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_response_body", value))
-            .transpose()
+            )
     }
 
     /// The response trailers arrived; `num_trailers` of them are readable
@@ -3001,28 +2802,22 @@ impl Plugin {
     /// - `PAUSE`: hold the response
     ///
     /// Note (erratum): From v0.2.0 the text says a paused response is resumed or closed with `stream_type` HTTP_REQUEST; it is HTTP_RESPONSE.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_response_trailers<T: HasPluginState + 'static>(
+    pub fn proxy_on_response_trailers(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         stream_context_id: u32,
         num_trailers: u32,
-    ) -> Result<Option<Action>, CallError> {
+    ) -> CallResult<Action> {
         let running = Running::new(Callback::ResponseTrailers, stream_context_id, false);
-        let func = self.callbacks.proxy_on_response_trailers.as_ref();
-        let value = self
-            .core
+        let callback = &self.callbacks.proxy_on_response_trailers;
+        self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Pauses(RawAction::PAUSE.0),
                 (stream_context_id, num_trailers),
-            )?;
-        value
-            .map(|value| rt::host::returned("proxy_on_response_trailers", value))
-            .transpose()
+            )
     }
 
     /// The response to HTTP call `call_id` arrived; `num_headers` of 0 means
@@ -3031,23 +2826,21 @@ impl Plugin {
     /// `HTTP_CALL_RESPONSE_BODY`.
     ///
     /// Note (erratum): The text says the body is read with `buffer_id` HTTP_RESPONSE_BODY; it is HTTP_CALL_RESPONSE_BODY.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_http_call_response<T: HasPluginState + 'static>(
+    pub fn proxy_on_http_call_response(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         call_id: u32,
         num_headers: u32,
         body_size: u32,
         num_trailers: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::HttpCallResponse, plugin_context_id, false);
-        let func = self.callbacks.proxy_on_http_call_response.as_ref();
+        let callback = &self.callbacks.proxy_on_http_call_response;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (plugin_context_id, call_id, num_headers, body_size, num_trailers),
@@ -3056,25 +2849,23 @@ impl Plugin {
 
     /// Initial metadata arrived for gRPC call or stream `call_id`;
     /// `num_elements` entries are readable as `GRPC_CALL_INITIAL_METADATA`.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_receive_initial_metadata<T: HasPluginState + 'static>(
+    pub fn proxy_on_grpc_receive_initial_metadata(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(
             Callback::GrpcReceiveInitialMetadata,
             plugin_context_id,
             false,
         );
-        let func = self.callbacks.proxy_on_grpc_receive_initial_metadata.as_ref();
+        let callback = &self.callbacks.proxy_on_grpc_receive_initial_metadata;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (plugin_context_id, call_id, num_elements),
@@ -3083,21 +2874,19 @@ impl Plugin {
 
     /// A response message of `message_size` bytes arrived for gRPC call or
     /// stream `call_id`, readable as `GRPC_CALL_MESSAGE`.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_receive<T: HasPluginState + 'static>(
+    pub fn proxy_on_grpc_receive(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         call_id: u32,
         message_size: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::GrpcReceive, plugin_context_id, false);
-        let func = self.callbacks.proxy_on_grpc_receive.as_ref();
+        let callback = &self.callbacks.proxy_on_grpc_receive;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (plugin_context_id, call_id, message_size),
@@ -3106,25 +2895,23 @@ impl Plugin {
 
     /// Trailing metadata arrived for gRPC call or stream `call_id`;
     /// `num_elements` entries are readable as `GRPC_CALL_TRAILING_METADATA`.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_receive_trailing_metadata<T: HasPluginState + 'static>(
+    pub fn proxy_on_grpc_receive_trailing_metadata(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         call_id: u32,
         num_elements: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(
             Callback::GrpcReceiveTrailingMetadata,
             plugin_context_id,
             false,
         );
-        let func = self.callbacks.proxy_on_grpc_receive_trailing_metadata.as_ref();
+        let callback = &self.callbacks.proxy_on_grpc_receive_trailing_metadata;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (plugin_context_id, call_id, num_elements),
@@ -3135,21 +2922,19 @@ impl Plugin {
     /// the status message is available from `proxy_get_status`.
     ///
     /// Note (erratum): The text says this runs when the call or stream "is received"; it runs when the call or stream is closed.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_grpc_close<T: HasPluginState + 'static>(
+    pub fn proxy_on_grpc_close(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         call_id: u32,
         status_code: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::GrpcClose, plugin_context_id, false);
-        let func = self.callbacks.proxy_on_grpc_close.as_ref();
+        let callback = &self.callbacks.proxy_on_grpc_close;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (plugin_context_id, call_id, status_code),
@@ -3157,37 +2942,39 @@ impl Plugin {
     }
 
     /// An item was added to queue `queue_id`.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_queue_ready<T: HasPluginState + 'static>(
+    pub fn proxy_on_queue_ready(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         queue_id: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::QueueReady, plugin_context_id, false);
-        let func = self.callbacks.proxy_on_queue_ready.as_ref();
+        let callback = &self.callbacks.proxy_on_queue_ready;
         self.core
-            .call(store, func, running, After::Nothing, (plugin_context_id, queue_id))
+            .call(
+                store,
+                callback,
+                running,
+                After::Nothing,
+                (plugin_context_id, queue_id),
+            )
     }
 
     /// The host invoked foreign callback `function_id`; its arguments
     /// (`arguments_size` bytes) are readable as `FOREIGN_FUNCTION_ARGUMENTS`.
-    ///
-    /// Returns `Ok(None)` when the plugin does not export this callback.
-    pub fn proxy_on_foreign_function<T: HasPluginState + 'static>(
+    pub fn proxy_on_foreign_function(
         &self,
-        store: impl rt::wasmtime::AsContextMut<Data = T>,
+        store: impl PluginStore,
         plugin_context_id: u32,
         function_id: u32,
         arguments_size: u32,
-    ) -> Result<Option<()>, CallError> {
+    ) -> CallResult<()> {
         let running = Running::new(Callback::ForeignFunction, plugin_context_id, false);
-        let func = self.callbacks.proxy_on_foreign_function.as_ref();
+        let callback = &self.callbacks.proxy_on_foreign_function;
         self.core
             .call(
                 store,
-                func,
+                callback,
                 running,
                 After::Nothing,
                 (plugin_context_id, function_id, arguments_size),

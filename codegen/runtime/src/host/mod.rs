@@ -18,8 +18,8 @@ mod test_rng;
 
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{
-    After, CallError, CallbackResult, Lookup, PluginCore, PluginError, Version, declared_versions,
-    returned,
+    After, CallError, CallResult, Export, Lookup, PluginCore, PluginError, PluginStore, Returned,
+    Version, declared_versions,
 };
 pub use shim::{
     Answer, HostCall, Memory, Statuses, decode, shim, to_u32, wrap0, wrap1, wrap2, wrap3, wrap4,

@@ -123,16 +123,17 @@ pub struct Lookup<'a, T: 'static> {
 }
 
 impl<T: 'static> Lookup<'_, T> {
-    /// The function export `name` as a typed function; `None` when it is
-    /// not exported, an error when its signature is not `P -> R`.
+    /// The function export `name` as a typed function, absent when it is
+    /// not exported; an error when its signature is not `P -> R`.
     pub fn get<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
         &mut self,
         name: &'static str,
-    ) -> Result<Option<wasmtime::TypedFunc<P, R>>, PluginError> {
-        let Some(func) = self.func(name) else {
-            return Ok(None);
+    ) -> Result<Export<P, R>, PluginError> {
+        let func = match self.func(name) {
+            Some(func) => Some(typed(func, &self.store, name)?),
+            None => None,
         };
-        typed(func, &self.store, name).map(Some)
+        Ok(Export { name, func })
     }
 
     fn func(&mut self, name: &'static str) -> Option<wasmtime::Func> {
@@ -207,6 +208,7 @@ fn exports_no_entry(
 /// also when `call` panics (a `Host` method may): a host that catches the
 /// panic goes on with the state as it was, not with a callback that no
 /// longer runs.
+#[inline]
 fn entered<S, T, R>(
     mut store: S,
     running: Option<Running>,
@@ -280,31 +282,135 @@ pub enum After {
     Pauses(u32),
 }
 
-/// A callback's wasm result: `()` or an `i32`.
-pub trait CallbackResult: wasmtime::WasmResults + Copy {
-    /// Whether the value is `pause`.
-    fn is(self, pause: u32) -> bool;
+/// What a generated callback method returns: the callback's converted
+/// result, `None` when the plugin does not export it, or why the call failed.
+pub type CallResult<V> = Result<Option<V>, CallError>;
+
+/// A store (or store context) a plugin's callbacks can be called with: its
+/// data holds the [`PluginState`](super::PluginState).
+pub trait PluginStore: AsContextMut<Data: HasPluginState + 'static> {}
+
+impl<S: AsContextMut<Data: HasPluginState + 'static>> PluginStore for S {}
+
+/// A callback as looked up at instantiation: its name, and the function
+/// when the plugin exports it.
+pub struct Export<P, R> {
+    name: &'static str,
+    func: Option<wasmtime::TypedFunc<P, R>>,
 }
 
-impl CallbackResult for () {
+impl<P, R> Export<P, R> {
+    /// Callback `name`, not exported (for a host that looks callbacks up
+    /// itself).
+    pub fn absent(name: &'static str) -> Self {
+        Export { name, func: None }
+    }
+
+    /// Callback `name`, exported as `func`.
+    pub fn exported(name: &'static str, func: wasmtime::TypedFunc<P, R>) -> Self {
+        Export {
+            name,
+            func: Some(func),
+        }
+    }
+
+    /// The callback's name, e.g. `proxy_on_request_headers`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The function, when the plugin exports it.
+    pub fn func(&self) -> Option<&wasmtime::TypedFunc<P, R>> {
+        self.func.as_ref()
+    }
+}
+
+impl<P, R> Clone for Export<P, R> {
+    fn clone(&self) -> Self {
+        Export {
+            name: self.name,
+            func: self.func.clone(),
+        }
+    }
+}
+
+impl<P, R> fmt::Debug for Export<P, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Export")
+            .field("name", &self.name)
+            .field("exported", &self.func.is_some())
+            .finish()
+    }
+}
+
+/// What a callback's method returns, from the callback's wasm result:
+/// nothing, a `bool`, a number, or a value of an enum of the description
+/// (then a value the version does not define is [`CallError::BadReturn`]).
+pub trait Returned: Sized {
+    /// The wasm result: `()` or an `i32`.
+    type Raw: wasmtime::WasmResults + Copy;
+
+    /// Whether `raw` is the value `pause` of [`After::Pauses`].
+    fn is_pause(raw: Self::Raw, pause: u32) -> bool;
+
+    /// The value `callback` returned.
+    fn convert(raw: Self::Raw, callback: &'static str) -> Result<Self, CallError>;
+}
+
+impl Returned for () {
+    type Raw = ();
+
     #[inline]
-    fn is(self, _pause: u32) -> bool {
+    fn is_pause((): (), _pause: u32) -> bool {
         false
     }
-}
 
-impl CallbackResult for u32 {
     #[inline]
-    fn is(self, pause: u32) -> bool {
-        self == pause
+    fn convert((): (), _callback: &'static str) -> Result<(), CallError> {
+        Ok(())
     }
 }
 
-/// The enum value a callback returned; [`CallError::BadReturn`] when the
-/// version does not define it.
-#[inline]
-pub fn returned<E: AbiEnum>(callback: &'static str, value: u32) -> Result<E, CallError> {
-    E::from_raw(value).ok_or(CallError::BadReturn { callback, value })
+impl Returned for bool {
+    type Raw = u32;
+
+    #[inline]
+    fn is_pause(raw: u32, pause: u32) -> bool {
+        raw == pause
+    }
+
+    #[inline]
+    fn convert(raw: u32, _callback: &'static str) -> Result<bool, CallError> {
+        Ok(raw != 0)
+    }
+}
+
+impl Returned for u32 {
+    type Raw = u32;
+
+    #[inline]
+    fn is_pause(raw: u32, pause: u32) -> bool {
+        raw == pause
+    }
+
+    #[inline]
+    fn convert(raw: u32, _callback: &'static str) -> Result<u32, CallError> {
+        Ok(raw)
+    }
+}
+
+impl<E: AbiEnum> Returned for E {
+    type Raw = u32;
+
+    #[inline]
+    fn is_pause(raw: u32, pause: u32) -> bool {
+        raw == pause
+    }
+
+    #[inline]
+    fn convert(value: u32, callback: &'static str) -> Result<E, CallError> {
+        E::from_raw(value).ok_or(CallError::BadReturn { callback, value })
+    }
 }
 
 /// An instantiated plugin, whatever its version: its instance, memory and
@@ -403,25 +509,25 @@ impl PluginCore {
         self.memory
     }
 
-    /// Calls callback `func` (`None` when the plugin does not export it)
-    /// as `running`, and tracks in the state what its return means (`after`).
-    /// `Ok(None)` when it is not exported.
+    /// Calls `callback` as `running`, tracks in the state what its return
+    /// means (`after`) and converts what it returned. `Ok(None)` when the
+    /// plugin does not export it.
     #[inline]
-    pub fn call<T, P, R>(
+    pub fn call<T, P, V>(
         &self,
         mut store: impl AsContextMut<Data = T>,
-        func: Option<&wasmtime::TypedFunc<P, R>>,
+        callback: &Export<P, V::Raw>,
         running: Running,
         after: After,
         params: P,
-    ) -> Result<Option<R>, CallError>
+    ) -> Result<Option<V>, CallError>
     where
         T: HasPluginState + 'static,
         P: wasmtime::WasmParams,
-        R: CallbackResult,
+        V: Returned,
     {
         let context_id = running.context_id;
-        let Some(func) = func else {
+        let Some(func) = &callback.func else {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             match after {
@@ -441,14 +547,14 @@ impl PluginCore {
                 .plugin_state()
                 .forget_context(context_id);
         }
-        let value = called.map_err(CallError::Trap)?;
+        let raw = called.map_err(CallError::Trap)?;
         if let After::Pauses(pause) = after {
             store.as_context_mut().data_mut().plugin_state().returned(
                 running.callback,
                 context_id,
-                value.is(pause),
+                V::is_pause(raw, pause),
             );
         }
-        Ok(Some(value))
+        V::convert(raw, callback.name).map(Some)
     }
 }

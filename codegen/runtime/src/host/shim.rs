@@ -94,10 +94,18 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     /// The calling plugin's exported memory: the recorded one of the
     /// instance whose callback runs now (see [`PluginState`]), else the
     /// caller's `memory` export.
+    #[inline]
     fn find_memory(&mut self) -> Result<(wasmtime::Memory, bool), Answer> {
-        if let Some(found) = self.memory {
-            return Ok(found);
+        match self.memory {
+            Some(found) => Ok(found),
+            None => self.look_up_memory(),
         }
+    }
+
+    /// [`HostCall::find_memory`] the first time: kept out of line so that
+    /// the cached case inlines into every shim.
+    #[inline(never)]
+    fn look_up_memory(&mut self) -> Result<(wasmtime::Memory, bool), Answer> {
         let found = match self.caller.data_mut().plugin_state().current_memory() {
             Some(memory) => (memory, true),
             None => match self.caller.get_export("memory") {

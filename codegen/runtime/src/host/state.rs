@@ -76,6 +76,49 @@ pub struct Grant {
     pub when: bool,
 }
 
+impl Grant {
+    /// A use at `level`, permitted nowhere yet; the methods below add
+    /// places, so a generated grant table reads as its rule does.
+    #[inline]
+    pub const fn new(level: AccessLevel) -> Grant {
+        Grant {
+            level,
+            running: 0,
+            paused: 0,
+            before: 0,
+            when: false,
+        }
+    }
+
+    /// Also while one of the callbacks in mask `running` runs.
+    #[inline]
+    pub const fn running(mut self, running: u64) -> Grant {
+        self.running |= running;
+        self
+    }
+
+    /// Also while the stream stays paused from one of `paused`.
+    #[inline]
+    pub const fn paused(mut self, paused: u64) -> Grant {
+        self.paused |= paused;
+        self
+    }
+
+    /// Also while the stream is not yet past one of `before`.
+    #[inline]
+    pub const fn before(mut self, before: u64) -> Grant {
+        self.before |= before;
+        self
+    }
+
+    /// `running` holds only with the running callback's condition.
+    #[inline]
+    pub const fn when_condition(mut self) -> Grant {
+        self.when = true;
+        self
+    }
+}
+
 /// The callback now running, as the access rules see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Running {
