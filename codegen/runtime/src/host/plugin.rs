@@ -208,7 +208,7 @@ fn exports_no_entry(
 /// also when `call` panics (a `Host` method may): a host that catches the
 /// panic goes on with the state as it was, not with a callback that no
 /// longer runs.
-#[inline]
+#[inline(always)]
 fn entered<S, T, R>(
     mut store: S,
     running: Option<Running>,
@@ -512,7 +512,9 @@ impl PluginCore {
     /// Calls `callback` as `running`, tracks in the state what its return
     /// means (`after`) and converts what it returned. `Ok(None)` when the
     /// plugin does not export it.
-    #[inline]
+    // Always inlined: each generated method passes a constant `after`, which
+    // then folds away, leaving only the tracking that callback needs.
+    #[inline(always)]
     pub fn call<T, P, V>(
         &self,
         mut store: impl AsContextMut<Data = T>,

@@ -557,6 +557,37 @@ mod tests {
 
     use super::super::test_rng::XorShift;
 
+    #[test]
+    fn grant_builders_add_only_the_places_given() {
+        const BARE: Grant = Grant::new(AccessLevel::Read);
+        assert_eq!(
+            (
+                BARE.level,
+                BARE.running,
+                BARE.paused,
+                BARE.before,
+                BARE.when
+            ),
+            (AccessLevel::Read, 0, 0, 0, false)
+        );
+        const FULL: Grant = Grant::new(AccessLevel::Modify)
+            .running(0b0001)
+            .running(0b0100)
+            .paused(0b0010)
+            .before(0b1000)
+            .when_condition();
+        assert_eq!(
+            (
+                FULL.level,
+                FULL.running,
+                FULL.paused,
+                FULL.before,
+                FULL.when
+            ),
+            (AccessLevel::Modify, 0b0101, 0b0010, 0b1000, true)
+        );
+    }
+
     /// The inverse of the Fibonacci multiplier mod 2^32 (Newton's method;
     /// each step doubles the correct low bits).
     fn inverse_multiplier() -> u32 {
