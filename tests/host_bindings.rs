@@ -783,3 +783,38 @@ fn stream_states_survive_many_creations_and_deletions() {
         "the walk left paused streams to check"
     );
 }
+
+/// The runtime names the exports it acts on (allocators, start functions)
+/// once, for every version; the description says which they are through
+/// `@role`. A version whose roles name other exports must fail here, not
+/// link plugins with the wrong allocator.
+#[test]
+fn the_runtimes_role_exports_are_the_descriptions() {
+    use proxy_wasm_abi::host::role_exports;
+    use proxy_wasm_abi_spec::ir::FunctionRole;
+    let expected = [
+        (FunctionRole::Allocator, role_exports::ALLOCATOR),
+        (
+            FunctionRole::LegacyAllocator,
+            role_exports::LEGACY_ALLOCATOR,
+        ),
+        (FunctionRole::Initialize, role_exports::INITIALIZE),
+        (FunctionRole::Start, role_exports::START),
+        (FunctionRole::Main, role_exports::MAIN),
+    ];
+    let standard = proxy_wasm_abi_spec::standard();
+    for version in &standard.versions {
+        let abi = standard
+            .version(&version.to_string())
+            .expect("a described version");
+        for (role, name) in expected {
+            let named: Vec<&str> = abi
+                .functions
+                .iter()
+                .filter(|f| f.role == Some(role))
+                .map(|f| f.name.as_str())
+                .collect();
+            assert_eq!(named, [name], "{role:?} in {version}");
+        }
+    }
+}

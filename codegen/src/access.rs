@@ -52,24 +52,27 @@ fn level_tokens(level: AccessLevel) -> TokenStream {
 fn grants_tokens(rule: &AccessRule) -> TokenStream {
     let grants = rule.grants.iter().map(|g| {
         let level = level_tokens(g.level);
-        let callbacks = |keep: fn(&Place) -> bool| -> Vec<String> {
-            g.places
+        let mut grant = quote!(Grant::new(#level));
+        for (method, keep) in [
+            (
+                "running",
+                (|p| matches!(p, Place::In(_))) as fn(&Place) -> bool,
+            ),
+            ("paused", |p| matches!(p, Place::Paused(_))),
+            ("before", |p| matches!(p, Place::Before(_))),
+        ] {
+            let mut names = g
+                .places
                 .iter()
                 .filter(|p| keep(p))
-                .map(|p| p.callback().to_string())
-                .collect()
-        };
-        let mut grant = quote!(Grant::new(#level));
-        let mut add = |method: &str, names: Vec<String>| {
-            if !names.is_empty() {
+                .map(Place::callback)
+                .peekable();
+            if names.peek().is_some() {
                 let method = format_ident!("{method}");
-                let mask = mask_tokens(&names);
+                let mask = mask_tokens(names);
                 grant = quote!(#grant.#method(#mask));
             }
-        };
-        add("running", callbacks(|p| matches!(p, Place::In(_))));
-        add("paused", callbacks(|p| matches!(p, Place::Paused(_))));
-        add("before", callbacks(|p| matches!(p, Place::Before(_))));
+        }
         if g.when.is_some() {
             grant = quote!(#grant.when_condition());
         }
@@ -96,22 +99,19 @@ pub fn resumes_fn(enum_name: &str) -> proc_macro2::Ident {
     format_ident!("{}_resumes", enum_base(enum_name))
 }
 
-/// A bit mask of callbacks, as an expression.
-pub fn mask_tokens(callbacks: &[String]) -> TokenStream {
-    if callbacks.is_empty() {
+/// A bit mask of the callbacks named, as an expression (`0` for none).
+pub fn mask_tokens<'a>(callbacks: impl IntoIterator<Item = &'a str>) -> TokenStream {
+    let bits: Vec<TokenStream> = callbacks
+        .into_iter()
+        .map(|c| {
+            let v = callback_variant(c);
+            quote!(Callback::#v.bit())
+        })
+        .collect();
+    if bits.is_empty() {
         return quote!(0);
     }
-    let bits = callbacks.iter().map(|c| {
-        let v = callback_variant(c);
-        quote!(Callback::#v.bit())
-    });
     quote!(#(#bits)|*)
-}
-
-/// A bit mask of the callbacks a `@resumes(...)` list names, as an expression.
-fn callback_mask(callbacks: &[CallbackRef]) -> TokenStream {
-    let names: Vec<String> = callbacks.iter().map(|c| c.name().to_string()).collect();
-    mask_tokens(&names)
 }
 
 /// The `bool` parameter of `callback` a `when` clause names, if any.
@@ -199,7 +199,7 @@ pub fn shim_effect(f: &Function) -> Option<TokenStream> {
         return Some(quote!(data.plugin_state().resumed(#lookup(#var));));
     }
     if !f.resumes.is_empty() {
-        let mask = callback_mask(&f.resumes);
+        let mask = mask_tokens(f.resumes.iter().map(CallbackRef::name));
         return Some(quote!(data.plugin_state().resumed(#mask);));
     }
     None
@@ -234,7 +234,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         let name = resumes_fn(e.name());
         let arms = en.variants.iter().map(|v| {
             let vi = variant_ident(&v.name);
-            let mask = callback_mask(&v.resumes);
+            let mask = mask_tokens(v.resumes.iter().map(CallbackRef::name));
             quote!(#rich::#vi => #mask,)
         });
         let doc = doc_lines(

@@ -39,13 +39,6 @@ pub fn constant_name(enum_name: &str, variant: &str) -> String {
     )
 }
 
-/// Callbacks whose names C toolchains and libcs give a meaning of their own
-/// (`main` is renamed on wasm32, `malloc` is libc's): described in a comment
-/// instead of declared, so including the header never conflicts with them.
-fn is_toolchain_name(f: &Function) -> bool {
-    crate::names::is_toolchain_export(f)
-}
-
 /// C types with no pointer, which the header can name.
 const BASE_TYPES: [&str; 8] = [
     "uint8_t",
@@ -208,7 +201,10 @@ fn callback_block(f: &Function, enums: &[&str]) -> Result<String, String> {
     for v in sig.params.iter().chain(&sig.results) {
         check_type(v, enums, &f.name)?;
     }
-    if is_toolchain_name(f) {
+    // C toolchains and libcs give these names a meaning of their own (`main`
+    // is renamed on wasm32, `malloc` is libc's): described in a comment
+    // instead of declared, so including the header never conflicts with them.
+    if crate::names::is_toolchain_export(f) {
         let declaration = declarator(f, &sig.params, sig.results.first(), true);
         let mut text = function_text(f);
         text.push_str(&format!(

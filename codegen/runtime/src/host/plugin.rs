@@ -233,6 +233,22 @@ where
     result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
+/// The exports the description gives a `@role` the runtime acts on. They
+/// are the same in every described version; a test in `tests/` checks them
+/// against the description's roles.
+pub mod role_exports {
+    /// `@role(allocator)`, tried first.
+    pub const ALLOCATOR: &str = "proxy_on_memory_allocate";
+    /// `@role(legacy_allocator)`, only when the allocator is absent.
+    pub const LEGACY_ALLOCATOR: &str = "malloc";
+    /// `@role(initialize)`: a reactor's constructor.
+    pub const INITIALIZE: &str = "_initialize";
+    /// `@role(start)`: a command's entry, run when `INITIALIZE` is absent.
+    pub const START: &str = "_start";
+    /// `@role(main)`: run after `INITIALIZE`.
+    pub const MAIN: &str = "main";
+}
+
 /// The start functions a module exports.
 struct StartFunctions {
     initialize: Option<wasmtime::Func>,
@@ -243,25 +259,25 @@ struct StartFunctions {
 impl StartFunctions {
     fn lookup<T>(lookup: &mut Lookup<'_, T>) -> StartFunctions {
         StartFunctions {
-            initialize: lookup.func("_initialize"),
-            start: lookup.func("_start"),
-            main: lookup.func("main"),
+            initialize: lookup.func(role_exports::INITIALIZE),
+            start: lookup.func(role_exports::START),
+            main: lookup.func(role_exports::MAIN),
         }
     }
 
     /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
     fn run(&self, mut store: impl AsContextMut) -> Result<(), PluginError> {
         if let Some(initialize) = self.initialize {
-            typed::<(), ()>(initialize, &store, "_initialize")?
+            typed::<(), ()>(initialize, &store, role_exports::INITIALIZE)?
                 .call(&mut store, ())
                 .map_err(PluginError::Start)?;
             if let Some(main) = self.main {
-                typed::<(u32, u32), u32>(main, &store, "main")?
+                typed::<(u32, u32), u32>(main, &store, role_exports::MAIN)?
                     .call(&mut store, (0, 0))
                     .map_err(PluginError::Start)?;
             }
         } else if let Some(start) = self.start {
-            typed::<(), ()>(start, &store, "_start")?
+            typed::<(), ()>(start, &store, role_exports::START)?
                 .call(&mut store, ())
                 .map_err(PluginError::Start)?;
         }
@@ -306,14 +322,6 @@ impl<P, R> Export<P, R> {
         Export { name, func: None }
     }
 
-    /// Callback `name`, exported as `func`.
-    pub fn exported(name: &'static str, func: wasmtime::TypedFunc<P, R>) -> Self {
-        Export {
-            name,
-            func: Some(func),
-        }
-    }
-
     /// The callback's name, e.g. `proxy_on_request_headers`.
     pub fn name(&self) -> &'static str {
         self.name
@@ -322,15 +330,6 @@ impl<P, R> Export<P, R> {
     /// The function, when the plugin exports it.
     pub fn func(&self) -> Option<&wasmtime::TypedFunc<P, R>> {
         self.func.as_ref()
-    }
-}
-
-impl<P, R> Clone for Export<P, R> {
-    fn clone(&self) -> Self {
-        Export {
-            name: self.name,
-            func: self.func.clone(),
-        }
     }
 }
 
@@ -343,15 +342,32 @@ impl<P, R> fmt::Debug for Export<P, R> {
     }
 }
 
+/// A callback's wasm result: `()` or an `i32`.
+pub trait CallbackResult: wasmtime::WasmResults + Copy {
+    /// Whether the value is `pause` (see [`After::Pauses`]).
+    fn is(self, pause: u32) -> bool;
+}
+
+impl CallbackResult for () {
+    #[inline]
+    fn is(self, _pause: u32) -> bool {
+        false
+    }
+}
+
+impl CallbackResult for u32 {
+    #[inline]
+    fn is(self, pause: u32) -> bool {
+        self == pause
+    }
+}
+
 /// What a callback's method returns, from the callback's wasm result:
 /// nothing, a `bool`, a number, or a value of an enum of the description
 /// (then a value the version does not define is [`CallError::BadReturn`]).
 pub trait Returned: Sized {
-    /// The wasm result: `()` or an `i32`.
-    type Raw: wasmtime::WasmResults + Copy;
-
-    /// Whether `raw` is the value `pause` of [`After::Pauses`].
-    fn is_pause(raw: Self::Raw, pause: u32) -> bool;
+    /// The wasm result.
+    type Raw: CallbackResult;
 
     /// The value `callback` returned.
     fn convert(raw: Self::Raw, callback: &'static str) -> Result<Self, CallError>;
@@ -359,11 +375,6 @@ pub trait Returned: Sized {
 
 impl Returned for () {
     type Raw = ();
-
-    #[inline]
-    fn is_pause((): (), _pause: u32) -> bool {
-        false
-    }
 
     #[inline]
     fn convert((): (), _callback: &'static str) -> Result<(), CallError> {
@@ -375,11 +386,6 @@ impl Returned for bool {
     type Raw = u32;
 
     #[inline]
-    fn is_pause(raw: u32, pause: u32) -> bool {
-        raw == pause
-    }
-
-    #[inline]
     fn convert(raw: u32, _callback: &'static str) -> Result<bool, CallError> {
         Ok(raw != 0)
     }
@@ -389,11 +395,6 @@ impl Returned for u32 {
     type Raw = u32;
 
     #[inline]
-    fn is_pause(raw: u32, pause: u32) -> bool {
-        raw == pause
-    }
-
-    #[inline]
     fn convert(raw: u32, _callback: &'static str) -> Result<u32, CallError> {
         Ok(raw)
     }
@@ -401,11 +402,6 @@ impl Returned for u32 {
 
 impl<E: AbiEnum> Returned for E {
     type Raw = u32;
-
-    #[inline]
-    fn is_pause(raw: u32, pause: u32) -> bool {
-        raw == pause
-    }
 
     #[inline]
     fn convert(value: u32, callback: &'static str) -> Result<E, CallError> {
@@ -462,8 +458,8 @@ impl PluginCore {
         let callbacks = callbacks(&mut lookup)?;
         let start = StartFunctions::lookup(&mut lookup);
         // `malloc` only when `proxy_on_memory_allocate` is absent.
-        let allocate = lookup.func("proxy_on_memory_allocate");
-        let malloc = lookup.func("malloc");
+        let allocate = lookup.func(role_exports::ALLOCATOR);
+        let malloc = lookup.func(role_exports::LEGACY_ALLOCATOR);
         lookup.func(version.marker);
         let functions = lookup.found;
         // Recorded only for a module that cannot reach other instances' code
@@ -554,7 +550,7 @@ impl PluginCore {
             store.as_context_mut().data_mut().plugin_state().returned(
                 running.callback,
                 context_id,
-                V::is_pause(raw, pause),
+                raw.is(pause),
             );
         }
         V::convert(raw, callback.name).map(Some)

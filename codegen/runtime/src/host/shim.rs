@@ -15,6 +15,7 @@
 //! ```
 
 use super::memory::{GuestError, GuestMemory, utf8};
+use super::plugin::role_exports;
 use super::state::{AccessLevel, Grant, HasPluginState, PluginState};
 use crate::AbiEnum;
 use crate::serial::Pair;
@@ -194,7 +195,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
         let allocator = match recorded {
             Some(allocator) => allocator,
             None => {
-                let found = ["proxy_on_memory_allocate", "malloc"]
+                let found = [role_exports::ALLOCATOR, role_exports::LEGACY_ALLOCATOR]
                     .into_iter()
                     .find_map(|name| match self.caller.get_export(name) {
                         Some(wasmtime::Extern::Func(f)) => Some(f),
