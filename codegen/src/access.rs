@@ -272,12 +272,13 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             )*
         }
 
+        /// The export names of the callbacks, in [`Callback`]'s order.
+        pub const CALLBACK_NAMES: &[&str] = &[#(#names),*];
+
         impl Callback {
             /// The callback's export name.
             pub const fn abi_name(self) -> &'static str {
-                match self {
-                    #(Callback::#variants => #names,)*
-                }
+                CALLBACK_NAMES[self as usize]
             }
 
             /// The callback's bit in pause masks.

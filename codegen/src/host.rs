@@ -609,7 +609,7 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
     Ok(CallbackParts {
         field: quote! {
             #[doc = #field_doc]
-            pub #name: rt::host::Export<#tuple, #result_wasm>,
+            pub #name: Export<#tuple, #result_wasm>,
         },
         lookup: quote!(#name: lookup.get(#wasm_name)?,),
         method: quote! {
@@ -641,6 +641,7 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let fields = parts.iter().map(|p| &p.field);
     let lookups = parts.iter().map(|p| &p.lookup);
     let methods = parts.iter().map(|p| &p.method);
+    let field_names = access::plugin_callbacks(abi).map(|f| ident(&f.name));
     let version = abi.version.to_string();
     let plugin_doc = doc_lines(&format!(
         "An instantiated Proxy-Wasm v{version} plugin, with its callbacks looked up once.\n\n\
@@ -660,11 +661,18 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
         const VERSION: rt::host::Version = rt::host::Version {
             marker: #marker,
             is_host_function,
+            callback_names: CALLBACK_NAMES,
         };
 
         /// Every callback of this version, looked up once at instantiation.
         pub struct Callbacks {
             #(#fields)*
+        }
+
+        impl rt::host::ExportedCallbacks for Callbacks {
+            fn exported(&self) -> usize {
+                [#(self.#field_names.is_some()),*].into_iter().filter(|&exported| exported).count()
+            }
         }
 
         #plugin_doc
@@ -737,7 +745,7 @@ pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, St
         #common
 
         pub use rt::host::{
-            AccessLevel, CallError, CallResult, Grant, HasPluginState, Pairs, PluginError, PluginState, PluginStore, Running,
+            AccessLevel, CallError, CallResult, Export, Grant, HasPluginState, Pairs, PluginError, PluginState, PluginStore, Running,
         };
         use rt::host::After;
 

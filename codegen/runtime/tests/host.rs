@@ -602,6 +602,8 @@ fn is_host_function(module: &str, name: &str) -> bool {
 static VERSION: Version = Version {
     marker: MARKER,
     is_host_function,
+    // `RUNNING` is callback 3, `decide`'s place here.
+    callback_names: &["on_start", "on_stop", "tick", "decide"],
 };
 
 /// What instantiating a forwarding plugin gives: the plugin and its `call`.
@@ -777,7 +779,7 @@ fn a_callback_runs_as_running_and_the_state_is_restored() {
     let rest = format!("{MEMORY} {}", bump("proxy_on_memory_allocate"));
     let (mut store, result) = instantiate(&rest, &linker);
     let (core, call) = result.expect("instantiates");
-    assert!(call.func().is_some(), "`call` is exported");
+    assert!(call.is_some(), "`call` is exported");
     assert_eq!(core.memory().data_size(&store), PAGE as usize);
     assert!(core.instance().get_func(&mut store, "call").is_some());
     // Only host imports and no table: the memory and allocator are recorded.
@@ -837,7 +839,7 @@ fn deciding() -> (Store<State>, PluginCore, Export<(u32, u32), u32>) {
         |lookup| lookup.get("decide"),
     )
     .expect("instantiates");
-    assert!(decide.func().is_some(), "`decide` is exported");
+    assert!(decide.is_some(), "`decide` is exported");
     (store, core, decide)
 }
 
@@ -849,7 +851,7 @@ fn returning_the_pause_value_pauses_the_stream() {
     let value = core.call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 1));
     assert_eq!(value.unwrap(), Some(1));
     assert!(store.data_mut().plugin.is_paused(5, CallbackId(3)));
-    assert_eq!(Action::convert(1, "decide").unwrap(), Action::Pause);
+    assert_eq!(Action::convert(1), Some(Action::Pause));
 
     let value = core.call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 0));
     assert_eq!(value.unwrap(), Some(0));
@@ -859,7 +861,7 @@ fn returning_the_pause_value_pauses_the_stream() {
     // had continued.
     core.call::<_, _, u32>(&mut store, &decide, RUNNING, pause, (5, 1))
         .unwrap();
-    let none: Export<(u32, u32), u32> = Export::absent("decide");
+    let none: Export<(u32, u32), u32> = None;
     let value = core.call::<_, _, u32>(&mut store, &none, RUNNING, pause, (5, 1));
     assert_eq!(value.unwrap(), None);
     assert!(!store.data_mut().plugin.is_paused(5, CallbackId(3)));
@@ -868,7 +870,7 @@ fn returning_the_pause_value_pauses_the_stream() {
 #[test]
 fn a_callback_that_is_not_exported_is_ok_none() {
     let (mut store, core, _) = deciding();
-    let none: Export<(u32,), ()> = Export::absent("tick");
+    let none: Export<(u32,), ()> = None;
     let value = core.call::<_, _, ()>(&mut store, &none, RUNNING, After::Nothing, (5,));
     assert_eq!(value.unwrap(), None);
     assert_eq!(store.data_mut().plugin.running(), None);
@@ -892,7 +894,7 @@ fn deleting_callbacks_forget_the_stream_even_when_absent_or_trapping() {
     assert!(!is_known(&mut store));
 
     paused_stream(&mut store);
-    let none: Export<(u32, u32), u32> = Export::absent("decide");
+    let none: Export<(u32, u32), u32> = None;
     assert_eq!(
         core.call::<_, _, u32>(&mut store, &none, RUNNING, After::Deletes, (5, 0))
             .unwrap(),

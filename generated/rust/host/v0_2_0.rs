@@ -211,8 +211,8 @@ rt::abi_enum! {
 }
 
 pub use rt::host::{
-    AccessLevel, CallError, CallResult, Grant, HasPluginState, Pairs, PluginError,
-    PluginState, PluginStore, Running,
+    AccessLevel, CallError, CallResult, Export, Grant, HasPluginState, Pairs,
+    PluginError, PluginState, PluginStore, Running,
 };
 use rt::host::After;
 /// What the shims of functions returning `proxy_status_t` answer with.
@@ -1978,40 +1978,39 @@ pub enum Callback {
     ForeignFunction,
 }
 
+/// The export names of the callbacks, in [`Callback`]'s order.
+pub const CALLBACK_NAMES: &[&str] = &[
+    "proxy_on_context_create",
+    "proxy_on_done",
+    "proxy_on_log",
+    "proxy_on_delete",
+    "proxy_on_vm_start",
+    "proxy_on_configure",
+    "proxy_on_tick",
+    "proxy_on_new_connection",
+    "proxy_on_downstream_data",
+    "proxy_on_downstream_connection_close",
+    "proxy_on_upstream_data",
+    "proxy_on_upstream_connection_close",
+    "proxy_on_request_headers",
+    "proxy_on_request_body",
+    "proxy_on_request_trailers",
+    "proxy_on_response_headers",
+    "proxy_on_response_body",
+    "proxy_on_response_trailers",
+    "proxy_on_http_call_response",
+    "proxy_on_grpc_receive_initial_metadata",
+    "proxy_on_grpc_receive",
+    "proxy_on_grpc_receive_trailing_metadata",
+    "proxy_on_grpc_close",
+    "proxy_on_queue_ready",
+    "proxy_on_foreign_function",
+];
+
 impl Callback {
     /// The callback's export name.
     pub const fn abi_name(self) -> &'static str {
-        match self {
-            Callback::ContextCreate => "proxy_on_context_create",
-            Callback::Done => "proxy_on_done",
-            Callback::Log => "proxy_on_log",
-            Callback::Delete => "proxy_on_delete",
-            Callback::VmStart => "proxy_on_vm_start",
-            Callback::Configure => "proxy_on_configure",
-            Callback::Tick => "proxy_on_tick",
-            Callback::NewConnection => "proxy_on_new_connection",
-            Callback::DownstreamData => "proxy_on_downstream_data",
-            Callback::DownstreamConnectionClose => "proxy_on_downstream_connection_close",
-            Callback::UpstreamData => "proxy_on_upstream_data",
-            Callback::UpstreamConnectionClose => "proxy_on_upstream_connection_close",
-            Callback::RequestHeaders => "proxy_on_request_headers",
-            Callback::RequestBody => "proxy_on_request_body",
-            Callback::RequestTrailers => "proxy_on_request_trailers",
-            Callback::ResponseHeaders => "proxy_on_response_headers",
-            Callback::ResponseBody => "proxy_on_response_body",
-            Callback::ResponseTrailers => "proxy_on_response_trailers",
-            Callback::HttpCallResponse => "proxy_on_http_call_response",
-            Callback::GrpcReceiveInitialMetadata => {
-                "proxy_on_grpc_receive_initial_metadata"
-            }
-            Callback::GrpcReceive => "proxy_on_grpc_receive",
-            Callback::GrpcReceiveTrailingMetadata => {
-                "proxy_on_grpc_receive_trailing_metadata"
-            }
-            Callback::GrpcClose => "proxy_on_grpc_close",
-            Callback::QueueReady => "proxy_on_queue_ready",
-            Callback::ForeignFunction => "proxy_on_foreign_function",
-        }
+        CALLBACK_NAMES[self as usize]
     }
 
     /// The callback's bit in pause masks.
@@ -2235,60 +2234,96 @@ pub fn is_host_function(module: &str, name: &str) -> bool {
 const VERSION: rt::host::Version = rt::host::Version {
     marker: "proxy_abi_version_0_2_0",
     is_host_function,
+    callback_names: CALLBACK_NAMES,
 };
 
 /// Every callback of this version, looked up once at instantiation.
 pub struct Callbacks {
     /// `proxy_on_context_create`, if the plugin exports it.
-    pub proxy_on_context_create: rt::host::Export<(u32, u32), ()>,
+    pub proxy_on_context_create: Export<(u32, u32), ()>,
     /// `proxy_on_done`, if the plugin exports it.
-    pub proxy_on_done: rt::host::Export<(u32,), u32>,
+    pub proxy_on_done: Export<(u32,), u32>,
     /// `proxy_on_log`, if the plugin exports it.
-    pub proxy_on_log: rt::host::Export<(u32,), ()>,
+    pub proxy_on_log: Export<(u32,), ()>,
     /// `proxy_on_delete`, if the plugin exports it.
-    pub proxy_on_delete: rt::host::Export<(u32,), ()>,
+    pub proxy_on_delete: Export<(u32,), ()>,
     /// `proxy_on_vm_start`, if the plugin exports it.
-    pub proxy_on_vm_start: rt::host::Export<(u32, u32), u32>,
+    pub proxy_on_vm_start: Export<(u32, u32), u32>,
     /// `proxy_on_configure`, if the plugin exports it.
-    pub proxy_on_configure: rt::host::Export<(u32, u32), u32>,
+    pub proxy_on_configure: Export<(u32, u32), u32>,
     /// `proxy_on_tick`, if the plugin exports it.
-    pub proxy_on_tick: rt::host::Export<(u32,), ()>,
+    pub proxy_on_tick: Export<(u32,), ()>,
     /// `proxy_on_new_connection`, if the plugin exports it.
-    pub proxy_on_new_connection: rt::host::Export<(u32,), u32>,
+    pub proxy_on_new_connection: Export<(u32,), u32>,
     /// `proxy_on_downstream_data`, if the plugin exports it.
-    pub proxy_on_downstream_data: rt::host::Export<(u32, u32, u32), u32>,
+    pub proxy_on_downstream_data: Export<(u32, u32, u32), u32>,
     /// `proxy_on_downstream_connection_close`, if the plugin exports it.
-    pub proxy_on_downstream_connection_close: rt::host::Export<(u32, u32), ()>,
+    pub proxy_on_downstream_connection_close: Export<(u32, u32), ()>,
     /// `proxy_on_upstream_data`, if the plugin exports it.
-    pub proxy_on_upstream_data: rt::host::Export<(u32, u32, u32), u32>,
+    pub proxy_on_upstream_data: Export<(u32, u32, u32), u32>,
     /// `proxy_on_upstream_connection_close`, if the plugin exports it.
-    pub proxy_on_upstream_connection_close: rt::host::Export<(u32, u32), ()>,
+    pub proxy_on_upstream_connection_close: Export<(u32, u32), ()>,
     /// `proxy_on_request_headers`, if the plugin exports it.
-    pub proxy_on_request_headers: rt::host::Export<(u32, u32, u32), u32>,
+    pub proxy_on_request_headers: Export<(u32, u32, u32), u32>,
     /// `proxy_on_request_body`, if the plugin exports it.
-    pub proxy_on_request_body: rt::host::Export<(u32, u32, u32), u32>,
+    pub proxy_on_request_body: Export<(u32, u32, u32), u32>,
     /// `proxy_on_request_trailers`, if the plugin exports it.
-    pub proxy_on_request_trailers: rt::host::Export<(u32, u32), u32>,
+    pub proxy_on_request_trailers: Export<(u32, u32), u32>,
     /// `proxy_on_response_headers`, if the plugin exports it.
-    pub proxy_on_response_headers: rt::host::Export<(u32, u32, u32), u32>,
+    pub proxy_on_response_headers: Export<(u32, u32, u32), u32>,
     /// `proxy_on_response_body`, if the plugin exports it.
-    pub proxy_on_response_body: rt::host::Export<(u32, u32, u32), u32>,
+    pub proxy_on_response_body: Export<(u32, u32, u32), u32>,
     /// `proxy_on_response_trailers`, if the plugin exports it.
-    pub proxy_on_response_trailers: rt::host::Export<(u32, u32), u32>,
+    pub proxy_on_response_trailers: Export<(u32, u32), u32>,
     /// `proxy_on_http_call_response`, if the plugin exports it.
-    pub proxy_on_http_call_response: rt::host::Export<(u32, u32, u32, u32, u32), ()>,
+    pub proxy_on_http_call_response: Export<(u32, u32, u32, u32, u32), ()>,
     /// `proxy_on_grpc_receive_initial_metadata`, if the plugin exports it.
-    pub proxy_on_grpc_receive_initial_metadata: rt::host::Export<(u32, u32, u32), ()>,
+    pub proxy_on_grpc_receive_initial_metadata: Export<(u32, u32, u32), ()>,
     /// `proxy_on_grpc_receive`, if the plugin exports it.
-    pub proxy_on_grpc_receive: rt::host::Export<(u32, u32, u32), ()>,
+    pub proxy_on_grpc_receive: Export<(u32, u32, u32), ()>,
     /// `proxy_on_grpc_receive_trailing_metadata`, if the plugin exports it.
-    pub proxy_on_grpc_receive_trailing_metadata: rt::host::Export<(u32, u32, u32), ()>,
+    pub proxy_on_grpc_receive_trailing_metadata: Export<(u32, u32, u32), ()>,
     /// `proxy_on_grpc_close`, if the plugin exports it.
-    pub proxy_on_grpc_close: rt::host::Export<(u32, u32, u32), ()>,
+    pub proxy_on_grpc_close: Export<(u32, u32, u32), ()>,
     /// `proxy_on_queue_ready`, if the plugin exports it.
-    pub proxy_on_queue_ready: rt::host::Export<(u32, u32), ()>,
+    pub proxy_on_queue_ready: Export<(u32, u32), ()>,
     /// `proxy_on_foreign_function`, if the plugin exports it.
-    pub proxy_on_foreign_function: rt::host::Export<(u32, u32, u32), ()>,
+    pub proxy_on_foreign_function: Export<(u32, u32, u32), ()>,
+}
+
+impl rt::host::ExportedCallbacks for Callbacks {
+    fn exported(&self) -> usize {
+        [
+            self.proxy_on_context_create.is_some(),
+            self.proxy_on_done.is_some(),
+            self.proxy_on_log.is_some(),
+            self.proxy_on_delete.is_some(),
+            self.proxy_on_vm_start.is_some(),
+            self.proxy_on_configure.is_some(),
+            self.proxy_on_tick.is_some(),
+            self.proxy_on_new_connection.is_some(),
+            self.proxy_on_downstream_data.is_some(),
+            self.proxy_on_downstream_connection_close.is_some(),
+            self.proxy_on_upstream_data.is_some(),
+            self.proxy_on_upstream_connection_close.is_some(),
+            self.proxy_on_request_headers.is_some(),
+            self.proxy_on_request_body.is_some(),
+            self.proxy_on_request_trailers.is_some(),
+            self.proxy_on_response_headers.is_some(),
+            self.proxy_on_response_body.is_some(),
+            self.proxy_on_response_trailers.is_some(),
+            self.proxy_on_http_call_response.is_some(),
+            self.proxy_on_grpc_receive_initial_metadata.is_some(),
+            self.proxy_on_grpc_receive.is_some(),
+            self.proxy_on_grpc_receive_trailing_metadata.is_some(),
+            self.proxy_on_grpc_close.is_some(),
+            self.proxy_on_queue_ready.is_some(),
+            self.proxy_on_foreign_function.is_some(),
+        ]
+            .into_iter()
+            .filter(|&exported| exported)
+            .count()
+    }
 }
 
 /// An instantiated Proxy-Wasm v0.2.0 plugin, with its callbacks looked up once.

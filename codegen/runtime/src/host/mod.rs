@@ -18,8 +18,8 @@ mod test_rng;
 
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{
-    After, CallError, CallResult, CallbackResult, Export, Lookup, PluginCore, PluginError,
-    PluginStore, Returned, Version, declared_versions, role_exports,
+    After, CallError, CallResult, CallbackResult, Export, ExportedCallbacks, Lookup, PluginCore,
+    PluginError, PluginStore, Returned, Version, declared_versions, role_exports,
 };
 pub use shim::{
     Answer, HostCall, Memory, Statuses, decode, shim, to_u32, wrap0, wrap1, wrap2, wrap3, wrap4,

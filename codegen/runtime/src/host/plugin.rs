@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use wasmtime::{AsContext, AsContextMut};
 
-use super::state::{Exports, HasPluginState, Running, Slot};
+use super::state::{CallbackId, Exports, HasPluginState, Running, Slot};
 use crate::AbiEnum;
 
 /// Why a plugin could not be set up.
@@ -99,6 +99,9 @@ pub struct Version {
     pub marker: &'static str,
     /// Whether the bindings' `add_to_linker` registers `name` in `module`.
     pub is_host_function: fn(module: &str, name: &str) -> bool,
+    /// The callbacks' export names, indexed by [`CallbackId`]: what a
+    /// [`CallError::BadReturn`] names.
+    pub callback_names: &'static [&'static str],
 }
 
 /// The ABI versions a module declares through its marker exports, e.g.
@@ -114,12 +117,10 @@ pub fn declared_versions(module: &wasmtime::Module) -> Vec<String> {
         .collect()
 }
 
-/// Finds a plugin's exports at instantiation, counting the functions found.
+/// Finds a plugin's exports at instantiation.
 pub struct Lookup<'a, T: 'static> {
     instance: wasmtime::Instance,
     store: wasmtime::StoreContextMut<'a, T>,
-    found: usize,
-    names: Vec<&'static str>,
 }
 
 impl<T: 'static> Lookup<'_, T> {
@@ -129,22 +130,35 @@ impl<T: 'static> Lookup<'_, T> {
         &mut self,
         name: &'static str,
     ) -> Result<Export<P, R>, PluginError> {
-        let func = match self.func(name) {
-            Some(func) => Some(typed(func, &self.store, name)?),
-            None => None,
-        };
-        Ok(Export { name, func })
+        self.func(name)
+            .map(|func| typed(func, &self.store, name))
+            .transpose()
     }
 
-    fn func(&mut self, name: &'static str) -> Option<wasmtime::Func> {
-        let func = self.instance.get_func(&mut self.store, name);
-        // `found` counts distinct exports: a name looked up twice must not
-        // count twice, or a module's other exports could go unexamined.
-        if func.is_some() && !self.names.contains(&name) {
-            self.names.push(name);
-            self.found += 1;
-        }
-        func
+    fn func(&mut self, name: &str) -> Option<wasmtime::Func> {
+        self.instance.get_func(&mut self.store, name)
+    }
+}
+
+/// The callbacks a [`PluginCore::instantiate`] lookup returns, able to say
+/// how many of them the plugin exports. Each must be a distinct export
+/// other than the [`role_exports`] and the version marker, as the
+/// generated `Callbacks` are: the count tells instantiation when those
+/// functions and the memory are all a module exports.
+pub trait ExportedCallbacks {
+    /// How many of the callbacks the plugin exports.
+    fn exported(&self) -> usize;
+}
+
+impl ExportedCallbacks for () {
+    fn exported(&self) -> usize {
+        0
+    }
+}
+
+impl<P, R> ExportedCallbacks for Export<P, R> {
+    fn exported(&self) -> usize {
+        usize::from(self.is_some())
     }
 }
 
@@ -308,50 +322,27 @@ pub trait PluginStore: AsContextMut<Data: HasPluginState + 'static> {}
 
 impl<S: AsContextMut<Data: HasPluginState + 'static>> PluginStore for S {}
 
-/// A callback as looked up at instantiation: its name, and the function
-/// when the plugin exports it.
-pub struct Export<P, R> {
-    name: &'static str,
-    func: Option<wasmtime::TypedFunc<P, R>>,
-}
-
-impl<P, R> Export<P, R> {
-    /// Callback `name`, not exported (for a host that looks callbacks up
-    /// itself).
-    pub fn absent(name: &'static str) -> Self {
-        Export { name, func: None }
-    }
-
-    /// The callback's name, e.g. `proxy_on_request_headers`.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The function, when the plugin exports it.
-    pub fn func(&self) -> Option<&wasmtime::TypedFunc<P, R>> {
-        self.func.as_ref()
-    }
-}
-
-impl<P, R> fmt::Debug for Export<P, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Export")
-            .field("name", &self.name)
-            .field("exported", &self.func.is_some())
-            .finish()
-    }
-}
+/// A callback as looked up at instantiation: `None` when the plugin does
+/// not export it.
+pub type Export<P, R> = Option<wasmtime::TypedFunc<P, R>>;
 
 /// A callback's wasm result: `()` or an `i32`.
 pub trait CallbackResult: wasmtime::WasmResults + Copy {
     /// Whether the value is `pause` (see [`After::Pauses`]).
     fn is(self, pause: u32) -> bool;
+
+    /// The value as a number, for [`CallError::BadReturn`].
+    fn value(self) -> u32;
 }
 
 impl CallbackResult for () {
     #[inline]
     fn is(self, _pause: u32) -> bool {
         false
+    }
+
+    fn value(self) -> u32 {
+        0
     }
 }
 
@@ -360,25 +351,29 @@ impl CallbackResult for u32 {
     fn is(self, pause: u32) -> bool {
         self == pause
     }
+
+    fn value(self) -> u32 {
+        self
+    }
 }
 
 /// What a callback's method returns, from the callback's wasm result:
-/// nothing, a `bool`, a number, or a value of an enum of the description
-/// (then a value the version does not define is [`CallError::BadReturn`]).
+/// nothing, a `bool`, a number, or a value of an enum of the description.
 pub trait Returned: Sized {
     /// The wasm result.
     type Raw: CallbackResult;
 
-    /// The value `callback` returned.
-    fn convert(raw: Self::Raw, callback: &'static str) -> Result<Self, CallError>;
+    /// The value `raw` stands for; `None` when it stands for none (a value
+    /// the version does not define).
+    fn convert(raw: Self::Raw) -> Option<Self>;
 }
 
 impl Returned for () {
     type Raw = ();
 
     #[inline]
-    fn convert((): (), _callback: &'static str) -> Result<(), CallError> {
-        Ok(())
+    fn convert((): ()) -> Option<()> {
+        Some(())
     }
 }
 
@@ -386,8 +381,8 @@ impl Returned for bool {
     type Raw = u32;
 
     #[inline]
-    fn convert(raw: u32, _callback: &'static str) -> Result<bool, CallError> {
-        Ok(raw != 0)
+    fn convert(raw: u32) -> Option<bool> {
+        Some(raw != 0)
     }
 }
 
@@ -395,8 +390,8 @@ impl Returned for u32 {
     type Raw = u32;
 
     #[inline]
-    fn convert(raw: u32, _callback: &'static str) -> Result<u32, CallError> {
-        Ok(raw)
+    fn convert(raw: u32) -> Option<u32> {
+        Some(raw)
     }
 }
 
@@ -404,8 +399,8 @@ impl<E: AbiEnum> Returned for E {
     type Raw = u32;
 
     #[inline]
-    fn convert(value: u32, callback: &'static str) -> Result<E, CallError> {
-        E::from_raw(value).ok_or(CallError::BadReturn { callback, value })
+    fn convert(raw: u32) -> Option<E> {
+        E::from_raw(raw)
     }
 }
 
@@ -417,17 +412,18 @@ pub struct PluginCore {
     instance: wasmtime::Instance,
     memory: wasmtime::Memory,
     slot: Option<Slot>,
+    version: &'static Version,
 }
 
 impl PluginCore {
     /// Instantiates `module`, checks it declares `version`, runs
     /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
     /// and looks the callbacks up with `callbacks`.
-    pub fn instantiate<T: HasPluginState + 'static, C>(
+    pub fn instantiate<T: HasPluginState + 'static, C: ExportedCallbacks>(
         mut store: impl AsContextMut<Data = T>,
         linker: &wasmtime::Linker<T>,
         module: &wasmtime::Module,
-        version: &Version,
+        version: &'static Version,
         callbacks: impl FnOnce(&mut Lookup<'_, T>) -> Result<C, PluginError>,
     ) -> Result<(PluginCore, C), PluginError> {
         if module.get_export(version.marker).is_none() {
@@ -452,16 +448,26 @@ impl PluginCore {
         let mut lookup = Lookup {
             instance,
             store: store.as_context_mut(),
-            found: 0,
-            names: Vec::new(),
         };
         let callbacks = callbacks(&mut lookup)?;
         let start = StartFunctions::lookup(&mut lookup);
         // `malloc` only when `proxy_on_memory_allocate` is absent.
         let allocate = lookup.func(role_exports::ALLOCATOR);
         let malloc = lookup.func(role_exports::LEGACY_ALLOCATOR);
-        lookup.func(version.marker);
-        let functions = lookup.found;
+        let marker = lookup.func(version.marker);
+        // Distinct names all: each found export counts once.
+        let functions = callbacks.exported()
+            + [
+                start.initialize,
+                start.start,
+                start.main,
+                allocate,
+                malloc,
+                marker,
+            ]
+            .iter()
+            .flatten()
+            .count();
         // Recorded only for a module that cannot reach other instances' code
         // (see `PluginState`).
         let slot = if imports_only_host_functions(module, version)
@@ -488,6 +494,7 @@ impl PluginCore {
                 instance,
                 memory,
                 slot,
+                version,
             },
             callbacks,
         ))
@@ -525,7 +532,7 @@ impl PluginCore {
         V: Returned,
     {
         let context_id = running.context_id;
-        let Some(func) = &callback.func else {
+        let Some(func) = callback else {
             let mut context = store.as_context_mut();
             let state = context.data_mut().plugin_state();
             match after {
@@ -553,6 +560,22 @@ impl PluginCore {
                 raw.is(pause),
             );
         }
-        V::convert(raw, callback.name).map(Some)
+        match V::convert(raw) {
+            Some(value) => Ok(Some(value)),
+            None => Err(self.bad_return(running.callback, raw.value())),
+        }
+    }
+
+    /// `callback` returned `value`, which its type does not define.
+    #[cold]
+    fn bad_return(&self, callback: CallbackId, value: u32) -> CallError {
+        let names = self.version.callback_names;
+        CallError::BadReturn {
+            callback: names
+                .get(usize::from(callback.0))
+                .copied()
+                .unwrap_or("a callback"),
+            value,
+        }
     }
 }
