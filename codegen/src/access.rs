@@ -137,7 +137,7 @@ pub fn condition_param<'a>(abi: &AbiVersion, callback: &'a Function) -> Option<&
 pub fn shim_check(
     f: &Function,
     abi: &AbiVersion,
-    raw_status: &proc_macro2::Ident,
+    status: &proc_macro2::Ident,
 ) -> Result<Option<TokenStream>, String> {
     let mut checks = Vec::new();
     for p in &f.params {
@@ -166,9 +166,12 @@ pub fn shim_check(
             f.name
         ));
     };
-    let forbidden = format_ident!("{}", forbidden.name());
+    let forbidden = crate::names::variant_ident(forbidden.name());
     let checks = checks.iter().map(|(grants, level)| {
-        quote!(data.plugin_state().check(#grants, #level, #raw_status::#forbidden.0)?;)
+        quote! {
+            let grants = #grants;
+            data.plugin_state().check(grants, #level, #status::#forbidden)?;
+        }
     });
     Ok(Some(quote!(#(#checks)*)))
 }
@@ -205,21 +208,15 @@ pub fn shim_effect(f: &Function) -> Option<TokenStream> {
     None
 }
 
-/// The callback enum, the rule types, the grant tables and `PluginState`.
+/// The grant tables and what the shims consult to resume pauses. The
+/// `Callback` enum they name is the host emitter's.
 pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
-    let callbacks: Vec<&Function> = plugin_callbacks(abi).collect();
-    if callbacks.len() > 64 {
+    let callbacks = plugin_callbacks(abi).count();
+    if callbacks > 64 {
         return Err(format!(
-            "{} callbacks do not fit the 64-bit pause masks",
-            callbacks.len()
+            "{callbacks} callbacks do not fit the 64-bit pause masks"
         ));
     }
-    let variants: Vec<_> = callbacks
-        .iter()
-        .map(|f| callback_variant(&f.name))
-        .collect();
-    let names: Vec<&str> = callbacks.iter().map(|f| f.name.as_str()).collect();
-    let variant_docs = names.iter().map(|n| format!("`{n}`"));
 
     let lookups = selector_enums(&abi.functions, |p| p.access.is_some())
         .into_iter()
@@ -263,36 +260,6 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     }
 
     Ok(quote! {
-        /// A callback of this version, as the access rules name it.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Callback {
-            #(
-                #[doc = #variant_docs]
-                #variants,
-            )*
-        }
-
-        /// The export names of the callbacks, in [`Callback`]'s order.
-        pub const CALLBACK_NAMES: &[&str] = &[#(#names),*];
-
-        impl Callback {
-            /// The callback's export name.
-            pub const fn abi_name(self) -> &'static str {
-                CALLBACK_NAMES[self as usize]
-            }
-
-            /// The callback's bit in pause masks.
-            pub const fn bit(self) -> u64 {
-                1 << self as u32
-            }
-        }
-
-        impl From<Callback> for rt::host::CallbackId {
-            fn from(callback: Callback) -> Self {
-                rt::host::CallbackId(callback as u8)
-            }
-        }
-
         #(#lookups)*
 
         #(#consts)*

@@ -47,7 +47,6 @@ struct Statuses {
     raw: Ident,
     rich: Ident,
     roles: Ident,
-    bad_argument: TokenStream,
     unimplemented: TokenStream,
 }
 
@@ -64,19 +63,12 @@ fn statuses(f: &Function, e: &Enum) -> Result<Statuses, String> {
     let raw = raw_enum_ident(&e.name);
     let rich = enum_ident(&e.name);
     let in_function = |error: String| format!("`{}` returns {error}", f.name);
-    let bad = format_ident!(
-        "{}",
-        role_value(e, StatusRole::BadArgument, "bad_argument")
-            .map_err(in_function)?
-            .name
-    );
     let unimplemented = variant_ident(
         &role_value(e, StatusRole::Unimplemented, "unimplemented")
             .map_err(in_function)?
             .name,
     );
     Ok(Statuses {
-        bad_argument: quote!(#raw::#bad.0),
         unimplemented: quote!(#rich::#unimplemented),
         roles: roles_const(&e.name),
         raw,
@@ -126,16 +118,14 @@ fn status_items(abi: &AbiVersion) -> Result<Vec<TokenStream>, String> {
     Ok(items)
 }
 
-/// The status for an invalid value of `param`.
-fn invalid_status(param: &Param, s: &Statuses) -> TokenStream {
-    match &param.on_invalid {
-        Some(status) => {
-            let raw = &s.raw;
-            let c = format_ident!("{}", status.name());
-            quote!(#raw::#c.0)
-        }
-        None => s.bad_argument.clone(),
-    }
+/// The status `param` names for an invalid value (`@on_invalid`); without
+/// one, the shim answers the role `bad_argument` of its status type.
+fn invalid_status(param: &Param, s: &Statuses) -> Option<TokenStream> {
+    param.on_invalid.as_ref().map(|status| {
+        let raw = &s.raw;
+        let c = format_ident!("{}", status.name());
+        quote!(#raw::#c.0)
+    })
 }
 
 /// The Rust type of a scalar as a `Host` method sees it: enums decoded.
@@ -172,6 +162,20 @@ fn host_output_type(class: &ParamClass) -> TokenStream {
 struct Shim {
     method: TokenStream,
     registration: TokenStream,
+    /// The import module and status type the shim registers under; `None`
+    /// for a shim without a status, registered in the linker directly.
+    imports: Option<(String, Ident)>,
+}
+
+/// The variable of the `rt::host::Imports` that registers a module's shims
+/// answering with `roles`: the module's name, qualified by the status type
+/// only where one module has shims of two status types.
+fn imports_var(module: &str, roles: &Ident, modules_with_two_types: &[&str]) -> Ident {
+    if modules_with_two_types.contains(&module) {
+        format_ident!("{}_{}", module, roles.to_string().to_ascii_lowercase())
+    } else {
+        format_ident!("{}", module)
+    }
 }
 
 /// The module a host function is imported from: its `@module`, else `env`.
@@ -212,9 +216,9 @@ fn result_enum<'a>(f: &Function, abi: &'a AbiVersion) -> Result<Option<&'a Enum>
     }
 }
 
-fn shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
+fn shim(f: &Function, abi: &AbiVersion, modules_with_two_types: &[&str]) -> Result<Shim, String> {
     match result_enum(f, abi)? {
-        Some(e) => status_shim(f, abi, e),
+        Some(e) => status_shim(f, abi, e, modules_with_two_types),
         None => void_shim(f, abi),
     }
 }
@@ -256,7 +260,6 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
             _ => quote!(#n),
         }
     });
-    let unused = names_ignored(&names);
     let effect = access::shim_effect(f).map(|effect| {
         quote! {
             let data = caller.data_mut();
@@ -264,11 +267,10 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
         }
     });
     Ok(Shim {
+        imports: None,
         method: quote! {
             #docs
-            fn #name(&mut self, #(#names: #types),*) {
-                #unused
-            }
+            fn #name(&mut self, #(#names: #types),*) {}
         },
         registration: quote! {
             linker.func_wrap(#module, #wasm_name, move |mut caller: rt::wasmtime::Caller<'_, T>, #(#closure_params),*| {
@@ -281,35 +283,38 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
 
 /// How one input parameter is checked and decoded in a shim, before the
 /// host sees it (the closure parameter already holds scalars as received).
-fn decode_input(p: &Param, lowered: &LoweredParam, s: &Statuses) -> TokenStream {
+fn decode_input(p: &Param, lowered: &LoweredParam, s: &Statuses) -> Result<TokenStream, String> {
     let values = &lowered.values;
     let first = ident(&values[0].name);
     let second = values.get(1).map(|v| ident(&v.name));
     let var = ident(&p.name);
     let invalid = invalid_status(p, s);
-    match &lowered.class {
+    if invalid.is_some() && !matches!(lowered.class, ParamClass::Scalar(Scalar::Enum(_))) {
+        return Err(format!(
+            "`{}`: only an enum parameter can name its own @on_invalid status",
+            p.name
+        ));
+    }
+    Ok(match &lowered.class {
         ParamClass::Scalar(Scalar::U32 | Scalar::Context | Scalar::U64 | Scalar::I64) => quote!(),
         ParamClass::Scalar(Scalar::Usize) => quote!(let #var = #first as usize;),
         ParamClass::Scalar(Scalar::Bool) => quote!(let #var = #first != 0;),
         ParamClass::Scalar(Scalar::Enum(name)) => {
             let en = enum_ident(name);
-            quote!(let #var: #en = rt::host::decode(#first, #invalid)?;)
+            match invalid {
+                Some(invalid) => quote!(let #var: #en = rt::host::decode_or(#first, #invalid)?;),
+                None => quote!(let #var: #en = rt::host::decode(#first)?;),
+            }
         }
         ParamClass::RawPointer { .. } => quote!(mem.address(#first)?;),
         ParamClass::Input(Shape::Bytes) => quote!(let #var = mem.bytes(#first, #second)?;),
-        ParamClass::Input(Shape::String) => {
-            quote!(let #var = mem.str(#first, #second, #invalid)?;)
-        }
-        ParamClass::Input(Shape::Map) => {
-            quote!(let #var = &mem.map(#first, #second, #invalid)?;)
-        }
+        ParamClass::Input(Shape::String) => quote!(let #var = mem.str(#first, #second)?;),
+        ParamClass::Input(Shape::Map) => quote!(let #var = &mem.map(#first, #second)?;),
         ParamClass::Input(Shape::Path) => quote!(let #var = &mem.path(#first, #second)?;),
-        ParamClass::Input(Shape::Iovecs) => {
-            quote!(let #var = &mem.iovecs(#first, #second, #invalid)?;)
-        }
+        ParamClass::Input(Shape::Iovecs) => quote!(let #var = &mem.iovecs(#first, #second)?;),
         ParamClass::Buffer => quote!(let #var = mem.bytes_mut(#first, #second)?;),
         ParamClass::Out(_) | ParamClass::HostAllocated(_) => quote!(),
-    }
+    })
 }
 
 /// How one output is handed to the plugin: scalars are written while the
@@ -319,17 +324,15 @@ fn write_output(
     f: &Function,
     lowered: &LoweredParam,
     out: &Ident,
-    s: &Statuses,
 ) -> Result<(TokenStream, bool), String> {
     let values = &lowered.values;
     let first = ident(&values[0].name);
     let second = values.get(1).map(|v| ident(&v.name));
-    let bad = &s.bad_argument;
     Ok(match &lowered.class {
         ParamClass::Out(Scalar::U32) => (quote!(mem.write_u32(#first, #out);), true),
         ParamClass::Out(Scalar::U64) => (quote!(mem.write_u64(#first, #out);), true),
         ParamClass::Out(Scalar::Usize) => (
-            quote!(mem.write_u32(#first, rt::host::to_u32(#out, #bad)?);),
+            quote!(mem.write_u32(#first, rt::host::to_u32(#out)?);),
             true,
         ),
         ParamClass::Out(Scalar::Enum(name)) => {
@@ -351,7 +354,12 @@ fn write_output(
 
 /// A host function that returns a status: the shim checks every argument,
 /// the access rules, calls the host and hands its outputs back.
-fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String> {
+fn status_shim(
+    f: &Function,
+    abi: &AbiVersion,
+    e: &Enum,
+    modules_with_two_types: &[&str],
+) -> Result<Shim, String> {
     let s = statuses(f, e)?;
     let name = ident(&f.name);
     let (module, wasm_name) = (import_module(f), &f.name);
@@ -390,7 +398,7 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
         let var = ident(&p.name);
         method_params.push((var.clone(), host_input_type(&l.class)));
         call_args.push(quote!(#var));
-        decodes.push(decode_input(p, l, &s));
+        decodes.push(decode_input(p, l, &s)?);
     }
 
     let output_names: Vec<_> = outputs
@@ -400,7 +408,7 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
     let mut scalar_writes = Vec::new();
     let mut buffer_writes = Vec::new();
     for ((_, l), out) in outputs.iter().zip(&output_names) {
-        let (write, scalar) = write_output(f, l, out, &s)?;
+        let (write, scalar) = write_output(f, l, out)?;
         if scalar {
             scalar_writes.push(write);
         } else {
@@ -438,17 +446,17 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
         (true, false) => quote!(let (mem, data) = call.memory()?;),
         (false, _) => quote!(let data = call.data();),
     };
-    let check = access::shim_check(f, abi, &s.raw)?;
+    let check = access::shim_check(f, abi, &s.rich)?;
     let effect = access::shim_effect(f);
     let bind_outputs = match output_names.as_slice() {
         [] => quote!(),
         [one] => quote!(let #one =),
         many => quote!(let (#(#many),*) =),
     };
-    let roles = &s.roles;
     let wrap = format_ident!("wrap{}", closure_params.len());
+    let imports = imports_var(module, &s.roles, modules_with_two_types);
     let registration = quote! {
-        rt::host::#wrap(linker, #module, #wasm_name, &#roles, move |call, #(#closure_params),*| {
+        #imports.#wrap(#wasm_name, move |call, #(#closure_params),*| {
             #binding
             #(#out_checks)*
             #(#decodes)*
@@ -463,6 +471,7 @@ fn status_shim(f: &Function, abi: &AbiVersion, e: &Enum) -> Result<Shim, String>
     Ok(Shim {
         method,
         registration,
+        imports: Some((module.to_owned(), s.roles)),
     })
 }
 
@@ -482,30 +491,18 @@ fn host_method(
     };
     let names: Vec<Ident> = params.iter().map(|(n, _)| n.clone()).collect();
     let types = params.iter().map(|(_, t)| t);
-    let unused = names_ignored(&names);
     let (rich, unimplemented) = (&s.rich, &s.unimplemented);
     quote! {
         #docs
         fn #name(&mut self, #(#names: #types),*) -> Result<#ok_type, #rich> {
-            #unused
             Err(#unimplemented)
         }
     }
 }
 
-/// `let _ = (a, b);` for default bodies that ignore their arguments.
-fn names_ignored(names: &[Ident]) -> Option<TokenStream> {
-    match names {
-        [] => None,
-        [one] => Some(quote!(let _ = #one;)),
-        many => Some(quote!(let _ = (#(#many),*);)),
-    }
-}
-
-/// One callback's field in `Callbacks`, its lookup, and its `Plugin` method.
+/// One callback's entry in `plugin_callbacks!` and its `Plugin` method.
 struct CallbackParts {
-    field: TokenStream,
-    lookup: TokenStream,
+    entry: TokenStream,
     method: TokenStream,
 }
 
@@ -569,7 +566,6 @@ fn after_call(f: &Function, abi: &AbiVersion) -> TokenStream {
 
 fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, String> {
     let name = ident(&f.name);
-    let wasm_name = &f.name;
     let (wasm_types, api_params, args) = callback_signature(f);
     let (result_wasm, result_api) = match f.result.as_ref().map(|r| lower_result(r).kind) {
         None => (quote!(()), quote!(())),
@@ -604,21 +600,17 @@ fn callback_parts(f: &Function, abi: &AbiVersion) -> Result<CallbackParts, Strin
     };
     let after = after_call(f, abi);
     let docs = function_docs(f);
-    let tuple = quote!((#(#wasm_types,)*));
-    let field_doc = format!(" `{wasm_name}`, if the plugin exports it.");
     Ok(CallbackParts {
-        field: quote! {
-            #[doc = #field_doc]
-            pub #name: Export<#tuple, #result_wasm>,
-        },
-        lookup: quote!(#name: lookup.get(#wasm_name)?,),
+        entry: quote!(#variant => #name(#(#wasm_types),*) -> #result_wasm,),
         method: quote! {
             #docs
             pub fn #name(&self, #store_binding: impl PluginStore, #(#api_params),*) -> CallResult<#result_api> {
                 #creates
                 let running = Running::new(Callback::#variant, #context, #condition);
                 let callback = &self.callbacks.#name;
-                self.core.call(store, callback, running, #after, (#(#args,)*))
+                let after = #after;
+                let args = (#(#args,)*);
+                self.core.call(store, callback, running, after, args)
             }
         },
     })
@@ -638,10 +630,8 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     let parts = access::plugin_callbacks(abi)
         .map(|f| callback_parts(f, abi))
         .collect::<Result<Vec<_>, _>>()?;
-    let fields = parts.iter().map(|p| &p.field);
-    let lookups = parts.iter().map(|p| &p.lookup);
+    let entries = parts.iter().map(|p| &p.entry);
     let methods = parts.iter().map(|p| &p.method);
-    let field_names = access::plugin_callbacks(abi).map(|f| ident(&f.name));
     let version = abi.version.to_string();
     let plugin_doc = doc_lines(&format!(
         "An instantiated Proxy-Wasm v{version} plugin, with its callbacks looked up once.\n\n\
@@ -664,14 +654,12 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             callback_names: CALLBACK_NAMES,
         };
 
-        /// Every callback of this version, looked up once at instantiation.
-        pub struct Callbacks {
-            #(#fields)*
-        }
-
-        impl rt::host::ExportedCallbacks for Callbacks {
-            fn exported(&self) -> usize {
-                [#(self.#field_names.is_some()),*].into_iter().filter(|&exported| exported).count()
+        rt::plugin_callbacks! {
+            /// A callback of this version, as the access rules name it.
+            pub enum Callback;
+            /// Every callback of this version, looked up once at instantiation.
+            pub struct Callbacks {
+                #(#entries)*
             }
         }
 
@@ -696,11 +684,8 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
                 linker: &rt::wasmtime::Linker<T>,
                 module: &rt::wasmtime::Module,
             ) -> Result<Plugin, PluginError> {
-                let (core, callbacks) = rt::host::PluginCore::instantiate(store, linker, module, &VERSION, |lookup| {
-                    Ok(Callbacks {
-                        #(#lookups)*
-                    })
-                })?;
+                let (core, callbacks) =
+                    rt::host::PluginCore::instantiate(store, linker, module, &VERSION, Callbacks::look_up)?;
                 Ok(Plugin { core, callbacks })
             }
 
@@ -722,13 +707,48 @@ fn plugin_tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
 /// The host bindings of one version as tokens.
 pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, String> {
     let common = crate::guest::common_tokens(abi, runtime)?;
-    let mut methods = Vec::new();
-    let mut registrations = Vec::new();
+    // Which import modules hold shims of more than one status type.
+    let mut types_by_module: Vec<(&str, Vec<&str>)> = Vec::new();
     for f in abi.host_functions() {
-        let shim = shim(f, abi)?;
-        methods.push(shim.method);
-        registrations.push(shim.registration);
+        let Some(e) = result_enum(f, abi)? else {
+            continue;
+        };
+        let module = import_module(f);
+        match types_by_module.iter_mut().find(|(m, _)| *m == module) {
+            Some((_, types)) if !types.contains(&e.name.as_str()) => types.push(&e.name),
+            Some(_) => {}
+            None => types_by_module.push((module, vec![&e.name])),
+        }
     }
+    let modules_with_two_types: Vec<&str> = types_by_module
+        .iter()
+        .filter(|(_, types)| types.len() > 1)
+        .map(|(m, _)| *m)
+        .collect();
+
+    // Registrations grouped by import module and status type, in the order
+    // the description first names each group; shims without a status last.
+    let mut methods = Vec::new();
+    let mut groups: Vec<((String, Ident), Vec<TokenStream>)> = Vec::new();
+    let mut direct = Vec::new();
+    for f in abi.host_functions() {
+        let shim = shim(f, abi, &modules_with_two_types)?;
+        methods.push(shim.method);
+        match shim.imports {
+            Some(key) => match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, registrations)) => registrations.push(shim.registration),
+                None => groups.push((key, vec![shim.registration])),
+            },
+            None => direct.push(shim.registration),
+        }
+    }
+    let registrations = groups.into_iter().map(|((module, roles), registrations)| {
+        let var = imports_var(&module, &roles, &modules_with_two_types);
+        quote! {
+            let mut #var = rt::host::Imports::new(linker, #module, &#roles);
+            #(#registrations)*
+        }
+    });
     let statuses = status_items(abi)?;
     let plugin = plugin_tokens(abi)?;
     let rules = access::tokens(abi)?;
@@ -752,6 +772,8 @@ pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, St
         #(#statuses)*
 
         #host_doc
+        // The default bodies ignore their arguments.
+        #[allow(unused_variables)]
         pub trait Host {
             #(#methods)*
         }
@@ -763,6 +785,7 @@ pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, St
             get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
         ) -> rt::wasmtime::Result<()> {
             #(#registrations)*
+            #(#direct)*
             Ok(())
         }
 

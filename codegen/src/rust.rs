@@ -64,8 +64,9 @@ pub fn function_docs(f: &Function) -> TokenStream {
 /// Formats tokens as a Rust file with `prettyplease`, headed by a
 /// "generated, do not edit" comment, with a blank line between items.
 ///
-/// prettyplease leaves macro bodies as one run of tokens; the `abi_enum!`
-/// invocations, whose grammar is known, are laid out here instead.
+/// prettyplease leaves macro bodies as one run of tokens; the runtime's
+/// `abi_enum!` and `plugin_callbacks!` invocations, whose grammar is known,
+/// are laid out here instead.
 pub fn format_file(tokens: TokenStream, notice: &str) -> Result<String, String> {
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("generated Rust does not parse: {e}"))?;
@@ -76,7 +77,7 @@ pub fn format_file(tokens: TokenStream, notice: &str) -> Result<String, String> 
                 .path
                 .segments
                 .last()
-                .is_some_and(|s| s.ident == "abi_enum")
+                .is_some_and(|s| s.ident == "abi_enum" || s.ident == "plugin_callbacks")
         {
             let placeholder = quote::format_ident!("__ABI_ENUM_{}", enums.len());
             enums.push(enum_invocation_text(&m.mac)?);
@@ -91,8 +92,8 @@ pub fn format_file(tokens: TokenStream, notice: &str) -> Result<String, String> 
     Ok(format!("// {notice}\n\n{text}"))
 }
 
-/// An `abi_enum!` invocation laid out like hand-written code: attributes as
-/// doc comments, one variant per line.
+/// An `abi_enum!` or `plugin_callbacks!` invocation laid out like
+/// hand-written code: attributes as doc comments, one entry per line.
 fn enum_invocation_text(mac: &syn::Macro) -> Result<String, String> {
     use proc_macro2::TokenTree;
     let path = mac.path.to_token_stream().to_string().replace(' ', "");
@@ -112,7 +113,7 @@ fn enum_invocation_text(mac: &syn::Macro) -> Result<String, String> {
         match &token {
             TokenTree::Punct(p) if p.as_char() == '#' => {
                 let Some(TokenTree::Group(attr)) = tokens.next() else {
-                    return Err("`#` without an attribute in abi_enum!".to_string());
+                    return Err("`#` without an attribute in a macro invocation".to_string());
                 };
                 let doc: Option<syn::LitStr> = syn::parse2::<syn::MetaNameValue>(attr.stream())
                     .ok()
@@ -155,10 +156,16 @@ fn enum_invocation_text(mac: &syn::Macro) -> Result<String, String> {
                 line.push('}');
                 flush(&mut out, &mut line, depth);
             }
-            TokenTree::Group(g) => {
+            TokenTree::Group(_) => {
                 // `RawStatus(u32)`: a parenthesized group follows its name.
-                line.truncate(line.trim_end().len());
-                line.push_str(&g.to_string());
+                if line.ends_with(' ')
+                    && line
+                        .trim_end()
+                        .ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                {
+                    line.truncate(line.trim_end().len());
+                }
+                line.push_str(&inline_text(&token));
                 line.push(' ');
             }
             TokenTree::Punct(p) => {
@@ -176,6 +183,42 @@ fn enum_invocation_text(mac: &syn::Macro) -> Result<String, String> {
     flush(&mut out, &mut line, depth);
     out.push_str("}\n");
     Ok(out)
+}
+
+/// A token tree on one line, spaced as rustfmt would: `(u32, u32)`, `()`.
+fn inline_text(token: &proc_macro2::TokenTree) -> String {
+    use proc_macro2::{Delimiter, TokenTree};
+    match token {
+        TokenTree::Group(g) => {
+            let (open, close) = match g.delimiter() {
+                Delimiter::Parenthesis => ("(", ")"),
+                Delimiter::Bracket => ("[", "]"),
+                Delimiter::Brace => ("{ ", " }"),
+                Delimiter::None => ("", ""),
+            };
+            let mut inner = String::new();
+            for t in g.stream() {
+                match &t {
+                    TokenTree::Punct(p) if p.as_char() == ',' => inner.push_str(", "),
+                    TokenTree::Punct(p) if p.spacing() == proc_macro2::Spacing::Joint => {
+                        inner.push(p.as_char())
+                    }
+                    TokenTree::Punct(p) => {
+                        inner.push(p.as_char());
+                        inner.push(' ');
+                    }
+                    other => {
+                        if inner.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                            inner.push(' ');
+                        }
+                        inner.push_str(&inline_text(other));
+                    }
+                }
+            }
+            format!("{open}{}{close}", inner.trim_end())
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Whether a line starts an item (or the docs and attributes in front of one).

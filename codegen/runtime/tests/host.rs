@@ -11,11 +11,11 @@ use std::sync::OnceLock;
 use proxy_wasm_abi::AbiEnum;
 use proxy_wasm_abi::host::{
     AccessLevel, After, Answer, CallError, CallbackId, Export, Grant, HasPluginState, HostCall,
-    PluginCore, PluginError, PluginState, Returned, Running, Statuses, Version, declared_versions,
-    decode, shim, to_u32,
+    Imports, PluginCore, PluginError, PluginState, Returned, Running, Statuses, Version,
+    declared_versions, decode, decode_or, to_u32,
 };
 use proxy_wasm_abi::serial::encode_map;
-use wasmtime::{Caller, Engine, Instance, Linker, Module, Store, Trap};
+use wasmtime::{Engine, Instance, Linker, Module, Store, Trap};
 
 static STATUSES: Statuses = Statuses {
     success: 0,
@@ -23,8 +23,11 @@ static STATUSES: Statuses = Statuses {
     bad_argument: 2,
 };
 
-/// The status the tests pass as `invalid` for bad contents, so that it is
-/// told apart from the shim's own statuses.
+/// What `STATUSES` answers for bad contents.
+const BAD_ARGUMENT: u32 = 2;
+
+/// The status the tests name where a caller chooses its own, so that it is
+/// told apart from the shim's roles.
 const INVALID: u32 = 7;
 
 proxy_wasm_abi::abi_enum! {
@@ -62,20 +65,17 @@ fn module(wat: &str) -> Module {
     Module::new(engine(), wat).expect("the test's WAT is valid")
 }
 
-/// A linker whose `env.f(a, b, c, d)` runs `body` inside `shim`.
+/// A linker whose `env.f(a, b, c, d)` runs `body` inside `shim`, registered
+/// as generated code registers its shims.
 fn linker_with(
     body: impl Fn(&mut HostCall<'_, State>, [u32; 4]) -> Result<(), Answer> + Send + Sync + 'static,
 ) -> Linker<State> {
     let mut linker = Linker::new(engine());
-    linker
-        .func_wrap(
-            "env",
-            "f",
-            move |caller: Caller<'_, State>, a: u32, b: u32, c: u32, d: u32| {
-                shim(caller, &STATUSES, |call| body(call, [a, b, c, d]))
-            },
-        )
-        .expect("`env.f` is registered once");
+    let mut env = Imports::new(&mut linker, "env", &STATUSES);
+    env.wrap4("f", move |call, a: u32, b: u32, c: u32, d: u32| {
+        body(call, [a, b, c, d])
+    })
+    .expect("`env.f` is registered once");
     linker
 }
 
@@ -201,10 +201,10 @@ fn out_slots_must_lie_in_memory() {
 }
 
 #[test]
-fn strings_answer_memory_fault_or_the_callers_invalid_status() {
+fn strings_answer_memory_fault_or_bad_argument() {
     let linker = linker_with(|call, [ptr, len, ..]| {
         let (mem, data) = call.memory()?;
-        let text = mem.str(ptr, len, INVALID)?;
+        let text = mem.str(ptr, len)?;
         data.seen.push(text.to_owned());
         Ok(())
     });
@@ -223,19 +223,19 @@ fn strings_answer_memory_fault_or_the_callers_invalid_status() {
     assert_eq!(guest.status([PAGE - 3, 3, 0, 0]), 0);
     assert_eq!(guest.status([PAGE, 0, 0, 0]), 0);
     assert_eq!(guest.seen(), ["hello", "héllo", "€", ""]);
-    assert_eq!(guest.status([48, 1, 0, 0]), INVALID);
+    assert_eq!(guest.status([48, 1, 0, 0]), BAD_ARGUMENT);
     // Half of "é".
-    assert_eq!(guest.status([32, 2, 0, 0]), INVALID);
+    assert_eq!(guest.status([32, 2, 0, 0]), BAD_ARGUMENT);
     assert_eq!(guest.status([PAGE - 3, 4, 0, 0]), 11);
     assert_eq!(guest.status([u32::MAX, u32::MAX, 0, 0]), 11);
     assert!(guest.seen().is_empty());
 }
 
 #[test]
-fn maps_answer_memory_fault_or_the_callers_invalid_status() {
+fn maps_answer_memory_fault_or_bad_argument() {
     let linker = linker_with(|call, [ptr, len, ..]| {
         let (mem, data) = call.memory()?;
-        for (key, value) in mem.map(ptr, len, INVALID)? {
+        for (key, value) in mem.map(ptr, len)? {
             let pair = format!(
                 "{}={}",
                 String::from_utf8_lossy(key),
@@ -252,8 +252,8 @@ fn maps_answer_memory_fault_or_the_callers_invalid_status() {
     assert_eq!(guest.status([256, len, 0, 0]), 0);
     assert_eq!(guest.seen(), [":path=/", "x-empty="]);
     assert_eq!(guest.status([256, 0, 0, 0]), 0, "no bytes: an empty map");
-    assert_eq!(guest.status([256, len - 1, 0, 0]), INVALID);
-    assert_eq!(guest.status([256, len + 1, 0, 0]), INVALID);
+    assert_eq!(guest.status([256, len - 1, 0, 0]), BAD_ARGUMENT);
+    assert_eq!(guest.status([256, len + 1, 0, 0]), BAD_ARGUMENT);
     assert_eq!(guest.status([PAGE - 2, len, 0, 0]), 11);
     assert!(guest.seen().is_empty());
 }
@@ -338,10 +338,10 @@ fn put_iovecs(mem: &mut [u8], at: usize, entries: &[(u32, u32)]) {
 }
 
 #[test]
-fn iovecs_answer_memory_fault_or_the_callers_invalid_status() {
+fn iovecs_answer_memory_fault_or_bad_argument() {
     let linker = linker_with(|call, [ptr, count, ..]| {
         let (mem, data) = call.memory()?;
-        let chunks = mem.iovecs(ptr, count, INVALID)?;
+        let chunks = mem.iovecs(ptr, count)?;
         let total: u64 = chunks.iter().map(|c| c.len() as u64).sum();
         data.seen.push(format!("{} {total}", chunks.len()));
         Ok(())
@@ -365,29 +365,37 @@ fn iovecs_answer_memory_fault_or_the_callers_invalid_status() {
         "table runs past the end"
     );
     put_iovecs(guest.mem(), 0, &[(0, MIB); 4096]);
-    assert_eq!(guest.status([0, 4096, 0, 0]), INVALID);
+    assert_eq!(guest.status([0, 4096, 0, 0]), BAD_ARGUMENT);
     assert_eq!(guest.status([0, 4095, 0, 0]), 0);
     assert_eq!(guest.seen(), ["2 4", "4095 4293918720"]);
 }
 
 #[test]
-fn enums_and_sizes_decode_to_the_callers_invalid_status() {
-    let linker = linker_with(|call, [raw, ..]| {
-        let action: Action = decode(raw, INVALID)?;
+fn enums_and_sizes_decode_to_bad_argument_or_the_status_named() {
+    // `b` chooses: 0 decodes with the role, 1 with a status of its own.
+    let linker = linker_with(|call, [raw, own, ..]| {
+        let action: Action = if own == 0 {
+            decode(raw)?
+        } else {
+            decode_or(raw, INVALID)?
+        };
         call.data().seen.push(action.to_string());
         Ok(())
     });
     let mut guest = Guest::new(MEMORY, &linker);
     assert_eq!(guest.status([1, 0, 0, 0]), 0);
-    assert_eq!(guest.status([2, 0, 0, 0]), INVALID);
-    assert_eq!(guest.status([u32::MAX, 0, 0, 0]), INVALID);
-    assert_eq!(guest.seen(), ["PAUSE"]);
+    assert_eq!(guest.status([0, 1, 0, 0]), 0);
+    assert_eq!(guest.status([2, 0, 0, 0]), BAD_ARGUMENT);
+    assert_eq!(guest.status([u32::MAX, 0, 0, 0]), BAD_ARGUMENT);
+    assert_eq!(guest.status([2, 1, 0, 0]), INVALID);
+    assert_eq!(guest.status([u32::MAX, 1, 0, 0]), INVALID);
+    assert_eq!(guest.seen(), ["PAUSE", "CONTINUE"]);
 
-    assert_eq!(to_u32(5, INVALID).ok(), Some(5));
-    assert_eq!(to_u32(u32::MAX as usize, INVALID).ok(), Some(u32::MAX));
+    assert_eq!(to_u32(5).ok(), Some(5));
+    assert_eq!(to_u32(u32::MAX as usize).ok(), Some(u32::MAX));
     assert!(matches!(
-        to_u32(u32::MAX as usize + 1, INVALID),
-        Err(Answer::Status(INVALID))
+        to_u32(u32::MAX as usize + 1),
+        Err(Answer::BadArgument)
     ));
     assert_eq!(Action::decode(1), Ok(Action::Pause));
 }
@@ -404,7 +412,8 @@ fn access_checks_answer_the_forbidden_status() {
     }];
     let linker = linker_with(|call, [level, ..]| {
         let level = [AccessLevel::Read, AccessLevel::Call][level as usize];
-        call.state().check(&GRANTS, level, FORBIDDEN)
+        call.state()
+            .check(&GRANTS, level, Answer::Status(FORBIDDEN))
     });
     let mut guest = Guest::new(MEMORY, &linker);
     assert_eq!(guest.status([0; 4]), FORBIDDEN, "no callback runs");

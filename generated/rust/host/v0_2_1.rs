@@ -244,6 +244,7 @@ impl From<WasiErrno> for rt::host::Answer {
 /// The host functions of Proxy-Wasm ABI v0.2.1, one method each.
 ///
 /// Arguments arrive decoded and checked: pointers and lengths are in bounds, enum values are known, maps are well formed. A method returns its outputs, or the status to report; returned buffers are copied into the plugin for you. Every default answers the `unimplemented` status, so a host implements only what it supports.
+#[allow(unused_variables)]
 pub trait Host {
     /// Tells the host that the plugin has finished with the current context,
     /// after it answered `false` in `proxy_on_done`.
@@ -264,7 +265,6 @@ pub trait Host {
     /// - `OK`: the effective context was changed
     /// - `BAD_ARGUMENT`: `context_id` is not a known context
     fn proxy_set_effective_context(&mut self, context_id: u32) -> Result<(), Status> {
-        let _ = context_id;
         Err(Status::Unimplemented)
     }
 
@@ -276,7 +276,6 @@ pub trait Host {
     /// - `BAD_ARGUMENT`: `log_level` is not a known level
     /// - `INVALID_MEMORY_ACCESS`: the message lies outside the plugin's memory
     fn proxy_log(&mut self, log_level: LogLevel, message: &str) -> Result<(), Status> {
-        let _ = (log_level, message);
         Err(Status::Unimplemented)
     }
 
@@ -293,7 +292,6 @@ pub trait Host {
         fd_id: WasiFdId,
         iovec: &[&[u8]],
     ) -> Result<usize, WasiErrno> {
-        let _ = (fd_id, iovec);
         Err(WasiErrno::Notsup)
     }
 
@@ -328,7 +326,6 @@ pub trait Host {
     /// - `NOTSUP`: `clock_id` is unknown or not supported
     /// - `FAULT`: `return_time` is outside the plugin's memory
     fn clock_time_get(&mut self, clock_id: WasiClockId) -> Result<u64, WasiErrno> {
-        let _ = clock_id;
         Err(WasiErrno::Notsup)
     }
 
@@ -342,7 +339,6 @@ pub trait Host {
         &mut self,
         tick_period: u32,
     ) -> Result<(), Status> {
-        let _ = tick_period;
         Err(Status::Unimplemented)
     }
 
@@ -354,7 +350,6 @@ pub trait Host {
     /// - `INVAL`: `buffer_size` is larger than the host allows
     /// - `FAULT`: the buffer lies outside the plugin's memory
     fn random_get(&mut self, buffer: &mut [u8]) -> Result<(), WasiErrno> {
-        let _ = buffer;
         Err(WasiErrno::Notsup)
     }
 
@@ -382,7 +377,6 @@ pub trait Host {
         return_array: u32,
         return_buffer: u32,
     ) -> Result<(), WasiErrno> {
-        let _ = (memory, return_array, return_buffer);
         Err(WasiErrno::Notsup)
     }
 
@@ -404,7 +398,6 @@ pub trait Host {
         size: usize,
         value: &[u8],
     ) -> Result<(), Status> {
-        let _ = (buffer_id, start, size, value);
         Err(Status::Unimplemented)
     }
 
@@ -425,7 +418,6 @@ pub trait Host {
         start: usize,
         max_size: usize,
     ) -> Result<Vec<u8>, Status> {
-        let _ = (buffer_id, start, max_size);
         Err(Status::Unimplemented)
     }
 
@@ -441,7 +433,6 @@ pub trait Host {
         &mut self,
         buffer_id: BufferType,
     ) -> Result<usize, Status> {
-        let _ = buffer_id;
         Err(Status::Unimplemented)
     }
 
@@ -453,7 +444,6 @@ pub trait Host {
     /// - `BAD_ARGUMENT`: `map_id` is not a known map
     /// - `INVALID_MEMORY_ACCESS`: `return_serialized_pairs_size` is outside the plugin's memory
     fn proxy_get_header_map_size(&mut self, map_id: MapType) -> Result<usize, Status> {
-        let _ = map_id;
         Err(Status::Unimplemented)
     }
 
@@ -465,7 +455,6 @@ pub trait Host {
     /// - `BAD_ARGUMENT`: `map_id` is not a known map
     /// - `INVALID_MEMORY_ACCESS`: `return_serialized_pairs_data` or `return_serialized_pairs_size` is outside the plugin's memory
     fn proxy_get_header_map_pairs(&mut self, map_id: MapType) -> Result<Pairs, Status> {
-        let _ = map_id;
         Err(Status::Unimplemented)
     }
 
@@ -481,7 +470,6 @@ pub trait Host {
         map_id: MapType,
         pairs: &[(&[u8], &[u8])],
     ) -> Result<(), Status> {
-        let _ = (map_id, pairs);
         Err(Status::Unimplemented)
     }
 
@@ -500,7 +488,6 @@ pub trait Host {
         map_id: MapType,
         key: &str,
     ) -> Result<Vec<u8>, Status> {
-        let _ = (map_id, key);
         Err(Status::Unimplemented)
     }
 
@@ -517,7 +504,6 @@ pub trait Host {
         key: &str,
         value: &[u8],
     ) -> Result<(), Status> {
-        let _ = (map_id, key, value);
         Err(Status::Unimplemented)
     }
 
@@ -535,7 +521,6 @@ pub trait Host {
         key: &str,
         value: &[u8],
     ) -> Result<(), Status> {
-        let _ = (map_id, key, value);
         Err(Status::Unimplemented)
     }
 
@@ -551,7 +536,6 @@ pub trait Host {
         map_id: MapType,
         key: &str,
     ) -> Result<(), Status> {
-        let _ = (map_id, key);
         Err(Status::Unimplemented)
     }
 
@@ -563,7 +547,6 @@ pub trait Host {
     /// - `BAD_ARGUMENT`: `stream_type` is not a known stream type
     /// - `UNIMPLEMENTED`: the host cannot resume this kind of stream
     fn proxy_continue_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
-        let _ = stream_type;
         Err(Status::Unimplemented)
     }
 
@@ -574,7 +557,6 @@ pub trait Host {
     /// - `OK`: the stream was closed
     /// - `BAD_ARGUMENT`: `stream_type` is not a known stream type
     fn proxy_close_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
-        let _ = stream_type;
         Err(Status::Unimplemented)
     }
 
@@ -606,7 +588,6 @@ pub trait Host {
         headers: &[(&[u8], &[u8])],
         grpc_status: u32,
     ) -> Result<(), Status> {
-        let _ = (status_code, status_code_details, body, headers, grpc_status);
         Err(Status::Unimplemented)
     }
 
@@ -631,7 +612,6 @@ pub trait Host {
         trailers: &[(&[u8], &[u8])],
         timeout: u32,
     ) -> Result<u32, Status> {
-        let _ = (upstream_name, headers, body, trailers, timeout);
         Err(Status::Unimplemented)
     }
 
@@ -655,14 +635,6 @@ pub trait Host {
         message: &[u8],
         timeout: u32,
     ) -> Result<u32, Status> {
-        let _ = (
-            upstream_name,
-            service_name,
-            method_name,
-            initial_metadata,
-            message,
-            timeout,
-        );
         Err(Status::Unimplemented)
     }
 
@@ -685,7 +657,6 @@ pub trait Host {
         method_name: &str,
         initial_metadata: &[(&[u8], &[u8])],
     ) -> Result<u32, Status> {
-        let _ = (upstream_name, service_name, method_name, initial_metadata);
         Err(Status::Unimplemented)
     }
 
@@ -704,7 +675,6 @@ pub trait Host {
         message: &[u8],
         end_stream: bool,
     ) -> Result<(), Status> {
-        let _ = (stream_id, message, end_stream);
         Err(Status::Unimplemented)
     }
 
@@ -716,7 +686,6 @@ pub trait Host {
     /// - `BAD_ARGUMENT`: `call_or_stream_id` is invalid
     /// - `NOT_FOUND`: `call_or_stream_id` is not a known call or stream
     fn proxy_grpc_cancel(&mut self, call_or_stream_id: u32) -> Result<(), Status> {
-        let _ = call_or_stream_id;
         Err(Status::Unimplemented)
     }
 
@@ -728,7 +697,6 @@ pub trait Host {
     /// - `BAD_ARGUMENT`: `call_or_stream_id` is invalid
     /// - `NOT_FOUND`: `call_or_stream_id` is not a known call or stream
     fn proxy_grpc_close(&mut self, call_or_stream_id: u32) -> Result<(), Status> {
-        let _ = call_or_stream_id;
         Err(Status::Unimplemented)
     }
 
@@ -749,7 +717,6 @@ pub trait Host {
         value: &[u8],
         cas: u32,
     ) -> Result<(), Status> {
-        let _ = (key, value, cas);
         Err(Status::Unimplemented)
     }
 
@@ -762,7 +729,6 @@ pub trait Host {
     /// - `NOT_FOUND`: `key` is not in the store
     /// - `INVALID_MEMORY_ACCESS`: the key, `return_value_data`, `return_value_size` or `return_cas` is outside the plugin's memory
     fn proxy_get_shared_data(&mut self, key: &str) -> Result<(Vec<u8>, u32), Status> {
-        let _ = key;
         Err(Status::Unimplemented)
     }
 
@@ -774,7 +740,6 @@ pub trait Host {
     /// - `OK`: the queue was registered
     /// - `INVALID_MEMORY_ACCESS`: the name or `return_queue_id` lies outside the plugin's memory
     fn proxy_register_shared_queue(&mut self, name: &str) -> Result<u32, Status> {
-        let _ = name;
         Err(Status::Unimplemented)
     }
 
@@ -791,7 +756,6 @@ pub trait Host {
         vm_id: &str,
         name: &str,
     ) -> Result<u32, Status> {
-        let _ = (vm_id, name);
         Err(Status::Unimplemented)
     }
 
@@ -807,7 +771,6 @@ pub trait Host {
         queue_id: u32,
         value: &[u8],
     ) -> Result<(), Status> {
-        let _ = (queue_id, value);
         Err(Status::Unimplemented)
     }
 
@@ -820,7 +783,6 @@ pub trait Host {
     /// - `EMPTY`: the queue holds no items
     /// - `INVALID_MEMORY_ACCESS`: `return_value_data` or `return_value_size` is outside the plugin's memory
     fn proxy_dequeue_shared_queue(&mut self, queue_id: u32) -> Result<Vec<u8>, Status> {
-        let _ = queue_id;
         Err(Status::Unimplemented)
     }
 
@@ -837,7 +799,6 @@ pub trait Host {
         metric_type: MetricType,
         name: &str,
     ) -> Result<u32, Status> {
-        let _ = (metric_type, name);
         Err(Status::Unimplemented)
     }
 
@@ -848,7 +809,6 @@ pub trait Host {
     /// - `OK`: the value was recorded
     /// - `NOT_FOUND`: `metric_id` is not a known metric
     fn proxy_record_metric(&mut self, metric_id: u32, value: u64) -> Result<(), Status> {
-        let _ = (metric_id, value);
         Err(Status::Unimplemented)
     }
 
@@ -864,7 +824,6 @@ pub trait Host {
         metric_id: u32,
         delta: i64,
     ) -> Result<(), Status> {
-        let _ = (metric_id, delta);
         Err(Status::Unimplemented)
     }
 
@@ -876,7 +835,6 @@ pub trait Host {
     /// - `NOT_FOUND`: `metric_id` is not a known metric
     /// - `INVALID_MEMORY_ACCESS`: `return_value` is outside the plugin's memory
     fn proxy_get_metric(&mut self, metric_id: u32) -> Result<u64, Status> {
-        let _ = metric_id;
         Err(Status::Unimplemented)
     }
 
@@ -890,7 +848,6 @@ pub trait Host {
     /// - `SERIALIZATION_FAILURE`: the host could not serialize the value
     /// - `INVALID_MEMORY_ACCESS`: the path, `return_value_data` or `return_value_size` is outside the plugin's memory
     fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status> {
-        let _ = path;
         Err(Status::Unimplemented)
     }
 
@@ -907,7 +864,6 @@ pub trait Host {
         path: &[&[u8]],
         value: &[u8],
     ) -> Result<(), Status> {
-        let _ = (path, value);
         Err(Status::Unimplemented)
     }
 
@@ -924,7 +880,6 @@ pub trait Host {
         name: &str,
         arguments: &[u8],
     ) -> Result<Vec<u8>, Status> {
-        let _ = (name, arguments);
         Err(Status::Unimplemented)
     }
 
@@ -951,14 +906,11 @@ pub trait Host {
         return_argv: u32,
         return_argv_size: u32,
     ) -> Result<(), WasiErrno> {
-        let _ = (memory, return_argv, return_argv_size);
         Err(WasiErrno::Notsup)
     }
 
     /// Ends the process with `exit_code`; never called in practice.
-    fn proc_exit(&mut self, exit_code: u32) {
-        let _ = exit_code;
-    }
+    fn proc_exit(&mut self, exit_code: u32) {}
 }
 
 /// Registers every host function of this version in `linker`, each
@@ -967,22 +919,17 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
     linker: &mut rt::wasmtime::Linker<T>,
     get: impl Fn(&mut T) -> &mut H + Send + Sync + Copy + 'static,
 ) -> rt::wasmtime::Result<()> {
-    rt::host::wrap0(
-        linker,
-        "env",
+    let mut env = rt::host::Imports::new(linker, "env", &STATUS_ROLES);
+    env.wrap0(
         "proxy_done",
-        &STATUS_ROLES,
         move |call| {
             let data = call.data();
             get(data).proxy_done()?;
             Ok(())
         },
     )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_set_effective_context",
-        &STATUS_ROLES,
         move |call, context_id: u32| {
             let data = call.data();
             get(data).proxy_set_effective_context(context_id)?;
@@ -990,46 +937,18 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_log",
-        &STATUS_ROLES,
         move |call, log_level: u32, message_data: u32, message_size: u32| {
             let (mem, data) = call.memory()?;
-            let log_level: LogLevel = rt::host::decode(
-                log_level,
-                RawStatus::BAD_ARGUMENT.0,
-            )?;
-            let message = mem
-                .str(message_data, message_size, RawStatus::BAD_ARGUMENT.0)?;
+            let log_level: LogLevel = rt::host::decode(log_level)?;
+            let message = mem.str(message_data, message_size)?;
             get(data).proxy_log(log_level, message)?;
             Ok(())
         },
     )?;
-    rt::host::wrap4(
-        linker,
-        "wasi_snapshot_preview1",
-        "fd_write",
-        &WASI_ERRNO_ROLES,
-        move |call, fd_id: u32, iovec: u32, iovec_size: u32, return_written_bytes: u32| {
-            let (mut mem, data) = call.memory()?;
-            mem.out_slot(return_written_bytes, 4)?;
-            let fd_id: WasiFdId = rt::host::decode(fd_id, RawWasiErrno::BADF.0)?;
-            let iovec = &mem.iovecs(iovec, iovec_size, RawWasiErrno::INVAL.0)?;
-            let out_written_bytes = get(data).fd_write(fd_id, iovec)?;
-            mem.write_u32(
-                return_written_bytes,
-                rt::host::to_u32(out_written_bytes, RawWasiErrno::INVAL.0)?,
-            );
-            Ok(())
-        },
-    )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_get_log_level",
-        &STATUS_ROLES,
         move |call, return_log_level: u32| {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_log_level, 4)?;
@@ -1038,11 +957,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_get_current_time_nanoseconds",
-        &STATUS_ROLES,
         move |call, return_time: u32| {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_time, 8)?;
@@ -1051,85 +967,16 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "wasi_snapshot_preview1",
-        "clock_time_get",
-        &WASI_ERRNO_ROLES,
-        move |call, clock_id: u32, _unused: u64, return_time: u32| {
-            let (mut mem, data) = call.memory()?;
-            mem.out_slot(return_time, 8)?;
-            let clock_id: WasiClockId = rt::host::decode(
-                clock_id,
-                RawWasiErrno::NOTSUP.0,
-            )?;
-            let out_time = get(data).clock_time_get(clock_id)?;
-            mem.write_u64(return_time, out_time);
-            Ok(())
-        },
-    )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_set_tick_period_milliseconds",
-        &STATUS_ROLES,
         move |call, tick_period: u32| {
             let data = call.data();
             get(data).proxy_set_tick_period_milliseconds(tick_period)?;
             Ok(())
         },
     )?;
-    rt::host::wrap2(
-        linker,
-        "wasi_snapshot_preview1",
-        "random_get",
-        &WASI_ERRNO_ROLES,
-        move |call, buffer: u32, buffer_size: u32| {
-            let (mut mem, data) = call.memory()?;
-            let buffer = mem.bytes_mut(buffer, buffer_size)?;
-            get(data).random_get(buffer)?;
-            Ok(())
-        },
-    )?;
-    rt::host::wrap2(
-        linker,
-        "wasi_snapshot_preview1",
-        "environ_sizes_get",
-        &WASI_ERRNO_ROLES,
-        move |call, return_num_elements: u32, return_buffer_size: u32| {
-            let (mut mem, data) = call.memory()?;
-            mem.out_slot(return_num_elements, 4)?;
-            mem.out_slot(return_buffer_size, 4)?;
-            let (out_num_elements, out_buffer_size) = get(data).environ_sizes_get()?;
-            mem.write_u32(
-                return_num_elements,
-                rt::host::to_u32(out_num_elements, RawWasiErrno::INVAL.0)?,
-            );
-            mem.write_u32(
-                return_buffer_size,
-                rt::host::to_u32(out_buffer_size, RawWasiErrno::INVAL.0)?,
-            );
-            Ok(())
-        },
-    )?;
-    rt::host::wrap2(
-        linker,
-        "wasi_snapshot_preview1",
-        "environ_get",
-        &WASI_ERRNO_ROLES,
-        move |call, return_array: u32, return_buffer: u32| {
-            let (mut mem, data) = call.memory()?;
-            mem.address(return_array)?;
-            mem.address(return_buffer)?;
-            get(data).environ_get(mem.as_mut_slice(), return_array, return_buffer)?;
-            Ok(())
-        },
-    )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_set_buffer_bytes",
-        &STATUS_ROLES,
         move |
             call,
             buffer_id: u32,
@@ -1139,28 +986,18 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             value_size: u32|
         {
             let (mem, data) = call.memory()?;
-            let buffer_id: BufferType = rt::host::decode(
-                buffer_id,
-                RawStatus::BAD_ARGUMENT.0,
-            )?;
+            let buffer_id: BufferType = rt::host::decode(buffer_id)?;
             let start = start as usize;
             let size = size as usize;
             let value = mem.bytes(value_data, value_size)?;
-            data.plugin_state()
-                .check(
-                    buffer_type_grants(buffer_id),
-                    AccessLevel::Modify,
-                    RawStatus::NOT_FOUND.0,
-                )?;
+            let grants = buffer_type_grants(buffer_id);
+            data.plugin_state().check(grants, AccessLevel::Modify, Status::NotFound)?;
             get(data).proxy_set_buffer_bytes(buffer_id, start, size, value)?;
             Ok(())
         },
     )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_get_buffer_bytes",
-        &STATUS_ROLES,
         move |
             call,
             buffer_id: u32,
@@ -1172,80 +1009,50 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
-            let buffer_id: BufferType = rt::host::decode(
-                buffer_id,
-                RawStatus::BAD_ARGUMENT.0,
-            )?;
+            let buffer_id: BufferType = rt::host::decode(buffer_id)?;
             let start = start as usize;
             let max_size = max_size as usize;
-            data.plugin_state()
-                .check(
-                    buffer_type_grants(buffer_id),
-                    AccessLevel::Read,
-                    RawStatus::NOT_FOUND.0,
-                )?;
+            let grants = buffer_type_grants(buffer_id);
+            data.plugin_state().check(grants, AccessLevel::Read, Status::NotFound)?;
             let out_value = get(data)
                 .proxy_get_buffer_bytes(buffer_id, start, max_size)?;
             call.return_bytes(&out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_get_buffer_status",
-        &STATUS_ROLES,
         move |call, buffer_id: u32, return_buffer_size: u32, return_unused: u32| {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_buffer_size, 4)?;
             mem.out_slot(return_unused, 4)?;
-            let buffer_id: BufferType = rt::host::decode(
-                buffer_id,
-                RawStatus::BAD_ARGUMENT.0,
-            )?;
-            data.plugin_state()
-                .check(
-                    buffer_type_grants(buffer_id),
-                    AccessLevel::Read,
-                    RawStatus::NOT_FOUND.0,
-                )?;
+            let buffer_id: BufferType = rt::host::decode(buffer_id)?;
+            let grants = buffer_type_grants(buffer_id);
+            data.plugin_state().check(grants, AccessLevel::Read, Status::NotFound)?;
             let out_buffer_size = get(data).proxy_get_buffer_status(buffer_id)?;
-            mem.write_u32(
-                return_buffer_size,
-                rt::host::to_u32(out_buffer_size, RawStatus::BAD_ARGUMENT.0)?,
-            );
+            mem.write_u32(return_buffer_size, rt::host::to_u32(out_buffer_size)?);
             mem.write_u32(return_unused, 0);
             Ok(())
         },
     )?;
-    rt::host::wrap2(
-        linker,
-        "env",
+    env.wrap2(
         "proxy_get_header_map_size",
-        &STATUS_ROLES,
         move |call, map_id: u32, return_serialized_pairs_size: u32| {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_serialized_pairs_size, 4)?;
-            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
-            data.plugin_state()
-                .check(
-                    map_type_grants(map_id),
-                    AccessLevel::Read,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let map_id: MapType = rt::host::decode(map_id)?;
+            let grants = map_type_grants(map_id);
+            data.plugin_state().check(grants, AccessLevel::Read, Status::BadArgument)?;
             let out_serialized_pairs_size = get(data).proxy_get_header_map_size(map_id)?;
             mem.write_u32(
                 return_serialized_pairs_size,
-                rt::host::to_u32(out_serialized_pairs_size, RawStatus::BAD_ARGUMENT.0)?,
+                rt::host::to_u32(out_serialized_pairs_size)?,
             );
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_get_header_map_pairs",
-        &STATUS_ROLES,
         move |
             call,
             map_id: u32,
@@ -1255,13 +1062,9 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             let (mem, data) = call.memory()?;
             mem.out_slot(return_serialized_pairs_data, 4)?;
             mem.out_slot(return_serialized_pairs_size, 4)?;
-            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
-            data.plugin_state()
-                .check(
-                    map_type_grants(map_id),
-                    AccessLevel::Read,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let map_id: MapType = rt::host::decode(map_id)?;
+            let grants = map_type_grants(map_id);
+            data.plugin_state().check(grants, AccessLevel::Read, Status::BadArgument)?;
             let out_pairs = get(data).proxy_get_header_map_pairs(map_id)?;
             call.return_map(
                 &out_pairs,
@@ -1271,35 +1074,20 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_set_header_map_pairs",
-        &STATUS_ROLES,
         move |call, map_id: u32, serialized_pairs_data: u32, serialized_pairs_size: u32| {
             let (mem, data) = call.memory()?;
-            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
-            let pairs = &mem
-                .map(
-                    serialized_pairs_data,
-                    serialized_pairs_size,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
-            data.plugin_state()
-                .check(
-                    map_type_grants(map_id),
-                    AccessLevel::Modify,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let map_id: MapType = rt::host::decode(map_id)?;
+            let pairs = &mem.map(serialized_pairs_data, serialized_pairs_size)?;
+            let grants = map_type_grants(map_id);
+            data.plugin_state().check(grants, AccessLevel::Modify, Status::BadArgument)?;
             get(data).proxy_set_header_map_pairs(map_id, pairs)?;
             Ok(())
         },
     )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_get_header_map_value",
-        &STATUS_ROLES,
         move |
             call,
             map_id: u32,
@@ -1311,24 +1099,17 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
-            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
-            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-            data.plugin_state()
-                .check(
-                    map_type_grants(map_id),
-                    AccessLevel::Read,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let map_id: MapType = rt::host::decode(map_id)?;
+            let key = mem.str(key_data, key_size)?;
+            let grants = map_type_grants(map_id);
+            data.plugin_state().check(grants, AccessLevel::Read, Status::BadArgument)?;
             let out_value = get(data).proxy_get_header_map_value(map_id, key)?;
             call.return_bytes(&out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_add_header_map_value",
-        &STATUS_ROLES,
         move |
             call,
             map_id: u32,
@@ -1338,24 +1119,17 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             value_size: u32|
         {
             let (mem, data) = call.memory()?;
-            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
-            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let map_id: MapType = rt::host::decode(map_id)?;
+            let key = mem.str(key_data, key_size)?;
             let value = mem.bytes(value_data, value_size)?;
-            data.plugin_state()
-                .check(
-                    map_type_grants(map_id),
-                    AccessLevel::Add,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let grants = map_type_grants(map_id);
+            data.plugin_state().check(grants, AccessLevel::Add, Status::BadArgument)?;
             get(data).proxy_add_header_map_value(map_id, key, value)?;
             Ok(())
         },
     )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_replace_header_map_value",
-        &STATUS_ROLES,
         move |
             call,
             map_id: u32,
@@ -1365,75 +1139,49 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             value_size: u32|
         {
             let (mem, data) = call.memory()?;
-            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
-            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let map_id: MapType = rt::host::decode(map_id)?;
+            let key = mem.str(key_data, key_size)?;
             let value = mem.bytes(value_data, value_size)?;
-            data.plugin_state()
-                .check(
-                    map_type_grants(map_id),
-                    AccessLevel::Modify,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let grants = map_type_grants(map_id);
+            data.plugin_state().check(grants, AccessLevel::Modify, Status::BadArgument)?;
             get(data).proxy_replace_header_map_value(map_id, key, value)?;
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_remove_header_map_value",
-        &STATUS_ROLES,
         move |call, map_id: u32, key_data: u32, key_size: u32| {
             let (mem, data) = call.memory()?;
-            let map_id: MapType = rt::host::decode(map_id, RawStatus::BAD_ARGUMENT.0)?;
-            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
-            data.plugin_state()
-                .check(
-                    map_type_grants(map_id),
-                    AccessLevel::Modify,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let map_id: MapType = rt::host::decode(map_id)?;
+            let key = mem.str(key_data, key_size)?;
+            let grants = map_type_grants(map_id);
+            data.plugin_state().check(grants, AccessLevel::Modify, Status::BadArgument)?;
             get(data).proxy_remove_header_map_value(map_id, key)?;
             Ok(())
         },
     )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_continue_stream",
-        &STATUS_ROLES,
         move |call, stream_type: u32| {
             let data = call.data();
-            let stream_type: StreamType = rt::host::decode(
-                stream_type,
-                RawStatus::BAD_ARGUMENT.0,
-            )?;
+            let stream_type: StreamType = rt::host::decode(stream_type)?;
             get(data).proxy_continue_stream(stream_type)?;
             data.plugin_state().resumed(stream_type_resumes(stream_type));
             Ok(())
         },
     )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_close_stream",
-        &STATUS_ROLES,
         move |call, stream_type: u32| {
             let data = call.data();
-            let stream_type: StreamType = rt::host::decode(
-                stream_type,
-                RawStatus::BAD_ARGUMENT.0,
-            )?;
+            let stream_type: StreamType = rt::host::decode(stream_type)?;
             get(data).proxy_close_stream(stream_type)?;
             data.plugin_state().resumed(stream_type_resumes(stream_type));
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_get_status",
-        &STATUS_ROLES,
         move |
             call,
             return_status_code: u32,
@@ -1444,12 +1192,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             mem.out_slot(return_status_code, 4)?;
             mem.out_slot(return_status_message_data, 4)?;
             mem.out_slot(return_status_message_size, 4)?;
-            data.plugin_state()
-                .check(
-                    PROXY_GET_STATUS_GRANTS,
-                    AccessLevel::Call,
-                    RawStatus::NOT_FOUND.0,
-                )?;
+            let grants = PROXY_GET_STATUS_GRANTS;
+            data.plugin_state().check(grants, AccessLevel::Call, Status::NotFound)?;
             let (out_status_code, out_status_message) = get(data).proxy_get_status()?;
             mem.write_u32(return_status_code, out_status_code);
             call.return_str(
@@ -1460,11 +1204,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap8(
-        linker,
-        "env",
+    env.wrap8(
         "proxy_send_local_response",
-        &STATUS_ROLES,
         move |
             call,
             status_code: u32,
@@ -1478,24 +1219,11 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         {
             let (mem, data) = call.memory()?;
             let status_code_details = mem
-                .str(
-                    status_code_details_data,
-                    status_code_details_size,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+                .str(status_code_details_data, status_code_details_size)?;
             let body = mem.bytes(body_data, body_size)?;
-            let headers = &mem
-                .map(
-                    serialized_headers_data,
-                    serialized_headers_size,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
-            data.plugin_state()
-                .check(
-                    PROXY_SEND_LOCAL_RESPONSE_GRANTS,
-                    AccessLevel::Call,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let headers = &mem.map(serialized_headers_data, serialized_headers_size)?;
+            let grants = PROXY_SEND_LOCAL_RESPONSE_GRANTS;
+            data.plugin_state().check(grants, AccessLevel::Call, Status::BadArgument)?;
             get(data)
                 .proxy_send_local_response(
                     status_code,
@@ -1507,11 +1235,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap10(
-        linker,
-        "env",
+    env.wrap10(
         "proxy_http_call",
-        &STATUS_ROLES,
         move |
             call,
             upstream_name_data: u32,
@@ -1527,32 +1252,18 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_call_id, 4)?;
-            let upstream_name = mem
-                .str(upstream_name_data, upstream_name_size, RawStatus::BAD_ARGUMENT.0)?;
-            let headers = &mem
-                .map(
-                    serialized_headers_data,
-                    serialized_headers_size,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let upstream_name = mem.str(upstream_name_data, upstream_name_size)?;
+            let headers = &mem.map(serialized_headers_data, serialized_headers_size)?;
             let body = mem.bytes(body_data, body_size)?;
-            let trailers = &mem
-                .map(
-                    serialized_trailers_data,
-                    serialized_trailers_size,
-                    RawStatus::BAD_ARGUMENT.0,
-                )?;
+            let trailers = &mem.map(serialized_trailers_data, serialized_trailers_size)?;
             let out_call_id = get(data)
                 .proxy_http_call(upstream_name, headers, body, trailers, timeout)?;
             mem.write_u32(return_call_id, out_call_id);
             Ok(())
         },
     )?;
-    rt::host::wrap12(
-        linker,
-        "env",
+    env.wrap12(
         "proxy_grpc_call",
-        &STATUS_ROLES,
         move |
             call,
             upstream_name_data: u32,
@@ -1570,17 +1281,13 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_call_id, 4)?;
-            let upstream_name = mem
-                .str(upstream_name_data, upstream_name_size, RawStatus::BAD_ARGUMENT.0)?;
-            let service_name = mem
-                .str(service_name_data, service_name_size, RawStatus::BAD_ARGUMENT.0)?;
-            let method_name = mem
-                .str(method_name_data, method_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let upstream_name = mem.str(upstream_name_data, upstream_name_size)?;
+            let service_name = mem.str(service_name_data, service_name_size)?;
+            let method_name = mem.str(method_name_data, method_name_size)?;
             let initial_metadata = &mem
                 .map(
                     serialized_initial_metadata_data,
                     serialized_initial_metadata_size,
-                    RawStatus::BAD_ARGUMENT.0,
                 )?;
             let message = mem.bytes(message_data, message_size)?;
             let out_call_id = get(data)
@@ -1596,11 +1303,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap9(
-        linker,
-        "env",
+    env.wrap9(
         "proxy_grpc_stream",
-        &STATUS_ROLES,
         move |
             call,
             upstream_name_data: u32,
@@ -1615,17 +1319,13 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_stream_id, 4)?;
-            let upstream_name = mem
-                .str(upstream_name_data, upstream_name_size, RawStatus::BAD_ARGUMENT.0)?;
-            let service_name = mem
-                .str(service_name_data, service_name_size, RawStatus::BAD_ARGUMENT.0)?;
-            let method_name = mem
-                .str(method_name_data, method_name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let upstream_name = mem.str(upstream_name_data, upstream_name_size)?;
+            let service_name = mem.str(service_name_data, service_name_size)?;
+            let method_name = mem.str(method_name_data, method_name_size)?;
             let initial_metadata = &mem
                 .map(
                     serialized_initial_metadata_data,
                     serialized_initial_metadata_size,
-                    RawStatus::BAD_ARGUMENT.0,
                 )?;
             let out_stream_id = get(data)
                 .proxy_grpc_stream(
@@ -1638,11 +1338,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap4(
-        linker,
-        "env",
+    env.wrap4(
         "proxy_grpc_send",
-        &STATUS_ROLES,
         move |
             call,
             stream_id: u32,
@@ -1657,33 +1354,24 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_grpc_cancel",
-        &STATUS_ROLES,
         move |call, call_or_stream_id: u32| {
             let data = call.data();
             get(data).proxy_grpc_cancel(call_or_stream_id)?;
             Ok(())
         },
     )?;
-    rt::host::wrap1(
-        linker,
-        "env",
+    env.wrap1(
         "proxy_grpc_close",
-        &STATUS_ROLES,
         move |call, call_or_stream_id: u32| {
             let data = call.data();
             get(data).proxy_grpc_close(call_or_stream_id)?;
             Ok(())
         },
     )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_set_shared_data",
-        &STATUS_ROLES,
         move |
             call,
             key_data: u32,
@@ -1693,17 +1381,14 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             cas: u32|
         {
             let (mem, data) = call.memory()?;
-            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let key = mem.str(key_data, key_size)?;
             let value = mem.bytes(value_data, value_size)?;
             get(data).proxy_set_shared_data(key, value, cas)?;
             Ok(())
         },
     )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_get_shared_data",
-        &STATUS_ROLES,
         move |
             call,
             key_data: u32,
@@ -1716,32 +1401,26 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
             mem.out_slot(return_cas, 4)?;
-            let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+            let key = mem.str(key_data, key_size)?;
             let (out_value, out_cas) = get(data).proxy_get_shared_data(key)?;
             mem.write_u32(return_cas, out_cas);
             call.return_bytes(&out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_register_shared_queue",
-        &STATUS_ROLES,
         move |call, name_data: u32, name_size: u32, return_queue_id: u32| {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_queue_id, 4)?;
-            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let name = mem.str(name_data, name_size)?;
             let out_queue_id = get(data).proxy_register_shared_queue(name)?;
             mem.write_u32(return_queue_id, out_queue_id);
             Ok(())
         },
     )?;
-    rt::host::wrap5(
-        linker,
-        "env",
+    env.wrap5(
         "proxy_resolve_shared_queue",
-        &STATUS_ROLES,
         move |
             call,
             vm_id_data: u32,
@@ -1752,18 +1431,15 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_queue_id, 4)?;
-            let vm_id = mem.str(vm_id_data, vm_id_size, RawStatus::BAD_ARGUMENT.0)?;
-            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let vm_id = mem.str(vm_id_data, vm_id_size)?;
+            let name = mem.str(name_data, name_size)?;
             let out_queue_id = get(data).proxy_resolve_shared_queue(vm_id, name)?;
             mem.write_u32(return_queue_id, out_queue_id);
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_enqueue_shared_queue",
-        &STATUS_ROLES,
         move |call, queue_id: u32, value_data: u32, value_size: u32| {
             let (mem, data) = call.memory()?;
             let value = mem.bytes(value_data, value_size)?;
@@ -1771,11 +1447,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap3(
-        linker,
-        "env",
+    env.wrap3(
         "proxy_dequeue_shared_queue",
-        &STATUS_ROLES,
         move |call, queue_id: u32, return_value_data: u32, return_value_size: u32| {
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
@@ -1785,11 +1458,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap4(
-        linker,
-        "env",
+    env.wrap4(
         "proxy_define_metric",
-        &STATUS_ROLES,
         move |
             call,
             metric_type: u32,
@@ -1799,43 +1469,31 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_metric_id, 4)?;
-            let metric_type: MetricType = rt::host::decode(
-                metric_type,
-                RawStatus::BAD_ARGUMENT.0,
-            )?;
-            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let metric_type: MetricType = rt::host::decode(metric_type)?;
+            let name = mem.str(name_data, name_size)?;
             let out_metric_id = get(data).proxy_define_metric(metric_type, name)?;
             mem.write_u32(return_metric_id, out_metric_id);
             Ok(())
         },
     )?;
-    rt::host::wrap2(
-        linker,
-        "env",
+    env.wrap2(
         "proxy_record_metric",
-        &STATUS_ROLES,
         move |call, metric_id: u32, value: u64| {
             let data = call.data();
             get(data).proxy_record_metric(metric_id, value)?;
             Ok(())
         },
     )?;
-    rt::host::wrap2(
-        linker,
-        "env",
+    env.wrap2(
         "proxy_increment_metric",
-        &STATUS_ROLES,
         move |call, metric_id: u32, delta: i64| {
             let data = call.data();
             get(data).proxy_increment_metric(metric_id, delta)?;
             Ok(())
         },
     )?;
-    rt::host::wrap2(
-        linker,
-        "env",
+    env.wrap2(
         "proxy_get_metric",
-        &STATUS_ROLES,
         move |call, metric_id: u32, return_value: u32| {
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_value, 8)?;
@@ -1844,11 +1502,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap4(
-        linker,
-        "env",
+    env.wrap4(
         "proxy_get_property",
-        &STATUS_ROLES,
         move |
             call,
             path_data: u32,
@@ -1865,11 +1520,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap4(
-        linker,
-        "env",
+    env.wrap4(
         "proxy_set_property",
-        &STATUS_ROLES,
         move |call, path_data: u32, path_size: u32, value_data: u32, value_size: u32| {
             let (mem, data) = call.memory()?;
             let path = &mem.path(path_data, path_size)?;
@@ -1878,11 +1530,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
-    rt::host::wrap6(
-        linker,
-        "env",
+    env.wrap6(
         "proxy_call_foreign_function",
-        &STATUS_ROLES,
         move |
             call,
             name_data: u32,
@@ -1895,47 +1544,116 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             let (mem, data) = call.memory()?;
             mem.out_slot(return_results_data, 4)?;
             mem.out_slot(return_results_size, 4)?;
-            let name = mem.str(name_data, name_size, RawStatus::BAD_ARGUMENT.0)?;
+            let name = mem.str(name_data, name_size)?;
             let arguments = mem.bytes(arguments_data, arguments_size)?;
             let out_results = get(data).proxy_call_foreign_function(name, arguments)?;
             call.return_bytes(&out_results, return_results_data, return_results_size)?;
             Ok(())
         },
     )?;
-    rt::host::wrap2(
+    let mut wasi_snapshot_preview1 = rt::host::Imports::new(
         linker,
         "wasi_snapshot_preview1",
-        "args_sizes_get",
         &WASI_ERRNO_ROLES,
-        move |call, return_argc: u32, return_argv_buffer_size: u32| {
-            let (mut mem, data) = call.memory()?;
-            mem.out_slot(return_argc, 4)?;
-            mem.out_slot(return_argv_buffer_size, 4)?;
-            let (out_argc, out_argv_buffer_size) = get(data).args_sizes_get()?;
-            mem.write_u32(
-                return_argc,
-                rt::host::to_u32(out_argc, RawWasiErrno::INVAL.0)?,
-            );
-            mem.write_u32(
-                return_argv_buffer_size,
-                rt::host::to_u32(out_argv_buffer_size, RawWasiErrno::INVAL.0)?,
-            );
-            Ok(())
-        },
-    )?;
-    rt::host::wrap2(
-        linker,
-        "wasi_snapshot_preview1",
-        "args_get",
-        &WASI_ERRNO_ROLES,
-        move |call, return_argv: u32, return_argv_size: u32| {
-            let (mut mem, data) = call.memory()?;
-            mem.address(return_argv)?;
-            mem.address(return_argv_size)?;
-            get(data).args_get(mem.as_mut_slice(), return_argv, return_argv_size)?;
-            Ok(())
-        },
-    )?;
+    );
+    wasi_snapshot_preview1
+        .wrap4(
+            "fd_write",
+            move |
+                call,
+                fd_id: u32,
+                iovec: u32,
+                iovec_size: u32,
+                return_written_bytes: u32|
+            {
+                let (mut mem, data) = call.memory()?;
+                mem.out_slot(return_written_bytes, 4)?;
+                let fd_id: WasiFdId = rt::host::decode_or(fd_id, RawWasiErrno::BADF.0)?;
+                let iovec = &mem.iovecs(iovec, iovec_size)?;
+                let out_written_bytes = get(data).fd_write(fd_id, iovec)?;
+                mem.write_u32(
+                    return_written_bytes,
+                    rt::host::to_u32(out_written_bytes)?,
+                );
+                Ok(())
+            },
+        )?;
+    wasi_snapshot_preview1
+        .wrap3(
+            "clock_time_get",
+            move |call, clock_id: u32, _unused: u64, return_time: u32| {
+                let (mut mem, data) = call.memory()?;
+                mem.out_slot(return_time, 8)?;
+                let clock_id: WasiClockId = rt::host::decode_or(
+                    clock_id,
+                    RawWasiErrno::NOTSUP.0,
+                )?;
+                let out_time = get(data).clock_time_get(clock_id)?;
+                mem.write_u64(return_time, out_time);
+                Ok(())
+            },
+        )?;
+    wasi_snapshot_preview1
+        .wrap2(
+            "random_get",
+            move |call, buffer: u32, buffer_size: u32| {
+                let (mut mem, data) = call.memory()?;
+                let buffer = mem.bytes_mut(buffer, buffer_size)?;
+                get(data).random_get(buffer)?;
+                Ok(())
+            },
+        )?;
+    wasi_snapshot_preview1
+        .wrap2(
+            "environ_sizes_get",
+            move |call, return_num_elements: u32, return_buffer_size: u32| {
+                let (mut mem, data) = call.memory()?;
+                mem.out_slot(return_num_elements, 4)?;
+                mem.out_slot(return_buffer_size, 4)?;
+                let (out_num_elements, out_buffer_size) = get(data).environ_sizes_get()?;
+                mem.write_u32(return_num_elements, rt::host::to_u32(out_num_elements)?);
+                mem.write_u32(return_buffer_size, rt::host::to_u32(out_buffer_size)?);
+                Ok(())
+            },
+        )?;
+    wasi_snapshot_preview1
+        .wrap2(
+            "environ_get",
+            move |call, return_array: u32, return_buffer: u32| {
+                let (mut mem, data) = call.memory()?;
+                mem.address(return_array)?;
+                mem.address(return_buffer)?;
+                get(data).environ_get(mem.as_mut_slice(), return_array, return_buffer)?;
+                Ok(())
+            },
+        )?;
+    wasi_snapshot_preview1
+        .wrap2(
+            "args_sizes_get",
+            move |call, return_argc: u32, return_argv_buffer_size: u32| {
+                let (mut mem, data) = call.memory()?;
+                mem.out_slot(return_argc, 4)?;
+                mem.out_slot(return_argv_buffer_size, 4)?;
+                let (out_argc, out_argv_buffer_size) = get(data).args_sizes_get()?;
+                mem.write_u32(return_argc, rt::host::to_u32(out_argc)?);
+                mem.write_u32(
+                    return_argv_buffer_size,
+                    rt::host::to_u32(out_argv_buffer_size)?,
+                );
+                Ok(())
+            },
+        )?;
+    wasi_snapshot_preview1
+        .wrap2(
+            "args_get",
+            move |call, return_argv: u32, return_argv_size: u32| {
+                let (mut mem, data) = call.memory()?;
+                mem.address(return_argv)?;
+                mem.address(return_argv_size)?;
+                get(data).args_get(mem.as_mut_slice(), return_argv, return_argv_size)?;
+                Ok(())
+            },
+        )?;
     linker
         .func_wrap(
             "wasi_snapshot_preview1",
@@ -1945,108 +1663,6 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             },
         )?;
     Ok(())
-}
-
-/// A callback of this version, as the access rules name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Callback {
-    ///`proxy_on_context_create`
-    ContextCreate,
-    ///`proxy_on_done`
-    Done,
-    ///`proxy_on_log`
-    Log,
-    ///`proxy_on_delete`
-    Delete,
-    ///`proxy_on_vm_start`
-    VmStart,
-    ///`proxy_on_configure`
-    Configure,
-    ///`proxy_on_tick`
-    Tick,
-    ///`proxy_on_new_connection`
-    NewConnection,
-    ///`proxy_on_downstream_data`
-    DownstreamData,
-    ///`proxy_on_downstream_connection_close`
-    DownstreamConnectionClose,
-    ///`proxy_on_upstream_data`
-    UpstreamData,
-    ///`proxy_on_upstream_connection_close`
-    UpstreamConnectionClose,
-    ///`proxy_on_request_headers`
-    RequestHeaders,
-    ///`proxy_on_request_body`
-    RequestBody,
-    ///`proxy_on_request_trailers`
-    RequestTrailers,
-    ///`proxy_on_response_headers`
-    ResponseHeaders,
-    ///`proxy_on_response_body`
-    ResponseBody,
-    ///`proxy_on_response_trailers`
-    ResponseTrailers,
-    ///`proxy_on_http_call_response`
-    HttpCallResponse,
-    ///`proxy_on_grpc_receive_initial_metadata`
-    GrpcReceiveInitialMetadata,
-    ///`proxy_on_grpc_receive`
-    GrpcReceive,
-    ///`proxy_on_grpc_receive_trailing_metadata`
-    GrpcReceiveTrailingMetadata,
-    ///`proxy_on_grpc_close`
-    GrpcClose,
-    ///`proxy_on_queue_ready`
-    QueueReady,
-    ///`proxy_on_foreign_function`
-    ForeignFunction,
-}
-
-/// The export names of the callbacks, in [`Callback`]'s order.
-pub const CALLBACK_NAMES: &[&str] = &[
-    "proxy_on_context_create",
-    "proxy_on_done",
-    "proxy_on_log",
-    "proxy_on_delete",
-    "proxy_on_vm_start",
-    "proxy_on_configure",
-    "proxy_on_tick",
-    "proxy_on_new_connection",
-    "proxy_on_downstream_data",
-    "proxy_on_downstream_connection_close",
-    "proxy_on_upstream_data",
-    "proxy_on_upstream_connection_close",
-    "proxy_on_request_headers",
-    "proxy_on_request_body",
-    "proxy_on_request_trailers",
-    "proxy_on_response_headers",
-    "proxy_on_response_body",
-    "proxy_on_response_trailers",
-    "proxy_on_http_call_response",
-    "proxy_on_grpc_receive_initial_metadata",
-    "proxy_on_grpc_receive",
-    "proxy_on_grpc_receive_trailing_metadata",
-    "proxy_on_grpc_close",
-    "proxy_on_queue_ready",
-    "proxy_on_foreign_function",
-];
-
-impl Callback {
-    /// The callback's export name.
-    pub const fn abi_name(self) -> &'static str {
-        CALLBACK_NAMES[self as usize]
-    }
-
-    /// The callback's bit in pause masks.
-    pub const fn bit(self) -> u64 {
-        1 << self as u32
-    }
-}
-
-impl From<Callback> for rt::host::CallbackId {
-    fn from(callback: Callback) -> Self {
-        rt::host::CallbackId(callback as u8)
-    }
 }
 
 /// Where each `proxy_buffer_type_t` value may be used, from the description's access rules.
@@ -2262,92 +1878,36 @@ const VERSION: rt::host::Version = rt::host::Version {
     callback_names: CALLBACK_NAMES,
 };
 
-/// Every callback of this version, looked up once at instantiation.
-pub struct Callbacks {
-    /// `proxy_on_context_create`, if the plugin exports it.
-    pub proxy_on_context_create: Export<(u32, u32), ()>,
-    /// `proxy_on_done`, if the plugin exports it.
-    pub proxy_on_done: Export<(u32,), u32>,
-    /// `proxy_on_log`, if the plugin exports it.
-    pub proxy_on_log: Export<(u32,), ()>,
-    /// `proxy_on_delete`, if the plugin exports it.
-    pub proxy_on_delete: Export<(u32,), ()>,
-    /// `proxy_on_vm_start`, if the plugin exports it.
-    pub proxy_on_vm_start: Export<(u32, u32), u32>,
-    /// `proxy_on_configure`, if the plugin exports it.
-    pub proxy_on_configure: Export<(u32, u32), u32>,
-    /// `proxy_on_tick`, if the plugin exports it.
-    pub proxy_on_tick: Export<(u32,), ()>,
-    /// `proxy_on_new_connection`, if the plugin exports it.
-    pub proxy_on_new_connection: Export<(u32,), u32>,
-    /// `proxy_on_downstream_data`, if the plugin exports it.
-    pub proxy_on_downstream_data: Export<(u32, u32, u32), u32>,
-    /// `proxy_on_downstream_connection_close`, if the plugin exports it.
-    pub proxy_on_downstream_connection_close: Export<(u32, u32), ()>,
-    /// `proxy_on_upstream_data`, if the plugin exports it.
-    pub proxy_on_upstream_data: Export<(u32, u32, u32), u32>,
-    /// `proxy_on_upstream_connection_close`, if the plugin exports it.
-    pub proxy_on_upstream_connection_close: Export<(u32, u32), ()>,
-    /// `proxy_on_request_headers`, if the plugin exports it.
-    pub proxy_on_request_headers: Export<(u32, u32, u32), u32>,
-    /// `proxy_on_request_body`, if the plugin exports it.
-    pub proxy_on_request_body: Export<(u32, u32, u32), u32>,
-    /// `proxy_on_request_trailers`, if the plugin exports it.
-    pub proxy_on_request_trailers: Export<(u32, u32), u32>,
-    /// `proxy_on_response_headers`, if the plugin exports it.
-    pub proxy_on_response_headers: Export<(u32, u32, u32), u32>,
-    /// `proxy_on_response_body`, if the plugin exports it.
-    pub proxy_on_response_body: Export<(u32, u32, u32), u32>,
-    /// `proxy_on_response_trailers`, if the plugin exports it.
-    pub proxy_on_response_trailers: Export<(u32, u32), u32>,
-    /// `proxy_on_http_call_response`, if the plugin exports it.
-    pub proxy_on_http_call_response: Export<(u32, u32, u32, u32, u32), ()>,
-    /// `proxy_on_grpc_receive_initial_metadata`, if the plugin exports it.
-    pub proxy_on_grpc_receive_initial_metadata: Export<(u32, u32, u32), ()>,
-    /// `proxy_on_grpc_receive`, if the plugin exports it.
-    pub proxy_on_grpc_receive: Export<(u32, u32, u32), ()>,
-    /// `proxy_on_grpc_receive_trailing_metadata`, if the plugin exports it.
-    pub proxy_on_grpc_receive_trailing_metadata: Export<(u32, u32, u32), ()>,
-    /// `proxy_on_grpc_close`, if the plugin exports it.
-    pub proxy_on_grpc_close: Export<(u32, u32, u32), ()>,
-    /// `proxy_on_queue_ready`, if the plugin exports it.
-    pub proxy_on_queue_ready: Export<(u32, u32), ()>,
-    /// `proxy_on_foreign_function`, if the plugin exports it.
-    pub proxy_on_foreign_function: Export<(u32, u32, u32), ()>,
-}
-
-impl rt::host::ExportedCallbacks for Callbacks {
-    fn exported(&self) -> usize {
-        [
-            self.proxy_on_context_create.is_some(),
-            self.proxy_on_done.is_some(),
-            self.proxy_on_log.is_some(),
-            self.proxy_on_delete.is_some(),
-            self.proxy_on_vm_start.is_some(),
-            self.proxy_on_configure.is_some(),
-            self.proxy_on_tick.is_some(),
-            self.proxy_on_new_connection.is_some(),
-            self.proxy_on_downstream_data.is_some(),
-            self.proxy_on_downstream_connection_close.is_some(),
-            self.proxy_on_upstream_data.is_some(),
-            self.proxy_on_upstream_connection_close.is_some(),
-            self.proxy_on_request_headers.is_some(),
-            self.proxy_on_request_body.is_some(),
-            self.proxy_on_request_trailers.is_some(),
-            self.proxy_on_response_headers.is_some(),
-            self.proxy_on_response_body.is_some(),
-            self.proxy_on_response_trailers.is_some(),
-            self.proxy_on_http_call_response.is_some(),
-            self.proxy_on_grpc_receive_initial_metadata.is_some(),
-            self.proxy_on_grpc_receive.is_some(),
-            self.proxy_on_grpc_receive_trailing_metadata.is_some(),
-            self.proxy_on_grpc_close.is_some(),
-            self.proxy_on_queue_ready.is_some(),
-            self.proxy_on_foreign_function.is_some(),
-        ]
-            .into_iter()
-            .filter(|&exported| exported)
-            .count()
+rt::plugin_callbacks! {
+    /// A callback of this version, as the access rules name it.
+    pub enum Callback;
+    /// Every callback of this version, looked up once at instantiation.
+    pub struct Callbacks {
+        ContextCreate => proxy_on_context_create(u32, u32) -> (),
+        Done => proxy_on_done(u32) -> u32,
+        Log => proxy_on_log(u32) -> (),
+        Delete => proxy_on_delete(u32) -> (),
+        VmStart => proxy_on_vm_start(u32, u32) -> u32,
+        Configure => proxy_on_configure(u32, u32) -> u32,
+        Tick => proxy_on_tick(u32) -> (),
+        NewConnection => proxy_on_new_connection(u32) -> u32,
+        DownstreamData => proxy_on_downstream_data(u32, u32, u32) -> u32,
+        DownstreamConnectionClose => proxy_on_downstream_connection_close(u32, u32) -> (),
+        UpstreamData => proxy_on_upstream_data(u32, u32, u32) -> u32,
+        UpstreamConnectionClose => proxy_on_upstream_connection_close(u32, u32) -> (),
+        RequestHeaders => proxy_on_request_headers(u32, u32, u32) -> u32,
+        RequestBody => proxy_on_request_body(u32, u32, u32) -> u32,
+        RequestTrailers => proxy_on_request_trailers(u32, u32) -> u32,
+        ResponseHeaders => proxy_on_response_headers(u32, u32, u32) -> u32,
+        ResponseBody => proxy_on_response_body(u32, u32, u32) -> u32,
+        ResponseTrailers => proxy_on_response_trailers(u32, u32) -> u32,
+        HttpCallResponse => proxy_on_http_call_response(u32, u32, u32, u32, u32) -> (),
+        GrpcReceiveInitialMetadata => proxy_on_grpc_receive_initial_metadata(u32, u32, u32) -> (),
+        GrpcReceive => proxy_on_grpc_receive(u32, u32, u32) -> (),
+        GrpcReceiveTrailingMetadata => proxy_on_grpc_receive_trailing_metadata(u32, u32, u32) -> (),
+        GrpcClose => proxy_on_grpc_close(u32, u32, u32) -> (),
+        QueueReady => proxy_on_queue_ready(u32, u32) -> (),
+        ForeignFunction => proxy_on_foreign_function(u32, u32, u32) -> (),
     }
 }
 
@@ -2380,41 +1940,7 @@ impl Plugin {
             linker,
             module,
             &VERSION,
-            |lookup| {
-                Ok(Callbacks {
-                    proxy_on_context_create: lookup.get("proxy_on_context_create")?,
-                    proxy_on_done: lookup.get("proxy_on_done")?,
-                    proxy_on_log: lookup.get("proxy_on_log")?,
-                    proxy_on_delete: lookup.get("proxy_on_delete")?,
-                    proxy_on_vm_start: lookup.get("proxy_on_vm_start")?,
-                    proxy_on_configure: lookup.get("proxy_on_configure")?,
-                    proxy_on_tick: lookup.get("proxy_on_tick")?,
-                    proxy_on_new_connection: lookup.get("proxy_on_new_connection")?,
-                    proxy_on_downstream_data: lookup.get("proxy_on_downstream_data")?,
-                    proxy_on_downstream_connection_close: lookup
-                        .get("proxy_on_downstream_connection_close")?,
-                    proxy_on_upstream_data: lookup.get("proxy_on_upstream_data")?,
-                    proxy_on_upstream_connection_close: lookup
-                        .get("proxy_on_upstream_connection_close")?,
-                    proxy_on_request_headers: lookup.get("proxy_on_request_headers")?,
-                    proxy_on_request_body: lookup.get("proxy_on_request_body")?,
-                    proxy_on_request_trailers: lookup.get("proxy_on_request_trailers")?,
-                    proxy_on_response_headers: lookup.get("proxy_on_response_headers")?,
-                    proxy_on_response_body: lookup.get("proxy_on_response_body")?,
-                    proxy_on_response_trailers: lookup
-                        .get("proxy_on_response_trailers")?,
-                    proxy_on_http_call_response: lookup
-                        .get("proxy_on_http_call_response")?,
-                    proxy_on_grpc_receive_initial_metadata: lookup
-                        .get("proxy_on_grpc_receive_initial_metadata")?,
-                    proxy_on_grpc_receive: lookup.get("proxy_on_grpc_receive")?,
-                    proxy_on_grpc_receive_trailing_metadata: lookup
-                        .get("proxy_on_grpc_receive_trailing_metadata")?,
-                    proxy_on_grpc_close: lookup.get("proxy_on_grpc_close")?,
-                    proxy_on_queue_ready: lookup.get("proxy_on_queue_ready")?,
-                    proxy_on_foreign_function: lookup.get("proxy_on_foreign_function")?,
-                })
-            },
+            Callbacks::look_up,
         )?;
         Ok(Plugin { core, callbacks })
     }
@@ -2443,14 +1969,9 @@ impl Plugin {
             .created(context_id, parent_context_id);
         let running = Running::new(Callback::ContextCreate, context_id, false);
         let callback = &self.callbacks.proxy_on_context_create;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (context_id, parent_context_id),
-            )
+        let after = After::Nothing;
+        let args = (context_id, parent_context_id);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The host has finished with context `context_id` and asks whether it
@@ -2467,7 +1988,9 @@ impl Plugin {
     ) -> CallResult<bool> {
         let running = Running::new(Callback::Done, context_id, false);
         let callback = &self.callbacks.proxy_on_done;
-        self.core.call(store, callback, running, After::Nothing, (context_id,))
+        let after = After::Nothing;
+        let args = (context_id,);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// Last chance to act on context `context_id` (e.g. to write access
@@ -2479,7 +2002,9 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::Log, context_id, false);
         let callback = &self.callbacks.proxy_on_log;
-        self.core.call(store, callback, running, After::Nothing, (context_id,))
+        let after = After::Nothing;
+        let args = (context_id,);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// Context `context_id` is gone; the plugin should drop everything it
@@ -2491,7 +2016,9 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::Delete, context_id, false);
         let callback = &self.callbacks.proxy_on_delete;
-        self.core.call(store, callback, running, After::Deletes, (context_id,))
+        let after = After::Deletes;
+        let args = (context_id,);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The VM has started; its configuration is `vm_configuration_size`
@@ -2510,14 +2037,9 @@ impl Plugin {
     ) -> CallResult<bool> {
         let running = Running::new(Callback::VmStart, 0, false);
         let callback = &self.callbacks.proxy_on_vm_start;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (unused, vm_configuration_size),
-            )
+        let after = After::Nothing;
+        let args = (unused, vm_configuration_size);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The plugin `plugin_context_id` is starting; its configuration is
@@ -2537,14 +2059,9 @@ impl Plugin {
     ) -> CallResult<bool> {
         let running = Running::new(Callback::Configure, plugin_context_id, false);
         let callback = &self.callbacks.proxy_on_configure;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, plugin_configuration_size),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, plugin_configuration_size);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The timer of plugin `plugin_context_id` fired.
@@ -2555,7 +2072,9 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::Tick, plugin_context_id, false);
         let callback = &self.callbacks.proxy_on_tick;
-        self.core.call(store, callback, running, After::Nothing, (plugin_context_id,))
+        let after = After::Nothing;
+        let args = (plugin_context_id,);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// A new connection was accepted.
@@ -2571,14 +2090,9 @@ impl Plugin {
     ) -> CallResult<Action> {
         let running = Running::new(Callback::NewConnection, stream_context_id, false);
         let callback = &self.callbacks.proxy_on_new_connection;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id,),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id,);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// Data arrived from downstream (also while paused). `data_size` is all
@@ -2598,14 +2112,9 @@ impl Plugin {
     ) -> CallResult<Action> {
         let running = Running::new(Callback::DownstreamData, stream_context_id, false);
         let callback = &self.callbacks.proxy_on_downstream_data;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, data_size, u32::from(end_of_stream)),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, data_size, u32::from(end_of_stream));
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The downstream connection closed; `peer_type` tells which side
@@ -2622,14 +2131,9 @@ impl Plugin {
             false,
         );
         let callback = &self.callbacks.proxy_on_downstream_connection_close;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (stream_context_id, RawPeerType::from(peer_type).0),
-            )
+        let after = After::Nothing;
+        let args = (stream_context_id, RawPeerType::from(peer_type).0);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// Data arrived from upstream (also while paused). `data_size` is all
@@ -2649,14 +2153,9 @@ impl Plugin {
     ) -> CallResult<Action> {
         let running = Running::new(Callback::UpstreamData, stream_context_id, false);
         let callback = &self.callbacks.proxy_on_upstream_data;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, data_size, u32::from(end_of_stream)),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, data_size, u32::from(end_of_stream));
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The upstream connection closed; `peer_type` tells which side closed
@@ -2673,14 +2172,9 @@ impl Plugin {
             false,
         );
         let callback = &self.callbacks.proxy_on_upstream_connection_close;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (stream_context_id, RawPeerType::from(peer_type).0),
-            )
+        let after = After::Nothing;
+        let args = (stream_context_id, RawPeerType::from(peer_type).0);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The request headers arrived; `num_headers` of them are readable and
@@ -2702,14 +2196,9 @@ impl Plugin {
     ) -> CallResult<Action> {
         let running = Running::new(Callback::RequestHeaders, stream_context_id, false);
         let callback = &self.callbacks.proxy_on_request_headers;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, num_headers, u32::from(end_of_stream)),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, num_headers, u32::from(end_of_stream));
+        self.core.call(store, callback, running, after, args)
     }
 
     /// A chunk of request body arrived (also while paused). `body_size` is
@@ -2733,14 +2222,9 @@ impl Plugin {
             end_of_stream,
         );
         let callback = &self.callbacks.proxy_on_request_body;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, body_size, u32::from(end_of_stream)),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, body_size, u32::from(end_of_stream));
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The request trailers arrived; `num_trailers` of them are readable and
@@ -2760,14 +2244,9 @@ impl Plugin {
     ) -> CallResult<Action> {
         let running = Running::new(Callback::RequestTrailers, stream_context_id, false);
         let callback = &self.callbacks.proxy_on_request_trailers;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, num_trailers),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, num_trailers);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The response headers arrived; `num_headers` of them are readable and
@@ -2787,14 +2266,9 @@ impl Plugin {
     ) -> CallResult<Action> {
         let running = Running::new(Callback::ResponseHeaders, stream_context_id, false);
         let callback = &self.callbacks.proxy_on_response_headers;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, num_headers, u32::from(end_of_stream)),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, num_headers, u32::from(end_of_stream));
+        self.core.call(store, callback, running, after, args)
     }
 
     /// A chunk of response body arrived (also while paused). `body_size` is
@@ -2818,14 +2292,9 @@ impl Plugin {
             end_of_stream,
         );
         let callback = &self.callbacks.proxy_on_response_body;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, body_size, u32::from(end_of_stream)),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, body_size, u32::from(end_of_stream));
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The response trailers arrived; `num_trailers` of them are readable
@@ -2845,14 +2314,9 @@ impl Plugin {
     ) -> CallResult<Action> {
         let running = Running::new(Callback::ResponseTrailers, stream_context_id, false);
         let callback = &self.callbacks.proxy_on_response_trailers;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Pauses(RawAction::PAUSE.0),
-                (stream_context_id, num_trailers),
-            )
+        let after = After::Pauses(RawAction::PAUSE.0);
+        let args = (stream_context_id, num_trailers);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The response to HTTP call `call_id` arrived; `num_headers` of 0 means
@@ -2872,14 +2336,9 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::HttpCallResponse, plugin_context_id, false);
         let callback = &self.callbacks.proxy_on_http_call_response;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, call_id, num_headers, body_size, num_trailers),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, call_id, num_headers, body_size, num_trailers);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// Initial metadata arrived for gRPC call or stream `call_id`;
@@ -2897,14 +2356,9 @@ impl Plugin {
             false,
         );
         let callback = &self.callbacks.proxy_on_grpc_receive_initial_metadata;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, call_id, num_elements),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, call_id, num_elements);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// A response message of `message_size` bytes arrived for gRPC call or
@@ -2918,14 +2372,9 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::GrpcReceive, plugin_context_id, false);
         let callback = &self.callbacks.proxy_on_grpc_receive;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, call_id, message_size),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, call_id, message_size);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// Trailing metadata arrived for gRPC call or stream `call_id`;
@@ -2943,14 +2392,9 @@ impl Plugin {
             false,
         );
         let callback = &self.callbacks.proxy_on_grpc_receive_trailing_metadata;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, call_id, num_elements),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, call_id, num_elements);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The gRPC call or stream `call_id` finished with gRPC `status_code`;
@@ -2966,14 +2410,9 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::GrpcClose, plugin_context_id, false);
         let callback = &self.callbacks.proxy_on_grpc_close;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, call_id, status_code),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, call_id, status_code);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// An item was added to queue `queue_id`.
@@ -2985,14 +2424,9 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::QueueReady, plugin_context_id, false);
         let callback = &self.callbacks.proxy_on_queue_ready;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, queue_id),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, queue_id);
+        self.core.call(store, callback, running, after, args)
     }
 
     /// The host invoked foreign callback `function_id`; its arguments
@@ -3006,13 +2440,8 @@ impl Plugin {
     ) -> CallResult<()> {
         let running = Running::new(Callback::ForeignFunction, plugin_context_id, false);
         let callback = &self.callbacks.proxy_on_foreign_function;
-        self.core
-            .call(
-                store,
-                callback,
-                running,
-                After::Nothing,
-                (plugin_context_id, function_id, arguments_size),
-            )
+        let after = After::Nothing;
+        let args = (plugin_context_id, function_id, arguments_size);
+        self.core.call(store, callback, running, after, args)
     }
 }

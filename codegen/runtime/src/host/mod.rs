@@ -4,11 +4,12 @@
 //!   memory; nothing a plugin passes can make them panic.
 //! - [`PluginState`], [`HasPluginState`], [`Grant`], [`AccessLevel`]: what
 //!   the store keeps for the access rules and each plugin instance.
-//! - [`shim`], [`HostCall`], [`Memory`], [`Answer`], [`Statuses`]: the
+//! - [`Imports`], [`shim`], [`HostCall`], [`Memory`], [`Answer`], [`Statuses`]: the
 //!   plumbing of each generated linker shim.
 //! - [`PluginCore`], [`PluginError`], [`CallError`]: instantiation and
 //!   callback calls behind the generated `Plugin`.
 
+mod callbacks;
 mod memory;
 mod plugin;
 mod shim;
@@ -18,13 +19,10 @@ mod test_rng;
 
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{
-    After, CallError, CallResult, CallbackResult, Export, ExportedCallbacks, Lookup, PluginCore,
-    PluginError, PluginStore, Returned, Version, declared_versions, role_exports,
+    After, CallError, CallResult, CallbackResult, Export, Lookup, PluginCore, PluginError,
+    PluginStore, Returned, Version, declared_versions, role_exports,
 };
-pub use shim::{
-    Answer, HostCall, Memory, Statuses, decode, shim, to_u32, wrap0, wrap1, wrap2, wrap3, wrap4,
-    wrap5, wrap6, wrap7, wrap8, wrap9, wrap10, wrap11, wrap12, wrap13, wrap14,
-};
+pub use shim::{Answer, HostCall, Imports, Memory, Statuses, decode, decode_or, shim, to_u32};
 pub use state::{
     AccessLevel, CallbackId, Grant, HasPluginState, PluginState, Running, Saved, Slot,
 };

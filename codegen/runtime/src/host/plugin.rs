@@ -121,44 +121,30 @@ pub fn declared_versions(module: &wasmtime::Module) -> Vec<String> {
 pub struct Lookup<'a, T: 'static> {
     instance: wasmtime::Instance,
     store: wasmtime::StoreContextMut<'a, T>,
+    /// How many callbacks [`Lookup::get`] found.
+    found: usize,
 }
 
 impl<T: 'static> Lookup<'_, T> {
-    /// The function export `name` as a typed function, absent when it is
+    /// The callback export `name` as a typed function, absent when it is
     /// not exported; an error when its signature is not `P -> R`.
+    ///
+    /// Ask for each callback once, and never for a [`role_exports`] name or
+    /// the version marker: what is found counts towards the plugin's
+    /// exports when instantiation checks that it exports nothing else.
     pub fn get<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
         &mut self,
         name: &'static str,
     ) -> Result<Export<P, R>, PluginError> {
-        self.func(name)
-            .map(|func| typed(func, &self.store, name))
-            .transpose()
+        let Some(func) = self.func(name) else {
+            return Ok(None);
+        };
+        self.found += 1;
+        typed(func, &self.store, name).map(Some)
     }
 
     fn func(&mut self, name: &str) -> Option<wasmtime::Func> {
         self.instance.get_func(&mut self.store, name)
-    }
-}
-
-/// The callbacks a [`PluginCore::instantiate`] lookup returns, able to say
-/// how many of them the plugin exports. Each must be a distinct export
-/// other than the [`role_exports`] and the version marker, as the
-/// generated `Callbacks` are: the count tells instantiation when those
-/// functions and the memory are all a module exports.
-pub trait ExportedCallbacks {
-    /// How many of the callbacks the plugin exports.
-    fn exported(&self) -> usize;
-}
-
-impl ExportedCallbacks for () {
-    fn exported(&self) -> usize {
-        0
-    }
-}
-
-impl<P, R> ExportedCallbacks for Export<P, R> {
-    fn exported(&self) -> usize {
-        usize::from(self.is_some())
     }
 }
 
@@ -419,7 +405,7 @@ impl PluginCore {
     /// Instantiates `module`, checks it declares `version`, runs
     /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
     /// and looks the callbacks up with `callbacks`.
-    pub fn instantiate<T: HasPluginState + 'static, C: ExportedCallbacks>(
+    pub fn instantiate<T: HasPluginState + 'static, C>(
         mut store: impl AsContextMut<Data = T>,
         linker: &wasmtime::Linker<T>,
         module: &wasmtime::Module,
@@ -448,6 +434,7 @@ impl PluginCore {
         let mut lookup = Lookup {
             instance,
             store: store.as_context_mut(),
+            found: 0,
         };
         let callbacks = callbacks(&mut lookup)?;
         let start = StartFunctions::lookup(&mut lookup);
@@ -456,7 +443,7 @@ impl PluginCore {
         let malloc = lookup.func(role_exports::LEGACY_ALLOCATOR);
         let marker = lookup.func(version.marker);
         // Distinct names all: each found export counts once.
-        let functions = callbacks.exported()
+        let functions = lookup.found
             + [
                 start.initialize,
                 start.start,

@@ -8,7 +8,7 @@
 //! rt::host::shim(caller, &STATUS, |call| {
 //!     let (mut mem, data) = call.memory()?;
 //!     mem.out_slot(return_value_data, 4)?;
-//!     let key = mem.str(key_data, key_size, RawStatus::BAD_ARGUMENT.0)?;
+//!     let key = mem.str(key_data, key_size)?;
 //!     let value = get(data).proxy_get_property(key)?;
 //!     call.return_bytes(&value, return_value_data, return_value_size)
 //! })
@@ -35,10 +35,19 @@ pub struct Statuses {
 
 /// How a shim ends early: with a status for the plugin, or a trap (only the
 /// plugin's own allocator, called from the shim, can trap).
+///
+/// The two common refusals name a role rather than a value, so that a shim
+/// need not spell its status type out: [`shim`] answers them with the
+/// function's [`Statuses`].
 #[derive(Debug)]
 pub enum Answer {
     /// The status the host function returns to the plugin.
     Status(u32),
+    /// A pointer or length lies outside the plugin's memory: the function's
+    /// `memory_fault` status.
+    MemoryFault,
+    /// An argument is not valid: the function's `bad_argument` status.
+    BadArgument,
     /// The plugin trapped in a function the shim called.
     Trap(wasmtime::Error),
 }
@@ -50,8 +59,8 @@ impl From<wasmtime::Error> for Answer {
 }
 
 /// Runs a shim's `body` for a call from `caller`: `Ok(())` answers
-/// `statuses.success`, an [`Answer::Status`] that status, and an
-/// [`Answer::Trap`] traps the plugin.
+/// `statuses.success`, an [`Answer::Status`] that status, a role its value
+/// in `statuses`, and an [`Answer::Trap`] traps the plugin.
 #[inline]
 pub fn shim<T: HasPluginState + 'static>(
     caller: wasmtime::Caller<'_, T>,
@@ -60,12 +69,13 @@ pub fn shim<T: HasPluginState + 'static>(
 ) -> wasmtime::Result<u32> {
     let mut call = HostCall {
         caller,
-        statuses,
         memory: None,
     };
     match body(&mut call) {
         Ok(()) => Ok(statuses.success),
         Err(Answer::Status(status)) => Ok(status),
+        Err(Answer::MemoryFault) => Ok(statuses.memory_fault),
+        Err(Answer::BadArgument) => Ok(statuses.bad_argument),
         Err(Answer::Trap(error)) => Err(error),
     }
 }
@@ -73,7 +83,6 @@ pub fn shim<T: HasPluginState + 'static>(
 /// One call of a host function by a plugin, inside [`shim`].
 pub struct HostCall<'a, T: 'static> {
     caller: wasmtime::Caller<'a, T>,
-    statuses: &'static Statuses,
     /// The memory once found, and whether it is the recorded memory of the
     /// instance whose callback runs (then its allocator is recorded too).
     memory: Option<(wasmtime::Memory, bool)>,
@@ -111,7 +120,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
             Some(memory) => (memory, true),
             None => match self.caller.get_export("memory") {
                 Some(wasmtime::Extern::Memory(memory)) => (memory, false),
-                _ => return Err(Answer::Status(self.statuses.memory_fault)),
+                _ => return Err(Answer::MemoryFault),
             },
         };
         self.memory = Some(found);
@@ -122,12 +131,10 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     #[inline]
     pub fn memory(&mut self) -> Result<(Memory<'_>, &mut T), Answer> {
         let (memory, _) = self.find_memory()?;
-        let fault = self.statuses.memory_fault;
         let (bytes, data) = memory.data_and_store_mut(&mut self.caller);
         Ok((
             Memory {
                 inner: GuestMemory::new(bytes),
-                fault,
             },
             data,
         ))
@@ -144,27 +151,26 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
         size_out: u32,
     ) -> Result<(), Answer> {
         let (memory, current) = self.find_memory()?;
-        let fault = Answer::Status(self.statuses.memory_fault);
         let Ok(size) = u32::try_from(value.len()) else {
-            return Err(fault);
+            return Err(Answer::MemoryFault);
         };
         if size == 0 {
             // Nothing to copy: no allocation, so an allocator that answers 0
             // for a 0-byte request is not mistaken for a failure.
             let mut mem = GuestMemory::new(memory.data_mut(&mut self.caller));
-            return write_pair(&mut mem, ptr_out, 0, size_out, 0).map_err(|_| fault);
+            return write_pair(&mut mem, ptr_out, 0, size_out, 0).map_err(|_| Answer::MemoryFault);
         }
         let Some(ptr) = self.allocate(current, size)? else {
-            return Err(fault);
+            return Err(Answer::MemoryFault);
         };
         let mut mem = GuestMemory::new(memory.data_mut(&mut self.caller));
         let Ok(target) = mem.slice_mut(ptr, size) else {
-            return Err(fault);
+            return Err(Answer::MemoryFault);
         };
         target.copy_from_slice(value);
         // The allocator may have grown memory, but never shrinks it: the
         // output slots checked before the call are still in bounds.
-        write_pair(&mut mem, ptr_out, ptr, size_out, size).map_err(|_| fault)
+        write_pair(&mut mem, ptr_out, ptr, size_out, size).map_err(|_| Answer::MemoryFault)
     }
 
     /// Like [`HostCall::return_bytes`], for a string.
@@ -228,24 +234,23 @@ fn write_pair(
 }
 
 /// The plugin's memory inside a shim: [`GuestMemory`] whose errors are the
-/// statuses to answer. A bad address answers the memory-fault status; bad
-/// contents answer the status each call names (the parameter's
-/// `@on_invalid`, else the bad-argument status).
+/// answers of the shim. A bad address answers [`Answer::MemoryFault`]; bad
+/// contents (text that is not UTF-8, a malformed map) answer
+/// [`Answer::BadArgument`].
 pub struct Memory<'m> {
     inner: GuestMemory<'m>,
-    fault: u32,
+}
+
+#[inline]
+fn answer(error: GuestError) -> Answer {
+    if error.is_memory_fault() {
+        Answer::MemoryFault
+    } else {
+        Answer::BadArgument
+    }
 }
 
 impl<'m> Memory<'m> {
-    #[inline]
-    fn answer(&self, error: GuestError, invalid: u32) -> Answer {
-        Answer::Status(if error.is_memory_fault() {
-            self.fault
-        } else {
-            invalid
-        })
-    }
-
     /// The checked memory itself.
     pub fn guest(&mut self) -> &mut GuestMemory<'m> {
         &mut self.inner
@@ -255,7 +260,7 @@ impl<'m> Memory<'m> {
     /// before the host does any work.
     #[inline]
     pub fn out_slot(&self, ptr: u32, len: u32) -> Result<(), Answer> {
-        self.inner.check(ptr, len).map_err(|e| self.answer(e, 0))
+        self.inner.check(ptr, len).map_err(answer)
     }
 
     /// A raw address whose extent only the host knows: it must lie in the
@@ -263,7 +268,7 @@ impl<'m> Memory<'m> {
     #[inline]
     pub fn address(&self, ptr: u32) -> Result<(), Answer> {
         if ptr as usize > self.inner.len() {
-            return Err(Answer::Status(self.fault));
+            return Err(Answer::MemoryFault);
         }
         Ok(())
     }
@@ -271,45 +276,40 @@ impl<'m> Memory<'m> {
     /// `len` bytes at `ptr`.
     #[inline]
     pub fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Answer> {
-        self.inner.slice(ptr, len).map_err(|e| self.answer(e, 0))
+        self.inner.slice(ptr, len).map_err(answer)
     }
 
     /// `len` bytes at `ptr`, to fill.
     #[inline]
     pub fn bytes_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], Answer> {
-        let fault = self.fault;
-        self.inner
-            .slice_mut(ptr, len)
-            .map_err(|_| Answer::Status(fault))
+        self.inner.slice_mut(ptr, len).map_err(answer)
     }
 
-    /// `len` bytes at `ptr` as a string; `invalid` when they are not UTF-8.
+    /// `len` bytes at `ptr` as a string; a bad argument when they are not
+    /// UTF-8.
     #[inline]
-    pub fn str(&self, ptr: u32, len: u32, invalid: u32) -> Result<&str, Answer> {
+    pub fn str(&self, ptr: u32, len: u32) -> Result<&str, Answer> {
         let bytes = self.bytes(ptr, len)?;
-        utf8(bytes).ok_or(Answer::Status(invalid))
+        utf8(bytes).ok_or(Answer::BadArgument)
     }
 
-    /// A serialized map; `invalid` when it does not decode.
+    /// A serialized map; a bad argument when it does not decode.
     #[inline]
-    pub fn map(&self, ptr: u32, len: u32, invalid: u32) -> Result<Vec<Pair<'_>>, Answer> {
-        self.inner
-            .map(ptr, len)
-            .map_err(|e| self.answer(e, invalid))
+    pub fn map(&self, ptr: u32, len: u32) -> Result<Vec<Pair<'_>>, Answer> {
+        self.inner.map(ptr, len).map_err(answer)
     }
 
     /// A serialized property path.
     #[inline]
     pub fn path(&self, ptr: u32, len: u32) -> Result<Vec<&[u8]>, Answer> {
-        self.inner.path(ptr, len).map_err(|e| self.answer(e, 0))
+        self.inner.path(ptr, len).map_err(answer)
     }
 
-    /// A WASI iovec array; `invalid` when its total does not fit a `u32`.
+    /// A WASI iovec array; a bad argument when its total does not fit a
+    /// `u32`.
     #[inline]
-    pub fn iovecs(&self, ptr: u32, count: u32, invalid: u32) -> Result<Vec<&[u8]>, Answer> {
-        self.inner
-            .iovecs(ptr, count)
-            .map_err(|e| self.answer(e, invalid))
+    pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<&[u8]>, Answer> {
+        self.inner.iovecs(ptr, count).map_err(answer)
     }
 
     /// Writes a `u32` to an output slot checked with [`Memory::out_slot`].
@@ -331,17 +331,24 @@ impl<'m> Memory<'m> {
     }
 }
 
-/// The enum value `raw`; `invalid` when the version does not define it.
+/// The enum value `raw`; a bad argument when the version does not define it.
 #[inline]
-pub fn decode<E: AbiEnum>(raw: u32, invalid: u32) -> Result<E, Answer> {
+pub fn decode<E: AbiEnum>(raw: u32) -> Result<E, Answer> {
+    E::from_raw(raw).ok_or(Answer::BadArgument)
+}
+
+/// The enum value `raw`; `invalid` when the version does not define it, for
+/// a parameter whose description names its own status (`@on_invalid`).
+#[inline]
+pub fn decode_or<E: AbiEnum>(raw: u32, invalid: u32) -> Result<E, Answer> {
     E::from_raw(raw).ok_or(Answer::Status(invalid))
 }
 
-/// A `usize` output as the `u32` the plugin reads; `invalid` when it does
-/// not fit.
+/// A `usize` output as the `u32` the plugin reads; a bad argument when it
+/// does not fit.
 #[inline]
-pub fn to_u32(value: usize, invalid: u32) -> Result<u32, Answer> {
-    u32::try_from(value).map_err(|_| Answer::Status(invalid))
+pub fn to_u32(value: usize) -> Result<u32, Answer> {
+    u32::try_from(value).map_err(|_| Answer::BadArgument)
 }
 
 impl PluginState {
@@ -351,45 +358,74 @@ impl PluginState {
         &self,
         grants: &[Grant],
         level: AccessLevel,
-        forbidden: u32,
+        forbidden: impl Into<Answer>,
     ) -> Result<(), Answer> {
         if self.permits(grants, level) {
             Ok(())
         } else {
-            Err(Answer::Status(forbidden))
+            Err(forbidden.into())
         }
     }
 }
 
-/// Defines `wrapN`: registers a host function of N wasm parameters whose
-/// body runs inside [`shim`]. One function per arity, so the body's closure
-/// gets its signature from the bound and generated code need not spell the
-/// closure and caller types out.
-macro_rules! wraps {
-    ($($wrap:ident[$n:literal]($($arg:ident: $ty:ident),*);)*) => {$(
-        #[doc = concat!(
-            "Registers host function `module`.`name`, of ",
-            $n,
-            " wasm parameters, in `linker`; `body` answers each call inside [`shim`].",
-        )]
-        #[allow(clippy::too_many_arguments)]
-        pub fn $wrap<T, $($ty),*>(
-            linker: &mut wasmtime::Linker<T>,
-            module: &str,
-            name: &str,
-            statuses: &'static Statuses,
-            body: impl Fn(&mut HostCall<'_, T>, $($ty),*) -> Result<(), Answer> + Send + Sync + 'static,
-        ) -> wasmtime::Result<()>
-        where
-            T: HasPluginState + 'static,
-            $($ty: wasmtime::WasmTy,)*
-        {
-            linker.func_wrap(module, name, move |caller: wasmtime::Caller<'_, T>, $($arg: $ty),*| {
-                shim(caller, statuses, |call| body(call, $($arg),*))
-            })?;
-            Ok(())
+/// The host functions of one import module whose shims answer with the same
+/// [`Statuses`], being registered in a linker.
+pub struct Imports<'l, T: 'static> {
+    linker: &'l mut wasmtime::Linker<T>,
+    module: &'static str,
+    statuses: &'static Statuses,
+}
+
+impl<'l, T: HasPluginState + 'static> Imports<'l, T> {
+    /// Registers functions of import module `module` in `linker`.
+    pub fn new(
+        linker: &'l mut wasmtime::Linker<T>,
+        module: &'static str,
+        statuses: &'static Statuses,
+    ) -> Self {
+        Imports {
+            linker,
+            module,
+            statuses,
         }
-    )*};
+    }
+}
+
+/// Defines `Imports::wrapN`: registers a host function of N wasm parameters
+/// whose body runs inside [`shim`]. One method per arity, so the body's
+/// closure gets its signature from the bound and generated code need not
+/// spell the closure and caller types out.
+macro_rules! wraps {
+    ($($wrap:ident[$n:literal]($($arg:ident: $ty:ident),*);)*) => {
+        impl<T: HasPluginState + 'static> Imports<'_, T> {$(
+            #[doc = concat!(
+                "Registers host function `name` of this module, of ",
+                $n,
+                " wasm parameters; `body` answers each call inside [`shim`].",
+            )]
+            pub fn $wrap<$($ty),*>(
+                &mut self,
+                name: &str,
+                body: impl Fn(&mut HostCall<'_, T>, $($ty),*) -> Result<(), Answer>
+                    + Send
+                    + Sync
+                    + 'static,
+            ) -> wasmtime::Result<()>
+            where
+                $($ty: wasmtime::WasmTy,)*
+            {
+                let statuses = self.statuses;
+                self.linker.func_wrap(
+                    self.module,
+                    name,
+                    move |caller: wasmtime::Caller<'_, T>, $($arg: $ty),*| {
+                        shim(caller, statuses, |call| body(call, $($arg),*))
+                    },
+                )?;
+                Ok(())
+            }
+        )*}
+    };
 }
 
 wraps! {
