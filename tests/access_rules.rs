@@ -533,9 +533,7 @@ impl Op {
             ),
             SetEffectiveContext | ContinueStream | CloseStream => "(local.get $sel)".to_string(),
             GetConfiguration => format!("(i32.const {OUT}) (i32.const {})", OUT + 4),
-            ContinueRequest | ContinueResponse => {
-                return format!("(block (result i32) (call ${f}) (i32.const 0))");
-            }
+            ContinueRequest | ContinueResponse => String::new(),
             GetMapSizeBadOut => format!("(local.get $sel) (i32.const {BAD})"),
             SetMapPairsBadPtr => format!("(local.get $sel) (i32.const {BAD}) (i32.const 16)"),
             SetBufferBytesBadPtr => format!(
@@ -581,8 +579,8 @@ fn imports(version: Version) -> Vec<(&'static str, usize, bool)> {
         ]),
         Version::V010 => imports.extend([
             ("proxy_get_configuration", 2, true),
-            ("proxy_continue_request", 0, false),
-            ("proxy_continue_response", 0, false),
+            ("proxy_continue_request", 0, true),
+            ("proxy_continue_response", 0, true),
         ]),
     }
     imports
@@ -848,11 +846,13 @@ test_host!(Host010, v0_1_0, {
         self.calls.push("proxy_get_configuration");
         Ok(b"config".to_vec())
     }
-    fn proxy_continue_request(&mut self) {
+    fn proxy_continue_request(&mut self) -> Result<(), v0_1_0::Status> {
         self.calls.push("proxy_continue_request");
+        Ok(())
     }
-    fn proxy_continue_response(&mut self) {
+    fn proxy_continue_response(&mut self) -> Result<(), v0_1_0::Status> {
         self.calls.push("proxy_continue_response");
+        Ok(())
     }
 });
 

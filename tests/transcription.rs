@@ -5,10 +5,16 @@
 //! The tables were written from the spec text by someone who did not look at
 //! the description, so a mistake would have to be made twice, the same way,
 //! to go unnoticed.
+//!
+//! Where the text is wrong and the description follows the implementations
+//! instead, the table keeps the text's record and adds the corrected one
+//! after it as `erratum <record>`. The description must then match the
+//! correction and carry an `@note(erratum, ...)` on that function, so that
+//! every departure from the text is both written down and explained.
 
 use std::collections::BTreeMap;
 
-use proxy_wasm_abi_spec::ir::AbiVersion;
+use proxy_wasm_abi_spec::ir::{AbiVersion, NoteKind};
 use proxy_wasm_abi_spec::lower::{WasmValue, lower};
 use proxy_wasm_abi_tests::workspace_root;
 
@@ -20,13 +26,26 @@ fn normalize(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn parse_table(text: &str) -> Records {
-    let mut records = Records::new();
+/// The text's records, and the corrections of its errata.
+struct Table {
+    text: Records,
+    errata: Records,
+}
+
+fn parse_table(text: &str) -> Table {
+    let mut table = Table {
+        text: Records::new(),
+        errata: Records::new(),
+    };
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let line = normalize(line);
+        let (records, line) = match line.strip_prefix("erratum ") {
+            Some(corrected) => (&mut table.errata, corrected.to_owned()),
+            None => (&mut table.text, line),
+        };
         let words: Vec<&str> = line.split(' ').collect();
         let key = match words.as_slice() {
             ["statuses", module, name, ..] => format!("statuses {module} {name}"),
@@ -42,7 +61,16 @@ fn parse_table(text: &str) -> Records {
             "table has two records for {key}"
         );
     }
-    records
+    table
+}
+
+/// The function a record key names: `fn host env proxy_log` and
+/// `statuses env proxy_log` both name `proxy_log`.
+fn function_of(key: &str) -> Option<&str> {
+    match key.split(' ').collect::<Vec<_>>().as_slice() {
+        ["fn", _, _, name] | ["statuses", _, name] => Some(name),
+        _ => None,
+    }
 }
 
 fn values(list: &[WasmValue]) -> String {
@@ -95,14 +123,29 @@ fn compare(version: &str) -> Vec<String> {
     let path = workspace_root().join(format!("tests/spec_table/v{version}.txt"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let expected = parse_table(&text);
+    let table = parse_table(&text);
     let abi = proxy_wasm_abi_spec::standard();
-    let actual = describe(
-        &abi.at(version.parse().unwrap())
-            .expect("version is declared"),
-    );
+    let abi = abi
+        .at(version.parse().unwrap())
+        .expect("version is declared");
+    let actual = describe(&abi);
 
     let mut problems = Vec::new();
+    let mut expected = table.text.clone();
+    for (key, corrected) in &table.errata {
+        if table.text.get(key) == Some(corrected) {
+            problems.push(format!("erratum repeats the text: {corrected}"));
+        }
+        let noted = function_of(key)
+            .and_then(|name| abi.functions.iter().find(|f| f.name == name))
+            .is_some_and(|f| f.meta.notes.iter().any(|n| n.kind == NoteKind::Erratum));
+        if !noted {
+            problems.push(format!(
+                "erratum without an @note(erratum, ...) on its function: {corrected}"
+            ));
+        }
+        expected.insert(key.clone(), corrected.clone());
+    }
     for (key, want) in &expected {
         match actual.get(key) {
             None => problems.push(format!("missing from the description: {want}")),

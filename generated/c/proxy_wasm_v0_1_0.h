@@ -489,17 +489,41 @@ proxy_status_t proxy_get_status(uint32_t *return_status_code, const char **retur
 __attribute__((import_module("env"), import_name("proxy_send_local_response")))
 proxy_status_t proxy_send_local_response(uint32_t status_code, const char *status_code_details_data, size_t status_code_details_size, const uint8_t *body_data, size_t body_size, const uint8_t *serialized_headers_data, size_t serialized_headers_size, uint32_t grpc_status);
 
-/** Resumes the paused HTTP request. */
+/**
+ * Resumes the paused HTTP request.
+ *
+ * Statuses:
+ * - `OK`: processing of the request resumed
+ * - `UNIMPLEMENTED`: the host cannot resume requests
+ *
+ * Note (erratum): The text gives no result; every implementation returns a status (proxy-wasm-cpp-host registers `() -> i32`, the Rust, C++ and AssemblyScript SDKs import it as returning one), and the text says every host function returns one. A host without the result cannot link the SDKs' plugins. The text lists no statuses; Envoy answers OK.
+ */
 __attribute__((import_module("env"), import_name("proxy_continue_request")))
-void proxy_continue_request(void);
+proxy_status_t proxy_continue_request(void);
 
-/** Resumes the paused HTTP response. */
+/**
+ * Resumes the paused HTTP response.
+ *
+ * Statuses:
+ * - `OK`: processing of the response resumed
+ * - `UNIMPLEMENTED`: the host cannot resume responses
+ *
+ * Note (erratum): The text gives no result; implementations return a status, as for proxy_continue_request.
+ */
 __attribute__((import_module("env"), import_name("proxy_continue_response")))
-void proxy_continue_response(void);
+proxy_status_t proxy_continue_response(void);
 
-/** Drops the cached route of the current HTTP request. */
+/**
+ * Drops the cached route of the current HTTP request.
+ *
+ * Statuses:
+ * - `OK`: the route cache was cleared
+ * - `UNIMPLEMENTED`: the host has no route cache to clear
+ *
+ * Note (erratum): The text gives no result; implementations return a status, as for proxy_continue_request.
+ */
 __attribute__((import_module("env"), import_name("proxy_clear_route_cache")))
-void proxy_clear_route_cache(void);
+proxy_status_t proxy_clear_route_cache(void);
 
 /* HTTP calls */
 

@@ -443,13 +443,34 @@ pub mod hostcalls {
         ) -> RawStatus;
 
         /// Resumes the paused HTTP request.
-        pub fn proxy_continue_request();
+        ///
+        /// # Statuses
+        ///
+        /// - `OK`: processing of the request resumed
+        /// - `UNIMPLEMENTED`: the host cannot resume requests
+        ///
+        /// Note (erratum): The text gives no result; every implementation returns a status (proxy-wasm-cpp-host registers `() -> i32`, the Rust, C++ and AssemblyScript SDKs import it as returning one), and the text says every host function returns one. A host without the result cannot link the SDKs' plugins. The text lists no statuses; Envoy answers OK.
+        pub fn proxy_continue_request() -> RawStatus;
 
         /// Resumes the paused HTTP response.
-        pub fn proxy_continue_response();
+        ///
+        /// # Statuses
+        ///
+        /// - `OK`: processing of the response resumed
+        /// - `UNIMPLEMENTED`: the host cannot resume responses
+        ///
+        /// Note (erratum): The text gives no result; implementations return a status, as for proxy_continue_request.
+        pub fn proxy_continue_response() -> RawStatus;
 
         /// Drops the cached route of the current HTTP request.
-        pub fn proxy_clear_route_cache();
+        ///
+        /// # Statuses
+        ///
+        /// - `OK`: the route cache was cleared
+        /// - `UNIMPLEMENTED`: the host has no route cache to clear
+        ///
+        /// Note (erratum): The text gives no result; implementations return a status, as for proxy_continue_request.
+        pub fn proxy_clear_route_cache() -> RawStatus;
 
         /// Sends an HTTP request to the upstream named `upstream_name`, with
         /// serialized `headers` and `trailers`, and `body`. Its response comes

@@ -550,13 +550,40 @@ pub trait Host {
     }
 
     /// Resumes the paused HTTP request.
-    fn proxy_continue_request(&mut self) {}
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: processing of the request resumed
+    /// - `UNIMPLEMENTED`: the host cannot resume requests
+    ///
+    /// Note (erratum): The text gives no result; every implementation returns a status (proxy-wasm-cpp-host registers `() -> i32`, the Rust, C++ and AssemblyScript SDKs import it as returning one), and the text says every host function returns one. A host without the result cannot link the SDKs' plugins. The text lists no statuses; Envoy answers OK.
+    fn proxy_continue_request(&mut self) -> Result<(), Status> {
+        Err(Status::Unimplemented)
+    }
 
     /// Resumes the paused HTTP response.
-    fn proxy_continue_response(&mut self) {}
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: processing of the response resumed
+    /// - `UNIMPLEMENTED`: the host cannot resume responses
+    ///
+    /// Note (erratum): The text gives no result; implementations return a status, as for proxy_continue_request.
+    fn proxy_continue_response(&mut self) -> Result<(), Status> {
+        Err(Status::Unimplemented)
+    }
 
     /// Drops the cached route of the current HTTP request.
-    fn proxy_clear_route_cache(&mut self) {}
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the route cache was cleared
+    /// - `UNIMPLEMENTED`: the host has no route cache to clear
+    ///
+    /// Note (erratum): The text gives no result; implementations return a status, as for proxy_continue_request.
+    fn proxy_clear_route_cache(&mut self) -> Result<(), Status> {
+        Err(Status::Unimplemented)
+    }
 
     /// Sends an HTTP request to the upstream named `upstream_name`, with
     /// serialized `headers` and `trailers`, and `body`. Its response comes
@@ -1185,6 +1212,40 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             Ok(())
         },
     )?;
+    env.wrap0(
+        "proxy_continue_request",
+        move |call| {
+            let data = call.data();
+            get(data).proxy_continue_request()?;
+            data.plugin_state()
+                .resumed(
+                    Callback::RequestHeaders.bit() | Callback::RequestBody.bit()
+                        | Callback::RequestTrailers.bit(),
+                );
+            Ok(())
+        },
+    )?;
+    env.wrap0(
+        "proxy_continue_response",
+        move |call| {
+            let data = call.data();
+            get(data).proxy_continue_response()?;
+            data.plugin_state()
+                .resumed(
+                    Callback::ResponseHeaders.bit() | Callback::ResponseBody.bit()
+                        | Callback::ResponseTrailers.bit(),
+                );
+            Ok(())
+        },
+    )?;
+    env.wrap0(
+        "proxy_clear_route_cache",
+        move |call| {
+            let data = call.data();
+            get(data).proxy_clear_route_cache()?;
+            Ok(())
+        },
+    )?;
     env.wrap10(
         "proxy_http_call",
         move |
@@ -1602,42 +1663,6 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
                 mem.address(return_argv_size)?;
                 get(data).args_get(mem.as_mut_slice(), return_argv, return_argv_size)?;
                 Ok(())
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_continue_request",
-            move |mut caller: rt::wasmtime::Caller<'_, T>| {
-                get(caller.data_mut()).proxy_continue_request();
-                let data = caller.data_mut();
-                data.plugin_state()
-                    .resumed(
-                        Callback::RequestHeaders.bit() | Callback::RequestBody.bit()
-                            | Callback::RequestTrailers.bit(),
-                    );
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_continue_response",
-            move |mut caller: rt::wasmtime::Caller<'_, T>| {
-                get(caller.data_mut()).proxy_continue_response();
-                let data = caller.data_mut();
-                data.plugin_state()
-                    .resumed(
-                        Callback::ResponseHeaders.bit() | Callback::ResponseBody.bit()
-                            | Callback::ResponseTrailers.bit(),
-                    );
-            },
-        )?;
-    linker
-        .func_wrap(
-            "env",
-            "proxy_clear_route_cache",
-            move |mut caller: rt::wasmtime::Caller<'_, T>| {
-                get(caller.data_mut()).proxy_clear_route_cache();
             },
         )?;
     linker

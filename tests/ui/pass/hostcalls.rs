@@ -42,7 +42,7 @@ unsafe extern "C" {
 #[link(wasm_import_module = "env")]
 unsafe extern "C" {
     fn proxy_get_configuration(data: *mut *mut u8, size: *mut usize) -> u32;
-    fn proxy_continue_request();
+    fn proxy_continue_request() -> u32;
 }
 
 fn main() {}
