@@ -483,7 +483,8 @@ fn the_runner_buffers_chunks_while_the_plugin_pauses() {
 }
 
 /// Over the buffer limit while paused, a request gets a local 413 and goes
-/// no further (as Envoy does); a response body is reset.
+/// no further (as Envoy does); the 413 goes back through the plugin's
+/// response callbacks, which frame its body. A response body is reset.
 #[test]
 fn the_runner_stops_a_paused_body_at_the_buffer_limit() {
     let wasm = fixture("sdk-bodies");
@@ -504,7 +505,15 @@ fn the_runner_stops_a_paused_body_at_the_buffer_limit() {
         ),
         "{seen:#?}"
     );
-    assert!(!seen.iter().any(|s| s.starts_with("proxy_on_response")));
+    assert_eq!(
+        seen[seen.len() - 6..seen.len() - 3],
+        [
+            "(local response 413 sent back through the response callbacks) -> sent",
+            "proxy_on_response_headers(2, 3, false) -> Continue",
+            "proxy_on_response_body(2, 17, true) -> Continue",
+        ],
+        "the 413 is delivered whole, not against the limit"
+    );
     let local = report
         .host
         .local_response
@@ -512,6 +521,13 @@ fn the_runner_stops_a_paused_body_at_the_buffer_limit() {
         .expect("a local response");
     assert_eq!(local.status_code, 413);
     assert!(report.request_forwarded.is_empty());
+    assert_eq!(report.response_before.1, b"Payload Too Large");
+    assert_eq!(report.response_forwarded, b"<<Payload Too Large>>");
+    assert_eq!(
+        text_pairs(&report.host.response_headers),
+        expect_pairs(&[(":status", "413"), ("content-type", "text/plain")]),
+        "the plugin dropped content-length, as for any body it frames"
+    );
 
     let response_only = Input {
         request_body: Vec::new(),
@@ -807,11 +823,23 @@ fn http_callout_denial_becomes_a_local_response() {
         text_pairs(&host.request_headers),
         text_pairs(&get("/orders"))
     );
-    assert!(
-        !steps(&report.steps)
+    // The upstream response never comes; the local one passes through the
+    // plugin instead.
+    assert_eq!(
+        text_pairs(&report.response_before.0),
+        expect_pairs(&[
+            (":status", "403"),
+            ("x-auth-status", "401"),
+            ("content-length", "27"),
+            ("content-type", "text/plain"),
+        ])
+    );
+    assert_eq!(
+        steps(&report.steps)
             .iter()
-            .any(|s| s.starts_with("proxy_on_response_headers")),
-        "the upstream response never comes"
+            .filter(|s| s.starts_with("proxy_on_response_headers"))
+            .collect::<Vec<_>>(),
+        ["proxy_on_response_headers(2, 4, false) -> Continue"]
     );
     assert_logged(host, LogLevel::Info, "call 1: status 401, denying");
     assert_no_failures(host);
@@ -844,10 +872,14 @@ fn forbidden_path_gets_a_local_response() {
     );
     // The SDK passes -1 for "no gRPC status".
     assert_eq!(local.grpc_status, u32::MAX);
+    // Envoy sends a local response back through the filter's encoder side.
     assert_eq!(
         steps(&report.steps)[4..],
         [
             "proxy_on_request_headers(2, 3, true) -> Pause",
+            "(local response 403 sent back through the response callbacks) -> sent",
+            "proxy_on_response_headers(2, 4, false) -> Continue",
+            "proxy_on_response_body(2, 27, true) -> Continue",
             "proxy_on_done(2) -> true",
             "proxy_on_log(2) -> ()",
             "proxy_on_delete(2) -> ()",

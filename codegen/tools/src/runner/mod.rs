@@ -1,11 +1,14 @@
-//! Runs a plugin through one request lifecycle on the generated v0.2.1 host
-//! and the in-memory [`ReferenceHost`], and reports what it did.
+//! Runs a plugin through one request lifecycle on the generated host of the
+//! ABI version it declares (0.1.0, 0.2.0 or 0.2.1) and the in-memory
+//! [`ReferenceHost`], and reports what it did.
 
 use std::fmt::{self, Write as _};
 
 pub mod reference;
+pub mod versions;
 
 pub use reference::ReferenceHost;
+pub use versions::AnyPlugin;
 
 /// The generated wasmtime bindings of v0.2.1: the same emitter output as
 /// `generated/rust/host/v0_2_1.rs`, expanded by the `host!` macro.
@@ -13,7 +16,7 @@ pub mod bindings {
     proxy_wasm_abi::host!({ version: "0.2.1" });
 }
 
-use bindings::{Action, Plugin, PluginError};
+use bindings::{Action, PluginError};
 use reference::Pairs;
 
 /// The root (plugin) context id the runner uses.
@@ -128,8 +131,8 @@ impl std::error::Error for RunError {}
 pub struct Session {
     /// The wasmtime store, holding the reference host.
     pub store: wasmtime::Store<ReferenceHost>,
-    /// The plugin instance.
-    pub plugin: Plugin,
+    /// The plugin instance, of the version its module declares.
+    pub plugin: AnyPlugin,
     /// The callbacks made so far.
     pub steps: Vec<Step>,
     /// How many of the host's recorded HTTP calls have had their response.
@@ -196,11 +199,11 @@ impl Session {
         let engine = wasmtime::Engine::default();
         let module = wasmtime::Module::new(&engine, wasm)
             .map_err(|e| RunError::BadModule(first_line(&e)))?;
-        let mut linker = wasmtime::Linker::new(&engine);
-        bindings::add_to_linker(&mut linker, |host: &mut ReferenceHost| host)
-            .map_err(|e| RunError::BadModule(first_line(&e)))?;
+        let linkers =
+            versions::Linkers::new(&engine).map_err(|e| RunError::BadModule(first_line(&e)))?;
         let mut store = wasmtime::Store::new(&engine, host);
-        let plugin = Plugin::instantiate(&mut store, &linker, &module).map_err(RunError::Plugin)?;
+        let plugin =
+            AnyPlugin::instantiate(&mut store, &linkers, &module).map_err(RunError::Plugin)?;
         Ok(Session {
             store,
             plugin,
@@ -393,6 +396,72 @@ impl Session {
         Ok(Passage::Through)
     }
 
+    /// Sends the local response the plugin (or the host, over a buffer
+    /// limit) made while the request was in progress back through the
+    /// plugin's response callbacks, as Envoy does: its headers are `:status`,
+    /// the given headers and, for a body, `content-length` and
+    /// `content-type: text/plain` unless given. The body comes in one piece,
+    /// never buffered against the limit. A second local response from those
+    /// callbacks is not sent (Envoy resets the stream then); the first is the
+    /// one reported. Returns the response as sent, before the plugin's
+    /// changes (`None` when there is no local response).
+    pub fn local_reply(
+        &mut self,
+        context: u32,
+        input: &Input,
+    ) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
+        let Some(local) = self.store.data_mut().local_response.take() else {
+            return Ok(None);
+        };
+        let mut headers = vec![(
+            b":status".to_vec(),
+            local.status_code.to_string().into_bytes(),
+        )];
+        headers.extend(local.headers.iter().cloned());
+        if !local.body.is_empty() {
+            let length = local.body.len().to_string().into_bytes();
+            for (name, value) in [
+                (&b"content-length"[..], length),
+                (b"content-type", b"text/plain".to_vec()),
+            ] {
+                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                    headers.push((name.to_vec(), value));
+                }
+            }
+        }
+        self.steps.push(Step {
+            call: format!(
+                "(local response {} sent back through the response callbacks)",
+                local.status_code
+            ),
+            outcome: "sent".to_string(),
+        });
+        let n = len32(&headers);
+        self.store.data_mut().response_headers = headers.clone();
+        let end = local.body.is_empty();
+        let r = self
+            .plugin
+            .proxy_on_response_headers(&mut self.store, context, n, end);
+        let passed = self.record(
+            format!("proxy_on_response_headers({context}, {n}, {end})"),
+            r,
+        );
+        if passed.is_ok() && !end && self.store.data().local_response.is_none() {
+            let body = &local.body;
+            self.flow(
+                Flow::ResponseBody,
+                context,
+                body,
+                None,
+                usize::MAX,
+                &input.http_call_response,
+            )?;
+        }
+        let sent = (headers, local.body.clone());
+        self.store.data_mut().local_response = Some(local);
+        passed.map(|_| Some(sent))
+    }
+
     /// The flow outgrew the buffer limit while paused.
     fn over_limit(&mut self, flow: Flow, limit: usize) {
         let outcome = if flow == Flow::RequestBody {
@@ -450,8 +519,9 @@ pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
         .plugin
         .proxy_on_context_create(&mut s.store, ctx, ROOT_CONTEXT);
     s.record(format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"), r)?;
+    let mut local_reply = None;
     match input.lifecycle {
-        Lifecycle::Http => http(&mut s, input)?,
+        Lifecycle::Http => local_reply = http(&mut s, input)?,
         Lifecycle::Tcp => tcp(&mut s, input)?,
     }
     s.deliver(&input.http_call_response)?;
@@ -466,14 +536,23 @@ pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
         lifecycle: input.lifecycle,
         steps: s.steps,
         request_before: (input.request_headers.clone(), input.request_body.clone()),
-        response_before: (input.response_headers.clone(), input.response_body.clone()),
+        response_before: local_reply
+            .unwrap_or_else(|| (input.response_headers.clone(), input.response_body.clone())),
         request_forwarded,
         response_forwarded,
         host,
     })
 }
 
-fn http(s: &mut Session, input: &Input) -> Result<(), RunError> {
+/// An HTTP request and its response: the upstream's, or the local response
+/// the request ended with (returned as sent, before the plugin's changes).
+fn http(s: &mut Session, input: &Input) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
+    http_request(s, input)?;
+    s.local_reply(STREAM_CONTEXT, input)
+}
+
+/// The request, then the upstream's response unless the request stopped.
+fn http_request(s: &mut Session, input: &Input) -> Result<(), RunError> {
     let ctx = STREAM_CONTEXT;
     s.store.data_mut().request_headers = input.request_headers.clone();
     let end = input.request_body.is_empty();

@@ -135,6 +135,9 @@ pub struct ReferenceHost {
     pub http_calls: Vec<HttpCall>,
     /// `proxy_continue_stream` calls, in order.
     pub continued: Vec<StreamType>,
+    /// How many times the plugin cleared the route cache (0.1.0's
+    /// `proxy_clear_route_cache`).
+    pub route_cache_cleared: u32,
     /// `proxy_close_stream` calls, in order.
     pub closed: Vec<StreamType>,
     /// The context made effective by `proxy_set_effective_context`.
@@ -178,6 +181,7 @@ impl Default for ReferenceHost {
             local_response: None,
             http_calls: Vec::new(),
             continued: Vec::new(),
+            route_cache_cleared: 0,
             closed: Vec::new(),
             effective_context: 0,
             done_pending: false,

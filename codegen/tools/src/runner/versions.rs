@@ -1,0 +1,508 @@
+//! Every described ABI version on the one reference host.
+//!
+//! [`ReferenceHost`] is written against v0.2.1. The older versions differ in
+//! a handful of functions and otherwise only in having their own (equal
+//! valued) enum types, so their `Host` traits are implemented here by
+//! forwarding to the v0.2.1 methods, converting enums by value. What only
+//! an older version has is mapped to its v0.2.1 successor, as the
+//! specification's changelog does:
+//!
+//! - 0.1.0 `proxy_continue_request` / `proxy_continue_response`: the
+//!   `HTTP_REQUEST` / `HTTP_RESPONSE` stream of `proxy_continue_stream`;
+//! - 0.1.0 `proxy_get_configuration`: the `VM_CONFIGURATION` buffer in
+//!   `proxy_on_vm_start`, the `PLUGIN_CONFIGURATION` buffer elsewhere;
+//! - 0.1.0 `proxy_clear_route_cache`: recorded, answered `OK` as Envoy does.
+//!
+//! [`AnyPlugin`] is a plugin of whichever version its module declares, with
+//! v0.2.1's callback signatures.
+
+use super::bindings as v21;
+use super::reference::ReferenceHost;
+use proxy_wasm_abi::host::{CallResult, PluginError};
+
+/// The generated bindings of v0.1.0.
+pub mod v0_1_0 {
+    proxy_wasm_abi::host!({ version: "0.1.0" });
+}
+
+/// The generated bindings of v0.2.0.
+pub mod v0_2_0 {
+    proxy_wasm_abi::host!({ version: "0.2.0" });
+}
+
+/// A value of one version's type as another version's.
+trait Convert<T> {
+    fn convert(self) -> T;
+}
+
+impl<T> Convert<T> for T {
+    fn convert(self) -> T {
+        self
+    }
+}
+
+/// Both directions between an older version's enum and v0.2.1's, by value.
+/// Every value of an older version exists in v0.2.1; the values the host
+/// hands back (statuses, levels) exist in every version.
+macro_rules! convert_enums {
+    ($v:ident: $($name:ident($raw:ident)),* $(,)?) => {$(
+        impl Convert<v21::$name> for $v::$name {
+            fn convert(self) -> v21::$name {
+                v21::$name::try_from(v21::$raw($v::$raw::from(self).0))
+                    .expect("v0.2.1 has every value of the older versions")
+            }
+        }
+
+        impl Convert<$v::$name> for v21::$name {
+            fn convert(self) -> $v::$name {
+                $v::$name::try_from($v::$raw(v21::$raw::from(self).0))
+                    .expect("the reference host answers values every version has")
+            }
+        }
+    )*};
+}
+
+macro_rules! convert_common_enums {
+    ($v:ident) => {
+        convert_enums!($v:
+            LogLevel(RawLogLevel),
+            Status(RawStatus),
+            Action(RawAction),
+            BufferType(RawBufferType),
+            MapType(RawMapType),
+            PeerType(RawPeerType),
+            MetricType(RawMetricType),
+            WasiErrno(RawWasiErrno),
+            WasiFdId(RawWasiFdId),
+            WasiClockId(RawWasiClockId),
+        );
+    };
+}
+
+convert_common_enums!(v0_1_0);
+convert_common_enums!(v0_2_0);
+convert_enums!(v0_2_0: StreamType(RawStreamType));
+
+/// Implements an older version's `Host` for [`ReferenceHost`]: the
+/// `$extra` methods as written, every listed method by forwarding to the
+/// v0.2.1 method of the same name.
+macro_rules! forward_host {
+    (
+        mod $module:ident for $v:ident { $($extra:tt)* }
+        $(fn $name:ident(&mut self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;)*
+    ) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::{Convert, ReferenceHost, v21};
+            use super::$v::*;
+
+            impl Host for ReferenceHost {
+                $($extra)*
+
+                $(
+                    fn $name(&mut self $(, $arg: $ty)*) -> $ret {
+                        <ReferenceHost as v21::Host>::$name(self $(, $arg.convert())*)
+                            .map(Convert::convert)
+                            .map_err(Convert::convert)
+                    }
+                )*
+
+                fn proc_exit(&mut self, exit_code: u32) {
+                    <ReferenceHost as v21::Host>::proc_exit(self, exit_code)
+                }
+            }
+        }
+    };
+}
+
+/// Feeds the host functions that 0.1.0, 0.2.0 and 0.2.1 share, with the
+/// same shape, to `forward_host!`.
+macro_rules! with_shared_host_functions {
+    ($($head:tt)*) => {
+        forward_host! {
+            $($head)*
+            fn proxy_done(&mut self) -> Result<(), Status>;
+            fn proxy_set_effective_context(&mut self, context_id: u32) -> Result<(), Status>;
+            fn proxy_log(&mut self, log_level: LogLevel, message: &str) -> Result<(), Status>;
+            fn fd_write(&mut self, fd_id: WasiFdId, iovec: &[&[u8]]) -> Result<usize, WasiErrno>;
+            fn proxy_get_current_time_nanoseconds(&mut self) -> Result<u64, Status>;
+            fn clock_time_get(&mut self, clock_id: WasiClockId) -> Result<u64, WasiErrno>;
+            fn proxy_set_tick_period_milliseconds(&mut self, tick_period: u32) -> Result<(), Status>;
+            fn random_get(&mut self, buffer: &mut [u8]) -> Result<(), WasiErrno>;
+            fn environ_sizes_get(&mut self) -> Result<(usize, usize), WasiErrno>;
+            fn environ_get(&mut self, memory: &mut [u8], return_array: u32, return_buffer: u32) -> Result<(), WasiErrno>;
+            fn proxy_set_buffer_bytes(&mut self, buffer_id: BufferType, start: usize, size: usize, value: &[u8]) -> Result<(), Status>;
+            fn proxy_get_buffer_bytes(&mut self, buffer_id: BufferType, start: usize, max_size: usize) -> Result<Vec<u8>, Status>;
+            fn proxy_get_buffer_status(&mut self, buffer_id: BufferType) -> Result<usize, Status>;
+            fn proxy_get_header_map_size(&mut self, map_id: MapType) -> Result<usize, Status>;
+            fn proxy_get_header_map_pairs(&mut self, map_id: MapType) -> Result<Pairs, Status>;
+            fn proxy_set_header_map_pairs(&mut self, map_id: MapType, pairs: &[(&[u8], &[u8])]) -> Result<(), Status>;
+            fn proxy_get_header_map_value(&mut self, map_id: MapType, key: &str) -> Result<Vec<u8>, Status>;
+            fn proxy_add_header_map_value(&mut self, map_id: MapType, key: &str, value: &[u8]) -> Result<(), Status>;
+            fn proxy_replace_header_map_value(&mut self, map_id: MapType, key: &str, value: &[u8]) -> Result<(), Status>;
+            fn proxy_remove_header_map_value(&mut self, map_id: MapType, key: &str) -> Result<(), Status>;
+            fn proxy_get_status(&mut self) -> Result<(u32, String), Status>;
+            fn proxy_send_local_response(&mut self, status_code: u32, status_code_details: &str, body: &[u8], headers: &[(&[u8], &[u8])], grpc_status: u32) -> Result<(), Status>;
+            fn proxy_http_call(&mut self, upstream_name: &str, headers: &[(&[u8], &[u8])], body: &[u8], trailers: &[(&[u8], &[u8])], timeout: u32) -> Result<u32, Status>;
+            fn proxy_grpc_call(&mut self, upstream_name: &str, service_name: &str, method_name: &str, initial_metadata: &[(&[u8], &[u8])], message: &[u8], timeout: u32) -> Result<u32, Status>;
+            fn proxy_grpc_stream(&mut self, upstream_name: &str, service_name: &str, method_name: &str, initial_metadata: &[(&[u8], &[u8])]) -> Result<u32, Status>;
+            fn proxy_grpc_send(&mut self, call_id: u32, message: &[u8], end_of_stream: bool) -> Result<(), Status>;
+            fn proxy_grpc_cancel(&mut self, call_id: u32) -> Result<(), Status>;
+            fn proxy_grpc_close(&mut self, call_id: u32) -> Result<(), Status>;
+            fn proxy_set_shared_data(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), Status>;
+            fn proxy_get_shared_data(&mut self, key: &str) -> Result<(Vec<u8>, u32), Status>;
+            fn proxy_register_shared_queue(&mut self, name: &str) -> Result<u32, Status>;
+            fn proxy_resolve_shared_queue(&mut self, vm_id: &str, name: &str) -> Result<u32, Status>;
+            fn proxy_enqueue_shared_queue(&mut self, queue_id: u32, value: &[u8]) -> Result<(), Status>;
+            fn proxy_dequeue_shared_queue(&mut self, queue_id: u32) -> Result<Vec<u8>, Status>;
+            fn proxy_define_metric(&mut self, metric_type: MetricType, name: &str) -> Result<u32, Status>;
+            fn proxy_record_metric(&mut self, metric_id: u32, value: u64) -> Result<(), Status>;
+            fn proxy_increment_metric(&mut self, metric_id: u32, delta: i64) -> Result<(), Status>;
+            fn proxy_get_metric(&mut self, metric_id: u32) -> Result<u64, Status>;
+            fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status>;
+            fn proxy_set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status>;
+            fn proxy_call_foreign_function(&mut self, function_name: &str, arguments: &[u8]) -> Result<Vec<u8>, Status>;
+            fn args_sizes_get(&mut self) -> Result<(usize, usize), WasiErrno>;
+            fn args_get(&mut self, memory: &mut [u8], return_array: u32, return_buffer: u32) -> Result<(), WasiErrno>;
+        }
+    };
+}
+
+with_shared_host_functions! {
+    mod host_v0_2_0 for v0_2_0 {
+        fn proxy_continue_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
+            <ReferenceHost as v21::Host>::proxy_continue_stream(self, stream_type.convert())
+                .map_err(Convert::convert)
+        }
+
+        fn proxy_close_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
+            <ReferenceHost as v21::Host>::proxy_close_stream(self, stream_type.convert())
+                .map_err(Convert::convert)
+        }
+    }
+}
+
+with_shared_host_functions! {
+    mod host_v0_1_0 for v0_1_0 {
+        fn proxy_get_configuration(&mut self) -> Result<Vec<u8>, Status> {
+            let in_vm_start = self.plugin_state().running().is_some_and(|running| {
+                running.callback == proxy_wasm_abi::host::CallbackId::from(Callback::VmStart)
+            });
+            Ok(if in_vm_start {
+                self.vm_configuration.clone()
+            } else {
+                self.plugin_configuration.clone()
+            })
+        }
+
+        fn proxy_continue_request(&mut self) -> Result<(), Status> {
+            let request = v21::StreamType::HttpRequest;
+            <ReferenceHost as v21::Host>::proxy_continue_stream(self, request)
+                .map_err(Convert::convert)
+        }
+
+        fn proxy_continue_response(&mut self) -> Result<(), Status> {
+            let response = v21::StreamType::HttpResponse;
+            <ReferenceHost as v21::Host>::proxy_continue_stream(self, response)
+                .map_err(Convert::convert)
+        }
+
+        fn proxy_clear_route_cache(&mut self) -> Result<(), Status> {
+            self.route_cache_cleared += 1;
+            Ok(())
+        }
+    }
+}
+
+/// A plugin of any described version, called with v0.2.1's signatures.
+pub enum AnyPlugin {
+    /// A plugin declaring ABI 0.1.0.
+    V0_1_0(v0_1_0::Plugin),
+    /// A plugin declaring ABI 0.2.0.
+    V0_2_0(v0_2_0::Plugin),
+    /// A plugin declaring ABI 0.2.1.
+    V0_2_1(v21::Plugin),
+}
+
+/// The ABI versions [`AnyPlugin`] runs, newest first: the one a module
+/// declaring several is run as.
+pub const VERSIONS: [&str; 3] = ["0.2.1", "0.2.0", "0.1.0"];
+
+/// A linker with every version's host functions, all calling the store's
+/// [`ReferenceHost`]. Versions share most names, so each version gets a
+/// linker of its own.
+pub struct Linkers {
+    v0_1_0: wasmtime::Linker<ReferenceHost>,
+    v0_2_0: wasmtime::Linker<ReferenceHost>,
+    v0_2_1: wasmtime::Linker<ReferenceHost>,
+}
+
+impl Linkers {
+    /// Registers each version's host functions in its own linker.
+    pub fn new(engine: &wasmtime::Engine) -> wasmtime::Result<Linkers> {
+        let mut v0_1_0 = wasmtime::Linker::new(engine);
+        v0_1_0::add_to_linker(&mut v0_1_0, |host: &mut ReferenceHost| host)?;
+        let mut v0_2_0 = wasmtime::Linker::new(engine);
+        v0_2_0::add_to_linker(&mut v0_2_0, |host: &mut ReferenceHost| host)?;
+        let mut v0_2_1 = wasmtime::Linker::new(engine);
+        v21::add_to_linker(&mut v0_2_1, |host: &mut ReferenceHost| host)?;
+        Ok(Linkers {
+            v0_1_0,
+            v0_2_0,
+            v0_2_1,
+        })
+    }
+}
+
+/// A callback outcome as v0.2.1's type.
+fn up<T: Convert<U>, U>(result: CallResult<T>) -> CallResult<U> {
+    result.map(|value| value.map(Convert::convert))
+}
+
+/// Calls callback `$name` on whichever version `$plugin` is; `$older` is
+/// the argument list for the older versions where it differs.
+macro_rules! dispatch {
+    ($plugin:expr, $store:expr, $name:ident($($arg:expr),*)) => {
+        dispatch!($plugin, $store, $name($($arg),*), ($($arg),*))
+    };
+    ($plugin:expr, $store:expr, $name:ident($($arg:expr),*), ($($older:expr),*)) => {
+        match $plugin {
+            AnyPlugin::V0_1_0(p) => up(p.$name($store, $($older.convert()),*)),
+            AnyPlugin::V0_2_0(p) => up(p.$name($store, $($arg.convert()),*)),
+            AnyPlugin::V0_2_1(p) => p.$name($store, $($arg),*),
+        }
+    };
+}
+
+type Store<'a> = &'a mut wasmtime::Store<ReferenceHost>;
+
+impl AnyPlugin {
+    /// Instantiates `module` as the newest version it declares.
+    pub fn instantiate(
+        store: Store<'_>,
+        linkers: &Linkers,
+        module: &wasmtime::Module,
+    ) -> Result<AnyPlugin, PluginError> {
+        let declared = v21::Plugin::declared_versions(module);
+        let version = VERSIONS
+            .iter()
+            .find(|v| declared.iter().any(|d| d == *v))
+            .copied();
+        Ok(match version {
+            Some("0.1.0") => {
+                AnyPlugin::V0_1_0(v0_1_0::Plugin::instantiate(store, &linkers.v0_1_0, module)?)
+            }
+            Some("0.2.0") => {
+                AnyPlugin::V0_2_0(v0_2_0::Plugin::instantiate(store, &linkers.v0_2_0, module)?)
+            }
+            // 0.2.1, or none this host runs: v0.2.1's error says which.
+            _ => AnyPlugin::V0_2_1(v21::Plugin::instantiate(store, &linkers.v0_2_1, module)?),
+        })
+    }
+
+    /// The ABI version the plugin runs as.
+    pub fn version(&self) -> &'static str {
+        match self {
+            AnyPlugin::V0_1_0(_) => "0.1.0",
+            AnyPlugin::V0_2_0(_) => "0.2.0",
+            AnyPlugin::V0_2_1(_) => "0.2.1",
+        }
+    }
+
+    /// `proxy_on_context_create`.
+    pub fn proxy_on_context_create(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        parent: u32,
+    ) -> CallResult<()> {
+        dispatch!(self, store, proxy_on_context_create(id, parent))
+    }
+
+    /// `proxy_on_done`.
+    pub fn proxy_on_done(&self, store: Store<'_>, id: u32) -> CallResult<bool> {
+        dispatch!(self, store, proxy_on_done(id))
+    }
+
+    /// `proxy_on_log`.
+    pub fn proxy_on_log(&self, store: Store<'_>, id: u32) -> CallResult<()> {
+        dispatch!(self, store, proxy_on_log(id))
+    }
+
+    /// `proxy_on_delete`.
+    pub fn proxy_on_delete(&self, store: Store<'_>, id: u32) -> CallResult<()> {
+        dispatch!(self, store, proxy_on_delete(id))
+    }
+
+    /// `proxy_on_vm_start`.
+    pub fn proxy_on_vm_start(&self, store: Store<'_>, id: u32, size: u32) -> CallResult<bool> {
+        dispatch!(self, store, proxy_on_vm_start(id, size))
+    }
+
+    /// `proxy_on_configure`.
+    pub fn proxy_on_configure(&self, store: Store<'_>, id: u32, size: u32) -> CallResult<bool> {
+        dispatch!(self, store, proxy_on_configure(id, size))
+    }
+
+    /// `proxy_on_tick`.
+    pub fn proxy_on_tick(&self, store: Store<'_>, id: u32) -> CallResult<()> {
+        dispatch!(self, store, proxy_on_tick(id))
+    }
+
+    /// `proxy_on_new_connection`.
+    pub fn proxy_on_new_connection(&self, store: Store<'_>, id: u32) -> CallResult<v21::Action> {
+        dispatch!(self, store, proxy_on_new_connection(id))
+    }
+
+    /// `proxy_on_downstream_data`.
+    pub fn proxy_on_downstream_data(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        size: u32,
+        end: bool,
+    ) -> CallResult<v21::Action> {
+        dispatch!(self, store, proxy_on_downstream_data(id, size, end))
+    }
+
+    /// `proxy_on_downstream_connection_close`.
+    pub fn proxy_on_downstream_connection_close(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        peer: v21::PeerType,
+    ) -> CallResult<()> {
+        dispatch!(self, store, proxy_on_downstream_connection_close(id, peer))
+    }
+
+    /// `proxy_on_upstream_data`.
+    pub fn proxy_on_upstream_data(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        size: u32,
+        end: bool,
+    ) -> CallResult<v21::Action> {
+        dispatch!(self, store, proxy_on_upstream_data(id, size, end))
+    }
+
+    /// `proxy_on_upstream_connection_close`.
+    pub fn proxy_on_upstream_connection_close(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        peer: v21::PeerType,
+    ) -> CallResult<()> {
+        dispatch!(self, store, proxy_on_upstream_connection_close(id, peer))
+    }
+
+    /// `proxy_on_request_headers`; 0.1.0 has no `end_of_stream` argument.
+    pub fn proxy_on_request_headers(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        count: u32,
+        end: bool,
+    ) -> CallResult<v21::Action> {
+        dispatch!(
+            self,
+            store,
+            proxy_on_request_headers(id, count, end),
+            (id, count)
+        )
+    }
+
+    /// `proxy_on_request_body`.
+    pub fn proxy_on_request_body(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        size: u32,
+        end: bool,
+    ) -> CallResult<v21::Action> {
+        dispatch!(self, store, proxy_on_request_body(id, size, end))
+    }
+
+    /// `proxy_on_request_trailers`.
+    pub fn proxy_on_request_trailers(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        count: u32,
+    ) -> CallResult<v21::Action> {
+        dispatch!(self, store, proxy_on_request_trailers(id, count))
+    }
+
+    /// `proxy_on_response_headers`; 0.1.0 has no `end_of_stream` argument.
+    pub fn proxy_on_response_headers(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        count: u32,
+        end: bool,
+    ) -> CallResult<v21::Action> {
+        dispatch!(
+            self,
+            store,
+            proxy_on_response_headers(id, count, end),
+            (id, count)
+        )
+    }
+
+    /// `proxy_on_response_body`.
+    pub fn proxy_on_response_body(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        size: u32,
+        end: bool,
+    ) -> CallResult<v21::Action> {
+        dispatch!(self, store, proxy_on_response_body(id, size, end))
+    }
+
+    /// `proxy_on_response_trailers`.
+    pub fn proxy_on_response_trailers(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        count: u32,
+    ) -> CallResult<v21::Action> {
+        dispatch!(self, store, proxy_on_response_trailers(id, count))
+    }
+
+    /// `proxy_on_http_call_response`.
+    pub fn proxy_on_http_call_response(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        token: u32,
+        headers: u32,
+        body: u32,
+        trailers: u32,
+    ) -> CallResult<()> {
+        dispatch!(
+            self,
+            store,
+            proxy_on_http_call_response(id, token, headers, body, trailers)
+        )
+    }
+
+    /// `proxy_on_queue_ready`.
+    pub fn proxy_on_queue_ready(&self, store: Store<'_>, id: u32, queue: u32) -> CallResult<()> {
+        dispatch!(self, store, proxy_on_queue_ready(id, queue))
+    }
+
+    /// `proxy_on_foreign_function`: `Ok(None)` before 0.2.1, which has none.
+    pub fn proxy_on_foreign_function(
+        &self,
+        store: Store<'_>,
+        id: u32,
+        function: u32,
+        size: u32,
+    ) -> CallResult<()> {
+        match self {
+            AnyPlugin::V0_2_1(p) => p.proxy_on_foreign_function(store, id, function, size),
+            _ => Ok(None),
+        }
+    }
+}
