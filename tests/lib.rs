@@ -612,3 +612,139 @@ pub fn build_workspace_plugin(workspace: &str, crate_name: &str) -> PathBuf {
 fn run_workspace_build(workspace: &str) -> PathBuf {
     cargo_build_plugins(workspace, true)
 }
+
+/// Builds the example plugins that the crates.io package `package` at exactly
+/// `version` ships (for `proxy-wasm`, its `examples/`), as their authors
+/// published them, and returns the directory holding their `.wasm` files
+/// (`<example>.wasm`).
+///
+/// - The package is resolved and downloaded through `cargo metadata` on a
+///   throwaway crate that depends on `package = "=version"`, then its
+///   sources are copied to `target/published/<package>-<version>`, so the
+///   registry's copy is never built in.
+/// - The copy gets an empty `[workspace]` table (it sits inside this
+///   workspace's directory) and nothing else; it is built with its own
+///   `Cargo.lock`, `--locked`, with `cargo build --release --examples
+///   --target wasm32-wasip1` into a target dir of its own, so that two
+///   releases' examples of the same name do not overwrite each other.
+/// - Like [`build_plugin`]: the target is installed first, host `RUSTFLAGS`
+///   are dropped, a failure panics with cargo's output, and each package is
+///   built at most once per test process.
+pub fn build_published_examples(package: &str, version: &str) -> PathBuf {
+    static BUILDS: OnceLock<Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    let key = format!("{package}-{version}");
+    let slot = {
+        let mut builds = BUILDS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(builds.entry(key).or_default())
+    };
+    slot.get_or_init(|| run_published_build(package, version))
+        .clone()
+}
+
+fn run_published_build(package: &str, version: &str) -> PathBuf {
+    ensure_plugin_target();
+    let root = workspace_root()
+        .join("target")
+        .join("published")
+        .join(format!("{package}-{version}"));
+    let sources = published_sources(package, version, &root.join("fetch"));
+    let copy = root.join("package");
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy)
+            .unwrap_or_else(|e| panic!("cannot remove {}: {e}", copy.display()));
+    }
+    copy_dir(&sources, &copy);
+    let manifest = copy.join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
+    text.push_str("\n[workspace]\n");
+    write_file(&manifest, &text);
+
+    let target_dir = plugin_target_dir().join(format!("published-{package}-{version}"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("building the examples of {package} {version} for {PLUGIN_TARGET}");
+    let output = Command::new(&cargo)
+        .args(["build", "--release", "--locked", "--examples"])
+        .args(["--target", PLUGIN_TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(&copy)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", Path::new(&cargo).display()));
+    assert!(
+        output.status.success(),
+        "building the examples of {package} {version} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target_dir
+        .join(PLUGIN_TARGET)
+        .join("release")
+        .join("examples")
+}
+
+/// The unpacked sources of `package` `version` from crates.io, found by
+/// `cargo metadata` on a crate at `dir` that depends on exactly it.
+fn published_sources(package: &str, version: &str, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join("src"))
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    write_file(
+        &dir.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [dependencies]\n{package} = \"={version}\"\n\n[workspace]\n"
+        ),
+    );
+    write_file(&dir.join("src").join("lib.rs"), "");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", Path::new(&cargo).display()));
+    assert!(
+        output.status.success(),
+        "cannot fetch {package} {version} from crates.io ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    let manifest = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == package && p["version"] == version)
+        .and_then(|p| p["manifest_path"].as_str())
+        .unwrap_or_else(|| panic!("cargo metadata does not list {package} {version}"));
+    Path::new(manifest)
+        .parent()
+        .expect("a manifest is in a directory")
+        .to_path_buf()
+}
+
+fn write_file(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("cannot create {}: {e}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display()));
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if source.is_dir() {
+            copy_dir(&source, &target);
+        } else {
+            std::fs::copy(&source, &target)
+                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", source.display()));
+        }
+    }
+}

@@ -1,9 +1,11 @@
 //! The plugin linter (`proxy_wasm_abi_tools::lint`) on real plugins: the
 //! official Rust SDK plugins (proxy-wasm 0.2.0 and 0.2.5) and fixtures, and this
-//! project's guest plugin, all lint clean for 0.2.1.
+//! project's guest plugin, all lint clean for 0.2.1; the examples that the
+//! SDK's 0.1.4 and 0.2.0 packages ship lint clean for the version each
+//! declares.
 
 use proxy_wasm_abi_spec::Version;
-use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin};
+use proxy_wasm_abi_tests::{build_plugin, build_published_examples, build_workspace_plugin};
 use proxy_wasm_abi_tools::lint::{Code, LintReport, Severity, lint};
 
 const FIXTURES: [&str; 9] = [
@@ -31,10 +33,15 @@ fn lint_file(path: &std::path::Path) -> LintReport {
 /// Clean for 0.2.1: declared, runnable, checked, no errors; any warning is
 /// only the deprecated clock import the SDK keeps for older hosts.
 fn assert_clean_021(name: &str, report: &LintReport) {
+    assert_clean_for(v021(), name, report);
+}
+
+/// Clean for `version`, as [`assert_clean_021`] is for 0.2.1.
+fn assert_clean_for(version: Version, name: &str, report: &LintReport) {
     assert!(report.is_clean(), "{name}:\n{report}");
-    assert_eq!(report.declared, vec![v021()], "{name}:\n{report}");
-    assert_eq!(report.checked, v021(), "{name}:\n{report}");
-    assert!(report.runnable().contains(&v021()), "{name}:\n{report}");
+    assert_eq!(report.declared, vec![version], "{name}:\n{report}");
+    assert_eq!(report.checked, version, "{name}:\n{report}");
+    assert!(report.runnable().contains(&version), "{name}:\n{report}");
     for warning in report.of(Severity::Warning) {
         assert_eq!(warning.code, Code::DeprecatedImport, "{name}:\n{report}");
         assert_eq!(
@@ -74,4 +81,25 @@ fn the_oldest_0_2_sdk_release_lints_clean() {
     let path = build_plugin("sdk-plugin-0-2-0");
     let report = lint_file(&path);
     assert_clean_021("sdk-plugin-0-2-0 (proxy-wasm 0.2.0)", &report);
+}
+
+#[test]
+fn the_examples_sdk_releases_ship_lint_clean_for_their_version() {
+    // 0.1.4 is the last release for ABI 0.1.0: four of its five examples
+    // import proxy_continue_request and friends with the status result the
+    // text of 0.1.0 leaves out (see the erratum in the description).
+    for (release, abi) in [("0.1.4", "0.1.0"), ("0.2.0", "0.2.1")] {
+        let dir = build_published_examples("proxy-wasm", release);
+        for name in [
+            "hello_world",
+            "http_headers",
+            "http_auth_random",
+            "http_body",
+            "http_config",
+        ] {
+            let report = lint_file(&dir.join(format!("{name}.wasm")));
+            let version: Version = abi.parse().expect("a version");
+            assert_clean_for(version, &format!("{name} of proxy-wasm {release}"), &report);
+        }
+    }
 }

@@ -5,17 +5,20 @@
 //! per part of the ABI: timers, headers, bodies, configuration, HTTP calls,
 //! local responses, shared data and queues, metrics, and TCP. They are built
 //! for `wasm32-wasip1` (`proxy_wasm_abi_tests::build_workspace_plugin`) and
-//! run on the generated v0.2.1 wasmtime bindings with the in-memory
-//! `ReferenceHost`, either through `runner::run` (one HTTP request or TCP
+//! run on the generated wasmtime bindings of the version they declare, with
+//! the in-memory `ReferenceHost`, either through `runner::run` (one HTTP request or TCP
 //! connection) or driven callback by callback through a `runner::Session`.
 //! Each test asserts what the plugin visibly did: callbacks and their
 //! results, headers, bodies, calls, shared state, metrics and logs.
 //!
-//! Also here: the generated guest plugin (`tests/plugins/guest-plugin`) on
-//! the generated host, and the exact text `proxy-wasm-abi run` prints (the
+//! Also here: the examples that the SDK's 0.1.4 and 0.2.0 packages ship,
+//! the generated guest plugin (`tests/plugins/guest-plugin`) on the
+//! generated host, and the exact text `proxy-wasm-abi run` prints (the
 //! `Display` of `runner::Report`).
 
-use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin, check_module};
+use proxy_wasm_abi_tests::{
+    build_plugin, build_published_examples, build_workspace_plugin, check_module,
+};
 use proxy_wasm_abi_tools::runner::bindings::{Action, LogLevel, MetricType, StreamType};
 use proxy_wasm_abi_tools::runner::reference::{HttpCallResponse, Pairs};
 use proxy_wasm_abi_tools::runner::{
@@ -1233,4 +1236,270 @@ fn generated_guest_runs_on_the_generated_host() {
         LogLevel::Info,
         "context 1 watches request header `x-team`",
     );
+}
+
+// ---------------------------------------------------------------------------
+// 11. The examples the SDK's releases ship
+// ---------------------------------------------------------------------------
+//
+// `proxy-wasm` 0.1.4 (the last 0.1 release, ABI 0.1.0) and 0.2.0 (the first
+// 0.2 release, which declares ABI 0.2.1) each ship five example plugins in
+// their crates.io package. They are built from the package as published
+// (`build_published_examples`) and run on the host of the version they
+// declare; each test asserts what the example's source says it does.
+
+/// SDK releases and the ABI version their plugins declare.
+const RELEASES: [(&str, &str); 2] = [("0.1.4", "0.1.0"), ("0.2.0", "0.2.1")];
+
+/// Example `name` as SDK `release` ships it.
+fn example(release: &str, name: &str) -> Vec<u8> {
+    let path = build_published_examples("proxy-wasm", release).join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The example's input: a request with `:path` and a `200` response.
+fn example_input(path: &str) -> Input {
+    Input {
+        request_headers: get(path),
+        response_headers: ok_response(),
+        ..Input::default()
+    }
+}
+
+#[test]
+fn examples_run_as_the_version_they_declare() {
+    for (release, abi) in RELEASES {
+        for name in [
+            "hello_world",
+            "http_headers",
+            "http_auth_random",
+            "http_body",
+            "http_config",
+        ] {
+            let session = Session::new(&example(release, name), ReferenceHost::default())
+                .unwrap_or_else(|e| panic!("{name} of {release} cannot be loaded: {e}"));
+            assert_eq!(session.plugin.version(), abi, "{name} of {release}");
+        }
+    }
+}
+
+/// hello_world: a root context only. It greets on VM start, asks for a
+/// 5-second tick, and on each tick logs the time and a random number.
+#[test]
+fn example_hello_world_greets_and_ticks() {
+    for (release, _) in RELEASES {
+        let name = format!("hello_world of {release}");
+        let mut session = started(
+            &name,
+            &example(release, "hello_world"),
+            ReferenceHost::default(),
+        );
+        for _ in 0..2 {
+            let r = session.deliver(&HttpCallResponse::default());
+            checked(&session, r);
+        }
+        let host = session.store.data();
+        assert_eq!(host.tick_period_ms, 5000, "{name}");
+        let logged = messages(host);
+        assert_eq!(logged.len(), 3, "{name}: {logged:#?}");
+        assert_eq!(logged[0], "Hello, World!", "{name}");
+        for tick in &logged[1..] {
+            // The reference host's clock is fixed at 2020-01-01T00:00:00Z.
+            assert!(
+                tick.starts_with("It's 2020-01-01 00:00:00 UTC, your lucky number is "),
+                "{name}: {tick}"
+            );
+        }
+        assert!(
+            host.logs.iter().all(|(level, _)| *level == LogLevel::Info),
+            "{name}"
+        );
+        assert_no_failures(host);
+    }
+}
+
+/// http_headers: logs every request and response header and the end of the
+/// stream; answers `/hello` itself, and that answer passes its own response
+/// callback too.
+#[test]
+fn example_http_headers_logs_headers_and_answers_hello() {
+    for (release, _) in RELEASES {
+        let name = format!("http_headers of {release}");
+        let wasm = example(release, "http_headers");
+        let report = run_ok(&name, &wasm, &example_input("/x"));
+        assert_eq!(
+            messages(&report.host),
+            [
+                "#2 -> :method: GET",
+                "#2 -> :path: /x",
+                "#2 -> :authority: example.com",
+                "#2 <- :status: 200",
+                "#2 completed.",
+            ],
+            "{name}"
+        );
+        assert!(report.host.local_response.is_none(), "{name}");
+
+        let report = run_ok(&name, &wasm, &example_input("/hello"));
+        let local = report
+            .host
+            .local_response
+            .as_ref()
+            .expect("a local response");
+        assert_eq!(
+            (local.status_code, local.body.as_slice()),
+            (200, &b"Hello, World!\n"[..])
+        );
+        assert_eq!(
+            text_pairs(&local.headers),
+            expect_pairs(&[("Hello", "World"), ("Powered-By", "proxy-wasm")]),
+            "{name}"
+        );
+        assert!(
+            report.host.continued.is_empty(),
+            "{name}: the request stops"
+        );
+        assert_eq!(
+            messages(&report.host)[3..],
+            [
+                "#2 <- :status: 200",
+                "#2 <- Hello: World",
+                "#2 <- Powered-By: proxy-wasm",
+                "#2 <- content-length: 14",
+                "#2 <- content-type: text/plain",
+                "#2 completed.",
+            ],
+            "{name}"
+        );
+    }
+}
+
+/// http_auth_random: every request waits for a call to httpbin's
+/// `/bytes/1`; an even byte lets it through, anything else gets a 403.
+/// Responses, local or not, get `Powered-By: proxy-wasm`.
+#[test]
+fn example_http_auth_random_lets_even_bytes_through() {
+    for (release, _) in RELEASES {
+        let name = format!("http_auth_random of {release}");
+        let wasm = example(release, "http_auth_random");
+        let answer = |byte: u8| Input {
+            http_call_response: HttpCallResponse {
+                headers: pairs(&[(":status", "200")]),
+                body: vec![byte],
+                trailers: Vec::new(),
+            },
+            ..example_input("/x")
+        };
+
+        let report = run_ok(&name, &wasm, &answer(2));
+        let host = &report.host;
+        assert_eq!(host.http_calls.len(), 1, "{name}");
+        let call = &host.http_calls[0];
+        assert_eq!((call.upstream.as_str(), call.timeout_ms), ("httpbin", 5000));
+        assert_eq!(
+            text_pairs(&call.headers),
+            expect_pairs(&[
+                (":method", "GET"),
+                (":path", "/bytes/1"),
+                (":authority", "httpbin.org"),
+            ]),
+            "{name}"
+        );
+        assert_eq!(messages(host), ["Access granted."], "{name}");
+        assert_eq!(host.continued, [StreamType::HttpRequest], "{name}");
+        assert!(host.local_response.is_none(), "{name}");
+        assert_eq!(
+            value_of(&host.response_headers, "powered-by").as_deref(),
+            Some("proxy-wasm")
+        );
+
+        let report = run_ok(&name, &wasm, &answer(1));
+        let host = &report.host;
+        assert_eq!(messages(host), ["Access forbidden."], "{name}");
+        assert!(host.continued.is_empty(), "{name}");
+        let local = host.local_response.as_ref().expect("a 403");
+        assert_eq!(
+            (local.status_code, local.body.as_slice()),
+            (403, &b"Access forbidden.\n"[..])
+        );
+        // Set once by the 403 itself and replaced by the response callback.
+        assert_eq!(
+            text_pairs(&host.response_headers),
+            expect_pairs(&[
+                (":status", "403"),
+                ("Powered-By", "proxy-wasm"),
+                ("content-length", "18"),
+                ("content-type", "text/plain"),
+            ]),
+            "{name}"
+        );
+    }
+}
+
+/// http_body: holds the response body until its end, then redacts it if it
+/// mentions "secret"; drops `content-length`, since the length may change.
+#[test]
+fn example_http_body_redacts_secret_responses() {
+    for (release, _) in RELEASES {
+        let name = format!("http_body of {release}");
+        let wasm = example(release, "http_body");
+        let input = Input {
+            response_headers: pairs(&[(":status", "200"), ("content-length", "24")]),
+            response_body: b"this is a secret message".to_vec(),
+            chunk_size: Some(10),
+            ..example_input("/x")
+        };
+        let report = run_ok(&name, &wasm, &input);
+        assert_eq!(
+            report.response_forwarded, b"Original message body (24 bytes) redacted.",
+            "{name}"
+        );
+        assert_eq!(
+            text_pairs(&report.host.response_headers),
+            expect_pairs(&[(":status", "200")]),
+            "{name}"
+        );
+        let bodies: Vec<String> = steps(&report.steps)
+            .into_iter()
+            .filter(|s| s.starts_with("proxy_on_response_body"))
+            .collect();
+        assert_eq!(
+            bodies,
+            [
+                "proxy_on_response_body(2, 10, false) -> Pause",
+                "proxy_on_response_body(2, 20, false) -> Pause",
+                "proxy_on_response_body(2, 24, true) -> Continue",
+            ],
+            "{name}"
+        );
+
+        let plain = Input {
+            response_body: b"nothing to hide".to_vec(),
+            ..input
+        };
+        let report = run_ok(&name, &wasm, &plain);
+        assert_eq!(report.response_forwarded, b"nothing to hide", "{name}");
+    }
+}
+
+/// http_config: adds the plugin configuration as the response header
+/// `custom-header` (0.1.4 reads it with 0.1.0's `proxy_get_configuration`).
+#[test]
+fn example_http_config_adds_the_configured_header() {
+    for (release, _) in RELEASES {
+        let name = format!("http_config of {release}");
+        let input = Input {
+            plugin_configuration: b"from the configuration".to_vec(),
+            ..example_input("/x")
+        };
+        let report = run_ok(&name, &example(release, "http_config"), &input);
+        assert_eq!(
+            text_pairs(&report.host.response_headers),
+            expect_pairs(&[
+                (":status", "200"),
+                ("custom-header", "from the configuration")
+            ]),
+            "{name}"
+        );
+    }
 }
