@@ -8,7 +8,7 @@ use proxy_wasm_abi_spec::Version;
 use proxy_wasm_abi_tests::{build_plugin, build_published_examples, build_workspace_plugin};
 use proxy_wasm_abi_tools::lint::{Code, LintReport, Severity, lint};
 
-const FIXTURES: [&str; 9] = [
+const FIXTURES: [&str; 10] = [
     "sdk-hello-tick",
     "sdk-headers",
     "sdk-bodies",
@@ -18,6 +18,7 @@ const FIXTURES: [&str; 9] = [
     "sdk-shared-data",
     "sdk-metrics",
     "sdk-tcp-filter",
+    "sdk-inputs",
 ];
 
 fn v021() -> Version {

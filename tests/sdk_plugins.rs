@@ -29,7 +29,7 @@ use proxy_wasm_abi_tools::runner::{
 const WORKSPACE: &str = "sdk-fixtures";
 
 /// Every fixture, by package name.
-const FIXTURES: [&str; 9] = [
+const FIXTURES: [&str; 10] = [
     "sdk-hello-tick",
     "sdk-headers",
     "sdk-bodies",
@@ -39,6 +39,7 @@ const FIXTURES: [&str; 9] = [
     "sdk-shared-data",
     "sdk-metrics",
     "sdk-tcp-filter",
+    "sdk-inputs",
 ];
 
 // ---------------------------------------------------------------------------
@@ -1502,4 +1503,143 @@ fn example_http_config_adds_the_configured_header() {
             "{name}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// 12. What a host provides besides headers and bodies
+// ---------------------------------------------------------------------------
+
+/// A POST with a query, a body and trailers, a response with trailers, the
+/// property `node.id`, and the host at INFO.
+fn inputs_input() -> Input {
+    Input {
+        request_headers: pairs(&[
+            (":method", "POST"),
+            (":path", "/a/b?x=1"),
+            (":authority", "example.com"),
+        ]),
+        request_body: b"hi".to_vec(),
+        request_trailers: pairs(&[("grpc-status", "0")]),
+        response_headers: ok_response(),
+        response_body: b"ok".to_vec(),
+        response_trailers: pairs(&[("checksum", "abc")]),
+        properties: vec![(vec![b"node".to_vec(), b"id".to_vec()], b"n1".to_vec())],
+        log_level: Some(LogLevel::Info),
+        ..Input::default()
+    }
+}
+
+/// Request attributes follow the headers (as Envoy's do), set properties
+/// are readable and the plugin's writes are reported; logs below the host's
+/// level are dropped; trailers arrive after the body, and the plugin's
+/// changes to them are kept.
+#[test]
+fn properties_log_level_and_trailers_reach_the_plugin() {
+    let wasm = fixture("sdk-inputs");
+    let report = run_ok("sdk-inputs", &wasm, &inputs_input());
+    let host = &report.host;
+    assert_eq!(
+        messages(host),
+        [
+            "host log level: Info",
+            "request POST /a/b?x=1 (url path /a/b) on example.com",
+            "request trailer grpc-status: 0",
+        ]
+    );
+    assert_eq!(
+        text_pairs(&host.request_trailers),
+        expect_pairs(&[("grpc-status", "0"), ("x-trailers-seen", "1")])
+    );
+    assert_eq!(
+        text_pairs(&host.response_trailers),
+        expect_pairs(&[("checksum", "abc"), ("x-response-trailers-seen", "1")])
+    );
+    let written: Vec<_> = report
+        .properties_written()
+        .into_iter()
+        .map(|(path, value)| {
+            let value = String::from_utf8_lossy(value).into_owned();
+            (runner::property_name(path), value)
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [("x.seen_path".to_string(), "/a/b?x=1".to_string())]
+    );
+    assert_eq!(
+        steps(&report.steps)[4..8],
+        [
+            "proxy_on_request_headers(2, 3, false) -> Continue",
+            "proxy_on_request_body(2, 2, false) -> Continue",
+            "proxy_on_request_trailers(2, 1) -> Continue",
+            "proxy_on_response_headers(2, 1, false) -> Continue",
+        ],
+        "with trailers to come, the body does not end the stream"
+    );
+
+    // At DEBUG the node id gets through; without the property it is absent.
+    let input = Input {
+        log_level: Some(LogLevel::Debug),
+        properties: Vec::new(),
+        ..inputs_input()
+    };
+    let report = run_ok("sdk-inputs", &wasm, &input);
+    assert_logged(&report.host, LogLevel::Debug, "node (none)");
+}
+
+/// A call that fails (reset or timed out) comes back with no headers and no
+/// body, as Envoy reports it; the callout fixture then denies the request.
+#[test]
+fn a_failed_http_call_comes_back_empty() {
+    let wasm = fixture("sdk-http-callout");
+    let input = Input {
+        http_call_fails: true,
+        http_call_response: auth_answer("200"),
+        ..example_input("/orders")
+    };
+    let report = run_ok("sdk-http-callout", &wasm, &input);
+    assert!(
+        steps(&report.steps)
+            .contains(&"proxy_on_http_call_response(1, 1, 0, 0, 0) -> ()".to_string())
+    );
+    let local = report.host.local_response.as_ref().expect("denied");
+    assert_eq!(local.status_code, 403);
+    assert_eq!(
+        text_pairs(&local.headers),
+        expect_pairs(&[("x-auth-status", "")])
+    );
+}
+
+/// What `proxy-wasm-abi run` prints, as text and as `--format json`, for the
+/// inputs fixture: compared with `tests/golden/sdk-inputs.{txt,json}`.
+/// `UPDATE_GOLDEN=1` rewrites them instead.
+#[test]
+fn run_output_matches_the_golden_files() {
+    let wasm = fixture("sdk-inputs");
+    let report = run_ok("sdk-inputs", &wasm, &inputs_input());
+    let json = format!("{:#}\n", report.to_json());
+    let text = format!("{report}\n");
+    let dir = proxy_wasm_abi_tests::workspace_root()
+        .join("tests")
+        .join("golden");
+    for (name, actual) in [("sdk-inputs.txt", &text), ("sdk-inputs.json", &json)] {
+        let path = dir.join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert_eq!(
+            actual,
+            &expected,
+            "{} differs from what the runner prints now; rerun with UPDATE_GOLDEN=1 if the change is intended",
+            path.display()
+        );
+    }
+    // The JSON is for tools: it parses, and names the version it ran as.
+    let parsed = report.to_json();
+    assert_eq!(parsed["abi_version"], "0.2.1");
+    assert_eq!(parsed["request"]["trailers"][1][0], "x-trailers-seen");
 }

@@ -52,8 +52,8 @@ enum Command {
         /// The newer version, e.g. 0.2.0.
         to: String,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-        format: DiffFormat,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
     /// Print one version as JSON or Markdown.
     Dump {
@@ -76,13 +76,15 @@ enum Command {
         #[arg(long)]
         version: Option<String>,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-        format: DiffFormat,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
-    /// Run one request (or TCP connection) through a v0.2.1 plugin on the
-    /// reference host, and print its actions, changes, calls and logs.
+    /// Run one request (or TCP connection) through a plugin of any described
+    /// ABI version on the reference host, and print its actions, changes,
+    /// calls and logs. Exits 1 when the plugin fails (traps, returns an
+    /// invalid value, rejects its configuration), 2 when it cannot be loaded.
     #[cfg(feature = "run")]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[cfg(feature = "run")]
@@ -117,6 +119,33 @@ struct RunArgs {
     /// How many bytes to buffer while the plugin pauses a body (default 1 MiB).
     #[arg(long, value_name = "BYTES")]
     buffer_limit: Option<usize>,
+    /// A request trailer, `name:value`; repeatable.
+    #[arg(long = "trailer", value_name = "NAME:VALUE")]
+    trailers: Vec<String>,
+    /// A response trailer, `name:value`; repeatable.
+    #[arg(long = "response-trailer", value_name = "NAME:VALUE")]
+    response_trailers: Vec<String>,
+    /// A property the host holds, `path=value` with the path's segments
+    /// joined by `.` (`node.id=n1`); repeatable. The request attributes
+    /// (`request.path`, `request.host`, ...) follow the headers unless set.
+    #[arg(long = "property", value_name = "PATH=VALUE")]
+    properties: Vec<String>,
+    /// The host's log level: logs below it are dropped (default: trace).
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
+    /// A header of the response to each HTTP call the plugin makes,
+    /// `name:value`; repeatable. Default: `:status: 200`.
+    #[arg(long = "call-response-header", value_name = "NAME:VALUE")]
+    call_response_headers: Vec<String>,
+    /// The body of the response to each HTTP call.
+    #[arg(long, default_value = "ok")]
+    call_response_body: String,
+    /// The plugin's HTTP calls fail (reset or timeout): no headers, no body.
+    #[arg(long)]
+    call_fails: bool,
+    /// How to print what happened.
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
 }
 
 /// `name:value`, where a leading `:` belongs to the name (`:path:/`).
@@ -155,6 +184,28 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
                 list.iter().map(|h| header(h)).collect()
             }
         };
+    let level = |name: &str| {
+        use proxy_wasm_abi_tools::runner::bindings::LogLevel;
+        LogLevel::ALL
+            .into_iter()
+            .find(|l| l.abi_name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = LogLevel::ALL.iter().map(|l| l.abi_name()).collect();
+                Failure(format!(
+                    "error: log level `{name}` is none of {}",
+                    known.join(", ")
+                ))
+            })
+    };
+    let property = |text: &String| {
+        let Some((path, value)) = text.split_once('=') else {
+            return Err(Failure(format!(
+                "error: property `{text}` is not `path=value`"
+            )));
+        };
+        let path = path.split('.').map(|s| s.as_bytes().to_vec()).collect();
+        Ok((path, value.as_bytes().to_vec()))
+    };
     let input = runner::Input {
         lifecycle: if args.tcp {
             runner::Lifecycle::Tcp
@@ -185,21 +236,42 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
             .transpose()?
             .unwrap_or_default(),
         http_call_response: runner::reference::HttpCallResponse {
-            headers: vec![(b":status".to_vec(), b"200".to_vec())],
-            body: b"ok".to_vec(),
+            headers: pairs(&args.call_response_headers, &[(":status", "200")])?,
+            body: args.call_response_body.into_bytes(),
             trailers: Vec::new(),
         },
         chunk_size: args.chunk_size,
         buffer_limit: args.buffer_limit,
+        request_trailers: pairs(&args.trailers, &[])?,
+        response_trailers: pairs(&args.response_trailers, &[])?,
+        properties: args
+            .properties
+            .iter()
+            .map(property)
+            .collect::<Result<_, _>>()?,
+        log_level: args.log_level.as_deref().map(level).transpose()?,
+        http_call_fails: args.call_fails,
     };
-    let report = runner::run(&wasm, &input)
-        .map_err(|e| Failure(format!("error: {}: {e}", args.plugin.display())))?;
-    say!("{report}");
-    Ok(ExitCode::SUCCESS)
+    match runner::run(&wasm, &input) {
+        Ok(report) => {
+            match args.format {
+                OutputFormat::Text => say!("{report}"),
+                OutputFormat::Json => say!("{:#}", report.to_json()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        // The plugin ran and failed: a finding about the plugin, not an
+        // error of this command.
+        Err(e @ (runner::RunError::Callback { .. } | runner::RunError::Rejected(_))) => {
+            eprintln!("error: {}: {e}", args.plugin.display());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(Failure(format!("error: {}: {e}", args.plugin.display()))),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum DiffFormat {
+enum OutputFormat {
     Text,
     Json,
 }
@@ -241,7 +313,7 @@ fn default_out_dir() -> PathBuf {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     #[cfg(feature = "run")]
     if let Command::Run(args) = cli.command {
-        return run_plugin(args);
+        return run_plugin(*args);
     }
     let Description { abi, name: source } = load(cli.spec.as_deref())?;
     match cli.command {
@@ -286,8 +358,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let (a, b) = (abi.version(&from)?, abi.version(&to)?);
             let d = diff::diff(&a, &b);
             match format {
-                DiffFormat::Text => emit(&d.to_string()),
-                DiffFormat::Json => {
+                OutputFormat::Text => emit(&d.to_string()),
+                OutputFormat::Json => {
                     let changes: Vec<serde_json::Value> = d
                         .changes
                         .iter()
@@ -329,8 +401,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let report = lint::lint(&abi, &wasm, version)
                 .map_err(|e| Failure(format!("error: {}: {e}", plugin.display())))?;
             match format {
-                DiffFormat::Text => emit(&report.to_string()),
-                DiffFormat::Json => emit(&report.render_json()),
+                OutputFormat::Text => emit(&report.to_string()),
+                OutputFormat::Json => emit(&report.render_json()),
             }
             Ok(if report.is_clean() {
                 ExitCode::SUCCESS

@@ -145,3 +145,69 @@ fn summary_counts_each_version() {
         "{table}"
     );
 }
+
+/// `run`: a plugin that ran exits 0, one that failed 1, one that cannot be
+/// loaded 2; `--format json` prints JSON.
+#[cfg(feature = "run")]
+mod run {
+    use super::{cli, temp_dir, text};
+
+    /// A v0.2.1 plugin whose `proxy_on_vm_start` answers `accept`.
+    fn plugin(accept: bool) -> Vec<u8> {
+        let accept = u32::from(accept);
+        wat::parse_str(format!(
+            r#"(module
+                (memory (export "memory") 1)
+                (func (export "proxy_abi_version_0_2_1"))
+                (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+                (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const {accept})))"#
+        ))
+        .expect("valid WAT")
+    }
+
+    fn write(name: &str, bytes: &[u8]) -> String {
+        let path = temp_dir(name).join("plugin.wasm");
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn exit_codes_say_whether_the_plugin_ran() {
+        let ran = cli(&["run", &write("accept", &plugin(true)), "--format", "json"]);
+        assert_eq!(ran.status.code(), Some(0), "{}", text(&ran.stderr));
+        let json: serde_json::Value =
+            serde_json::from_slice(&ran.stdout).expect("--format json prints JSON");
+        assert_eq!(json["abi_version"], "0.2.1");
+        assert_eq!(json["callbacks"][1]["call"], "proxy_on_vm_start(1, 0)");
+        assert_eq!(json["callbacks"][1]["outcome"], "true");
+
+        let rejected = cli(&["run", &write("reject", &plugin(false))]);
+        assert_eq!(rejected.status.code(), Some(1));
+        assert!(
+            text(&rejected.stderr).contains("the plugin rejected its VM configuration"),
+            "{}",
+            text(&rejected.stderr)
+        );
+
+        let broken = cli(&["run", &write("broken", b"not wasm")]);
+        assert_eq!(broken.status.code(), Some(2));
+        assert!(text(&broken.stderr).contains("not a valid wasm module"));
+    }
+
+    #[test]
+    fn bad_inputs_are_one_line_errors() {
+        let path = write("inputs", &plugin(true));
+        let level = cli(&["run", &path, "--log-level", "loud"]);
+        assert_eq!(level.status.code(), Some(2));
+        assert_eq!(
+            text(&level.stderr).trim(),
+            "error: log level `loud` is none of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL"
+        );
+        let property = cli(&["run", &path, "--property", "node.id"]);
+        assert_eq!(property.status.code(), Some(2));
+        assert_eq!(
+            text(&property.stderr).trim(),
+            "error: property `node.id` is not `path=value`"
+        );
+    }
+}

@@ -59,6 +59,20 @@ pub struct Input {
     /// How much body or data the host buffers while the plugin pauses it
     /// (`None`: [`DEFAULT_BUFFER_LIMIT`]).
     pub buffer_limit: Option<usize>,
+    /// Request trailers (HTTP); none when empty.
+    pub request_trailers: Pairs,
+    /// Response trailers (HTTP); none when empty.
+    pub response_trailers: Pairs,
+    /// The host's log level: what `proxy_get_log_level` answers, and below
+    /// which logs are dropped (`None`: `TRACE`, everything).
+    pub log_level: Option<bindings::LogLevel>,
+    /// Properties the host holds, by path (`["node", "id"]`), besides those
+    /// derived from the request and response headers.
+    pub properties: Vec<(reference::PropertyPath, Vec<u8>)>,
+    /// Each HTTP call the plugin makes fails (reset or timed out) instead
+    /// of answering `http_call_response`: it gets no headers, body or
+    /// trailers, as Envoy reports a failed call.
+    pub http_call_fails: bool,
 }
 
 /// How much body or connection data the runner buffers for a plugin that
@@ -77,6 +91,8 @@ pub struct Step {
 /// Everything a run did.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The ABI version the plugin ran as.
+    pub abi_version: &'static str,
     /// HTTP or TCP.
     pub lifecycle: Lifecycle,
     /// The callbacks made, in order.
@@ -90,6 +106,10 @@ pub struct Report {
     pub request_forwarded: Vec<u8>,
     /// The response body (or upstream data) the host passed on.
     pub response_forwarded: Vec<u8>,
+    /// The request and response trailers as they arrived.
+    pub trailers_before: (Pairs, Pairs),
+    /// The properties the host held before the plugin ran.
+    pub properties_before: Vec<(reference::PropertyPath, Vec<u8>)>,
     /// The host's final state.
     pub host: ReferenceHost,
 }
@@ -139,6 +159,9 @@ pub struct Session {
     pub answered_calls: usize,
     /// What the host passed on of each flow, indexed by [`Flow`].
     pub forwarded: [Vec<u8>; 4],
+    /// Whether the plugin's HTTP calls fail rather than answer: see
+    /// [`Input::http_call_fails`].
+    pub http_calls_fail: bool,
 }
 
 /// A body or connection data, delivered in chunks to its callback.
@@ -210,6 +233,7 @@ impl Session {
             steps: Vec::new(),
             answered_calls: 0,
             forwarded: Default::default(),
+            http_calls_fail: false,
         })
     }
 
@@ -288,6 +312,12 @@ impl Session {
             .skip(self.answered_calls)
             .map(|c| c.token)
             .collect();
+        let failed = reference::HttpCallResponse::default();
+        let response = if self.http_calls_fail {
+            &failed
+        } else {
+            response
+        };
         for token in calls {
             self.answered_calls += 1;
             self.store.data_mut().http_call_response = Some(response.clone());
@@ -330,6 +360,23 @@ impl Session {
         limit: usize,
         response: &reference::HttpCallResponse,
     ) -> Result<Passage, RunError> {
+        self.flow_before(flow, context, data, chunk_size, limit, response, false)
+    }
+
+    /// Like [`Session::flow`]; with `trailers_follow`, the last chunk does
+    /// not end the stream, and what the plugin holds back of it goes on with
+    /// the trailers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn flow_before(
+        &mut self,
+        flow: Flow,
+        context: u32,
+        data: &[u8],
+        chunk_size: Option<usize>,
+        limit: usize,
+        response: &reference::HttpCallResponse,
+        trailers_follow: bool,
+    ) -> Result<Passage, RunError> {
         let chunk_size = chunk_size.filter(|n| *n > 0).unwrap_or(data.len().max(1));
         let chunks: Vec<&[u8]> = if data.is_empty() {
             vec![&[]]
@@ -339,7 +386,7 @@ impl Session {
         flow.buffer(self.store.data_mut()).clear();
         let last = chunks.len() - 1;
         for (index, chunk) in chunks.into_iter().enumerate() {
-            let end = index == last;
+            let end = index == last && !trailers_follow;
             let buffer = flow.buffer(self.store.data_mut());
             buffer.extend_from_slice(chunk);
             if buffer.len() > limit {
@@ -370,10 +417,10 @@ impl Session {
             if self.store.data().local_response.is_some() {
                 return Ok(Passage::Stopped);
             }
-            if action == Some(Action::Pause) {
-                if !end {
-                    continue;
-                }
+            if action == Some(Action::Pause) && index != last {
+                continue;
+            }
+            if action == Some(Action::Pause) && end {
                 let continued = self.store.data().continued.len();
                 self.deliver(response)?;
                 let resumed = self.store.data().continued[continued..].contains(&flow.stream());
@@ -385,15 +432,42 @@ impl Session {
                     return Ok(Passage::Stopped);
                 }
             }
-            // Passed on: the buffer empties, except at the end, where it
-            // stays as the plugin left it for the report.
+            // Passed on: the buffer empties, except at the last chunk, where
+            // it stays as the plugin left it for the report (and, before
+            // trailers, for the plugin to read again).
             let buffer = flow.buffer(self.store.data_mut());
             self.forwarded[flow as usize].extend_from_slice(buffer);
-            if !end {
+            if index != last {
                 buffer.clear();
             }
         }
         Ok(Passage::Through)
+    }
+
+    /// Whether the request goes on after a callback of it answered `action`:
+    /// a pause waits for the plugin's HTTP calls to come back, and only a
+    /// `proxy_continue_stream` of the request (or 0.1.0's
+    /// `proxy_continue_request`) resumes it. A local response ends it.
+    fn request_goes_on(
+        &mut self,
+        action: Option<Action>,
+        response: &reference::HttpCallResponse,
+        what: &str,
+    ) -> Result<bool, RunError> {
+        if action == Some(Action::Pause) {
+            let continued = self.store.data().continued.len();
+            self.deliver(response)?;
+            let resumed = self.store.data().continued[continued..]
+                .contains(&bindings::StreamType::HttpRequest);
+            if !resumed && self.store.data().local_response.is_none() {
+                self.steps.push(Step {
+                    call: format!("({what} paused and never resumed)"),
+                    outcome: "stopped".to_string(),
+                });
+                return Ok(false);
+            }
+        }
+        Ok(self.store.data().local_response.is_none())
     }
 
     /// Sends the local response the plugin (or the host, over a buffer
@@ -509,9 +583,12 @@ pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
     let host = ReferenceHost {
         vm_configuration: input.vm_configuration.clone(),
         plugin_configuration: input.plugin_configuration.clone(),
+        log_level: input.log_level.unwrap_or(bindings::LogLevel::Trace),
+        properties: input.properties.iter().cloned().collect(),
         ..ReferenceHost::default()
     };
     let mut s = Session::new(wasm, host)?;
+    s.http_calls_fail = input.http_call_fails;
     s.start()?;
     s.deliver(&input.http_call_response)?;
     let ctx = STREAM_CONTEXT;
@@ -533,6 +610,12 @@ pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
         Lifecycle::Tcp => (downstream, upstream),
     };
     Ok(Report {
+        abi_version: s.plugin.version(),
+        trailers_before: (
+            input.request_trailers.clone(),
+            input.response_trailers.clone(),
+        ),
+        properties_before: input.properties.clone(),
         lifecycle: input.lifecycle,
         steps: s.steps,
         request_before: (input.request_headers.clone(), input.request_body.clone()),
@@ -554,64 +637,61 @@ fn http(s: &mut Session, input: &Input) -> Result<Option<(Pairs, Vec<u8>)>, RunE
 /// The request, then the upstream's response unless the request stopped.
 fn http_request(s: &mut Session, input: &Input) -> Result<(), RunError> {
     let ctx = STREAM_CONTEXT;
+    let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
+    let response = &input.http_call_response;
+    let (body, trailers) = (&input.request_body, &input.request_trailers);
     s.store.data_mut().request_headers = input.request_headers.clone();
-    let end = input.request_body.is_empty();
+    let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.request_headers);
     let r = s.plugin.proxy_on_request_headers(&mut s.store, ctx, n, end);
     let action = s.record(format!("proxy_on_request_headers({ctx}, {n}, {end})"), r)?;
-    // A paused request waits for the plugin's HTTP calls to come back.
-    if action == Some(Action::Pause) {
-        s.deliver(&input.http_call_response)?;
-        let resumed = s
-            .store
-            .data()
-            .continued
-            .contains(&bindings::StreamType::HttpRequest);
-        if !resumed && s.store.data().local_response.is_none() {
-            // A paused request that nobody resumes goes no further.
-            s.steps.push(Step {
-                call: "(request paused and never resumed)".to_string(),
-                outcome: "stopped".to_string(),
-            });
+    if !s.request_goes_on(action, response, "request")? {
+        return Ok(());
+    }
+    if !body.is_empty() {
+        let flow = Flow::RequestBody;
+        let chunk = input.chunk_size;
+        let trailers_follow = !trailers.is_empty();
+        if s.flow_before(flow, ctx, body, chunk, limit, response, trailers_follow)?
+            == Passage::Stopped
+            || s.store.data().local_response.is_some()
+        {
             return Ok(());
         }
     }
-    if s.store.data().local_response.is_some() {
-        return Ok(());
+    if !trailers.is_empty() {
+        s.store.data_mut().request_trailers = trailers.clone();
+        let n = len32(trailers);
+        let r = s.plugin.proxy_on_request_trailers(&mut s.store, ctx, n);
+        let action = s.record(format!("proxy_on_request_trailers({ctx}, {n})"), r)?;
+        if !s.request_goes_on(action, response, "request trailers")? {
+            return Ok(());
+        }
     }
-    let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
-    let response = &input.http_call_response;
-    if !end
-        && s.flow(
-            Flow::RequestBody,
-            ctx,
-            &input.request_body,
-            input.chunk_size,
-            limit,
-            response,
-        )? == Passage::Stopped
-    {
-        return Ok(());
-    }
-    if s.store.data().local_response.is_some() {
-        return Ok(());
-    }
+
+    let (body, trailers) = (&input.response_body, &input.response_trailers);
     s.store.data_mut().response_headers = input.response_headers.clone();
-    let end = input.response_body.is_empty();
+    let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.response_headers);
     let r = s
         .plugin
         .proxy_on_response_headers(&mut s.store, ctx, n, end);
     s.record(format!("proxy_on_response_headers({ctx}, {n}, {end})"), r)?;
-    if !end {
-        s.flow(
-            Flow::ResponseBody,
-            ctx,
-            &input.response_body,
-            input.chunk_size,
-            limit,
-            response,
-        )?;
+    if !body.is_empty() {
+        let flow = Flow::ResponseBody;
+        let chunk = input.chunk_size;
+        let trailers_follow = !trailers.is_empty();
+        if s.flow_before(flow, ctx, body, chunk, limit, response, trailers_follow)?
+            == Passage::Stopped
+        {
+            return Ok(());
+        }
+    }
+    if !trailers.is_empty() {
+        s.store.data_mut().response_trailers = trailers.clone();
+        let n = len32(trailers);
+        let r = s.plugin.proxy_on_response_trailers(&mut s.store, ctx, n);
+        s.record(format!("proxy_on_response_trailers({ctx}, {n})"), r)?;
     }
     Ok(())
 }
@@ -696,10 +776,19 @@ impl fmt::Display for Report {
         }
         let h = &self.host;
         let (before, after) = (&self.request_before, &self.response_before);
+        let trailers = &self.trailers_before;
         match self.lifecycle {
             Lifecycle::Http => {
                 pairs_diff(&mut out, "request headers", &before.0, &h.request_headers);
                 body_diff(&mut out, "request body", &before.1, &self.request_forwarded);
+                if !trailers.0.is_empty() || !h.request_trailers.is_empty() {
+                    pairs_diff(
+                        &mut out,
+                        "request trailers",
+                        &trailers.0,
+                        &h.request_trailers,
+                    );
+                }
                 pairs_diff(&mut out, "response headers", &after.0, &h.response_headers);
                 body_diff(
                     &mut out,
@@ -707,6 +796,14 @@ impl fmt::Display for Report {
                     &after.1,
                     &self.response_forwarded,
                 );
+                if !trailers.1.is_empty() || !h.response_trailers.is_empty() {
+                    pairs_diff(
+                        &mut out,
+                        "response trailers",
+                        &trailers.1,
+                        &h.response_trailers,
+                    );
+                }
             }
             Lifecycle::Tcp => {
                 body_diff(
@@ -752,6 +849,9 @@ impl fmt::Display for Report {
         if h.tick_period_ms > 0 {
             let _ = writeln!(out, "tick period: {} ms", h.tick_period_ms);
         }
+        for (path, value) in self.properties_written() {
+            let _ = writeln!(out, "property {} = {:?}", property_name(path), text(value));
+        }
         for m in &h.metrics {
             let _ = writeln!(out, "metric {} ({:?}) = {}", m.name, m.kind, m.value);
         }
@@ -760,5 +860,142 @@ impl fmt::Display for Report {
             let _ = writeln!(out, "  [{level}] {message}");
         }
         f.write_str(out.trim_end())
+    }
+}
+
+/// A property path as text, its segments joined with `.` (`node.id`).
+pub fn property_name(path: &[Vec<u8>]) -> String {
+    path.iter().map(|s| text(s)).collect::<Vec<_>>().join(".")
+}
+
+/// Key/value pairs as JSON: `[[name, value], ...]`, bytes as text.
+fn pairs_json(pairs: &Pairs) -> serde_json::Value {
+    pairs
+        .iter()
+        .map(|(k, v)| serde_json::json!([text(k), text(v)]))
+        .collect()
+}
+
+impl Report {
+    /// The properties the plugin set to a value other than the one they had,
+    /// sorted by path.
+    pub fn properties_written(&self) -> Vec<(&reference::PropertyPath, &Vec<u8>)> {
+        let mut written: Vec<_> = self
+            .host
+            .properties
+            .iter()
+            .filter(|(path, value)| {
+                !self
+                    .properties_before
+                    .iter()
+                    .any(|(p, v)| p == *path && v == *value)
+            })
+            .collect();
+        written.sort();
+        written
+    }
+
+    /// Everything the text report shows, and the host's shared state, as
+    /// JSON for tools (`proxy-wasm-abi run --format json`). Bytes are given
+    /// as text, invalid UTF-8 replaced.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let h = &self.host;
+        let flow = |headers_before: &Pairs,
+                    headers: &Pairs,
+                    body_before: &[u8],
+                    body: &[u8],
+                    trailers_before: &Pairs,
+                    trailers: &Pairs| {
+            json!({
+                "headers_before": pairs_json(headers_before),
+                "headers": pairs_json(headers),
+                "body_before": text(body_before),
+                "body": text(body),
+                "trailers_before": pairs_json(trailers_before),
+                "trailers": pairs_json(trailers),
+            })
+        };
+        let (request, response) = match self.lifecycle {
+            Lifecycle::Http => (
+                flow(
+                    &self.request_before.0,
+                    &h.request_headers,
+                    &self.request_before.1,
+                    &self.request_forwarded,
+                    &self.trailers_before.0,
+                    &h.request_trailers,
+                ),
+                flow(
+                    &self.response_before.0,
+                    &h.response_headers,
+                    &self.response_before.1,
+                    &self.response_forwarded,
+                    &self.trailers_before.1,
+                    &h.response_trailers,
+                ),
+            ),
+            Lifecycle::Tcp => (
+                json!({"data_before": text(&self.request_before.1), "data": text(&self.request_forwarded)}),
+                json!({"data_before": text(&self.response_before.1), "data": text(&self.response_forwarded)}),
+            ),
+        };
+        let mut shared: Vec<_> = h.shared_data.iter().collect();
+        shared.sort();
+        json!({
+            "abi_version": self.abi_version,
+            "lifecycle": match self.lifecycle {
+                Lifecycle::Http => "http",
+                Lifecycle::Tcp => "tcp",
+            },
+            "callbacks": self
+                .steps
+                .iter()
+                .map(|s| json!({"call": s.call, "outcome": s.outcome}))
+                .collect::<Vec<_>>(),
+            "request": request,
+            "response": response,
+            "local_response": h.local_response.as_ref().map(|l| json!({
+                "status_code": l.status_code,
+                "details": l.details,
+                "body": text(&l.body),
+                "headers": pairs_json(&l.headers),
+                "grpc_status": l.grpc_status,
+            })),
+            "http_calls": h.http_calls.iter().map(|c| json!({
+                "token": c.token,
+                "upstream": c.upstream,
+                "headers": pairs_json(&c.headers),
+                "body": text(&c.body),
+                "trailers": pairs_json(&c.trailers),
+                "timeout_ms": c.timeout_ms,
+            })).collect::<Vec<_>>(),
+            "continued": h.continued.iter().map(|s| s.abi_name()).collect::<Vec<_>>(),
+            "closed": h.closed.iter().map(|s| s.abi_name()).collect::<Vec<_>>(),
+            "tick_period_ms": h.tick_period_ms,
+            "metrics": h.metrics.iter().map(|m| json!({
+                "name": m.name,
+                "kind": m.kind.abi_name(),
+                "value": m.value,
+            })).collect::<Vec<_>>(),
+            "properties_written": self.properties_written().into_iter().map(|(path, value)| json!({
+                "path": path.iter().map(|s| text(s)).collect::<Vec<_>>(),
+                "value": text(value),
+            })).collect::<Vec<_>>(),
+            "shared_data": shared.into_iter().map(|(key, (value, cas))| json!({
+                "key": key,
+                "value": text(value),
+                "cas": cas,
+            })).collect::<Vec<_>>(),
+            "queues": h.queues.iter().map(|q| json!({
+                "vm_id": q.vm_id,
+                "name": q.name,
+                "items": q.items.iter().map(|i| text(i)).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "logs": h.logs.iter().map(|(level, message)| json!({
+                "level": level.abi_name(),
+                "message": message,
+            })).collect::<Vec<_>>(),
+        })
     }
 }

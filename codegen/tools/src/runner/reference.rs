@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use super::bindings::{
     BufferType, HasPluginState, Host, LogLevel, MapType, MetricType, PluginState,
 };
-use super::bindings::{Status, StreamType};
+use super::bindings::{RawLogLevel, Status, StreamType};
 use super::bindings::{WasiClockId, WasiErrno, WasiFdId};
 
 /// Key/value pairs in order, as HTTP fields are.
@@ -263,6 +263,58 @@ impl ReferenceHost {
         self.metrics.get_mut(index)
     }
 
+    /// Records a log entry, unless it is below the host's log level (as a
+    /// proxy drops it).
+    fn log(&mut self, level: LogLevel, message: String) {
+        if RawLogLevel::from(level).0 >= RawLogLevel::from(self.log_level).0 {
+            self.logs.push((level, message));
+        }
+    }
+
+    /// The request and response attributes Envoy derives from the headers,
+    /// for a property nobody set: `request.path`, `request.url_path` (without
+    /// the query), `request.query`, `request.host`, `request.scheme`,
+    /// `request.method`, `request.referer`, `request.useragent`, `request.id`
+    /// (`x-request-id`), as text; `response.code` as Envoy encodes an integer,
+    /// 8 bytes little-endian.
+    fn derived_property(&self, path: &[&[u8]]) -> Option<Vec<u8>> {
+        let header = |pairs: &Pairs, name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| same_name(k, name.as_bytes()))
+                .map(|(_, v)| v.clone())
+        };
+        let request = |name| header(&self.request_headers, name);
+        match path {
+            [b"request", attribute] => match *attribute {
+                b"path" => request(":path"),
+                b"url_path" | b"query" => {
+                    let full = request(":path")?;
+                    let at = full.iter().position(|&b| b == b'?');
+                    Some(match (*attribute == b"url_path", at) {
+                        (true, Some(at)) => full[..at].to_vec(),
+                        (true, None) => full,
+                        (false, Some(at)) => full[at + 1..].to_vec(),
+                        (false, None) => Vec::new(),
+                    })
+                }
+                b"host" => request(":authority"),
+                b"scheme" => request(":scheme"),
+                b"method" => request(":method"),
+                b"referer" => request("referer"),
+                b"useragent" => request("user-agent"),
+                b"id" => request("x-request-id"),
+                _ => None,
+            },
+            [b"response", b"code"] => {
+                let status = header(&self.response_headers, ":status")?;
+                let code: i64 = std::str::from_utf8(&status).ok()?.parse().ok()?;
+                Some(code.to_le_bytes().to_vec())
+            }
+            _ => None,
+        }
+    }
+
     fn next_random(&mut self) -> u64 {
         // xorshift64*: reproducible, which matters more here than quality.
         self.random_state ^= self.random_state >> 12;
@@ -293,7 +345,7 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_log(&mut self, log_level: LogLevel, message: &str) -> Result<(), Status> {
-        self.logs.push((log_level, message.to_string()));
+        self.log(log_level, message.to_string());
         Ok(())
     }
 
@@ -303,8 +355,7 @@ impl Host for ReferenceHost {
             WasiFdId::Stdout => LogLevel::Info,
             WasiFdId::Stderr => LogLevel::Error,
         };
-        self.logs
-            .push((level, String::from_utf8_lossy(&text).trim_end().to_string()));
+        self.log(level, String::from_utf8_lossy(&text).trim_end().to_string());
         Ok(text.len())
     }
 
@@ -606,7 +657,10 @@ impl Host for ReferenceHost {
 
     fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status> {
         let key: Vec<Vec<u8>> = path.iter().map(|s| s.to_vec()).collect();
-        self.properties.get(&key).cloned().ok_or(Status::NotFound)
+        match self.properties.get(&key) {
+            Some(value) => Ok(value.clone()),
+            None => self.derived_property(path).ok_or(Status::NotFound),
+        }
     }
 
     fn proxy_set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status> {
