@@ -1610,36 +1610,83 @@ fn a_failed_http_call_comes_back_empty() {
     );
 }
 
+/// Compares `actual` with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites
+/// the file instead.
+#[track_caller]
+fn assert_golden(name: &str, actual: &str) {
+    let path = proxy_wasm_abi_tests::workspace_root()
+        .join("tests")
+        .join("golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(
+        actual,
+        expected,
+        "{} differs from what the runner prints now; rerun with UPDATE_GOLDEN=1 if the change is intended",
+        path.display()
+    );
+}
+
 /// What `proxy-wasm-abi run` prints, as text and as `--format json`, for the
 /// inputs fixture: compared with `tests/golden/sdk-inputs.{txt,json}`.
-/// `UPDATE_GOLDEN=1` rewrites them instead.
 #[test]
 fn run_output_matches_the_golden_files() {
     let wasm = fixture("sdk-inputs");
     let report = run_ok("sdk-inputs", &wasm, &inputs_input());
-    let json = format!("{:#}\n", report.to_json());
-    let text = format!("{report}\n");
-    let dir = proxy_wasm_abi_tests::workspace_root()
-        .join("tests")
-        .join("golden");
-    for (name, actual) in [("sdk-inputs.txt", &text), ("sdk-inputs.json", &json)] {
-        let path = dir.join(name);
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&path, actual).unwrap();
-            continue;
-        }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
-        assert_eq!(
-            actual,
-            &expected,
-            "{} differs from what the runner prints now; rerun with UPDATE_GOLDEN=1 if the change is intended",
-            path.display()
-        );
-    }
-    // The JSON is for tools: it parses, and names the version it ran as.
+    assert_golden("sdk-inputs.txt", &format!("{report}\n"));
+    assert_golden("sdk-inputs.json", &format!("{:#}\n", report.to_json()));
+    // The JSON is for tools: it names the version the plugin ran as.
     let parsed = report.to_json();
     assert_eq!(parsed["abi_version"], "0.2.1");
     assert_eq!(parsed["request"]["trailers"][1][0], "x-trailers-seen");
+}
+
+/// A scenario file with three requests on one plugin instance
+/// (`tests/golden/sdk-shared-data.toml`): state shared between requests
+/// carries over, each report shows its own request's logs, and the output
+/// is what `proxy-wasm-abi run --scenario` prints.
+#[test]
+fn a_scenario_runs_its_requests_on_one_instance() {
+    let dir = proxy_wasm_abi_tests::workspace_root()
+        .join("tests")
+        .join("golden");
+    let text = std::fs::read_to_string(dir.join("sdk-shared-data.toml")).unwrap();
+    let inputs = runner::scenario::parse(&text, &dir).expect("the scenario parses");
+    let reports = runner::run_all(&fixture("sdk-shared-data"), &inputs)
+        .unwrap_or_else(|e| panic!("sdk-shared-data: {e}"));
+    let hits: Vec<_> = reports
+        .iter()
+        .map(|r| value_of(&r.host.request_headers, "x-hits"))
+        .collect();
+    let expected = ["1", "2", "3"].map(|n| Some(n.to_string()));
+    assert_eq!(hits, expected);
+    // Each request on a stream context of its own, under the root context 1.
+    let contexts: Vec<_> = reports
+        .iter()
+        .flat_map(|r| &r.steps)
+        .map(|s| s.call.as_str())
+        .filter(|call| call.starts_with("proxy_on_context_create") && call.ends_with(", 1)"))
+        .collect();
+    assert_eq!(
+        contexts,
+        [
+            "proxy_on_context_create(2, 1)",
+            "proxy_on_context_create(3, 1)",
+            "proxy_on_context_create(4, 1)",
+        ]
+    );
+    assert!(reports[1].logs().iter().all(|(_, m)| !m.contains("/first")));
+    assert_golden(
+        "sdk-shared-data.txt",
+        &format!("{}\n", runner::reports_text(&reports)),
+    );
+    assert_golden(
+        "sdk-shared-data.json",
+        &format!("{:#}\n", runner::reports_json(&reports)),
+    );
 }

@@ -146,6 +146,20 @@ struct RunArgs {
     /// How to print what happened.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
+    /// A scenario file (TOML): the plugin's setup and any number of requests,
+    /// run one after the other on one plugin instance. It replaces the flags
+    /// that describe a request.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = [
+            "headers", "body", "response_headers", "response_body", "config", "vm_config",
+            "tcp", "chunk_size", "buffer_limit", "trailers", "response_trailers",
+            "properties", "log_level", "call_response_headers", "call_response_body",
+            "call_fails",
+        ]
+    )]
+    scenario: Option<PathBuf>,
 }
 
 /// `name:value`, where a leading `:` belongs to the name (`:path:/`).
@@ -167,77 +181,89 @@ fn header(text: &str) -> Result<(Vec<u8>, Vec<u8>), Failure> {
 
 #[cfg(feature = "run")]
 fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
-    use proxy_wasm_abi_tools::runner;
+    use proxy_wasm_abi_tools::runner::{self, scenario};
     let read = |path: &Path| {
         std::fs::read(path)
             .map_err(|e| Failure(format!("error: cannot read {}: {e}", path.display())))
     };
     let wasm = read(&args.plugin)?;
+    let inputs = match &args.scenario {
+        Some(path) => {
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| Failure(format!("error: {} is not UTF-8 text", path.display())))?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            scenario::parse(&text, dir).map_err(|e| {
+                // `file:line:column: message` when the error has a position.
+                let gap = if e.starts_with(|c: char| c.is_ascii_digit()) {
+                    ""
+                } else {
+                    " "
+                };
+                Failure(format!("error: {}:{gap}{e}", path.display()))
+            })?
+        }
+        None => vec![input_from_flags(&args, read)?],
+    };
+    let reports = match runner::run_all(&wasm, &inputs) {
+        Ok(reports) => reports,
+        // The plugin ran and failed: a finding about the plugin, not an
+        // error of this command.
+        Err(e @ (runner::RunError::Callback { .. } | runner::RunError::Rejected(_))) => {
+            eprintln!("error: {}: {e}", args.plugin.display());
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(Failure(format!("error: {}: {e}", args.plugin.display()))),
+    };
+    match (args.format, args.scenario.is_some()) {
+        (OutputFormat::Text, false) => say!("{}", reports[0]),
+        (OutputFormat::Json, false) => say!("{:#}", reports[0].to_json()),
+        (OutputFormat::Text, true) => say!("{}", runner::reports_text(&reports)),
+        (OutputFormat::Json, true) => say!("{:#}", runner::reports_json(&reports)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one lifecycle the command-line flags describe.
+#[cfg(feature = "run")]
+fn input_from_flags(
+    args: &RunArgs,
+    read: impl Fn(&Path) -> Result<Vec<u8>, Failure>,
+) -> Result<proxy_wasm_abi_tools::runner::Input, Failure> {
+    use proxy_wasm_abi_tools::runner::{self, scenario};
     let pairs =
         |list: &[String], default: &[(&str, &str)]| -> Result<runner::reference::Pairs, Failure> {
             if list.is_empty() {
-                Ok(default
-                    .iter()
-                    .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-                    .collect())
+                Ok(scenario::owned(default))
             } else {
                 list.iter().map(|h| header(h)).collect()
             }
         };
-    let level = |name: &str| {
-        use proxy_wasm_abi_tools::runner::bindings::LogLevel;
-        LogLevel::ALL
-            .into_iter()
-            .find(|l| l.abi_name().eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                let known: Vec<&str> = LogLevel::ALL.iter().map(|l| l.abi_name()).collect();
-                Failure(format!(
-                    "error: log level `{name}` is none of {}",
-                    known.join(", ")
-                ))
-            })
-    };
     let property = |text: &String| {
         let Some((path, value)) = text.split_once('=') else {
             return Err(Failure(format!(
                 "error: property `{text}` is not `path=value`"
             )));
         };
-        let path = path.split('.').map(|s| s.as_bytes().to_vec()).collect();
-        Ok((path, value.as_bytes().to_vec()))
+        Ok((scenario::property_path(path), value.as_bytes().to_vec()))
     };
-    let input = runner::Input {
+    let file = |path: &Option<PathBuf>| -> Result<Vec<u8>, Failure> {
+        Ok(path.as_deref().map(&read).transpose()?.unwrap_or_default())
+    };
+    Ok(runner::Input {
         lifecycle: if args.tcp {
             runner::Lifecycle::Tcp
         } else {
             runner::Lifecycle::Http
         },
-        request_headers: pairs(
-            &args.headers,
-            &[
-                (":method", "GET"),
-                (":path", "/"),
-                (":authority", "example.com"),
-            ],
-        )?,
-        request_body: args.body.into_bytes(),
-        response_headers: pairs(&args.response_headers, &[(":status", "200")])?,
-        response_body: args.response_body.into_bytes(),
-        plugin_configuration: args
-            .config
-            .as_deref()
-            .map(read)
-            .transpose()?
-            .unwrap_or_default(),
-        vm_configuration: args
-            .vm_config
-            .as_deref()
-            .map(read)
-            .transpose()?
-            .unwrap_or_default(),
+        request_headers: pairs(&args.headers, &scenario::DEFAULT_REQUEST)?,
+        request_body: args.body.clone().into_bytes(),
+        response_headers: pairs(&args.response_headers, &scenario::DEFAULT_RESPONSE)?,
+        response_body: args.response_body.clone().into_bytes(),
+        plugin_configuration: file(&args.config)?,
+        vm_configuration: file(&args.vm_config)?,
         http_call_response: runner::reference::HttpCallResponse {
-            headers: pairs(&args.call_response_headers, &[(":status", "200")])?,
-            body: args.call_response_body.into_bytes(),
+            headers: pairs(&args.call_response_headers, &scenario::DEFAULT_RESPONSE)?,
+            body: args.call_response_body.clone().into_bytes(),
             trailers: Vec::new(),
         },
         chunk_size: args.chunk_size,
@@ -249,25 +275,14 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
             .iter()
             .map(property)
             .collect::<Result<_, _>>()?,
-        log_level: args.log_level.as_deref().map(level).transpose()?,
+        log_level: args
+            .log_level
+            .as_deref()
+            .map(scenario::log_level)
+            .transpose()
+            .map_err(|e| Failure(format!("error: {e}")))?,
         http_call_fails: args.call_fails,
-    };
-    match runner::run(&wasm, &input) {
-        Ok(report) => {
-            match args.format {
-                OutputFormat::Text => say!("{report}"),
-                OutputFormat::Json => say!("{:#}", report.to_json()),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        // The plugin ran and failed: a finding about the plugin, not an
-        // error of this command.
-        Err(e @ (runner::RunError::Callback { .. } | runner::RunError::Rejected(_))) => {
-            eprintln!("error: {}: {e}", args.plugin.display());
-            Ok(ExitCode::from(1))
-        }
-        Err(e) => Err(Failure(format!("error: {}: {e}", args.plugin.display()))),
-    }
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]

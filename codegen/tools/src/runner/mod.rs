@@ -5,6 +5,7 @@
 use std::fmt::{self, Write as _};
 
 pub mod reference;
+pub mod scenario;
 pub mod versions;
 
 pub use reference::ReferenceHost;
@@ -21,7 +22,8 @@ use reference::Pairs;
 
 /// The root (plugin) context id the runner uses.
 pub const ROOT_CONTEXT: u32 = 1;
-/// The stream context id of the one request or connection.
+/// The stream context id of the first request or connection (the next
+/// ones, in [`run_all`], count up from it).
 pub const STREAM_CONTEXT: u32 = 2;
 
 /// Which lifecycle to drive.
@@ -108,8 +110,11 @@ pub struct Report {
     pub response_forwarded: Vec<u8>,
     /// The request and response trailers as they arrived.
     pub trailers_before: (Pairs, Pairs),
-    /// The properties the host held before the plugin ran.
+    /// The properties the host held before this lifecycle.
     pub properties_before: Vec<(reference::PropertyPath, Vec<u8>)>,
+    /// How many of the host's logs and HTTP calls came before this
+    /// lifecycle: the report shows the rest.
+    pub earlier: (usize, usize),
     /// The host's final state.
     pub host: ReferenceHost,
 }
@@ -580,63 +585,107 @@ fn first_line(error: &wasmtime::Error) -> String {
 
 /// Runs `wasm` through one lifecycle with `input`.
 pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
+    let mut reports = run_all(wasm, std::slice::from_ref(input))?;
+    Ok(reports.remove(0))
+}
+
+/// Runs `wasm` through one lifecycle per input, one after the other on the
+/// same plugin instance, each on a stream context of its own (2, 3, ...),
+/// and reports each. The plugin's setup (configurations, log level,
+/// properties) is the first input's; the timer fires and HTTP calls are
+/// answered between lifecycles as in [`run`]. The first report's steps
+/// include the plugin's start.
+pub fn run_all(wasm: &[u8], inputs: &[Input]) -> Result<Vec<Report>, RunError> {
+    let Some(setup) = inputs.first() else {
+        return Ok(Vec::new());
+    };
     let host = ReferenceHost {
-        vm_configuration: input.vm_configuration.clone(),
-        plugin_configuration: input.plugin_configuration.clone(),
-        log_level: input.log_level.unwrap_or(bindings::LogLevel::Trace),
-        properties: input.properties.iter().cloned().collect(),
+        vm_configuration: setup.vm_configuration.clone(),
+        plugin_configuration: setup.plugin_configuration.clone(),
+        log_level: setup.log_level.unwrap_or(bindings::LogLevel::Trace),
+        properties: setup.properties.iter().cloned().collect(),
         ..ReferenceHost::default()
     };
     let mut s = Session::new(wasm, host)?;
-    s.http_calls_fail = input.http_call_fails;
+    s.http_calls_fail = setup.http_call_fails;
     s.start()?;
-    s.deliver(&input.http_call_response)?;
-    let ctx = STREAM_CONTEXT;
-    let r = s
-        .plugin
-        .proxy_on_context_create(&mut s.store, ctx, ROOT_CONTEXT);
-    s.record(format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"), r)?;
-    let mut local_reply = None;
-    match input.lifecycle {
-        Lifecycle::Http => local_reply = http(&mut s, input)?,
-        Lifecycle::Tcp => tcp(&mut s, input)?,
+    s.deliver(&setup.http_call_response)?;
+    let mut reports = Vec::new();
+    for (ctx, input) in (STREAM_CONTEXT..).zip(inputs) {
+        reports.push(s.exchange(ctx, input)?);
     }
-    s.deliver(&input.http_call_response)?;
-    s.finish(ctx)?;
-    let host = s.store.data().clone();
-    let [request_body, response_body, downstream, upstream] = s.forwarded;
-    let (request_forwarded, response_forwarded) = match input.lifecycle {
-        Lifecycle::Http => (request_body, response_body),
-        Lifecycle::Tcp => (downstream, upstream),
-    };
-    Ok(Report {
-        abi_version: s.plugin.version(),
-        trailers_before: (
-            input.request_trailers.clone(),
-            input.response_trailers.clone(),
-        ),
-        properties_before: input.properties.clone(),
-        lifecycle: input.lifecycle,
-        steps: s.steps,
-        request_before: (input.request_headers.clone(), input.request_body.clone()),
-        response_before: local_reply
-            .unwrap_or_else(|| (input.response_headers.clone(), input.response_body.clone())),
-        request_forwarded,
-        response_forwarded,
-        host,
-    })
+    Ok(reports)
+}
+
+impl Session {
+    /// One HTTP request or TCP connection on stream context `ctx`, from
+    /// its creation to its deletion, reported with the steps since the last
+    /// report.
+    pub fn exchange(&mut self, ctx: u32, input: &Input) -> Result<Report, RunError> {
+        let earlier = {
+            let host = self.store.data();
+            (host.logs.len(), host.http_calls.len())
+        };
+        let properties_before = {
+            let host = self.store.data_mut();
+            // What the last stream left must not leak into this one.
+            host.local_response = None;
+            host.request_trailers.clear();
+            host.response_headers.clear();
+            host.response_trailers.clear();
+            let mut properties: Vec<_> = host.properties.clone().into_iter().collect();
+            properties.sort();
+            properties
+        };
+        self.forwarded = Default::default();
+        self.http_calls_fail = input.http_call_fails;
+        let r = self
+            .plugin
+            .proxy_on_context_create(&mut self.store, ctx, ROOT_CONTEXT);
+        self.record(format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"), r)?;
+        let mut local_reply = None;
+        match input.lifecycle {
+            Lifecycle::Http => local_reply = http(self, input, ctx)?,
+            Lifecycle::Tcp => tcp(self, input, ctx)?,
+        }
+        self.deliver(&input.http_call_response)?;
+        self.finish(ctx)?;
+        let host = self.store.data().clone();
+        let [request_body, response_body, downstream, upstream] =
+            std::mem::take(&mut self.forwarded);
+        let (request_forwarded, response_forwarded) = match input.lifecycle {
+            Lifecycle::Http => (request_body, response_body),
+            Lifecycle::Tcp => (downstream, upstream),
+        };
+        Ok(Report {
+            abi_version: self.plugin.version(),
+            trailers_before: (
+                input.request_trailers.clone(),
+                input.response_trailers.clone(),
+            ),
+            properties_before,
+            earlier,
+            lifecycle: input.lifecycle,
+            steps: std::mem::take(&mut self.steps),
+            request_before: (input.request_headers.clone(), input.request_body.clone()),
+            response_before: local_reply
+                .unwrap_or_else(|| (input.response_headers.clone(), input.response_body.clone())),
+            request_forwarded,
+            response_forwarded,
+            host,
+        })
+    }
 }
 
 /// An HTTP request and its response: the upstream's, or the local response
 /// the request ended with (returned as sent, before the plugin's changes).
-fn http(s: &mut Session, input: &Input) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
-    http_request(s, input)?;
-    s.local_reply(STREAM_CONTEXT, input)
+fn http(s: &mut Session, input: &Input, ctx: u32) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
+    http_request(s, input, ctx)?;
+    s.local_reply(ctx, input)
 }
 
 /// The request, then the upstream's response unless the request stopped.
-fn http_request(s: &mut Session, input: &Input) -> Result<(), RunError> {
-    let ctx = STREAM_CONTEXT;
+fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
     let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
     let response = &input.http_call_response;
     let (body, trailers) = (&input.request_body, &input.request_trailers);
@@ -696,8 +745,7 @@ fn http_request(s: &mut Session, input: &Input) -> Result<(), RunError> {
     Ok(())
 }
 
-fn tcp(s: &mut Session, input: &Input) -> Result<(), RunError> {
-    let ctx = STREAM_CONTEXT;
+fn tcp(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
     let r = s.plugin.proxy_on_new_connection(&mut s.store, ctx);
     s.record(format!("proxy_on_new_connection({ctx})"), r)?;
     let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
@@ -832,7 +880,7 @@ impl fmt::Display for Report {
                 let _ = writeln!(out, "  {}: {}", text(k), text(v));
             }
         }
-        for call in &h.http_calls {
+        for call in self.http_calls() {
             let _ = writeln!(
                 out,
                 "http call {} to {:?} (timeout {} ms): {}",
@@ -856,7 +904,7 @@ impl fmt::Display for Report {
             let _ = writeln!(out, "metric {} ({:?}) = {}", m.name, m.kind, m.value);
         }
         out.push_str("logs:\n");
-        for (level, message) in &h.logs {
+        for (level, message) in self.logs() {
             let _ = writeln!(out, "  [{level}] {message}");
         }
         f.write_str(out.trim_end())
@@ -877,6 +925,19 @@ fn pairs_json(pairs: &Pairs) -> serde_json::Value {
 }
 
 impl Report {
+    /// The logs of this lifecycle.
+    pub fn logs(&self) -> &[(bindings::LogLevel, String)] {
+        self.host.logs.get(self.earlier.0..).unwrap_or_default()
+    }
+
+    /// The HTTP calls the plugin made during this lifecycle.
+    pub fn http_calls(&self) -> &[reference::HttpCall] {
+        self.host
+            .http_calls
+            .get(self.earlier.1..)
+            .unwrap_or_default()
+    }
+
     /// The properties the plugin set to a value other than the one they had,
     /// sorted by path.
     pub fn properties_written(&self) -> Vec<(&reference::PropertyPath, &Vec<u8>)> {
@@ -962,7 +1023,7 @@ impl Report {
                 "headers": pairs_json(&l.headers),
                 "grpc_status": l.grpc_status,
             })),
-            "http_calls": h.http_calls.iter().map(|c| json!({
+            "http_calls": self.http_calls().iter().map(|c| json!({
                 "token": c.token,
                 "upstream": c.upstream,
                 "headers": pairs_json(&c.headers),
@@ -992,10 +1053,26 @@ impl Report {
                 "name": q.name,
                 "items": q.items.iter().map(|i| text(i)).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
-            "logs": h.logs.iter().map(|(level, message)| json!({
+            "logs": self.logs().iter().map(|(level, message)| json!({
                 "level": level.abi_name(),
                 "message": message,
             })).collect::<Vec<_>>(),
         })
     }
+}
+
+/// The reports of a scenario as `proxy-wasm-abi run --scenario` prints them:
+/// each under a `== request N ==` heading.
+pub fn reports_text(reports: &[Report]) -> String {
+    reports
+        .iter()
+        .enumerate()
+        .map(|(n, report)| format!("== request {} ==\n{report}", n + 1))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The reports of a scenario as JSON: an array of [`Report::to_json`].
+pub fn reports_json(reports: &[Report]) -> serde_json::Value {
+    serde_json::Value::Array(reports.iter().map(Report::to_json).collect())
 }

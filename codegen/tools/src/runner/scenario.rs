@@ -1,0 +1,315 @@
+//! Scenario files: a plugin's setup and a list of requests (or TCP
+//! connections) in TOML, for `proxy-wasm-abi run --scenario` and for tests.
+//!
+//! ```toml
+//! # The plugin's setup, for the whole run.
+//! plugin_configuration = "x-config: yes"    # or plugin_configuration_file = "plugin.conf"
+//! vm_configuration = ""                     # or vm_configuration_file
+//! log_level = "info"                        # default: trace
+//! properties = { "node.id" = "n1" }
+//! call_response = { headers = [[":status", "200"]], body = "ok" }
+//! chunk_size = 10                           # bodies in chunks of this many bytes
+//!
+//! # One entry per request, in order, each on a stream context of its own.
+//! [[request]]
+//! headers = [[":method", "GET"], [":path", "/"], [":authority", "example.com"]]
+//! body = ""
+//! trailers = []
+//! response_headers = [[":status", "200"]]
+//! response_body = ""
+//! response_trailers = []
+//! call_fails = false                        # this request's HTTP calls fail
+//!
+//! [[request]]
+//! tcp = true                                # a TCP connection: body is downstream data,
+//! body = "ping"                             # response_body upstream data
+//! ```
+//!
+//! Every key is optional; unknown keys are errors. Omitted headers are a
+//! `GET /` of `example.com` and a `200` response, as on the command line.
+//! Files are read relative to the scenario file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::bindings::LogLevel;
+use super::reference::{HttpCallResponse, Pairs};
+use super::{Input, Lifecycle};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    plugin_configuration: Option<String>,
+    plugin_configuration_file: Option<String>,
+    vm_configuration: Option<String>,
+    vm_configuration_file: Option<String>,
+    log_level: Option<String>,
+    #[serde(default)]
+    properties: BTreeMap<String, String>,
+    call_response: Option<CallResponse>,
+    #[serde(default)]
+    call_fails: bool,
+    chunk_size: Option<usize>,
+    buffer_limit: Option<usize>,
+    #[serde(default)]
+    request: Vec<Request>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CallResponse {
+    headers: Option<Vec<(String, String)>>,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    trailers: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    #[serde(default)]
+    tcp: bool,
+    headers: Option<Vec<(String, String)>>,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    trailers: Vec<(String, String)>,
+    response_headers: Option<Vec<(String, String)>>,
+    #[serde(default)]
+    response_body: String,
+    #[serde(default)]
+    response_trailers: Vec<(String, String)>,
+    call_response: Option<CallResponse>,
+    call_fails: Option<bool>,
+}
+
+/// The request headers when none are given: a `GET /` of `example.com`.
+pub const DEFAULT_REQUEST: [(&str, &str); 3] = [
+    (":method", "GET"),
+    (":path", "/"),
+    (":authority", "example.com"),
+];
+
+/// The response headers when none are given.
+pub const DEFAULT_RESPONSE: [(&str, &str); 1] = [(":status", "200")];
+
+/// The answer to an HTTP call when none is given: `200`, body `ok`.
+pub fn default_call_response() -> HttpCallResponse {
+    HttpCallResponse {
+        headers: owned(&DEFAULT_RESPONSE),
+        body: b"ok".to_vec(),
+        trailers: Vec::new(),
+    }
+}
+
+/// Pairs from text.
+pub fn owned(pairs: &[(&str, &str)]) -> Pairs {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+fn pairs(list: &[(String, String)]) -> Pairs {
+    list.iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// The log level named `name` (`info`, `WARN`, ...).
+pub fn log_level(name: &str) -> Result<LogLevel, String> {
+    LogLevel::ALL
+        .into_iter()
+        .find(|l| l.abi_name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            let known: Vec<&str> = LogLevel::ALL.iter().map(|l| l.abi_name()).collect();
+            format!("log level `{name}` is none of {}", known.join(", "))
+        })
+}
+
+/// A property path in dotted form, `node.id`, as its segments.
+pub fn property_path(dotted: &str) -> Vec<Vec<u8>> {
+    dotted.split('.').map(|s| s.as_bytes().to_vec()).collect()
+}
+
+impl CallResponse {
+    fn to_response(&self) -> HttpCallResponse {
+        HttpCallResponse {
+            headers: self
+                .headers
+                .as_deref()
+                .map_or_else(|| owned(&DEFAULT_RESPONSE), pairs),
+            body: self.body.as_bytes().to_vec(),
+            trailers: pairs(&self.trailers),
+        }
+    }
+}
+
+/// Reads the scenario in `text` (from a file in `dir`, where the files it
+/// names are) as one [`Input`] per request, for [`super::run_all`]. Errors
+/// are one line, with the line and column for a TOML error.
+pub fn parse(text: &str, dir: &Path) -> Result<Vec<Input>, String> {
+    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|span| line_column(text, span.start));
+        let message = e.message().trim_end().to_string();
+        match at {
+            Some((line, column)) => format!("{line}:{column}: {message}"),
+            None => message,
+        }
+    })?;
+    let file = |inline: &Option<String>, path: &Option<String>, what: &str| match (inline, path) {
+        (Some(_), Some(_)) => Err(format!("give `{what}` or `{what}_file`, not both")),
+        (Some(text), None) => Ok(text.as_bytes().to_vec()),
+        (None, Some(path)) => {
+            let path = dir.join(path);
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        }
+        (None, None) => Ok(Vec::new()),
+    };
+    let plugin_configuration = file(
+        &scenario.plugin_configuration,
+        &scenario.plugin_configuration_file,
+        "plugin_configuration",
+    )?;
+    let vm_configuration = file(
+        &scenario.vm_configuration,
+        &scenario.vm_configuration_file,
+        "vm_configuration",
+    )?;
+    let log_level = scenario.log_level.as_deref().map(log_level).transpose()?;
+    let properties: Vec<_> = scenario
+        .properties
+        .iter()
+        .map(|(path, value)| (property_path(path), value.as_bytes().to_vec()))
+        .collect();
+    let call_response = scenario
+        .call_response
+        .as_ref()
+        .map_or_else(default_call_response, CallResponse::to_response);
+    if scenario.request.is_empty() {
+        return Err("the scenario has no [[request]]".to_string());
+    }
+    Ok(scenario
+        .request
+        .iter()
+        .map(|r| Input {
+            lifecycle: if r.tcp {
+                Lifecycle::Tcp
+            } else {
+                Lifecycle::Http
+            },
+            request_headers: r
+                .headers
+                .as_deref()
+                .map_or_else(|| owned(&DEFAULT_REQUEST), pairs),
+            request_body: r.body.as_bytes().to_vec(),
+            request_trailers: pairs(&r.trailers),
+            response_headers: r
+                .response_headers
+                .as_deref()
+                .map_or_else(|| owned(&DEFAULT_RESPONSE), pairs),
+            response_body: r.response_body.as_bytes().to_vec(),
+            response_trailers: pairs(&r.response_trailers),
+            vm_configuration: vm_configuration.clone(),
+            plugin_configuration: plugin_configuration.clone(),
+            http_call_response: r
+                .call_response
+                .as_ref()
+                .map_or_else(|| call_response.clone(), CallResponse::to_response),
+            http_call_fails: r.call_fails.unwrap_or(scenario.call_fails),
+            chunk_size: scenario.chunk_size,
+            buffer_limit: scenario.buffer_limit,
+            log_level,
+            properties: properties.clone(),
+        })
+        .collect())
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_scenario_becomes_one_input_per_request() {
+        let inputs = parse(
+            r#"
+            plugin_configuration = "conf"
+            log_level = "warn"
+            properties = { "node.id" = "n1" }
+            call_response = { headers = [[":status", "503"]], body = "busy" }
+            chunk_size = 4
+
+            [[request]]
+            headers = [[":path", "/a"]]
+            body = "hello"
+            trailers = [["t", "1"]]
+
+            [[request]]
+            tcp = true
+            body = "ping"
+            response_body = "pong"
+            call_fails = true
+            "#,
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(inputs.len(), 2);
+        let (first, second) = (&inputs[0], &inputs[1]);
+        assert_eq!(first.lifecycle, Lifecycle::Http);
+        assert_eq!(first.request_headers, owned(&[(":path", "/a")]));
+        assert_eq!(first.request_trailers, owned(&[("t", "1")]));
+        assert_eq!(first.response_headers, owned(&DEFAULT_RESPONSE));
+        assert_eq!(first.plugin_configuration, b"conf");
+        assert_eq!(first.log_level, Some(LogLevel::Warn));
+        assert_eq!(
+            first.properties,
+            [(property_path("node.id"), b"n1".to_vec())]
+        );
+        assert_eq!(first.http_call_response.body, b"busy");
+        assert_eq!(first.chunk_size, Some(4));
+        assert!(!first.http_call_fails);
+        assert_eq!(second.lifecycle, Lifecycle::Tcp);
+        assert_eq!(second.request_headers, owned(&DEFAULT_REQUEST));
+        assert_eq!(
+            (
+                second.request_body.as_slice(),
+                second.response_body.as_slice()
+            ),
+            (&b"ping"[..], &b"pong"[..])
+        );
+        assert!(second.http_call_fails);
+    }
+
+    #[test]
+    fn mistakes_are_one_line_with_a_position() {
+        let at = |text: &str| parse(text, Path::new(".")).unwrap_err();
+        assert_eq!(
+            at("[[request]]\nheader = []\n"),
+            "2:1: unknown field `header`, expected one of `tcp`, `headers`, `body`, `trailers`, `response_headers`, `response_body`, `response_trailers`, `call_response`, `call_fails`"
+        );
+        assert_eq!(
+            at("log_level = \"loud\"\n[[request]]\n"),
+            "log level `loud` is none of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL"
+        );
+        assert_eq!(at("chunk_size = 4\n"), "the scenario has no [[request]]");
+        assert_eq!(
+            at("plugin_configuration = \"a\"\nplugin_configuration_file = \"b\"\n[[request]]\n"),
+            "give `plugin_configuration` or `plugin_configuration_file`, not both"
+        );
+        assert_eq!(
+            at("[[request]]\nheaders = [[\":path\"]]\n"),
+            "2:12: invalid length 1, expected a tuple of size 2"
+        );
+    }
+}
