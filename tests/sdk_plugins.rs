@@ -1624,12 +1624,21 @@ fn assert_golden(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
-    assert_eq!(
-        actual,
-        expected,
-        "{} differs from what the runner prints now; rerun with UPDATE_GOLDEN=1 if the change is intended",
-        path.display()
-    );
+    if actual != expected {
+        // The first line that differs, rather than two whole files.
+        let (mut want, mut got) = (expected.lines(), actual.lines());
+        let mut line = 1;
+        loop {
+            match (want.next(), got.next()) {
+                (a, b) if a == b && a.is_some() => line += 1,
+                (a, b) => panic!(
+                    "{} differs from what the runner prints now, first at line {line}:\n  \
+                     file: {a:?}\n   now: {b:?}\nrerun with UPDATE_GOLDEN=1 if the change is intended",
+                    path.display()
+                ),
+            }
+        }
+    }
 }
 
 /// What `proxy-wasm-abi run` prints, as text and as `--format json`, for the
@@ -1656,9 +1665,10 @@ fn a_scenario_runs_its_requests_on_one_instance() {
         .join("tests")
         .join("golden");
     let text = std::fs::read_to_string(dir.join("sdk-shared-data.toml")).unwrap();
-    let inputs = runner::scenario::parse(&text, &dir).expect("the scenario parses");
-    let reports = runner::run_all(&fixture("sdk-shared-data"), &inputs)
+    let scenario = runner::scenario::parse(&text, &dir).expect("the scenario parses");
+    let reports = runner::run_all(&fixture("sdk-shared-data"), &scenario.inputs)
         .unwrap_or_else(|e| panic!("sdk-shared-data: {e}"));
+    assert_eq!(scenario.expectations.check(&reports), Vec::<String>::new());
     let hits: Vec<_> = reports
         .iter()
         .map(|r| value_of(&r.host.request_headers, "x-hits"))

@@ -50,6 +50,8 @@ struct State {
 }
 
 impl HasPluginState for State {
+    const TRACES_HOST_CALLS: bool = true;
+
     fn plugin_state(&mut self) -> &mut PluginState {
         &mut self.plugin
     }
@@ -992,4 +994,43 @@ fn a_panicking_host_function_still_restores_the_state() {
     assert_eq!(store.data_mut().plugin.effective_context(), 8);
     store.data_mut().plugin.leave(saved);
     assert_eq!(store.data_mut().plugin.running(), None);
+}
+
+#[test]
+fn host_calls_are_traced_only_when_asked() {
+    let linker = linker_with(|_, [status, ..]| match status {
+        0 => Ok(()),
+        u32::MAX => Err(Answer::Trap(wasmtime::Error::msg("host trap"))),
+        status => Err(Answer::Status(status)),
+    });
+    let mut guest = Guest::new(MEMORY, &linker);
+    assert_eq!(guest.status([0; 4]), 0);
+    assert!(
+        guest.store.data_mut().plugin.take_host_calls().is_empty(),
+        "off by default"
+    );
+
+    guest.store.data_mut().plugin.trace_host_calls(true);
+    assert_eq!(guest.status([0; 4]), 0);
+    assert_eq!(guest.status([INVALID, 0, 0, 0]), INVALID);
+    assert!(guest.call([u32::MAX, 0, 0, 0]).is_err());
+    let state = &mut guest.store.data_mut().plugin;
+    let seen: Vec<_> = state
+        .host_calls()
+        .iter()
+        .map(|c| (c.function, c.status, c.running))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("f", Some(0), None),
+            ("f", Some(INVALID), None),
+            ("f", None, None)
+        ]
+    );
+    assert_eq!(state.take_host_calls().len(), 3);
+    assert!(state.host_calls().is_empty(), "taken");
+    state.trace_host_calls(false);
+    assert_eq!(guest.status([0; 4]), 0);
+    assert!(guest.store.data_mut().plugin.take_host_calls().is_empty());
 }

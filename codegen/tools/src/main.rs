@@ -187,12 +187,12 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure(format!("error: cannot read {}: {e}", path.display())))
     };
     let wasm = read(&args.plugin)?;
-    let inputs = match &args.scenario {
+    let (inputs, expectations) = match &args.scenario {
         Some(path) => {
             let text = String::from_utf8(read(path)?)
                 .map_err(|_| Failure(format!("error: {} is not UTF-8 text", path.display())))?;
             let dir = path.parent().unwrap_or(Path::new("."));
-            scenario::parse(&text, dir).map_err(|e| {
+            let scenario = scenario::parse(&text, dir).map_err(|e| {
                 // `file:line:column: message` when the error has a position.
                 let gap = if e.starts_with(|c: char| c.is_ascii_digit()) {
                     ""
@@ -200,9 +200,10 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
                     " "
                 };
                 Failure(format!("error: {}:{gap}{e}", path.display()))
-            })?
+            })?;
+            (scenario.inputs, scenario.expectations)
         }
-        None => vec![input_from_flags(&args, read)?],
+        None => (vec![input_from_flags(&args, read)?], Default::default()),
     };
     let reports = match runner::run_all(&wasm, &inputs) {
         Ok(reports) => reports,
@@ -220,7 +221,15 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
         (OutputFormat::Text, true) => say!("{}", runner::reports_text(&reports)),
         (OutputFormat::Json, true) => say!("{:#}", runner::reports_json(&reports)),
     }
-    Ok(ExitCode::SUCCESS)
+    let failures = expectations.check(&reports);
+    for failure in &failures {
+        eprintln!("expectation failed: {failure}");
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The one lifecycle the command-line flags describe.

@@ -194,6 +194,66 @@ mod run {
         assert!(text(&broken.stderr).contains("not a valid wasm module"));
     }
 
+    /// A v0.2.1 plugin whose `proxy_on_vm_start` asks for the property
+    /// `missing` (answered NOT_FOUND) and then traps, as SDKs do on a status
+    /// they do not expect.
+    fn trips_on_not_found() -> Vec<u8> {
+        wat::parse_str(
+            r#"(module
+                (import "env" "proxy_get_property"
+                    (func $get (param i32 i32 i32 i32) (result i32)))
+                (memory (export "memory") 1)
+                (data (i32.const 16) "missing")
+                (func (export "proxy_abi_version_0_2_1"))
+                (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+                (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+                    (if (call $get (i32.const 16) (i32.const 7) (i32.const 64) (i32.const 68))
+                        (then unreachable))
+                    (i32.const 1)))"#,
+        )
+        .expect("valid WAT")
+    }
+
+    #[test]
+    fn a_trap_after_a_failed_host_call_names_the_call() {
+        let out = cli(&["run", &write("trips", &trips_on_not_found())]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(
+                "proxy_on_vm_start(1, 0) failed: the plugin trapped"
+            ) && stderr.contains(
+                "(after `proxy_get_property -> NOT_FOUND in proxy_on_vm_start`: a status it may not handle)"
+            ),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn unmet_expectations_exit_1() {
+        let dir = temp_dir("expect");
+        let wasm = dir.join("plugin.wasm");
+        std::fs::write(&wasm, plugin(true)).unwrap();
+        let scenario = dir.join("scenario.toml");
+        std::fs::write(
+            &scenario,
+            "strict = true\n[[request]]\n[[expect]]\ncall = \"proxy_http_call\"\n",
+        )
+        .unwrap();
+        let out = cli(&[
+            "run",
+            wasm.to_str().unwrap(),
+            "--scenario",
+            scenario.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr).trim(),
+            "expectation failed: expected `proxy_http_call`, but the plugin made no such call"
+        );
+        assert!(text(&out.stdout).starts_with("== request 1 ==\n"));
+    }
+
     #[test]
     fn bad_inputs_are_one_line_errors() {
         let path = write("inputs", &plugin(true));

@@ -24,7 +24,7 @@ pub use plugin::{
 };
 pub use shim::{Answer, HostCall, Imports, Memory, Statuses, decode, decode_or, shim, to_u32};
 pub use state::{
-    AccessLevel, CallbackId, Grant, HasPluginState, PluginState, Running, Saved, Slot,
+    AccessLevel, CallbackId, Grant, HasPluginState, PluginState, Running, Saved, Slot, TracedCall,
 };
 
 /// Key/value pairs in order, as a `Host` returns a map.

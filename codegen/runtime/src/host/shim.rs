@@ -5,7 +5,7 @@
 //! A generated shim reads as the list of what it checks:
 //!
 //! ```ignore
-//! rt::host::shim(caller, &STATUS, |call| {
+//! rt::host::shim(caller, "proxy_get_property", &STATUS, |call| {
 //!     let (mut mem, data) = call.memory()?;
 //!     mem.out_slot(return_value_data, 4)?;
 //!     let key = mem.str(key_data, key_size)?;
@@ -61,9 +61,13 @@ impl From<wasmtime::Error> for Answer {
 /// Runs a shim's `body` for a call from `caller`: `Ok(())` answers
 /// `statuses.success`, an [`Answer::Status`] that status, a role its value
 /// in `statuses`, and an [`Answer::Trap`] traps the plugin.
+///
+/// `function` names the host function for the trace of
+/// [`PluginState::trace_host_calls`].
 #[inline]
 pub fn shim<T: HasPluginState + 'static>(
     caller: wasmtime::Caller<'_, T>,
+    function: &'static str,
     statuses: &'static Statuses,
     body: impl FnOnce(&mut HostCall<'_, T>) -> Result<(), Answer>,
 ) -> wasmtime::Result<u32> {
@@ -71,13 +75,21 @@ pub fn shim<T: HasPluginState + 'static>(
         caller,
         memory: None,
     };
-    match body(&mut call) {
+    let answer = match body(&mut call) {
         Ok(()) => Ok(statuses.success),
         Err(Answer::Status(status)) => Ok(status),
         Err(Answer::MemoryFault) => Ok(statuses.memory_fault),
         Err(Answer::BadArgument) => Ok(statuses.bad_argument),
         Err(Answer::Trap(error)) => Err(error),
+    };
+    if T::TRACES_HOST_CALLS {
+        let status = answer.as_ref().ok().copied();
+        call.caller
+            .data_mut()
+            .plugin_state()
+            .traced(function, status);
     }
+    answer
 }
 
 /// One call of a host function by a plugin, inside [`shim`].
@@ -405,7 +417,7 @@ macro_rules! wraps {
             )]
             pub fn $wrap<$($ty),*>(
                 &mut self,
-                name: &str,
+                name: &'static str,
                 body: impl Fn(&mut HostCall<'_, T>, $($ty),*) -> Result<(), Answer>
                     + Send
                     + Sync
@@ -419,7 +431,7 @@ macro_rules! wraps {
                     self.module,
                     name,
                     move |caller: wasmtime::Caller<'_, T>, $($arg: $ty),*| {
-                        shim(caller, statuses, |call| body(call, $($arg),*))
+                        shim(caller, name, statuses, |call| body(call, $($arg),*))
                     },
                 )?;
                 Ok(())

@@ -325,6 +325,20 @@ pub struct PluginState {
     streams: Streams,
     instances: Vec<Exports>,
     current: Option<usize>,
+    /// The host calls made while tracing is on.
+    trace: Option<Vec<TracedCall>>,
+}
+
+/// One host call a plugin made, as [`PluginState::trace_host_calls`]
+/// records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TracedCall {
+    /// The host function, e.g. `proxy_log`.
+    pub function: &'static str,
+    /// The callback that was running, if any.
+    pub running: Option<Running>,
+    /// The status the plugin got; `None` when the call trapped.
+    pub status: Option<u32>,
 }
 
 impl Default for PluginState {
@@ -337,6 +351,7 @@ impl Default for PluginState {
             streams: Streams::default(),
             instances: Vec::new(),
             current: None,
+            trace: None,
         }
     }
 }
@@ -353,6 +368,7 @@ impl Clone for PluginState {
             streams: self.streams.clone(),
             instances: Vec::new(),
             current: None,
+            trace: self.trace.clone(),
         }
     }
 }
@@ -384,6 +400,38 @@ impl PluginState {
     #[inline]
     pub fn access_rules_enforced(&self) -> bool {
         self.enforce
+    }
+
+    /// Starts (or stops) recording every call of a host function that
+    /// answers a status, with that status: what a test host needs to check
+    /// which calls a plugin made and whether it handled what it got. Off by
+    /// default; stopping drops what was recorded. Only store data whose
+    /// [`HasPluginState::TRACES_HOST_CALLS`] is `true` is traced.
+    pub fn trace_host_calls(&mut self, on: bool) {
+        self.trace = on.then(Vec::new);
+    }
+
+    /// The host calls recorded and not yet taken, oldest first.
+    pub fn host_calls(&self) -> &[TracedCall] {
+        self.trace.as_deref().unwrap_or_default()
+    }
+
+    /// The host calls recorded since tracing started or this was last
+    /// called, oldest first (empty when tracing is off).
+    pub fn take_host_calls(&mut self) -> Vec<TracedCall> {
+        self.trace.as_mut().map(core::mem::take).unwrap_or_default()
+    }
+
+    /// Records a host call if tracing is on.
+    #[inline]
+    pub(crate) fn traced(&mut self, function: &'static str, status: Option<u32>) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(TracedCall {
+                function,
+                running: self.running,
+                status,
+            });
+        }
     }
 
     /// The callback now running, if any.
@@ -538,6 +586,11 @@ impl PluginState {
 
 /// Store data that holds a [`PluginState`].
 pub trait HasPluginState {
+    /// Whether the shims may record host calls
+    /// ([`PluginState::trace_host_calls`]). A constant, so that hosts that
+    /// never trace (the default) pay nothing for it on each call.
+    const TRACES_HOST_CALLS: bool = false;
+
     /// The state, in the store's data.
     fn plugin_state(&mut self) -> &mut PluginState;
 }

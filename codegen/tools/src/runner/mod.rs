@@ -4,6 +4,7 @@
 
 use std::fmt::{self, Write as _};
 
+pub mod expect;
 pub mod reference;
 pub mod scenario;
 pub mod versions;
@@ -115,6 +116,9 @@ pub struct Report {
     /// How many of the host's logs and HTTP calls came before this
     /// lifecycle: the report shows the rest.
     pub earlier: (usize, usize),
+    /// The host calls the plugin made during this lifecycle (the first
+    /// report's include the plugin's start), in order.
+    pub host_calls: Vec<expect::HostCall>,
     /// The host's final state.
     pub host: ReferenceHost,
 }
@@ -132,6 +136,9 @@ pub enum RunError {
         call: String,
         /// What went wrong.
         error: bindings::CallError,
+        /// The last host call of the callback, when it did not succeed: a
+        /// status the plugin likely did not handle.
+        after: Option<Box<expect::HostCall>>,
     },
     /// The plugin rejected its configuration.
     Rejected(&'static str),
@@ -142,7 +149,15 @@ impl fmt::Display for RunError {
         match self {
             RunError::BadModule(e) => write!(f, "not a valid wasm module: {e}"),
             RunError::Plugin(e) => write!(f, "cannot load the plugin: {e}"),
-            RunError::Callback { call, error } => write!(f, "{call} failed: {error}"),
+            RunError::Callback { call, error, after } => {
+                write!(f, "{call} failed: {error}")?;
+                match after {
+                    Some(host_call) => {
+                        write!(f, " (after `{host_call}`: a status it may not handle)")
+                    }
+                    None => Ok(()),
+                }
+            }
             RunError::Rejected(what) => {
                 write!(f, "the plugin rejected its {what} (returned false)")
             }
@@ -230,6 +245,7 @@ impl Session {
         let linkers =
             versions::Linkers::new(&engine).map_err(|e| RunError::BadModule(first_line(&e)))?;
         let mut store = wasmtime::Store::new(&engine, host);
+        store.data_mut().plugin.trace_host_calls(true);
         let plugin =
             AnyPlugin::instantiate(&mut store, &linkers, &module).map_err(RunError::Plugin)?;
         Ok(Session {
@@ -256,7 +272,20 @@ impl Session {
                 self.steps.push(Step { call, outcome });
                 Ok(value)
             }
-            Err(error) => Err(RunError::Callback { call, error }),
+            Err(error) => {
+                let version = self.plugin.version();
+                let names = self.plugin.callback_names();
+                let after = self
+                    .store
+                    .data()
+                    .plugin
+                    .host_calls()
+                    .last()
+                    .map(|traced| expect::name(version, names, traced))
+                    .filter(|host_call| !host_call.succeeded && host_call.status.is_some())
+                    .map(Box::new);
+                Err(RunError::Callback { call, error, after })
+            }
         }
     }
 
@@ -541,6 +570,18 @@ impl Session {
         passed.map(|_| Some(sent))
     }
 
+    /// The host calls traced since the last time, named.
+    pub fn take_host_calls(&mut self) -> Vec<expect::HostCall> {
+        let (version, names) = (self.plugin.version(), self.plugin.callback_names());
+        self.store
+            .data_mut()
+            .plugin
+            .take_host_calls()
+            .iter()
+            .map(|traced| expect::name(version, names, traced))
+            .collect()
+    }
+
     /// The flow outgrew the buffer limit while paused.
     fn over_limit(&mut self, flow: Flow, limit: usize) {
         let outcome = if flow == Flow::RequestBody {
@@ -665,6 +706,7 @@ impl Session {
             ),
             properties_before,
             earlier,
+            host_calls: self.take_host_calls(),
             lifecycle: input.lifecycle,
             steps: std::mem::take(&mut self.steps),
             request_before: (input.request_headers.clone(), input.request_body.clone()),
@@ -1033,6 +1075,11 @@ impl Report {
             })).collect::<Vec<_>>(),
             "continued": h.continued.iter().map(|s| s.abi_name()).collect::<Vec<_>>(),
             "closed": h.closed.iter().map(|s| s.abi_name()).collect::<Vec<_>>(),
+            "host_calls": self.host_calls.iter().map(|c| json!({
+                "function": c.function,
+                "status": c.status,
+                "callback": c.callback,
+            })).collect::<Vec<_>>(),
             "tick_period_ms": h.tick_period_ms,
             "metrics": h.metrics.iter().map(|m| json!({
                 "name": m.name,

@@ -325,6 +325,8 @@ impl ReferenceHost {
 }
 
 impl HasPluginState for ReferenceHost {
+    const TRACES_HOST_CALLS: bool = true;
+
     fn plugin_state(&mut self) -> &mut PluginState {
         &mut self.plugin
     }

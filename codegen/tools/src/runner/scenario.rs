@@ -23,6 +23,13 @@
 //! [[request]]
 //! tcp = true                                # a TCP connection: body is downstream data,
 //! body = "ping"                             # response_body upstream data
+//!
+//! # Host calls the plugin must make (see `runner::expect`).
+//! strict = false                            # true: no other host calls allowed
+//! in_order = false                          # true: in this order
+//! [[expect]]
+//! call = "proxy_http_call"
+//! status = "OK"                             # optional: the answer it got
 //! ```
 //!
 //! Every key is optional; unknown keys are errors. Omitted headers are a
@@ -35,12 +42,13 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::bindings::LogLevel;
+use super::expect::{Expectations, Expected};
 use super::reference::{HttpCallResponse, Pairs};
 use super::{Input, Lifecycle};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Scenario {
+struct File {
     plugin_configuration: Option<String>,
     plugin_configuration_file: Option<String>,
     vm_configuration: Option<String>,
@@ -55,6 +63,29 @@ struct Scenario {
     buffer_limit: Option<usize>,
     #[serde(default)]
     request: Vec<Request>,
+    #[serde(default)]
+    strict: bool,
+    #[serde(default)]
+    in_order: bool,
+    #[serde(default)]
+    expect: Vec<Expect>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    call: String,
+    status: Option<String>,
+}
+
+/// A scenario file, read: one [`Input`] per request for
+/// [`super::run_all`], and what to check afterwards.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The requests (or connections), in order.
+    pub inputs: Vec<Input>,
+    /// The host calls expected of the whole run.
+    pub expectations: Expectations,
 }
 
 #[derive(Deserialize, Default)]
@@ -149,10 +180,10 @@ impl CallResponse {
 }
 
 /// Reads the scenario in `text` (from a file in `dir`, where the files it
-/// names are) as one [`Input`] per request, for [`super::run_all`]. Errors
-/// are one line, with the line and column for a TOML error.
-pub fn parse(text: &str, dir: &Path) -> Result<Vec<Input>, String> {
-    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+/// names are). Errors are one line, with the line and column for a TOML
+/// error.
+pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
+    let scenario: File = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|span| line_column(text, span.start));
         let message = e.message().trim_end().to_string();
         match at {
@@ -192,7 +223,19 @@ pub fn parse(text: &str, dir: &Path) -> Result<Vec<Input>, String> {
     if scenario.request.is_empty() {
         return Err("the scenario has no [[request]]".to_string());
     }
-    Ok(scenario
+    let expectations = Expectations {
+        calls: scenario
+            .expect
+            .iter()
+            .map(|e| Expected {
+                function: e.call.clone(),
+                status: e.status.clone(),
+            })
+            .collect(),
+        in_order: scenario.in_order,
+        strict: scenario.strict,
+    };
+    let inputs = scenario
         .request
         .iter()
         .map(|r| Input {
@@ -225,7 +268,11 @@ pub fn parse(text: &str, dir: &Path) -> Result<Vec<Input>, String> {
             log_level,
             properties: properties.clone(),
         })
-        .collect())
+        .collect();
+    Ok(Scenario {
+        inputs,
+        expectations,
+    })
 }
 
 /// The 1-based line and column of byte `offset` in `text`.
@@ -242,7 +289,7 @@ mod tests {
 
     #[test]
     fn a_full_scenario_becomes_one_input_per_request() {
-        let inputs = parse(
+        let scenario = parse(
             r#"
             plugin_configuration = "conf"
             log_level = "warn"
@@ -260,11 +307,23 @@ mod tests {
             body = "ping"
             response_body = "pong"
             call_fails = true
+
+            [[expect]]
+            call = "proxy_log"
             "#,
             Path::new("."),
         )
         .unwrap();
+        let inputs = &scenario.inputs;
         assert_eq!(inputs.len(), 2);
+        assert_eq!(
+            scenario.expectations.calls,
+            [Expected {
+                function: "proxy_log".into(),
+                status: None
+            }]
+        );
+        assert!(!scenario.expectations.strict && !scenario.expectations.in_order);
         let (first, second) = (&inputs[0], &inputs[1]);
         assert_eq!(first.lifecycle, Lifecycle::Http);
         assert_eq!(first.request_headers, owned(&[(":path", "/a")]));

@@ -300,6 +300,16 @@ impl AnyPlugin {
         })
     }
 
+    /// The export names of the callbacks of the plugin's version, indexed
+    /// by callback id.
+    pub fn callback_names(&self) -> &'static [&'static str] {
+        match self {
+            AnyPlugin::V0_1_0(_) => v0_1_0::CALLBACK_NAMES,
+            AnyPlugin::V0_2_0(_) => v0_2_0::CALLBACK_NAMES,
+            AnyPlugin::V0_2_1(_) => v21::CALLBACK_NAMES,
+        }
+    }
+
     /// The ABI version the plugin runs as.
     pub fn version(&self) -> &'static str {
         match self {
