@@ -25,7 +25,9 @@ pub fn workspace_root() -> PathBuf {
 // ---------------------------------------------------------------------------
 
 /// The target plugins are compiled for.
-pub const PLUGIN_TARGET: &str = "wasm32-wasip1";
+pub const PLUGIN_TARGET: &str = build::TARGET;
+
+use proxy_wasm_abi_tools::runner::build;
 
 /// Where plugins are built: a target directory of its own, so that a plugin
 /// build never waits for the lock the outer `cargo test` holds on `target/`.
@@ -73,65 +75,9 @@ pub fn build_plugin(name: &str) -> PathBuf {
 /// (what [`build_plugin`] does first; public for tests that run cargo on a
 /// plugin themselves).
 pub fn ensure_plugin_target() {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let outcome = INSTALLED.get_or_init(|| {
-        let root = workspace_root();
-        let listed = Command::new("rustup")
-            .args(["target", "list", "--installed"])
-            .current_dir(&root)
-            .output();
-        if let Ok(listed) = &listed
-            && listed.status.success()
-            && String::from_utf8_lossy(&listed.stdout)
-                .lines()
-                .any(|line| line.trim() == PLUGIN_TARGET)
-        {
-            return Ok(());
-        }
-        if listed.is_err() && target_in_sysroot(&root) {
-            // A toolchain without rustup that ships the target anyway.
-            return Ok(());
-        }
-        eprintln!("installing the {PLUGIN_TARGET} target with rustup");
-        let added = Command::new("rustup")
-            .args(["target", "add", PLUGIN_TARGET])
-            .current_dir(&root)
-            .output();
-        match added {
-            Ok(added) if added.status.success() => Ok(()),
-            Ok(added) => Err(String::from_utf8_lossy(&added.stderr)
-                .trim()
-                .replace('\n', "; ")),
-            Err(error) => Err(format!("cannot run rustup: {error}")),
-        }
-    });
-    if let Err(why) = outcome {
-        panic!(
-            "the {PLUGIN_TARGET} target is missing and could not be installed ({why}); \
-             install it with `rustup target add {PLUGIN_TARGET}` (run in {}) and rerun the tests",
-            workspace_root().display()
-        );
+    if let Err(why) = build::ensure_target(&workspace_root()) {
+        panic!("{why}");
     }
-}
-
-/// Whether the active `rustc`'s sysroot holds the plugin target's standard library.
-fn target_in_sysroot(root: &Path) -> bool {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .current_dir(root)
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| {
-            let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            Path::new(&sysroot)
-                .join("lib/rustlib")
-                .join(PLUGIN_TARGET)
-                .join("lib")
-                .is_dir()
-        })
-        .unwrap_or(false)
 }
 
 /// Runs the cargo build of one plugin; see [`build_plugin`].
@@ -150,7 +96,6 @@ fn run_plugin_build(name: &str) -> PathBuf {
 /// dir, and returns the directory holding the .wasm files. Panics with
 /// cargo's output (and how to refresh a stale lock file) on failure.
 fn cargo_build_plugins(dir_name: &str, whole_workspace: bool) -> PathBuf {
-    ensure_plugin_target();
     let dir = workspace_root()
         .join("tests")
         .join("plugins")
@@ -161,49 +106,29 @@ fn cargo_build_plugins(dir_name: &str, whole_workspace: bool) -> PathBuf {
         "no plugin crate or workspace `{dir_name}`: {} does not exist",
         manifest.display()
     );
-    let target_dir = plugin_target_dir();
-    // The cargo running these tests, so the plugin is built by the same toolchain.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("building plugin `{dir_name}` for {PLUGIN_TARGET}");
     let started = std::time::Instant::now();
-    let mut command = Command::new(&cargo);
-    command.args(["build", "--release", "--locked"]);
+    let mut extra = vec!["--locked"];
     if whole_workspace {
-        command.arg("--workspace");
+        extra.push("--workspace");
     }
-    let output = command
-        .args(["--target", PLUGIN_TARGET])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .current_dir(&dir)
-        // Flags meant for the outer build must not leak into the wasm build.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {}: {error}", Path::new(&cargo).display()));
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("--locked") {
-            format!(
-                "\nhint: the Cargo.lock is out of date; refresh it with \
+    let built =
+        build::cargo_build(&manifest, &plugin_target_dir(), &extra).unwrap_or_else(|error| {
+            let hint = if error.contains("--locked") {
+                format!(
+                    "\nhint: the Cargo.lock is out of date; refresh it with \
                  `cargo fetch --manifest-path tests/plugins/{dir_name}/Cargo.toml` and commit it"
-            )
-        } else {
-            String::new()
-        };
-        panic!(
-            "building plugin `{dir_name}` failed ({}):\n{stderr}{hint}",
-            output.status
-        );
-    }
+                )
+            } else {
+                String::new()
+            };
+            panic!("building plugin `{dir_name}` failed: {error}{hint}")
+        });
     eprintln!(
         "built plugin `{dir_name}` in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    target_dir.join(PLUGIN_TARGET).join("release")
+    built
 }
 
 // ---------------------------------------------------------------------------
@@ -664,28 +589,9 @@ fn run_published_build(package: &str, version: &str) -> PathBuf {
     write_file(&manifest, &text);
 
     let target_dir = plugin_target_dir().join(format!("published-{package}-{version}"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("building the examples of {package} {version} for {PLUGIN_TARGET}");
-    let output = Command::new(&cargo)
-        .args(["build", "--release", "--locked", "--examples"])
-        .args(["--target", PLUGIN_TARGET])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .current_dir(&copy)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {}: {error}", Path::new(&cargo).display()));
-    assert!(
-        output.status.success(),
-        "building the examples of {package} {version} failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    target_dir
-        .join(PLUGIN_TARGET)
-        .join("release")
+    build::cargo_build(&manifest, &target_dir, &["--locked", "--examples"])
+        .unwrap_or_else(|error| panic!("building the examples of {package} {version}: {error}"))
         .join("examples")
 }
 

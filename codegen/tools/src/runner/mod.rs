@@ -4,6 +4,7 @@
 
 use std::fmt::{self, Write as _};
 
+pub mod build;
 pub mod expect;
 pub mod reference;
 pub mod scenario;
