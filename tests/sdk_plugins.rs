@@ -1700,3 +1700,73 @@ fn a_scenario_runs_its_requests_on_one_instance() {
         &format!("{:#}\n", runner::reports_json(&reports)),
     );
 }
+
+/// The clock, extra timer firings and queue items from outside are inputs
+/// too: the hello-tick fixture logs the clock at start and counts ticks,
+/// the shared-data fixture drains what another plugin put on its queue.
+#[test]
+fn clock_ticks_and_queue_items_are_inputs() {
+    let input = Input {
+        clock_ns: Some(1_700_000_000_000_000_000),
+        ticks: 3,
+        ..example_input("/")
+    };
+    let report = run_ok("sdk-hello-tick", &fixture("sdk-hello-tick"), &input);
+    assert_eq!(
+        messages(&report.host),
+        [
+            "hello from sdk-hello-tick",
+            "the host clock reads 1700000000 s since the epoch",
+            "tick 1",
+            "tick 2",
+            "tick 3",
+            "tick 4",
+            "tick 5",
+        ],
+        "once after start, once after the request, then three more"
+    );
+
+    let input = Input {
+        enqueue: vec![
+            ("sdk-events".to_string(), b"from outside".to_vec()),
+            ("no-such-queue".to_string(), b"lost".to_vec()),
+        ],
+        ..example_input("/inside")
+    };
+    let report = run_ok("sdk-shared-data", &fixture("sdk-shared-data"), &input);
+    let logged = messages(&report.host);
+    let dequeued: Vec<_> = logged
+        .iter()
+        .filter(|m| m.starts_with("dequeued "))
+        .collect();
+    assert_eq!(
+        dequeued,
+        [&"dequeued from outside", &"dequeued /inside"],
+        "the outside item comes first, before the request"
+    );
+    assert!(
+        steps(&report.steps).contains(&"(enqueue on `no-such-queue`) -> no such queue".to_string())
+    );
+}
+
+/// Foreign functions the host offers answer their bytes and are recorded;
+/// any other name is NOT_FOUND.
+#[test]
+fn foreign_functions_answer_what_they_were_given() {
+    use proxy_wasm_abi_tools::runner::bindings::{Host, Status};
+    let mut host = ReferenceHost::default();
+    host.foreign_functions
+        .insert("compress".to_string(), b"zz".to_vec());
+    assert_eq!(
+        host.proxy_call_foreign_function("compress", b"aaaa"),
+        Ok(b"zz".to_vec())
+    );
+    assert_eq!(
+        host.proxy_call_foreign_function("expand", b""),
+        Err(Status::NotFound)
+    );
+    assert_eq!(
+        host.foreign_calls,
+        [("compress".to_string(), b"aaaa".to_vec())]
+    );
+}

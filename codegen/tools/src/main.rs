@@ -143,6 +143,21 @@ struct RunArgs {
     /// The plugin's HTTP calls fail (reset or timeout): no headers, no body.
     #[arg(long)]
     call_fails: bool,
+    /// The host clock, in nanoseconds since the epoch (default:
+    /// 2020-01-01T00:00:00Z); it does not advance.
+    #[arg(long, value_name = "NS")]
+    clock_ns: Option<u64>,
+    /// Fire the timer this many more times after the request (if the plugin
+    /// set a tick period).
+    #[arg(long, default_value_t = 0)]
+    ticks: u32,
+    /// Put an item on a queue the plugin registered, `queue=item`, before
+    /// the request; repeatable.
+    #[arg(long = "enqueue", value_name = "QUEUE=ITEM")]
+    enqueue: Vec<String>,
+    /// Offer a foreign function, `name=answer`; repeatable.
+    #[arg(long = "foreign-function", value_name = "NAME=ANSWER")]
+    foreign_functions: Vec<String>,
     /// How to print what happened.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
@@ -156,7 +171,7 @@ struct RunArgs {
             "headers", "body", "response_headers", "response_body", "config", "vm_config",
             "tcp", "chunk_size", "buffer_limit", "trailers", "response_trailers",
             "properties", "log_level", "call_response_headers", "call_response_body",
-            "call_fails",
+            "call_fails", "clock_ns", "ticks", "enqueue", "foreign_functions",
         ]
     )]
     scenario: Option<PathBuf>,
@@ -247,13 +262,18 @@ fn input_from_flags(
                 list.iter().map(|h| header(h)).collect()
             }
         };
-    let property = |text: &String| {
-        let Some((path, value)) = text.split_once('=') else {
-            return Err(Failure(format!(
-                "error: property `{text}` is not `path=value`"
-            )));
-        };
-        Ok((scenario::property_path(path), value.as_bytes().to_vec()))
+    // `key=value`, or a one-line error naming the option and the form.
+    let split = |text: &String, option: &str, form: &str| -> Result<(String, Vec<u8>), Failure> {
+        text.split_once('=')
+            .map(|(key, value)| (key.to_string(), value.as_bytes().to_vec()))
+            .ok_or_else(|| Failure(format!("error: {option} `{text}` is not `{form}`")))
+    };
+    let property = |text: &String| -> Result<_, Failure> {
+        let (path, value) = split(text, "property", "path=value")?;
+        Ok((scenario::property_path(&path), value))
+    };
+    let named = |list: &[String], option: &str, form: &str| -> Result<Vec<_>, Failure> {
+        list.iter().map(|text| split(text, option, form)).collect()
     };
     let file = |path: &Option<PathBuf>| -> Result<Vec<u8>, Failure> {
         Ok(path.as_deref().map(&read).transpose()?.unwrap_or_default())
@@ -291,6 +311,10 @@ fn input_from_flags(
             .transpose()
             .map_err(|e| Failure(format!("error: {e}")))?,
         http_call_fails: args.call_fails,
+        clock_ns: args.clock_ns,
+        ticks: args.ticks,
+        enqueue: named(&args.enqueue, "enqueue", "queue=item")?,
+        foreign_functions: named(&args.foreign_functions, "foreign function", "name=answer")?,
     })
 }
 

@@ -77,6 +77,19 @@ pub struct Input {
     /// of answering `http_call_response`: it gets no headers, body or
     /// trailers, as Envoy reports a failed call.
     pub http_call_fails: bool,
+    /// The host's clock, in nanoseconds since the epoch (`None`: the
+    /// reference host's fixed 2020-01-01T00:00:00Z). It does not advance.
+    pub clock_ns: Option<u64>,
+    /// How many more times the timer fires after the lifecycle, if the
+    /// plugin set a tick period (it also fires once between lifecycles).
+    pub ticks: u32,
+    /// Items put on queues the plugin registered, by queue name, before the
+    /// lifecycle (as another plugin would); delivered with
+    /// `proxy_on_queue_ready`.
+    pub enqueue: Vec<(String, Vec<u8>)>,
+    /// Foreign functions the host offers, by name, with the bytes each
+    /// answers (setup: the first input's count).
+    pub foreign_functions: Vec<(String, Vec<u8>)>,
 }
 
 /// How much body or connection data the runner buffers for a plugin that
@@ -646,6 +659,8 @@ pub fn run_all(wasm: &[u8], inputs: &[Input]) -> Result<Vec<Report>, RunError> {
         plugin_configuration: setup.plugin_configuration.clone(),
         log_level: setup.log_level.unwrap_or(bindings::LogLevel::Trace),
         properties: setup.properties.iter().cloned().collect(),
+        foreign_functions: setup.foreign_functions.iter().cloned().collect(),
+        now_ns: setup.clock_ns.unwrap_or(ReferenceHost::default().now_ns),
         ..ReferenceHost::default()
     };
     let mut s = Session::new(wasm, host)?;
@@ -681,6 +696,20 @@ impl Session {
         };
         self.forwarded = Default::default();
         self.http_calls_fail = input.http_call_fails;
+        if let Some(now) = input.clock_ns {
+            self.store.data_mut().now_ns = now;
+        }
+        for (queue, item) in &input.enqueue {
+            if !self.store.data_mut().enqueue(queue, item) {
+                self.steps.push(Step {
+                    call: format!("(enqueue on `{queue}`)"),
+                    outcome: "no such queue".to_string(),
+                });
+            }
+        }
+        if !input.enqueue.is_empty() {
+            self.deliver(&input.http_call_response)?;
+        }
         let r = self
             .plugin
             .proxy_on_context_create(&mut self.store, ctx, ROOT_CONTEXT);
@@ -692,6 +721,9 @@ impl Session {
         }
         self.deliver(&input.http_call_response)?;
         self.finish(ctx)?;
+        for _ in 0..input.ticks {
+            self.deliver(&input.http_call_response)?;
+        }
         let host = self.store.data().clone();
         let [request_body, response_body, downstream, upstream] =
             std::mem::take(&mut self.forwarded);

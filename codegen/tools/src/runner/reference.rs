@@ -153,6 +153,11 @@ pub struct ReferenceHost {
     pub random_state: u64,
     /// The exit code, if the plugin called `proc_exit`.
     pub exit_code: Option<u32>,
+    /// Foreign functions the host offers, by name, each answering the
+    /// same bytes; any other name is NOT_FOUND.
+    pub foreign_functions: HashMap<String, Vec<u8>>,
+    /// Foreign function calls the plugin made: name and arguments.
+    pub foreign_calls: Vec<(String, Vec<u8>)>,
 }
 
 impl Default for ReferenceHost {
@@ -190,6 +195,8 @@ impl Default for ReferenceHost {
             now_ns: 1_577_836_800_000_000_000,
             random_state: 0x853c_49e6_748f_ea9b,
             exit_code: None,
+            foreign_functions: HashMap::new(),
+            foreign_calls: Vec::new(),
         }
     }
 }
@@ -261,6 +268,19 @@ impl ReferenceHost {
     fn metric_mut(&mut self, metric_id: u32) -> Option<&mut Metric> {
         let index = usize::try_from(metric_id).ok()?.checked_sub(1)?;
         self.metrics.get_mut(index)
+    }
+
+    /// Puts `item` on the queue named `name` that the plugin registered, as
+    /// another plugin or the host would; `false` when there is none. The
+    /// plugin hears of it with `proxy_on_queue_ready`.
+    pub fn enqueue(&mut self, name: &str, item: &[u8]) -> bool {
+        let Some(index) = self.queues.iter().position(|q| q.name == name) else {
+            return false;
+        };
+        self.queues[index].items.push_back(item.to_vec());
+        let id = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        self.queues_ready.push(id);
+        true
     }
 
     /// Records a log entry, unless it is below the host's log level (as a
@@ -676,9 +696,14 @@ impl Host for ReferenceHost {
         name: &str,
         arguments: &[u8],
     ) -> Result<Vec<u8>, Status> {
-        // No foreign functions are registered in this host.
-        let _ = (name, arguments);
-        Err(Status::NotFound)
+        let answer = self
+            .foreign_functions
+            .get(name)
+            .cloned()
+            .ok_or(Status::NotFound)?;
+        self.foreign_calls
+            .push((name.to_string(), arguments.to_vec()));
+        Ok(answer)
     }
 
     fn args_sizes_get(&mut self) -> Result<(usize, usize), WasiErrno> {

@@ -9,6 +9,8 @@
 //! properties = { "node.id" = "n1" }
 //! call_response = { headers = [[":status", "200"]], body = "ok" }
 //! chunk_size = 10                           # bodies in chunks of this many bytes
+//! clock_ns = 1700000000000000000            # the host clock (default 2020-01-01)
+//! foreign_functions = { compress = "zz" }   # name = what it answers
 //!
 //! # One entry per request, in order, each on a stream context of its own.
 //! [[request]]
@@ -19,6 +21,8 @@
 //! response_body = ""
 //! response_trailers = []
 //! call_fails = false                        # this request's HTTP calls fail
+//! enqueue = [["events", "item"]]            # put on the plugin's queues first
+//! ticks = 2                                 # timer firings after the request
 //!
 //! [[request]]
 //! tcp = true                                # a TCP connection: body is downstream data,
@@ -61,6 +65,9 @@ struct File {
     call_fails: bool,
     chunk_size: Option<usize>,
     buffer_limit: Option<usize>,
+    clock_ns: Option<u64>,
+    #[serde(default)]
+    foreign_functions: BTreeMap<String, String>,
     #[serde(default)]
     request: Vec<Request>,
     #[serde(default)]
@@ -115,6 +122,10 @@ struct Request {
     response_trailers: Vec<(String, String)>,
     call_response: Option<CallResponse>,
     call_fails: Option<bool>,
+    #[serde(default)]
+    enqueue: Vec<(String, String)>,
+    #[serde(default)]
+    ticks: u32,
 }
 
 /// The request headers when none are given: a `GET /` of `example.com`.
@@ -267,6 +278,18 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
             buffer_limit: scenario.buffer_limit,
             log_level,
             properties: properties.clone(),
+            clock_ns: scenario.clock_ns,
+            ticks: r.ticks,
+            enqueue: r
+                .enqueue
+                .iter()
+                .map(|(queue, item)| (queue.clone(), item.as_bytes().to_vec()))
+                .collect(),
+            foreign_functions: scenario
+                .foreign_functions
+                .iter()
+                .map(|(name, answer)| (name.clone(), answer.as_bytes().to_vec()))
+                .collect(),
         })
         .collect();
     Ok(Scenario {
@@ -355,7 +378,7 @@ mod tests {
         let at = |text: &str| parse(text, Path::new(".")).unwrap_err();
         assert_eq!(
             at("[[request]]\nheader = []\n"),
-            "2:1: unknown field `header`, expected one of `tcp`, `headers`, `body`, `trailers`, `response_headers`, `response_body`, `response_trailers`, `call_response`, `call_fails`"
+            "2:1: unknown field `header`, expected one of `tcp`, `headers`, `body`, `trailers`, `response_headers`, `response_body`, `response_trailers`, `call_response`, `call_fails`, `enqueue`, `ticks`"
         );
         assert_eq!(
             at("log_level = \"loud\"\n[[request]]\n"),
