@@ -538,6 +538,20 @@ fn run_workspace_build(workspace: &str) -> PathBuf {
     cargo_build_plugins(workspace, true)
 }
 
+/// Releases of the official SDK (`proxy-wasm` on crates.io) whose shipped
+/// examples the tests build, each with the ABI version its plugins declare:
+/// the last release for ABI 0.1.0 and the first of the 0.2 line.
+pub const SDK_RELEASES: [(&str, &str); 2] = [("0.1.4", "0.1.0"), ("0.2.0", "0.2.1")];
+
+/// The examples both of those releases ship.
+pub const SDK_EXAMPLES: [&str; 5] = [
+    "hello_world",
+    "http_headers",
+    "http_auth_random",
+    "http_body",
+    "http_config",
+];
+
 /// Builds the example plugins that the crates.io package `package` at exactly
 /// `version` ships (for `proxy-wasm`, its `examples/`), as their authors
 /// published them, and returns the directory holding their `.wasm` files

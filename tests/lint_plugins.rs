@@ -5,7 +5,9 @@
 //! declares.
 
 use proxy_wasm_abi_spec::Version;
-use proxy_wasm_abi_tests::{build_plugin, build_published_examples, build_workspace_plugin};
+use proxy_wasm_abi_tests::{
+    SDK_EXAMPLES, SDK_RELEASES, build_plugin, build_published_examples, build_workspace_plugin,
+};
 use proxy_wasm_abi_tools::lint::{Code, LintReport, Severity, lint};
 
 const FIXTURES: [&str; 10] = [
@@ -89,15 +91,9 @@ fn the_examples_sdk_releases_ship_lint_clean_for_their_version() {
     // 0.1.4 is the last release for ABI 0.1.0: four of its five examples
     // import proxy_continue_request and friends with the status result the
     // text of 0.1.0 leaves out (see the erratum in the description).
-    for (release, abi) in [("0.1.4", "0.1.0"), ("0.2.0", "0.2.1")] {
+    for (release, abi) in SDK_RELEASES {
         let dir = build_published_examples("proxy-wasm", release);
-        for name in [
-            "hello_world",
-            "http_headers",
-            "http_auth_random",
-            "http_body",
-            "http_config",
-        ] {
+        for name in SDK_EXAMPLES {
             let report = lint_file(&dir.join(format!("{name}.wasm")));
             let version: Version = abi.parse().expect("a version");
             assert_clean_for(version, &format!("{name} of proxy-wasm {release}"), &report);

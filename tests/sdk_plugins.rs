@@ -17,7 +17,8 @@
 //! `Display` of `runner::Report`).
 
 use proxy_wasm_abi_tests::{
-    build_plugin, build_published_examples, build_workspace_plugin, check_module,
+    SDK_EXAMPLES, SDK_RELEASES, build_plugin, build_published_examples, build_workspace_plugin,
+    check_module,
 };
 use proxy_wasm_abi_tools::runner::bindings::{Action, LogLevel, MetricType, StreamType};
 use proxy_wasm_abi_tools::runner::reference::{HttpCallResponse, Pairs};
@@ -1249,9 +1250,6 @@ fn generated_guest_runs_on_the_generated_host() {
 // (`build_published_examples`) and run on the host of the version they
 // declare; each test asserts what the example's source says it does.
 
-/// SDK releases and the ABI version their plugins declare.
-const RELEASES: [(&str, &str); 2] = [("0.1.4", "0.1.0"), ("0.2.0", "0.2.1")];
-
 /// Example `name` as SDK `release` ships it.
 fn example(release: &str, name: &str) -> Vec<u8> {
     let path = build_published_examples("proxy-wasm", release).join(format!("{name}.wasm"));
@@ -1269,14 +1267,8 @@ fn example_input(path: &str) -> Input {
 
 #[test]
 fn examples_run_as_the_version_they_declare() {
-    for (release, abi) in RELEASES {
-        for name in [
-            "hello_world",
-            "http_headers",
-            "http_auth_random",
-            "http_body",
-            "http_config",
-        ] {
+    for (release, abi) in SDK_RELEASES {
+        for name in SDK_EXAMPLES {
             let session = Session::new(&example(release, name), ReferenceHost::default())
                 .unwrap_or_else(|e| panic!("{name} of {release} cannot be loaded: {e}"));
             assert_eq!(session.plugin.version(), abi, "{name} of {release}");
@@ -1288,7 +1280,7 @@ fn examples_run_as_the_version_they_declare() {
 /// 5-second tick, and on each tick logs the time and a random number.
 #[test]
 fn example_hello_world_greets_and_ticks() {
-    for (release, _) in RELEASES {
+    for (release, _) in SDK_RELEASES {
         let name = format!("hello_world of {release}");
         let mut session = started(
             &name,
@@ -1324,7 +1316,7 @@ fn example_hello_world_greets_and_ticks() {
 /// callback too.
 #[test]
 fn example_http_headers_logs_headers_and_answers_hello() {
-    for (release, _) in RELEASES {
+    for (release, _) in SDK_RELEASES {
         let name = format!("http_headers of {release}");
         let wasm = example(release, "http_headers");
         let report = run_ok(&name, &wasm, &example_input("/x"));
@@ -1380,7 +1372,7 @@ fn example_http_headers_logs_headers_and_answers_hello() {
 /// Responses, local or not, get `Powered-By: proxy-wasm`.
 #[test]
 fn example_http_auth_random_lets_even_bytes_through() {
-    for (release, _) in RELEASES {
+    for (release, _) in SDK_RELEASES {
         let name = format!("http_auth_random of {release}");
         let wasm = example(release, "http_auth_random");
         let answer = |byte: u8| Input {
@@ -1441,7 +1433,7 @@ fn example_http_auth_random_lets_even_bytes_through() {
 /// mentions "secret"; drops `content-length`, since the length may change.
 #[test]
 fn example_http_body_redacts_secret_responses() {
-    for (release, _) in RELEASES {
+    for (release, _) in SDK_RELEASES {
         let name = format!("http_body of {release}");
         let wasm = example(release, "http_body");
         let input = Input {
@@ -1487,7 +1479,7 @@ fn example_http_body_redacts_secret_responses() {
 /// `custom-header` (0.1.4 reads it with 0.1.0's `proxy_get_configuration`).
 #[test]
 fn example_http_config_adds_the_configured_header() {
-    for (release, _) in RELEASES {
+    for (release, _) in SDK_RELEASES {
         let name = format!("http_config of {release}");
         let input = Input {
             plugin_configuration: b"from the configuration".to_vec(),

@@ -276,6 +276,44 @@ macro_rules! dispatch {
 
 type Store<'a> = &'a mut wasmtime::Store<ReferenceHost>;
 
+/// Defines `AnyPlugin`'s callback methods: each calls the callback of the
+/// same name on the plugin's version, converting enums both ways; `older`
+/// lists the arguments for the older versions where they differ.
+macro_rules! any_plugin_callbacks {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $(, older($($old:ident),*))?;)*) => {
+        impl AnyPlugin {$(
+            #[doc = concat!("Calls `", stringify!($name), "`.")]
+            pub fn $name(&self, store: Store<'_>, $($arg: $ty),*) -> CallResult<$ret> {
+                dispatch!(self, store, $name($($arg),*) $(, ($($old),*))?)
+            }
+        )*}
+    };
+}
+
+any_plugin_callbacks! {
+    fn proxy_on_context_create(id: u32, parent: u32) -> ();
+    fn proxy_on_done(id: u32) -> bool;
+    fn proxy_on_log(id: u32) -> ();
+    fn proxy_on_delete(id: u32) -> ();
+    fn proxy_on_vm_start(id: u32, size: u32) -> bool;
+    fn proxy_on_configure(id: u32, size: u32) -> bool;
+    fn proxy_on_tick(id: u32) -> ();
+    fn proxy_on_new_connection(id: u32) -> v21::Action;
+    fn proxy_on_downstream_data(id: u32, size: u32, end: bool) -> v21::Action;
+    fn proxy_on_downstream_connection_close(id: u32, peer: v21::PeerType) -> ();
+    fn proxy_on_upstream_data(id: u32, size: u32, end: bool) -> v21::Action;
+    fn proxy_on_upstream_connection_close(id: u32, peer: v21::PeerType) -> ();
+    // 0.1.0's header callbacks have no `end_of_stream` argument.
+    fn proxy_on_request_headers(id: u32, count: u32, end: bool) -> v21::Action, older(id, count);
+    fn proxy_on_request_body(id: u32, size: u32, end: bool) -> v21::Action;
+    fn proxy_on_request_trailers(id: u32, count: u32) -> v21::Action;
+    fn proxy_on_response_headers(id: u32, count: u32, end: bool) -> v21::Action, older(id, count);
+    fn proxy_on_response_body(id: u32, size: u32, end: bool) -> v21::Action;
+    fn proxy_on_response_trailers(id: u32, count: u32) -> v21::Action;
+    fn proxy_on_http_call_response(id: u32, token: u32, headers: u32, body: u32, trailers: u32) -> ();
+    fn proxy_on_queue_ready(id: u32, queue: u32) -> ();
+}
+
 impl AnyPlugin {
     /// Instantiates `module` as the newest version it declares.
     pub fn instantiate(
@@ -317,189 +355,6 @@ impl AnyPlugin {
             AnyPlugin::V0_2_0(_) => "0.2.0",
             AnyPlugin::V0_2_1(_) => "0.2.1",
         }
-    }
-
-    /// `proxy_on_context_create`.
-    pub fn proxy_on_context_create(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        parent: u32,
-    ) -> CallResult<()> {
-        dispatch!(self, store, proxy_on_context_create(id, parent))
-    }
-
-    /// `proxy_on_done`.
-    pub fn proxy_on_done(&self, store: Store<'_>, id: u32) -> CallResult<bool> {
-        dispatch!(self, store, proxy_on_done(id))
-    }
-
-    /// `proxy_on_log`.
-    pub fn proxy_on_log(&self, store: Store<'_>, id: u32) -> CallResult<()> {
-        dispatch!(self, store, proxy_on_log(id))
-    }
-
-    /// `proxy_on_delete`.
-    pub fn proxy_on_delete(&self, store: Store<'_>, id: u32) -> CallResult<()> {
-        dispatch!(self, store, proxy_on_delete(id))
-    }
-
-    /// `proxy_on_vm_start`.
-    pub fn proxy_on_vm_start(&self, store: Store<'_>, id: u32, size: u32) -> CallResult<bool> {
-        dispatch!(self, store, proxy_on_vm_start(id, size))
-    }
-
-    /// `proxy_on_configure`.
-    pub fn proxy_on_configure(&self, store: Store<'_>, id: u32, size: u32) -> CallResult<bool> {
-        dispatch!(self, store, proxy_on_configure(id, size))
-    }
-
-    /// `proxy_on_tick`.
-    pub fn proxy_on_tick(&self, store: Store<'_>, id: u32) -> CallResult<()> {
-        dispatch!(self, store, proxy_on_tick(id))
-    }
-
-    /// `proxy_on_new_connection`.
-    pub fn proxy_on_new_connection(&self, store: Store<'_>, id: u32) -> CallResult<v21::Action> {
-        dispatch!(self, store, proxy_on_new_connection(id))
-    }
-
-    /// `proxy_on_downstream_data`.
-    pub fn proxy_on_downstream_data(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        size: u32,
-        end: bool,
-    ) -> CallResult<v21::Action> {
-        dispatch!(self, store, proxy_on_downstream_data(id, size, end))
-    }
-
-    /// `proxy_on_downstream_connection_close`.
-    pub fn proxy_on_downstream_connection_close(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        peer: v21::PeerType,
-    ) -> CallResult<()> {
-        dispatch!(self, store, proxy_on_downstream_connection_close(id, peer))
-    }
-
-    /// `proxy_on_upstream_data`.
-    pub fn proxy_on_upstream_data(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        size: u32,
-        end: bool,
-    ) -> CallResult<v21::Action> {
-        dispatch!(self, store, proxy_on_upstream_data(id, size, end))
-    }
-
-    /// `proxy_on_upstream_connection_close`.
-    pub fn proxy_on_upstream_connection_close(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        peer: v21::PeerType,
-    ) -> CallResult<()> {
-        dispatch!(self, store, proxy_on_upstream_connection_close(id, peer))
-    }
-
-    /// `proxy_on_request_headers`; 0.1.0 has no `end_of_stream` argument.
-    pub fn proxy_on_request_headers(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        count: u32,
-        end: bool,
-    ) -> CallResult<v21::Action> {
-        dispatch!(
-            self,
-            store,
-            proxy_on_request_headers(id, count, end),
-            (id, count)
-        )
-    }
-
-    /// `proxy_on_request_body`.
-    pub fn proxy_on_request_body(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        size: u32,
-        end: bool,
-    ) -> CallResult<v21::Action> {
-        dispatch!(self, store, proxy_on_request_body(id, size, end))
-    }
-
-    /// `proxy_on_request_trailers`.
-    pub fn proxy_on_request_trailers(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        count: u32,
-    ) -> CallResult<v21::Action> {
-        dispatch!(self, store, proxy_on_request_trailers(id, count))
-    }
-
-    /// `proxy_on_response_headers`; 0.1.0 has no `end_of_stream` argument.
-    pub fn proxy_on_response_headers(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        count: u32,
-        end: bool,
-    ) -> CallResult<v21::Action> {
-        dispatch!(
-            self,
-            store,
-            proxy_on_response_headers(id, count, end),
-            (id, count)
-        )
-    }
-
-    /// `proxy_on_response_body`.
-    pub fn proxy_on_response_body(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        size: u32,
-        end: bool,
-    ) -> CallResult<v21::Action> {
-        dispatch!(self, store, proxy_on_response_body(id, size, end))
-    }
-
-    /// `proxy_on_response_trailers`.
-    pub fn proxy_on_response_trailers(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        count: u32,
-    ) -> CallResult<v21::Action> {
-        dispatch!(self, store, proxy_on_response_trailers(id, count))
-    }
-
-    /// `proxy_on_http_call_response`.
-    pub fn proxy_on_http_call_response(
-        &self,
-        store: Store<'_>,
-        id: u32,
-        token: u32,
-        headers: u32,
-        body: u32,
-        trailers: u32,
-    ) -> CallResult<()> {
-        dispatch!(
-            self,
-            store,
-            proxy_on_http_call_response(id, token, headers, body, trailers)
-        )
-    }
-
-    /// `proxy_on_queue_ready`.
-    pub fn proxy_on_queue_ready(&self, store: Store<'_>, id: u32, queue: u32) -> CallResult<()> {
-        dispatch!(self, store, proxy_on_queue_ready(id, queue))
     }
 
     /// `proxy_on_foreign_function`: `Ok(None)` before 0.2.1, which has none.
