@@ -10,7 +10,7 @@ use proxy_wasm_abi_tests::{
 };
 use proxy_wasm_abi_tools::lint::{Code, LintReport, Severity, lint};
 
-const FIXTURES: [&str; 10] = [
+const FIXTURES: [&str; 11] = [
     "sdk-hello-tick",
     "sdk-headers",
     "sdk-bodies",
@@ -21,6 +21,7 @@ const FIXTURES: [&str; 10] = [
     "sdk-metrics",
     "sdk-tcp-filter",
     "sdk-inputs",
+    "sdk-grpc",
 ];
 
 fn v021() -> Version {

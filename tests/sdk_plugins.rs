@@ -21,7 +21,7 @@ use proxy_wasm_abi_tests::{
     check_module,
 };
 use proxy_wasm_abi_tools::runner::bindings::{Action, LogLevel, MetricType, StreamType};
-use proxy_wasm_abi_tools::runner::reference::{HttpCallResponse, Pairs};
+use proxy_wasm_abi_tools::runner::reference::{self, HttpCallResponse, Pairs};
 use proxy_wasm_abi_tools::runner::{
     self, Input, Lifecycle, ROOT_CONTEXT, ReferenceHost, Report, RunError, STREAM_CONTEXT, Session,
 };
@@ -30,7 +30,7 @@ use proxy_wasm_abi_tools::runner::{
 const WORKSPACE: &str = "sdk-fixtures";
 
 /// Every fixture, by package name.
-const FIXTURES: [&str; 10] = [
+const FIXTURES: [&str; 11] = [
     "sdk-hello-tick",
     "sdk-headers",
     "sdk-bodies",
@@ -41,6 +41,7 @@ const FIXTURES: [&str; 10] = [
     "sdk-metrics",
     "sdk-tcp-filter",
     "sdk-inputs",
+    "sdk-grpc",
 ];
 
 // ---------------------------------------------------------------------------
@@ -1760,5 +1761,94 @@ fn foreign_functions_answer_what_they_were_given() {
     assert_eq!(
         host.foreign_calls,
         [("compress".to_string(), b"aaaa".to_vec())]
+    );
+}
+
+/// gRPC: a unary call per request (its reply resumes the request, its
+/// failure answers 503 with the status `proxy_get_status` reports) and a
+/// stream opened at start (metadata, messages and close delivered in order).
+#[test]
+fn grpc_calls_and_streams_get_their_answers() {
+    let wasm = fixture("sdk-grpc");
+    let reply = reference::GrpcResponse {
+        initial_metadata: pairs(&[("x-feed", "1"), ("x-shard", "7")]),
+        messages: vec![b"allowed".to_vec(), b"second".to_vec()],
+        trailing_metadata: pairs(&[("grpc-status", "0")]),
+        status: 0,
+        status_message: String::new(),
+    };
+    let input = Input {
+        grpc_response: reply.clone(),
+        ..example_input("/orders")
+    };
+    let report = run_ok("sdk-grpc", &wasm, &input);
+    let host = &report.host;
+    assert_eq!(
+        messages(host),
+        [
+            "stream 1: opened",
+            "stream 1: 2 initial metadata: x-feed, x-shard",
+            "stream 1: message allowed",
+            "stream 1: message second",
+            "stream 1: 1 trailing metadata",
+            "stream 1: closed with status 0",
+            "call 2: checking /orders",
+            "call 2: allowed",
+        ]
+    );
+    let (stream, call) = (&host.grpc_calls[0], &host.grpc_calls[1]);
+    assert_eq!(
+        (
+            stream.service.as_str(),
+            stream.method.as_str(),
+            stream.timeout_ms
+        ),
+        ("feed.Feed", "Watch", None)
+    );
+    assert_eq!(stream.messages, [b"hello".to_vec()]);
+    assert!(stream.half_closed);
+    assert_eq!(
+        (
+            call.upstream.as_str(),
+            call.service.as_str(),
+            call.timeout_ms
+        ),
+        ("authz", "authz.Authz", Some(1000))
+    );
+    assert_eq!(call.messages, [b"/orders".to_vec()]);
+    assert_eq!(
+        text_pairs(&call.initial_metadata),
+        expect_pairs(&[("x-trace", "t1")])
+    );
+    assert_eq!(
+        value_of(&host.request_headers, "x-authz").as_deref(),
+        Some("allowed")
+    );
+    assert_eq!(host.continued, [StreamType::HttpRequest]);
+
+    let failing = Input {
+        grpc_response: reference::GrpcResponse {
+            status: 14,
+            status_message: "upstream connect error".to_string(),
+            ..reply
+        },
+        ..example_input("/orders")
+    };
+    let report = run_ok("sdk-grpc", &wasm, &failing);
+    assert_logged(
+        &report.host,
+        LogLevel::Info,
+        "call 2: failed with 14 (upstream connect error)",
+    );
+    assert_logged(
+        &report.host,
+        LogLevel::Info,
+        "stream 1: closed with status 14",
+    );
+    let local = report.host.local_response.as_ref().expect("a 503");
+    assert_eq!(local.status_code, 503);
+    assert!(
+        steps(&report.steps).contains(&"proxy_on_grpc_close(1, 2, 14) -> ()".to_string()),
+        "a failed call is closed, not received"
     );
 }

@@ -158,6 +158,14 @@ struct RunArgs {
     /// Offer a foreign function, `name=answer`; repeatable.
     #[arg(long = "foreign-function", value_name = "NAME=ANSWER")]
     foreign_functions: Vec<String>,
+    /// A message of the answer to each gRPC call or stream; repeatable
+    /// (default: one empty message).
+    #[arg(long = "grpc-message", value_name = "MESSAGE")]
+    grpc_messages: Vec<String>,
+    /// The gRPC status each call or stream ends with (default 0, OK); a call
+    /// with another status fails.
+    #[arg(long, default_value_t = 0)]
+    grpc_status: u32,
     /// How to print what happened.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
@@ -171,7 +179,8 @@ struct RunArgs {
             "headers", "body", "response_headers", "response_body", "config", "vm_config",
             "tcp", "chunk_size", "buffer_limit", "trailers", "response_trailers",
             "properties", "log_level", "call_response_headers", "call_response_body",
-            "call_fails", "clock_ns", "ticks", "enqueue", "foreign_functions",
+            "call_fails", "clock_ns", "ticks", "enqueue", "foreign_functions", "grpc_messages",
+            "grpc_status",
         ]
     )]
     scenario: Option<PathBuf>,
@@ -315,6 +324,18 @@ fn input_from_flags(
         ticks: args.ticks,
         enqueue: named(&args.enqueue, "enqueue", "queue=item")?,
         foreign_functions: named(&args.foreign_functions, "foreign function", "name=answer")?,
+        grpc_response: runner::reference::GrpcResponse {
+            messages: if args.grpc_messages.is_empty() {
+                vec![Vec::new()]
+            } else {
+                args.grpc_messages
+                    .iter()
+                    .map(|m| m.as_bytes().to_vec())
+                    .collect()
+            },
+            status: args.grpc_status,
+            ..Default::default()
+        },
     })
 }
 

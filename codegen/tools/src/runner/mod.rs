@@ -90,6 +90,8 @@ pub struct Input {
     /// Foreign functions the host offers, by name, with the bytes each
     /// answers (setup: the first input's count).
     pub foreign_functions: Vec<(String, Vec<u8>)>,
+    /// The answer to each gRPC call or stream the plugin opens.
+    pub grpc_response: reference::GrpcResponse,
 }
 
 /// How much body or connection data the runner buffers for a plugin that
@@ -196,6 +198,12 @@ pub struct Session {
     /// Whether the plugin's HTTP calls fail rather than answer: see
     /// [`Input::http_call_fails`].
     pub http_calls_fail: bool,
+    /// How many of the host's gRPC calls and streams have had their answer.
+    pub answered_grpc: usize,
+    /// The answer each gRPC call or stream gets.
+    pub grpc_response: reference::GrpcResponse,
+    /// How many of the host's logs and HTTP calls earlier reports covered.
+    pub reported: (usize, usize),
 }
 
 /// A body or connection data, delivered in chunks to its callback.
@@ -269,6 +277,9 @@ impl Session {
             answered_calls: 0,
             forwarded: Default::default(),
             http_calls_fail: false,
+            answered_grpc: 0,
+            grpc_response: Default::default(),
+            reported: (0, 0),
         })
     }
 
@@ -388,7 +399,92 @@ impl Session {
             self.record(call, r)?;
             self.store.data_mut().http_call_response = None;
         }
+        self.answer_grpc()
+    }
+
+    /// Answers the gRPC calls and streams opened since the last time with
+    /// [`Session::grpc_response`] (see [`reference::GrpcResponse`]); a
+    /// cancelled one gets nothing.
+    fn answer_grpc(&mut self) -> Result<(), RunError> {
+        let opened: Vec<(u32, bool, bool)> = self.store.data().grpc_calls[self.answered_grpc..]
+            .iter()
+            .map(|c| (c.token, c.timeout_ms.is_some(), c.cancelled))
+            .collect();
+        self.answered_grpc += opened.len();
+        let response = self.grpc_response.clone();
+        let ctx = ROOT_CONTEXT;
+        for (token, unary, cancelled) in opened {
+            if cancelled {
+                continue;
+            }
+            if unary && response.status == 0 {
+                let message = response.messages.first().cloned().unwrap_or_default();
+                self.grpc_receive(token, &message)?;
+                continue;
+            }
+            if !unary {
+                let deliver = |s: &mut Session, metadata: &Pairs, initial: bool| {
+                    if metadata.is_empty() {
+                        return Ok(());
+                    }
+                    let n = len32(metadata);
+                    let (head, tail) = if initial {
+                        (metadata.clone(), Vec::new())
+                    } else {
+                        (Vec::new(), metadata.clone())
+                    };
+                    s.store.data_mut().grpc_delivery = Some((head, Vec::new(), tail));
+                    let (r, name) = if initial {
+                        let r = s.plugin.proxy_on_grpc_receive_initial_metadata(
+                            &mut s.store,
+                            ctx,
+                            token,
+                            n,
+                        );
+                        (r, "proxy_on_grpc_receive_initial_metadata")
+                    } else {
+                        let r = s.plugin.proxy_on_grpc_receive_trailing_metadata(
+                            &mut s.store,
+                            ctx,
+                            token,
+                            n,
+                        );
+                        (r, "proxy_on_grpc_receive_trailing_metadata")
+                    };
+                    let result = s.record(format!("{name}({ctx}, {token}, {n})"), r);
+                    s.store.data_mut().grpc_delivery = None;
+                    result.map(|_| ())
+                };
+                deliver(self, &response.initial_metadata, true)?;
+                for message in &response.messages {
+                    self.grpc_receive(token, message)?;
+                }
+                deliver(self, &response.trailing_metadata, false)?;
+            }
+            self.store.data_mut().grpc_status =
+                Some((response.status, response.status_message.clone()));
+            let status = response.status;
+            let r = self
+                .plugin
+                .proxy_on_grpc_close(&mut self.store, ctx, token, status);
+            let result = self.record(format!("proxy_on_grpc_close({ctx}, {token}, {status})"), r);
+            self.store.data_mut().grpc_status = None;
+            result?;
+        }
         Ok(())
+    }
+
+    /// One gRPC message for `token`, readable as `GRPC_CALL_MESSAGE`.
+    fn grpc_receive(&mut self, token: u32, message: &[u8]) -> Result<(), RunError> {
+        let ctx = ROOT_CONTEXT;
+        let size = len32(message);
+        self.store.data_mut().grpc_delivery = Some((Vec::new(), message.to_vec(), Vec::new()));
+        let r = self
+            .plugin
+            .proxy_on_grpc_receive(&mut self.store, ctx, token, size);
+        let result = self.record(format!("proxy_on_grpc_receive({ctx}, {token}, {size})"), r);
+        self.store.data_mut().grpc_delivery = None;
+        result.map(|_| ())
     }
 
     /// Delivers `data` on `flow` in chunks of `chunk_size` bytes, as a proxy
@@ -665,6 +761,7 @@ pub fn run_all(wasm: &[u8], inputs: &[Input]) -> Result<Vec<Report>, RunError> {
     };
     let mut s = Session::new(wasm, host)?;
     s.http_calls_fail = setup.http_call_fails;
+    s.grpc_response = setup.grpc_response.clone();
     s.start()?;
     s.deliver(&setup.http_call_response)?;
     let mut reports = Vec::new();
@@ -679,10 +776,9 @@ impl Session {
     /// its creation to its deletion, reported with the steps since the last
     /// report.
     pub fn exchange(&mut self, ctx: u32, input: &Input) -> Result<Report, RunError> {
-        let earlier = {
-            let host = self.store.data();
-            (host.logs.len(), host.http_calls.len())
-        };
+        // What earlier reports showed; the first report also shows what the
+        // plugin's start logged and called.
+        let earlier = self.reported;
         let properties_before = {
             let host = self.store.data_mut();
             // What the last stream left must not leak into this one.
@@ -696,6 +792,7 @@ impl Session {
         };
         self.forwarded = Default::default();
         self.http_calls_fail = input.http_call_fails;
+        self.grpc_response = input.grpc_response.clone();
         if let Some(now) = input.clock_ns {
             self.store.data_mut().now_ns = now;
         }
@@ -725,6 +822,7 @@ impl Session {
             self.deliver(&input.http_call_response)?;
         }
         let host = self.store.data().clone();
+        self.reported = (host.logs.len(), host.http_calls.len());
         let [request_body, response_body, downstream, upstream] =
             std::mem::take(&mut self.forwarded);
         let (request_forwarded, response_forwarded) = match input.lifecycle {

@@ -63,6 +63,64 @@ pub struct HttpCallResponse {
     pub trailers: Pairs,
 }
 
+/// A gRPC call or stream the plugin opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcCall {
+    /// The call's token, passed back to the gRPC callbacks.
+    pub token: u32,
+    /// The upstream (cluster) name.
+    pub upstream: String,
+    /// The service, e.g. `helloworld.Greeter`.
+    pub service: String,
+    /// The method, e.g. `SayHello`.
+    pub method: String,
+    /// Initial metadata sent.
+    pub initial_metadata: Pairs,
+    /// Messages sent: the request of a call, or each `proxy_grpc_send`.
+    pub messages: Vec<Vec<u8>>,
+    /// The timeout of a call in milliseconds; `None` for a stream.
+    pub timeout_ms: Option<u32>,
+    /// The plugin half-closed the stream (`end_of_stream` on a send).
+    pub half_closed: bool,
+    /// The plugin cancelled the call or stream.
+    pub cancelled: bool,
+    /// The plugin closed the stream.
+    pub closed: bool,
+}
+
+/// What the host answers each gRPC call or stream with.
+///
+/// A call (unary) that succeeds gets its one message with
+/// `proxy_on_grpc_receive`; one that fails gets `proxy_on_grpc_close` with
+/// the status, as Envoy does. A stream gets the initial metadata, each
+/// message, the trailing metadata, then `proxy_on_grpc_close`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcResponse {
+    /// Initial metadata (streams).
+    pub initial_metadata: Pairs,
+    /// Messages: a call's reply is the first.
+    pub messages: Vec<Vec<u8>>,
+    /// Trailing metadata (streams).
+    pub trailing_metadata: Pairs,
+    /// The gRPC status code: 0 (OK) for success.
+    pub status: u32,
+    /// The status message `proxy_get_status` reports with it.
+    pub status_message: String,
+}
+
+impl Default for GrpcResponse {
+    /// Success, with one empty message.
+    fn default() -> Self {
+        GrpcResponse {
+            initial_metadata: Vec::new(),
+            messages: vec![Vec::new()],
+            trailing_metadata: Vec::new(),
+            status: 0,
+            status_message: String::new(),
+        }
+    }
+}
+
 /// A metric defined by the plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metric {
@@ -158,6 +216,14 @@ pub struct ReferenceHost {
     pub foreign_functions: HashMap<String, Vec<u8>>,
     /// Foreign function calls the plugin made: name and arguments.
     pub foreign_calls: Vec<(String, Vec<u8>)>,
+    /// gRPC calls and streams the plugin opened, in order.
+    pub grpc_calls: Vec<GrpcCall>,
+    /// The gRPC metadata and message being delivered, while they are:
+    /// readable as the `GRPC_*` maps and buffer.
+    pub grpc_delivery: Option<(Pairs, Vec<u8>, Pairs)>,
+    /// The gRPC status being delivered with `proxy_on_grpc_close`, which
+    /// `proxy_get_status` reports.
+    pub grpc_status: Option<(u32, String)>,
 }
 
 impl Default for ReferenceHost {
@@ -197,6 +263,9 @@ impl Default for ReferenceHost {
             exit_code: None,
             foreign_functions: HashMap::new(),
             foreign_calls: Vec::new(),
+            grpc_calls: Vec::new(),
+            grpc_delivery: None,
+            grpc_status: None,
         }
     }
 }
@@ -222,7 +291,8 @@ impl ReferenceHost {
             MapType::HttpResponseTrailers => &self.response_trailers,
             MapType::HttpCallResponseHeaders => &self.http_call_response.as_ref()?.headers,
             MapType::HttpCallResponseTrailers => &self.http_call_response.as_ref()?.trailers,
-            MapType::GrpcCallInitialMetadata | MapType::GrpcCallTrailingMetadata => return None,
+            MapType::GrpcCallInitialMetadata => &self.grpc_delivery.as_ref()?.0,
+            MapType::GrpcCallTrailingMetadata => &self.grpc_delivery.as_ref()?.2,
         })
     }
 
@@ -246,7 +316,8 @@ impl ReferenceHost {
             BufferType::HttpCallResponseBody => &self.http_call_response.as_ref()?.body,
             BufferType::VmConfiguration => &self.vm_configuration,
             BufferType::PluginConfiguration => &self.plugin_configuration,
-            BufferType::GrpcCallMessage | BufferType::ForeignFunctionArguments => return None,
+            BufferType::GrpcCallMessage => &self.grpc_delivery.as_ref()?.1,
+            BufferType::ForeignFunctionArguments => return None,
         })
     }
 
@@ -268,6 +339,45 @@ impl ReferenceHost {
     fn metric_mut(&mut self, metric_id: u32) -> Option<&mut Metric> {
         let index = usize::try_from(metric_id).ok()?.checked_sub(1)?;
         self.metrics.get_mut(index)
+    }
+
+    /// Records a new gRPC call or stream; BAD_ARGUMENT without an upstream,
+    /// service or method.
+    fn open_grpc(
+        &mut self,
+        upstream: &str,
+        service: &str,
+        method: &str,
+        initial_metadata: &[(&[u8], &[u8])],
+        timeout_ms: Option<u32>,
+    ) -> Result<&mut GrpcCall, Status> {
+        if upstream.is_empty() || service.is_empty() || method.is_empty() {
+            return Err(Status::BadArgument);
+        }
+        // Tokens are shared with HTTP calls, as a proxy's are.
+        let issued = self.http_calls.len() + self.grpc_calls.len() + 1;
+        let token = u32::try_from(issued).map_err(|_| Status::InternalFailure)?;
+        self.grpc_calls.push(GrpcCall {
+            token,
+            upstream: upstream.to_string(),
+            service: service.to_string(),
+            method: method.to_string(),
+            initial_metadata: owned(initial_metadata),
+            messages: Vec::new(),
+            timeout_ms,
+            half_closed: false,
+            cancelled: false,
+            closed: false,
+        });
+        Ok(self.grpc_calls.last_mut().expect("just pushed"))
+    }
+
+    /// The open stream `call_id` (not a call, not cancelled or closed).
+    fn grpc_stream(&mut self, call_id: u32) -> Result<&mut GrpcCall, Status> {
+        self.grpc_calls
+            .iter_mut()
+            .find(|c| c.token == call_id && c.timeout_ms.is_none() && !c.cancelled && !c.closed)
+            .ok_or(Status::NotFound)
     }
 
     /// Puts `item` on the queue named `name` that the plugin registered, as
@@ -533,6 +643,9 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_get_status(&mut self) -> Result<(u32, String), Status> {
+        if let Some(status) = &self.grpc_status {
+            return Ok(status.clone());
+        }
         let code = self
             .http_call_response
             .as_ref()
@@ -572,8 +685,8 @@ impl Host for ReferenceHost {
         if upstream_name.is_empty() || !(has(b":method") && has(b":path") && has(b":authority")) {
             return Err(Status::BadArgument);
         }
-        let token =
-            u32::try_from(self.http_calls.len() + 1).map_err(|_| Status::InternalFailure)?;
+        let issued = self.http_calls.len() + self.grpc_calls.len() + 1;
+        let token = u32::try_from(issued).map_err(|_| Status::InternalFailure)?;
         self.http_calls.push(HttpCall {
             token,
             upstream: upstream_name.to_string(),
@@ -583,6 +696,68 @@ impl Host for ReferenceHost {
             timeout_ms: timeout,
         });
         Ok(token)
+    }
+
+    fn proxy_grpc_call(
+        &mut self,
+        upstream_name: &str,
+        service_name: &str,
+        method_name: &str,
+        initial_metadata: &[(&[u8], &[u8])],
+        message: &[u8],
+        timeout: u32,
+    ) -> Result<u32, Status> {
+        self.open_grpc(
+            upstream_name,
+            service_name,
+            method_name,
+            initial_metadata,
+            Some(timeout),
+        )
+        .map(|call| {
+            call.messages.push(message.to_vec());
+            call.token
+        })
+    }
+
+    fn proxy_grpc_stream(
+        &mut self,
+        upstream_name: &str,
+        service_name: &str,
+        method_name: &str,
+        initial_metadata: &[(&[u8], &[u8])],
+    ) -> Result<u32, Status> {
+        self.open_grpc(
+            upstream_name,
+            service_name,
+            method_name,
+            initial_metadata,
+            None,
+        )
+        .map(|call| call.token)
+    }
+
+    fn proxy_grpc_send(
+        &mut self,
+        call_id: u32,
+        message: &[u8],
+        end_of_stream: bool,
+    ) -> Result<(), Status> {
+        let call = self.grpc_stream(call_id)?;
+        call.messages.push(message.to_vec());
+        call.half_closed |= end_of_stream;
+        Ok(())
+    }
+
+    fn proxy_grpc_cancel(&mut self, call_id: u32) -> Result<(), Status> {
+        let call = self.grpc_calls.iter_mut().find(|c| c.token == call_id);
+        call.ok_or(Status::NotFound)?.cancelled = true;
+        Ok(())
+    }
+
+    fn proxy_grpc_close(&mut self, call_id: u32) -> Result<(), Status> {
+        self.grpc_stream(call_id)?.closed = true;
+        Ok(())
     }
 
     fn proxy_set_shared_data(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), Status> {

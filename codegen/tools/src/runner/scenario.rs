@@ -8,6 +8,8 @@
 //! log_level = "info"                        # default: trace
 //! properties = { "node.id" = "n1" }
 //! call_response = { headers = [[":status", "200"]], body = "ok" }
+//! grpc_response = { messages = ["reply"], status = 0 }   # also initial_metadata,
+//!                                           # trailing_metadata, status_message
 //! chunk_size = 10                           # bodies in chunks of this many bytes
 //! clock_ns = 1700000000000000000            # the host clock (default 2020-01-01)
 //! foreign_functions = { compress = "zz" }   # name = what it answers
@@ -47,7 +49,7 @@ use serde::Deserialize;
 
 use super::bindings::LogLevel;
 use super::expect::{Expectations, Expected};
-use super::reference::{HttpCallResponse, Pairs};
+use super::reference::{GrpcResponse, HttpCallResponse, Pairs};
 use super::{Input, Lifecycle};
 
 #[derive(Deserialize, Default)]
@@ -63,6 +65,7 @@ struct File {
     call_response: Option<CallResponse>,
     #[serde(default)]
     call_fails: bool,
+    grpc_response: Option<Grpc>,
     chunk_size: Option<usize>,
     buffer_limit: Option<usize>,
     clock_ns: Option<u64>,
@@ -103,6 +106,35 @@ struct CallResponse {
     body: String,
     #[serde(default)]
     trailers: Vec<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Grpc {
+    #[serde(default)]
+    initial_metadata: Vec<(String, String)>,
+    messages: Option<Vec<String>>,
+    #[serde(default)]
+    trailing_metadata: Vec<(String, String)>,
+    #[serde(default)]
+    status: u32,
+    #[serde(default)]
+    status_message: String,
+}
+
+impl Grpc {
+    fn to_response(&self) -> GrpcResponse {
+        let default = GrpcResponse::default();
+        GrpcResponse {
+            initial_metadata: pairs(&self.initial_metadata),
+            messages: self.messages.as_ref().map_or(default.messages, |m| {
+                m.iter().map(|m| m.as_bytes().to_vec()).collect()
+            }),
+            trailing_metadata: pairs(&self.trailing_metadata),
+            status: self.status,
+            status_message: self.status_message.clone(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -285,6 +317,10 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
                 .iter()
                 .map(|(queue, item)| (queue.clone(), item.as_bytes().to_vec()))
                 .collect(),
+            grpc_response: scenario
+                .grpc_response
+                .as_ref()
+                .map_or_else(GrpcResponse::default, Grpc::to_response),
             foreign_functions: scenario
                 .foreign_functions
                 .iter()

@@ -312,6 +312,10 @@ any_plugin_callbacks! {
     fn proxy_on_response_trailers(id: u32, count: u32) -> v21::Action;
     fn proxy_on_http_call_response(id: u32, token: u32, headers: u32, body: u32, trailers: u32) -> ();
     fn proxy_on_queue_ready(id: u32, queue: u32) -> ();
+    fn proxy_on_grpc_receive_initial_metadata(id: u32, token: u32, count: u32) -> ();
+    fn proxy_on_grpc_receive(id: u32, token: u32, size: u32) -> ();
+    fn proxy_on_grpc_receive_trailing_metadata(id: u32, token: u32, count: u32) -> ();
+    fn proxy_on_grpc_close(id: u32, token: u32, status: u32) -> ();
 }
 
 impl AnyPlugin {
