@@ -210,7 +210,7 @@ fn http_stream(
         format!("proxy_on_response_headers({context}, {n}, true)"),
         r,
     )?;
-    s.deliver(&HttpCallResponse::default())?;
+    s.deliver()?;
     s.finish(context)?;
     let host = s.store.data();
     Ok((host.request_headers.clone(), host.response_headers.clone()))
@@ -271,7 +271,7 @@ fn hello_tick_logs_on_start_and_on_each_tick() {
     // Driven by hand: each timer firing is one more tick, on the root context.
     let mut session = started("sdk-hello-tick", &wasm, ReferenceHost::default());
     for _ in 0..5 {
-        let r = session.deliver(&HttpCallResponse::default());
+        let r = session.deliver();
         checked(&session, r);
     }
     let host = session.store.data();
@@ -1289,7 +1289,7 @@ fn example_hello_world_greets_and_ticks() {
             ReferenceHost::default(),
         );
         for _ in 0..2 {
-            let r = session.deliver(&HttpCallResponse::default());
+            let r = session.deliver();
             checked(&session, r);
         }
         let host = session.store.data();

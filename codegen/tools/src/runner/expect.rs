@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use proxy_wasm_abi::host::TracedCall;
-use proxy_wasm_abi_spec::ir::{Abi, StatusRole, Type};
+use proxy_wasm_abi_spec::ir::{AbiVersion, StatusRole, Type};
 
 use super::Report;
 
@@ -46,21 +46,32 @@ impl fmt::Display for HostCall {
     }
 }
 
-fn standard() -> &'static Abi {
-    static ABI: OnceLock<Abi> = OnceLock::new();
-    ABI.get_or_init(proxy_wasm_abi_spec::standard)
+/// The standard description at `version`, built once per version rather
+/// than for every call named.
+fn described(version: &str) -> Option<&'static AbiVersion> {
+    static VERSIONS: OnceLock<Vec<(String, AbiVersion)>> = OnceLock::new();
+    VERSIONS
+        .get_or_init(|| {
+            let abi = proxy_wasm_abi_spec::standard();
+            abi.versions
+                .iter()
+                .filter_map(|v| Some((v.to_string(), abi.at(*v)?)))
+                .collect()
+        })
+        .iter()
+        .find(|(v, _)| v == version)
+        .map(|(_, abi)| abi)
 }
 
 /// Names a traced call of a plugin of ABI `version`, whose callbacks are
 /// `callback_names` (indexed by callback id).
 pub fn name(version: &str, callback_names: &[&str], call: &TracedCall) -> HostCall {
-    let abi = version.parse().ok().and_then(|v| standard().at(v));
-    let statuses = abi.as_ref().and_then(|abi| {
+    let statuses = described(version).and_then(|abi| {
         let f = abi.host_functions().find(|f| f.name == call.function)?;
         let Type::Enum(e) = &f.result.as_ref()?.ty else {
             return None;
         };
-        abi.enum_def(e).cloned()
+        abi.enum_def(e)
     });
     let status = call.status.map(|value| {
         statuses

@@ -195,6 +195,8 @@ pub struct Session {
     pub answered_calls: usize,
     /// What the host passed on of each flow, indexed by [`Flow`].
     pub forwarded: [Vec<u8>; 4],
+    /// The answer each HTTP call gets.
+    pub http_call_response: reference::HttpCallResponse,
     /// Whether the plugin's HTTP calls fail rather than answer: see
     /// [`Input::http_call_fails`].
     pub http_calls_fail: bool,
@@ -276,6 +278,7 @@ impl Session {
             steps: Vec::new(),
             answered_calls: 0,
             forwarded: Default::default(),
+            http_call_response: Default::default(),
             http_calls_fail: false,
             answered_grpc: 0,
             grpc_response: Default::default(),
@@ -348,8 +351,9 @@ impl Session {
     }
 
     /// Fires the timer once if the plugin set a tick period, and delivers
-    /// queued items, HTTP call responses and pending notifications.
-    pub fn deliver(&mut self, response: &reference::HttpCallResponse) -> Result<(), RunError> {
+    /// queued items, and the answers to HTTP and gRPC calls
+    /// ([`Session::http_call_response`], [`Session::grpc_response`]).
+    pub fn deliver(&mut self) -> Result<(), RunError> {
         if self.store.data().tick_period_ms > 0 {
             let r = self.plugin.proxy_on_tick(&mut self.store, ROOT_CONTEXT);
             self.record(format!("proxy_on_tick({ROOT_CONTEXT})"), r)?;
@@ -371,11 +375,10 @@ impl Session {
             .skip(self.answered_calls)
             .map(|c| c.token)
             .collect();
-        let failed = reference::HttpCallResponse::default();
         let response = if self.http_calls_fail {
-            &failed
+            reference::HttpCallResponse::default()
         } else {
-            response
+            self.http_call_response.clone()
         };
         for token in calls {
             self.answered_calls += 1;
@@ -495,6 +498,9 @@ impl Session {
     /// Envoy does). A flow still paused at its last chunk waits for the
     /// plugin's HTTP calls; unless one of them resumes the stream with
     /// `proxy_continue_stream`, it goes no further.
+    ///
+    /// With `trailers_follow`, the last chunk does not end the stream, and
+    /// what the plugin holds back of it goes on with the trailers.
     pub fn flow(
         &mut self,
         flow: Flow,
@@ -502,23 +508,6 @@ impl Session {
         data: &[u8],
         chunk_size: Option<usize>,
         limit: usize,
-        response: &reference::HttpCallResponse,
-    ) -> Result<Passage, RunError> {
-        self.flow_before(flow, context, data, chunk_size, limit, response, false)
-    }
-
-    /// Like [`Session::flow`]; with `trailers_follow`, the last chunk does
-    /// not end the stream, and what the plugin holds back of it goes on with
-    /// the trailers.
-    #[allow(clippy::too_many_arguments)]
-    pub fn flow_before(
-        &mut self,
-        flow: Flow,
-        context: u32,
-        data: &[u8],
-        chunk_size: Option<usize>,
-        limit: usize,
-        response: &reference::HttpCallResponse,
         trailers_follow: bool,
     ) -> Result<Passage, RunError> {
         let chunk_size = chunk_size.filter(|n| *n > 0).unwrap_or(data.len().max(1));
@@ -564,17 +553,8 @@ impl Session {
             if action == Some(Action::Pause) && index != last {
                 continue;
             }
-            if action == Some(Action::Pause) && end {
-                let continued = self.store.data().continued.len();
-                self.deliver(response)?;
-                let resumed = self.store.data().continued[continued..].contains(&flow.stream());
-                if !resumed || self.store.data().local_response.is_some() {
-                    self.steps.push(Step {
-                        call: format!("({} paused and never resumed)", flow.callback()),
-                        outcome: "stopped".to_string(),
-                    });
-                    return Ok(Passage::Stopped);
-                }
+            if end && !self.goes_on_after(action, flow.stream(), flow.callback())? {
+                return Ok(Passage::Stopped);
             }
             // Passed on: the buffer empties, except at the last chunk, where
             // it stays as the plugin left it for the report (and, before
@@ -588,21 +568,21 @@ impl Session {
         Ok(Passage::Through)
     }
 
-    /// Whether the request goes on after a callback of it answered `action`:
-    /// a pause waits for the plugin's HTTP calls to come back, and only a
-    /// `proxy_continue_stream` of the request (or 0.1.0's
-    /// `proxy_continue_request`) resumes it. A local response ends it.
-    fn request_goes_on(
+    /// Whether `stream` goes on after a callback of it (`what`) answered
+    /// `action`: a pause waits for the plugin's calls to come back, and only
+    /// a `proxy_continue_stream` of the stream (or 0.1.0's
+    /// `proxy_continue_request`/`_response`) resumes it. A local response
+    /// ends it.
+    fn goes_on_after(
         &mut self,
         action: Option<Action>,
-        response: &reference::HttpCallResponse,
+        stream: bindings::StreamType,
         what: &str,
     ) -> Result<bool, RunError> {
         if action == Some(Action::Pause) {
             let continued = self.store.data().continued.len();
-            self.deliver(response)?;
-            let resumed = self.store.data().continued[continued..]
-                .contains(&bindings::StreamType::HttpRequest);
+            self.deliver()?;
+            let resumed = self.store.data().continued[continued..].contains(&stream);
             if !resumed && self.store.data().local_response.is_none() {
                 self.steps.push(Step {
                     call: format!("({what} paused and never resumed)"),
@@ -623,11 +603,7 @@ impl Session {
     /// callbacks is not sent (Envoy resets the stream then); the first is the
     /// one reported. Returns the response as sent, before the plugin's
     /// changes (`None` when there is no local response).
-    pub fn local_reply(
-        &mut self,
-        context: u32,
-        input: &Input,
-    ) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
+    pub fn local_reply(&mut self, context: u32) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
         let Some(local) = self.store.data_mut().local_response.take() else {
             return Ok(None);
         };
@@ -666,14 +642,7 @@ impl Session {
         );
         if passed.is_ok() && !end && self.store.data().local_response.is_none() {
             let body = &local.body;
-            self.flow(
-                Flow::ResponseBody,
-                context,
-                body,
-                None,
-                usize::MAX,
-                &input.http_call_response,
-            )?;
+            self.flow(Flow::ResponseBody, context, body, None, usize::MAX, false)?;
         }
         let sent = (headers, local.body.clone());
         self.store.data_mut().local_response = Some(local);
@@ -760,10 +729,11 @@ pub fn run_all(wasm: &[u8], inputs: &[Input]) -> Result<Vec<Report>, RunError> {
         ..ReferenceHost::default()
     };
     let mut s = Session::new(wasm, host)?;
+    s.http_call_response = setup.http_call_response.clone();
     s.http_calls_fail = setup.http_call_fails;
     s.grpc_response = setup.grpc_response.clone();
     s.start()?;
-    s.deliver(&setup.http_call_response)?;
+    s.deliver()?;
     let mut reports = Vec::new();
     for (ctx, input) in (STREAM_CONTEXT..).zip(inputs) {
         reports.push(s.exchange(ctx, input)?);
@@ -791,6 +761,7 @@ impl Session {
             properties
         };
         self.forwarded = Default::default();
+        self.http_call_response = input.http_call_response.clone();
         self.http_calls_fail = input.http_call_fails;
         self.grpc_response = input.grpc_response.clone();
         if let Some(now) = input.clock_ns {
@@ -805,7 +776,7 @@ impl Session {
             }
         }
         if !input.enqueue.is_empty() {
-            self.deliver(&input.http_call_response)?;
+            self.deliver()?;
         }
         let r = self
             .plugin
@@ -816,11 +787,13 @@ impl Session {
             Lifecycle::Http => local_reply = http(self, input, ctx)?,
             Lifecycle::Tcp => tcp(self, input, ctx)?,
         }
-        self.deliver(&input.http_call_response)?;
+        self.deliver()?;
         self.finish(ctx)?;
         for _ in 0..input.ticks {
-            self.deliver(&input.http_call_response)?;
+            self.deliver()?;
         }
+        // Taken before the snapshot, which would otherwise copy the trace.
+        let host_calls = self.take_host_calls();
         let host = self.store.data().clone();
         self.reported = (host.logs.len(), host.http_calls.len());
         let [request_body, response_body, downstream, upstream] =
@@ -837,7 +810,7 @@ impl Session {
             ),
             properties_before,
             earlier,
-            host_calls: self.take_host_calls(),
+            host_calls,
             lifecycle: input.lifecycle,
             steps: std::mem::take(&mut self.steps),
             request_before: (input.request_headers.clone(), input.request_body.clone()),
@@ -854,28 +827,27 @@ impl Session {
 /// the request ended with (returned as sent, before the plugin's changes).
 fn http(s: &mut Session, input: &Input, ctx: u32) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
     http_request(s, input, ctx)?;
-    s.local_reply(ctx, input)
+    s.local_reply(ctx)
 }
 
 /// The request, then the upstream's response unless the request stopped.
 fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
     let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
-    let response = &input.http_call_response;
+    let request = bindings::StreamType::HttpRequest;
     let (body, trailers) = (&input.request_body, &input.request_trailers);
     s.store.data_mut().request_headers = input.request_headers.clone();
     let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.request_headers);
     let r = s.plugin.proxy_on_request_headers(&mut s.store, ctx, n, end);
     let action = s.record(format!("proxy_on_request_headers({ctx}, {n}, {end})"), r)?;
-    if !s.request_goes_on(action, response, "request")? {
+    if !s.goes_on_after(action, request, "request")? {
         return Ok(());
     }
     if !body.is_empty() {
         let flow = Flow::RequestBody;
         let chunk = input.chunk_size;
         let trailers_follow = !trailers.is_empty();
-        if s.flow_before(flow, ctx, body, chunk, limit, response, trailers_follow)?
-            == Passage::Stopped
+        if s.flow(flow, ctx, body, chunk, limit, trailers_follow)? == Passage::Stopped
             || s.store.data().local_response.is_some()
         {
             return Ok(());
@@ -886,7 +858,7 @@ fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError
         let n = len32(trailers);
         let r = s.plugin.proxy_on_request_trailers(&mut s.store, ctx, n);
         let action = s.record(format!("proxy_on_request_trailers({ctx}, {n})"), r)?;
-        if !s.request_goes_on(action, response, "request trailers")? {
+        if !s.goes_on_after(action, request, "request trailers")? {
             return Ok(());
         }
     }
@@ -903,9 +875,7 @@ fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError
         let flow = Flow::ResponseBody;
         let chunk = input.chunk_size;
         let trailers_follow = !trailers.is_empty();
-        if s.flow_before(flow, ctx, body, chunk, limit, response, trailers_follow)?
-            == Passage::Stopped
-        {
+        if s.flow(flow, ctx, body, chunk, limit, trailers_follow)? == Passage::Stopped {
             return Ok(());
         }
     }
@@ -922,7 +892,7 @@ fn tcp(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
     let r = s.plugin.proxy_on_new_connection(&mut s.store, ctx);
     s.record(format!("proxy_on_new_connection({ctx})"), r)?;
     let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
-    let (chunk, response) = (input.chunk_size, &input.http_call_response);
+    let chunk = input.chunk_size;
     // The two directions of a connection pause independently.
     s.flow(
         Flow::DownstreamData,
@@ -930,7 +900,7 @@ fn tcp(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
         &input.request_body,
         chunk,
         limit,
-        response,
+        false,
     )?;
     s.flow(
         Flow::UpstreamData,
@@ -938,7 +908,7 @@ fn tcp(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
         &input.response_body,
         chunk,
         limit,
-        response,
+        false,
     )?;
     let remote = bindings::PeerType::Remote;
     let r = s

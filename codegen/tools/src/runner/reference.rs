@@ -270,10 +270,11 @@ impl Default for ReferenceHost {
     }
 }
 
-fn owned(pairs: &[(&[u8], &[u8])]) -> Pairs {
+/// Owned pairs from borrowed ones: bytes or text.
+pub fn owned<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Pairs {
     pairs
         .iter()
-        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec()))
         .collect()
 }
 
@@ -341,6 +342,13 @@ impl ReferenceHost {
         self.metrics.get_mut(index)
     }
 
+    /// The token of the next HTTP or gRPC call: one sequence for both, as a
+    /// proxy's.
+    fn next_call_token(&self) -> Result<u32, Status> {
+        let issued = self.http_calls.len() + self.grpc_calls.len() + 1;
+        u32::try_from(issued).map_err(|_| Status::InternalFailure)
+    }
+
     /// Records a new gRPC call or stream; BAD_ARGUMENT without an upstream,
     /// service or method.
     fn open_grpc(
@@ -354,9 +362,7 @@ impl ReferenceHost {
         if upstream.is_empty() || service.is_empty() || method.is_empty() {
             return Err(Status::BadArgument);
         }
-        // Tokens are shared with HTTP calls, as a proxy's are.
-        let issued = self.http_calls.len() + self.grpc_calls.len() + 1;
-        let token = u32::try_from(issued).map_err(|_| Status::InternalFailure)?;
+        let token = self.next_call_token()?;
         self.grpc_calls.push(GrpcCall {
             token,
             upstream: upstream.to_string(),
@@ -685,8 +691,7 @@ impl Host for ReferenceHost {
         if upstream_name.is_empty() || !(has(b":method") && has(b":path") && has(b":authority")) {
             return Err(Status::BadArgument);
         }
-        let issued = self.http_calls.len() + self.grpc_calls.len() + 1;
-        let token = u32::try_from(issued).map_err(|_| Status::InternalFailure)?;
+        let token = self.next_call_token()?;
         self.http_calls.push(HttpCall {
             token,
             upstream: upstream_name.to_string(),

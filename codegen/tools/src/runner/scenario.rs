@@ -49,7 +49,8 @@ use serde::Deserialize;
 
 use super::bindings::LogLevel;
 use super::expect::{Expectations, Expected};
-use super::reference::{GrpcResponse, HttpCallResponse, Pairs};
+pub use super::reference::owned;
+use super::reference::{GrpcResponse, HttpCallResponse};
 use super::{Input, Lifecycle};
 
 #[derive(Deserialize, Default)]
@@ -126,11 +127,11 @@ impl Grpc {
     fn to_response(&self) -> GrpcResponse {
         let default = GrpcResponse::default();
         GrpcResponse {
-            initial_metadata: pairs(&self.initial_metadata),
+            initial_metadata: owned(&self.initial_metadata),
             messages: self.messages.as_ref().map_or(default.messages, |m| {
                 m.iter().map(|m| m.as_bytes().to_vec()).collect()
             }),
-            trailing_metadata: pairs(&self.trailing_metadata),
+            trailing_metadata: owned(&self.trailing_metadata),
             status: self.status,
             status_message: self.status_message.clone(),
         }
@@ -179,20 +180,6 @@ pub fn default_call_response() -> HttpCallResponse {
     }
 }
 
-/// Pairs from text.
-pub fn owned(pairs: &[(&str, &str)]) -> Pairs {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
-}
-
-fn pairs(list: &[(String, String)]) -> Pairs {
-    list.iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
-}
-
 /// The log level named `name` (`info`, `WARN`, ...).
 pub fn log_level(name: &str) -> Result<LogLevel, String> {
     LogLevel::ALL
@@ -215,9 +202,9 @@ impl CallResponse {
             headers: self
                 .headers
                 .as_deref()
-                .map_or_else(|| owned(&DEFAULT_RESPONSE), pairs),
+                .map_or_else(|| owned(&DEFAULT_RESPONSE), owned),
             body: self.body.as_bytes().to_vec(),
-            trailers: pairs(&self.trailers),
+            trailers: owned(&self.trailers),
         }
     }
 }
@@ -290,15 +277,15 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
             request_headers: r
                 .headers
                 .as_deref()
-                .map_or_else(|| owned(&DEFAULT_REQUEST), pairs),
+                .map_or_else(|| owned(&DEFAULT_REQUEST), owned),
             request_body: r.body.as_bytes().to_vec(),
-            request_trailers: pairs(&r.trailers),
+            request_trailers: owned(&r.trailers),
             response_headers: r
                 .response_headers
                 .as_deref()
-                .map_or_else(|| owned(&DEFAULT_RESPONSE), pairs),
+                .map_or_else(|| owned(&DEFAULT_RESPONSE), owned),
             response_body: r.response_body.as_bytes().to_vec(),
-            response_trailers: pairs(&r.response_trailers),
+            response_trailers: owned(&r.response_trailers),
             vm_configuration: vm_configuration.clone(),
             plugin_configuration: plugin_configuration.clone(),
             http_call_response: r
