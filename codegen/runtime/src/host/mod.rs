@@ -8,8 +8,11 @@
 //!   plumbing of each generated linker shim.
 //! - [`PluginCore`], [`PluginError`], [`CallError`]: instantiation and
 //!   callback calls behind the generated `Plugin`.
+//! - [`Limits`], [`EpochTicker`]: deadlines for callbacks and caps on a
+//!   plugin's memory.
 
 mod callbacks;
+mod limits;
 mod memory;
 mod plugin;
 mod shim;
@@ -17,6 +20,7 @@ mod state;
 #[cfg(test)]
 mod test_rng;
 
+pub use limits::{EPOCH_TICK, EpochTicker, Limits};
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{
     After, CallError, CallResult, CallbackResult, Export, Lookup, PluginCore, PluginError,

@@ -4,6 +4,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use core::time::Duration;
 use wasmtime::{AsContext, AsContextMut};
 
 use super::state::{CallbackId, Exports, HasPluginState, Running, Slot};
@@ -62,10 +63,15 @@ impl fmt::Display for PluginError {
 
 impl core::error::Error for PluginError {}
 
-/// Why a callback call failed. The store stays usable afterwards.
+/// Why a callback call failed. The store stays usable afterwards: other
+/// contexts, or a new instance, can be called; an instance whose callback
+/// was stopped half-way may hold inconsistent state of its own, which the
+/// host may prefer to drop.
 #[derive(Debug)]
 pub enum CallError {
-    /// The plugin trapped (or the host function it called failed).
+    /// The plugin trapped (or the host function it called failed). The
+    /// error carries the wasm backtrace, which the one-line `Display`
+    /// leaves out (see [`CallError::backtrace`]).
     Trap(wasmtime::Error),
     /// The plugin returned a value this version does not define.
     BadReturn {
@@ -74,17 +80,67 @@ pub enum CallError {
         /// The value returned.
         value: u32,
     },
+    /// The callback ran past the deadline of the store's
+    /// [`Limits`](super::Limits) and was stopped.
+    Deadline {
+        /// The callback.
+        callback: &'static str,
+        /// The deadline it ran past.
+        budget: Duration,
+        /// The error, with the wasm backtrace where it was stopped.
+        error: wasmtime::Error,
+    },
+    /// The callback overflowed the wasm stack: unbounded recursion, as a
+    /// rule.
+    StackOverflow {
+        /// The callback.
+        callback: &'static str,
+        /// The error, with the wasm backtrace.
+        error: wasmtime::Error,
+    },
+}
+
+impl CallError {
+    /// The wasm backtrace of a trap, a deadline or a stack overflow, when
+    /// wasmtime recorded one (`Config::wasm_backtrace`, on by default).
+    pub fn backtrace(&self) -> Option<&wasmtime::WasmBacktrace> {
+        match self {
+            CallError::Trap(error)
+            | CallError::Deadline { error, .. }
+            | CallError::StackOverflow { error, .. } => error.downcast_ref(),
+            CallError::BadReturn { .. } => None,
+        }
+    }
 }
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CallError::Trap(error) => write!(f, "the plugin trapped: {error}"),
+            CallError::Trap(error) => match error.downcast_ref::<wasmtime::Trap>() {
+                Some(trap) => write!(f, "the plugin trapped: {trap}"),
+                // A host function's error, or `proc_exit`: its own words,
+                // without the backtrace wasmtime adds as context.
+                None => {
+                    let cause = alloc::format!("{}", error.root_cause());
+                    let line = cause.lines().next().unwrap_or_default();
+                    write!(f, "the plugin trapped: {line}")
+                }
+            },
             CallError::BadReturn { callback, value } => {
                 write!(
                     f,
                     "`{callback}` returned {value}, which is not a valid value"
                 )
+            }
+            CallError::Deadline {
+                callback, budget, ..
+            } => write!(
+                f,
+                "`{callback}` ran past its deadline of {} ms and was stopped",
+                budget.as_millis()
+            ),
+            CallError::StackOverflow { callback, .. } => {
+                write!(f, "`{callback}` overflowed the wasm stack")
             }
         }
     }
@@ -219,11 +275,12 @@ where
     S: AsContextMut<Data = T>,
     T: HasPluginState + 'static,
 {
-    let saved = store
-        .as_context_mut()
-        .data_mut()
-        .plugin_state()
-        .enter(running, slot);
+    let mut context = store.as_context_mut();
+    let state = context.data_mut().plugin_state();
+    let saved = state.enter(running, slot);
+    if let Some(ticks) = state.limits.deadline_ticks() {
+        context.set_epoch_deadline(ticks);
+    }
     let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| call(&mut store)));
     store
         .as_context_mut()
@@ -539,7 +596,7 @@ impl PluginCore {
                 .plugin_state()
                 .forget_context(context_id);
         }
-        let raw = called.map_err(CallError::Trap)?;
+        let raw = called.map_err(|error| self.failed(&mut store, running.callback, error))?;
         if let After::Pauses(pause) = after {
             store.as_context_mut().data_mut().plugin_state().returned(
                 running.callback,
@@ -553,16 +610,46 @@ impl PluginCore {
         }
     }
 
+    /// The name of `callback` in this version.
+    fn callback_name(&self, callback: CallbackId) -> &'static str {
+        let names = self.version.callback_names;
+        names
+            .get(usize::from(callback.0))
+            .copied()
+            .unwrap_or("a callback")
+    }
+
     /// `callback` returned `value`, which its type does not define.
     #[cold]
     fn bad_return(&self, callback: CallbackId, value: u32) -> CallError {
-        let names = self.version.callback_names;
         CallError::BadReturn {
-            callback: names
-                .get(usize::from(callback.0))
-                .copied()
-                .unwrap_or("a callback"),
+            callback: self.callback_name(callback),
             value,
+        }
+    }
+
+    /// `callback` failed with `error`: a deadline, a stack overflow, or
+    /// another trap.
+    #[cold]
+    fn failed<T: HasPluginState + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        callback: CallbackId,
+        error: wasmtime::Error,
+    ) -> CallError {
+        let callback = self.callback_name(callback);
+        match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => {
+                let mut context = store.as_context_mut();
+                let limits = context.data_mut().plugin_state().limits;
+                CallError::Deadline {
+                    callback,
+                    budget: limits.deadline.unwrap_or_default(),
+                    error,
+                }
+            }
+            Some(wasmtime::Trap::StackOverflow) => CallError::StackOverflow { callback, error },
+            _ => CallError::Trap(error),
         }
     }
 }

@@ -15,6 +15,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use super::Limits;
+
 /// A callback as the access rules name it: its index in the version's
 /// generated `Callback` enum, which converts into this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -327,6 +329,8 @@ pub struct PluginState {
     current: Option<usize>,
     /// The host calls made while tracing is on.
     trace: Option<Vec<TracedCall>>,
+    /// What the host allows the plugins (see [`Limits::apply`]).
+    pub(crate) limits: Limits,
 }
 
 /// One host call a plugin made, as [`PluginState::trace_host_calls`]
@@ -352,6 +356,7 @@ impl Default for PluginState {
             instances: Vec::new(),
             current: None,
             trace: None,
+            limits: Limits::NONE,
         }
     }
 }
@@ -369,6 +374,7 @@ impl Clone for PluginState {
             instances: Vec::new(),
             current: None,
             trace: self.trace.clone(),
+            limits: self.limits,
         }
     }
 }
@@ -388,6 +394,12 @@ impl PluginState {
     /// A fresh state, access rules enforced.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The limits the plugins are held to ([`Limits::NONE`] unless
+    /// [`Limits::apply`] set others).
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Turns enforcement of the access rules on (the default) or off. Off,
@@ -452,6 +464,13 @@ impl PluginState {
     #[inline]
     pub fn switch_context(&mut self, context_id: u32) {
         self.effective_context = context_id;
+    }
+
+    /// Whether `context_id` is a stream (an HTTP stream or a TCP connection)
+    /// that was created and not yet forgotten.
+    #[inline]
+    pub fn is_stream(&self, context_id: u32) -> bool {
+        self.streams.contains(context_id)
     }
 
     /// Whether stream `context_id` is paused from `callback`.
@@ -893,6 +912,9 @@ mod tests {
         s.created(21, 0);
         s.switch_context(21);
         assert!(!s.permits(&before_7, AccessLevel::Add));
+        assert!(s.is_stream(20) && !s.is_stream(21));
+        s.forget_context(20);
+        assert!(!s.is_stream(20), "a deleted stream is gone");
     }
 
     #[test]
