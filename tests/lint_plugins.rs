@@ -10,7 +10,7 @@ use proxy_wasm_abi_tests::{
 };
 use proxy_wasm_abi_tools::lint::{Code, LintReport, Severity, lint};
 
-const FIXTURES: [&str; 11] = [
+const FIXTURES: [&str; 12] = [
     "sdk-hello-tick",
     "sdk-headers",
     "sdk-bodies",
@@ -22,6 +22,7 @@ const FIXTURES: [&str; 11] = [
     "sdk-tcp-filter",
     "sdk-inputs",
     "sdk-grpc",
+    "sdk-stream-state",
 ];
 
 fn v021() -> Version {

@@ -30,7 +30,7 @@ use proxy_wasm_abi_tools::runner::{
 const WORKSPACE: &str = "sdk-fixtures";
 
 /// Every fixture, by package name.
-const FIXTURES: [&str; 11] = [
+const FIXTURES: [&str; 12] = [
     "sdk-hello-tick",
     "sdk-headers",
     "sdk-bodies",
@@ -42,6 +42,7 @@ const FIXTURES: [&str; 11] = [
     "sdk-tcp-filter",
     "sdk-inputs",
     "sdk-grpc",
+    "sdk-stream-state",
 ];
 
 // ---------------------------------------------------------------------------
@@ -195,13 +196,13 @@ fn http_stream(
         format!("proxy_on_context_create({context}, {ROOT_CONTEXT})"),
         r,
     )?;
-    s.store.data_mut().request_headers = request.clone();
+    s.host(context).request_headers = request.clone();
     let n = u32::try_from(request.len()).expect("few headers");
     let r = s
         .plugin
         .proxy_on_request_headers(&mut s.store, context, n, true);
     s.record(format!("proxy_on_request_headers({context}, {n}, true)"), r)?;
-    s.store.data_mut().response_headers = response.clone();
+    s.host(context).response_headers = response.clone();
     let n = u32::try_from(response.len()).expect("few headers");
     let r = s
         .plugin
@@ -212,7 +213,7 @@ fn http_stream(
     )?;
     s.deliver()?;
     s.finish(context)?;
-    let host = s.store.data();
+    let host = s.host(context);
     Ok((host.request_headers.clone(), host.response_headers.clone()))
 }
 
@@ -564,28 +565,25 @@ fn bodies_wait_for_the_end_of_the_stream() {
         .proxy_on_context_create(&mut s.store, ctx, ROOT_CONTEXT);
     let r = s.record("create".into(), r);
     checked(&s, r);
-    s.store.data_mut().request_headers = get("/pets");
+    s.host(ctx).request_headers = get("/pets");
     let r = s
         .plugin
         .proxy_on_request_headers(&mut s.store, ctx, 3, false);
     let r = s.record("request headers".into(), r);
     assert_eq!(checked(&s, r), Some(Action::Continue));
 
-    s.store.data_mut().request_body = b"one cat, ".to_vec();
+    s.host(ctx).request_body = b"one cat, ".to_vec();
     let r = s.plugin.proxy_on_request_body(&mut s.store, ctx, 9, false);
     let r = s.record("first chunk".into(), r);
     assert_eq!(checked(&s, r), Some(Action::Pause));
-    assert_eq!(s.store.data().request_body, b"one cat, ");
+    assert_eq!(s.host(ctx).request_body, b"one cat, ");
 
-    s.store
-        .data_mut()
-        .request_body
-        .extend_from_slice(b"two cats");
+    s.host(ctx).request_body.extend_from_slice(b"two cats");
     let r = s.plugin.proxy_on_request_body(&mut s.store, ctx, 17, true);
     let r = s.record("last chunk".into(), r);
     assert_eq!(checked(&s, r), Some(Action::Continue));
     assert_eq!(
-        String::from_utf8_lossy(&s.store.data().request_body),
+        String::from_utf8_lossy(&s.host(ctx).request_body),
         "one dog, two dogs"
     );
     assert_no_failures(s.store.data());
@@ -984,6 +982,29 @@ fn shared_data_cas_and_queues() {
     );
     // NOT_FOUND, EMPTY and CAS_MISMATCH all reached the SDK as values.
     assert_no_failures(host);
+}
+
+/// Shared data given as an input is there before the plugin starts, with
+/// CAS token 1, as another plugin of the VM would have left it.
+#[test]
+fn shared_data_given_as_input_reaches_the_plugin() {
+    let wasm = fixture("sdk-shared-data");
+    let input = Input {
+        request_headers: get("/orders"),
+        response_headers: ok_response(),
+        shared_data: vec![("sdk-missing".to_string(), b"here".to_vec())],
+        ..Input::default()
+    };
+    let report = run_ok("sdk-shared-data", &wasm, &input);
+    assert_logged(
+        &report.host,
+        LogLevel::Warn,
+        "sdk-missing unexpectedly has Some([104, 101, 114, 101]) (cas Some(1))",
+    );
+    assert_eq!(
+        report.host.shared_data.get("sdk-missing"),
+        Some(&(b"here".to_vec(), 1))
+    );
 }
 
 #[test]
@@ -1850,5 +1871,179 @@ fn grpc_calls_and_streams_get_their_answers() {
     assert!(
         steps(&report.steps).contains(&"proxy_on_grpc_close(1, 2, 14) -> ()".to_string()),
         "a failed call is closed, not received"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 13. Streams in flight together
+// ---------------------------------------------------------------------------
+
+/// Three requests for `sdk-stream-state` configured with `config`.
+fn echo_inputs(config: &str) -> Vec<Input> {
+    ["/a", "/b", "/c"]
+        .into_iter()
+        .map(|path| Input {
+            request_headers: get(path),
+            response_headers: ok_response(),
+            plugin_configuration: config.as_bytes().to_vec(),
+            ..Input::default()
+        })
+        .collect()
+}
+
+/// The `x-request-path` each report's response went out with.
+fn echoed(reports: &[Report]) -> Vec<Option<String>> {
+    reports
+        .iter()
+        .map(|r| value_of(&r.host.response_headers, "x-request-path"))
+        .collect()
+}
+
+/// Interleaved, every stream is created, then every request runs, then
+/// every response: each stream still sees its own headers, and a plugin
+/// that keeps state per stream answers each with its own path.
+#[test]
+fn interleaved_streams_keep_their_own_state() {
+    let wasm = fixture("sdk-stream-state");
+    let inputs = echo_inputs("");
+    let reports = runner::run_scheduled(&wasm, &inputs, runner::Schedule::Interleaved)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let paths = ["/a", "/b", "/c"].map(|p| Some(p.to_string()));
+    assert_eq!(echoed(&reports), paths);
+    for (report, context) in reports.iter().zip(STREAM_CONTEXT..) {
+        assert_eq!(report.context, context);
+        assert_eq!(
+            value_of(&report.host.request_headers, ":path"),
+            value_of(&report.request_before.0, ":path"),
+            "stream {context}'s own request headers"
+        );
+        // Each report has its own stream's callbacks, in lifecycle order.
+        let own: Vec<String> = steps(&report.steps)
+            .into_iter()
+            .filter(|s| s.contains(&format!("({context}")))
+            .map(|s| s[..s.find('(').unwrap()].to_string())
+            .collect();
+        assert_eq!(
+            own,
+            [
+                "proxy_on_context_create",
+                "proxy_on_request_headers",
+                "proxy_on_response_headers",
+                "proxy_on_done",
+                "proxy_on_log",
+                "proxy_on_delete",
+            ],
+            "stream {context}"
+        );
+    }
+    // The plugin saw all three requests before any response.
+    let host = &reports[2].host;
+    assert_eq!(
+        messages(host),
+        [
+            "paths kept per stream",
+            "stream 2 requests Some(\"/a\")",
+            "stream 3 requests Some(\"/b\")",
+            "stream 4 requests Some(\"/c\")",
+        ]
+    );
+    assert!(host.streams.is_empty(), "ended streams leave the host");
+    assert_no_failures(host);
+}
+
+/// A plugin that keeps a request's state where the next request overwrites
+/// it passes every request run one after another, and fails interleaved:
+/// the interleaved schedule exists to show this.
+#[test]
+fn shared_state_shows_only_when_streams_interleave() {
+    let wasm = fixture("sdk-stream-state");
+    let inputs = echo_inputs("shared");
+    let one_by_one = runner::run_all(&wasm, &inputs).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        echoed(&one_by_one),
+        ["/a", "/b", "/c"].map(|p| Some(p.to_string()))
+    );
+    let together = runner::run_scheduled(&wasm, &inputs, runner::Schedule::Interleaved)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        echoed(&together),
+        ["/c", "/c", "/c"].map(|p| Some(p.to_string())),
+        "every response gets the last request's path"
+    );
+}
+
+/// Two requests paused on their own HTTP calls at once: each call gets its
+/// own input's answer, and the SDK's switch of the effective context makes
+/// each answer reach its own stream: the first resumed with the user, the
+/// second refused.
+#[test]
+fn interleaved_callouts_reach_their_own_streams() {
+    let wasm = fixture("sdk-http-callout");
+    let inputs = [
+        Input {
+            request_headers: get("/orders"),
+            response_headers: ok_response(),
+            http_call_response: auth_answer("200"),
+            ..Input::default()
+        },
+        Input {
+            request_headers: get("/admin"),
+            response_headers: ok_response(),
+            http_call_response: auth_answer("401"),
+            ..Input::default()
+        },
+    ];
+    let reports = runner::run_scheduled(&wasm, &inputs, runner::Schedule::Interleaved)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (allowed, refused) = (&reports[0], &reports[1]);
+
+    assert_eq!(allowed.http_calls().len(), 1);
+    assert_eq!(allowed.http_calls()[0].context, STREAM_CONTEXT);
+    assert_eq!(allowed.host.continued, [StreamType::HttpRequest]);
+    assert_eq!(
+        value_of(&allowed.host.request_headers, "x-auth-user"),
+        Some("alice".to_string())
+    );
+    assert!(allowed.host.local_response.is_none());
+    assert_eq!(
+        value_of(&allowed.host.response_headers, ":status"),
+        Some("200".to_string())
+    );
+
+    assert_eq!(refused.http_calls().len(), 1);
+    assert_eq!(refused.http_calls()[0].context, STREAM_CONTEXT + 1);
+    assert!(refused.host.continued.is_empty(), "not resumed");
+    assert_eq!(value_of(&refused.host.request_headers, "x-auth-user"), None);
+    let local = refused.host.local_response.as_ref().expect("refused");
+    assert_eq!(local.status_code, 403);
+    // The local reply went back through the second stream's callbacks.
+    assert_eq!(
+        value_of(&refused.host.response_headers, ":status"),
+        Some("403".to_string())
+    );
+    assert_no_failures(&refused.host);
+}
+
+/// An interleaved scenario file (`tests/golden/sdk-stream-state.toml`), as
+/// `proxy-wasm-abi run --scenario` prints it: each report shows its own
+/// stream, and the plugin's shared cell shows in every response.
+#[test]
+fn an_interleaved_scenario_prints_each_stream() {
+    let dir = proxy_wasm_abi_tests::workspace_root()
+        .join("tests")
+        .join("golden");
+    let text = std::fs::read_to_string(dir.join("sdk-stream-state.toml")).unwrap();
+    let scenario = runner::scenario::parse(&text, &dir).expect("the scenario parses");
+    assert_eq!(scenario.schedule, runner::Schedule::Interleaved);
+    let wasm = fixture("sdk-stream-state");
+    let reports = runner::run_scheduled(&wasm, &scenario.inputs, scenario.schedule)
+        .unwrap_or_else(|e| panic!("sdk-stream-state: {e}"));
+    assert_eq!(
+        echoed(&reports),
+        ["/c", "/c", "/c"].map(|p| Some(p.to_string()))
+    );
+    assert_golden(
+        "sdk-stream-state.txt",
+        &format!("{}\n", runner::reports_text(&reports)),
     );
 }

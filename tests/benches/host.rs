@@ -28,6 +28,11 @@
 //!    `proxy_get_header_map_value` once, for a present key and for a missing
 //!    one, and a callback that calls nothing (the bare round trip).
 //!
+//! One more ratio measures the cost of holding a plugin to
+//! [`Limits::default`] (a deadline per callback on epoch interruption, and
+//! a memory cap): the lifecycle on an engine with epoch interruption and
+//! the limits applied, against the same lifecycle without.
+//!
 //! The crates.io `proxy-wasm-host` crate is not compared (see [`PEER_SKIPPED`]).
 //!
 //! After criterion has run, `main` measures each comparison once more with
@@ -41,6 +46,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode};
+use proxy_wasm_abi::host::{EpochTicker, Limits};
 use wasmtime::{Caller, Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
 
 /// The generated host bindings of v0.2.1, expanded here by the macro. The
@@ -333,8 +339,22 @@ fn generated_start(
     module: &Module,
     state: State,
 ) -> (Store<State>, Plugin) {
+    generated_start_with(engine, linker, module, state, None)
+}
+
+/// [`generated_start`], the store held to `limits` when given.
+fn generated_start_with(
+    engine: &Engine,
+    linker: &Linker<State>,
+    module: &Module,
+    state: State,
+    limits: Option<Limits>,
+) -> (Store<State>, Plugin) {
     let sizes = state.sizes();
     let mut store = Store::new(engine, state);
+    if let Some(limits) = limits {
+        limits.apply(&mut store);
+    }
     let plugin = Plugin::instantiate(&mut store, linker, module).expect("instantiate");
     plugin
         .proxy_on_context_create(&mut store, ROOT_CONTEXT, 0)
@@ -982,6 +1002,30 @@ struct Setup {
     host_call: Module,
     generated: Linker<State>,
     floor: Linker<Floor>,
+    limited: Limited,
+}
+
+/// The plugin on an engine with epoch interruption (code that checks the
+/// epoch at loop heads and function entries), its linker, and the ticker
+/// that advances the epoch: what deadlines cost.
+struct Limited {
+    engine: Engine,
+    plugin: Module,
+    linker: Linker<State>,
+    _ticker: EpochTicker,
+}
+
+impl Limited {
+    /// A started plugin held to [`Limits::default`].
+    fn start(&self) -> (Store<State>, Plugin) {
+        generated_start_with(
+            &self.engine,
+            &self.linker,
+            &self.plugin,
+            State::new(),
+            Some(Limits::default()),
+        )
+    }
 }
 
 impl Setup {
@@ -990,12 +1034,20 @@ impl Setup {
         let engine = Engine::default();
         let plugin = Module::from_file(&engine, &wasm).expect("compile the plugin");
         let host_call = Module::new(&engine, HOST_CALL_WAT).expect("compile the WAT");
+        let limited_engine = Engine::new(&Limits::config()).expect("an engine with epochs");
+        let limited = Limited {
+            plugin: Module::from_file(&limited_engine, &wasm).expect("compile the plugin"),
+            linker: generated_linker(&limited_engine),
+            _ticker: EpochTicker::start(&limited_engine).expect("the epoch ticker"),
+            engine: limited_engine,
+        };
         Setup {
             generated: generated_linker(&engine),
             floor: floor_linker(&engine),
             engine,
             plugin,
             host_call,
+            limited,
         }
     }
 }
@@ -1046,6 +1098,15 @@ fn bench_lifecycle(c: &mut Criterion, setup: &Setup) {
         generated_start(&setup.engine, &setup.generated, &setup.plugin, unchecked);
     let mut id = ROOT_CONTEXT;
     group.bench_function("generated-rules-off", |b| {
+        b.iter(|| {
+            id = next_stream(id);
+            generated_request(&mut store, &plugin, sizes, black_box(id));
+        })
+    });
+
+    let (mut store, plugin) = setup.limited.start();
+    let mut id = ROOT_CONTEXT;
+    group.bench_function("generated-limits", |b| {
         b.iter(|| {
             id = next_stream(id);
             generated_request(&mut store, &plugin, sizes, black_box(id));
@@ -1283,6 +1344,20 @@ fn print_ratios(setup: &Setup, since: SystemTime) {
         ["lifecycle/generated-rules-off", "lifecycle/floor"],
         since,
     ));
+    let limited = || {
+        let (mut store, plugin) = setup.limited.start();
+        let mut id = ROOT_CONTEXT;
+        move || {
+            id = next_stream(id);
+            generated_request(&mut store, &plugin, sizes, black_box(id));
+        }
+    };
+    rows.push(Row::new(
+        "lifecycle, limits on / off (both generated)",
+        paired(101, 2000, limited(), lifecycle(State::new())),
+        ["lifecycle/generated-limits", "lifecycle/generated"],
+        since,
+    ));
     rows.push(Row::new(
         "instantiate + start",
         paired(
@@ -1382,7 +1457,8 @@ fn print_ratios(setup: &Setup, since: SystemTime) {
 
 /// Runs one operation `n` times on one side and nothing else, for an
 /// instruction counter: `HOST_BENCH_REPEAT=missing:generated:1000` under
-/// `valgrind --tool=callgrind`. Two runs with different `n` give the
+/// `valgrind --tool=callgrind` (sides: `generated`, `floor`, and for the
+/// lifecycle `limits`, held to [`Limits::default`]). Two runs with different `n` give the
 /// instructions of one operation as the difference over the difference in `n`,
 /// free of set-up and of the machine's load.
 fn repeat(setup: &Setup, spec: &str) {
@@ -1396,6 +1472,14 @@ fn repeat(setup: &Setup, spec: &str) {
         ("lifecycle", "generated") => {
             let (mut store, plugin) =
                 generated_start(&setup.engine, &setup.generated, &setup.plugin, State::new());
+            let mut id = ROOT_CONTEXT;
+            for _ in 0..n {
+                id = next_stream(id);
+                generated_request(&mut store, &plugin, sizes, id);
+            }
+        }
+        ("lifecycle", "limits") => {
+            let (mut store, plugin) = setup.limited.start();
             let mut id = ROOT_CONTEXT;
             for _ in 0..n {
                 id = next_stream(id);

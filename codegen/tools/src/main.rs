@@ -158,6 +158,10 @@ struct RunArgs {
     /// Offer a foreign function, `name=answer`; repeatable.
     #[arg(long = "foreign-function", value_name = "NAME=ANSWER")]
     foreign_functions: Vec<String>,
+    /// Shared data present before the plugin starts, `key=value`;
+    /// repeatable.
+    #[arg(long = "shared-data", value_name = "KEY=VALUE")]
+    shared_data: Vec<String>,
     /// A message of the answer to each gRPC call or stream; repeatable
     /// (default: one empty message).
     #[arg(long = "grpc-message", value_name = "MESSAGE")]
@@ -166,12 +170,21 @@ struct RunArgs {
     /// with another status fails.
     #[arg(long, default_value_t = 0)]
     grpc_status: u32,
+    /// How long one callback may run before it is stopped, in milliseconds;
+    /// 0 for no limit (default 1000).
+    #[arg(long, value_name = "MS")]
+    deadline_ms: Option<u64>,
+    /// The most memory the plugin may have, in MiB (default 1024); a
+    /// `memory.grow` past it fails.
+    #[arg(long, value_name = "MIB")]
+    memory_mb: Option<usize>,
     /// How to print what happened.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
     /// A scenario file (TOML): the plugin's setup and any number of requests,
-    /// run one after the other on one plugin instance. It replaces the flags
-    /// that describe a request.
+    /// run on one plugin instance, one after the other or (`interleaved =
+    /// true`) in flight together. It replaces the flags that describe a
+    /// request.
     #[arg(
         long,
         value_name = "FILE",
@@ -180,7 +193,8 @@ struct RunArgs {
             "tcp", "chunk_size", "buffer_limit", "trailers", "response_trailers",
             "properties", "log_level", "call_response_headers", "call_response_body",
             "call_fails", "clock_ns", "ticks", "enqueue", "foreign_functions", "grpc_messages",
-            "grpc_status",
+            "shared_data",
+            "grpc_status", "deadline_ms", "memory_mb",
         ]
     )]
     scenario: Option<PathBuf>,
@@ -211,7 +225,7 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure(format!("error: cannot read {}: {e}", path.display())))
     };
     let wasm = read(&args.plugin)?;
-    let (inputs, expectations) = match &args.scenario {
+    let (inputs, schedule, expectations) = match &args.scenario {
         Some(path) => {
             let text = String::from_utf8(read(path)?)
                 .map_err(|_| Failure(format!("error: {} is not UTF-8 text", path.display())))?;
@@ -225,11 +239,14 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
                 };
                 Failure(format!("error: {}:{gap}{e}", path.display()))
             })?;
-            (scenario.inputs, scenario.expectations)
+            (scenario.inputs, scenario.schedule, scenario.expectations)
         }
-        None => (vec![input_from_flags(&args, read)?], Default::default()),
+        None => {
+            let input = input_from_flags(&args, read)?;
+            (vec![input], Default::default(), Default::default())
+        }
     };
-    let reports = match runner::run_all(&wasm, &inputs) {
+    let reports = match runner::run_scheduled(&wasm, &inputs, schedule) {
         Ok(reports) => reports,
         // The plugin ran and failed: a finding about the plugin, not an
         // error of this command.
@@ -324,6 +341,7 @@ fn input_from_flags(
         ticks: args.ticks,
         enqueue: named(&args.enqueue, "enqueue", "queue=item")?,
         foreign_functions: named(&args.foreign_functions, "foreign function", "name=answer")?,
+        shared_data: named(&args.shared_data, "shared data", "key=value")?,
         grpc_response: runner::reference::GrpcResponse {
             messages: if args.grpc_messages.is_empty() {
                 vec![Vec::new()]
@@ -336,6 +354,7 @@ fn input_from_flags(
             status: args.grpc_status,
             ..Default::default()
         },
+        limits: scenario::limits(args.deadline_ms, args.memory_mb),
     })
 }
 

@@ -5,7 +5,10 @@
 //! status ([`proxy_wasm_abi::host::PluginState::trace_host_calls`]). A test
 //! (or a scenario's `[[expect]]` entries) can then say which calls it
 //! expects and with what answer, in order or not; strict expectations also
-//! fail on any call they do not list.
+//! fail on any call they do not list, and on any status other than success
+//! that no expectation names: a status the test did not foresee is one the
+//! plugin may not handle. (A plugin that traps right after such a status
+//! fails the run itself, with the call named: see `RunError::Callback`.)
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -137,7 +140,8 @@ pub struct Expectations {
     /// unless `strict`).
     pub in_order: bool,
     /// Every call the plugin makes must be one of `calls` (by function; a
-    /// function listed once may be called any number of times).
+    /// function listed once may be called any number of times), and every
+    /// call that did not succeed must be listed with its status.
     pub strict: bool,
 }
 
@@ -183,6 +187,16 @@ impl Expectations {
             for call in &calls {
                 if !self.calls.iter().any(|e| e.function == call.function) {
                     failures.push(format!("unexpected host call `{call}`"));
+                } else if !call.succeeded
+                    && call.status.is_some()
+                    && !self
+                        .calls
+                        .iter()
+                        .any(|e| e.status.is_some() && e.matches(call))
+                {
+                    failures.push(format!(
+                        "unexpected status in `{call}`: no expectation names it, so the plugin may not handle it"
+                    ));
                 }
             }
         }
@@ -213,6 +227,7 @@ mod tests {
     fn check(expectations: &Expectations, calls: Vec<HostCall>) -> Vec<String> {
         let report = Report {
             abi_version: "0.2.1",
+            context: super::super::STREAM_CONTEXT,
             lifecycle: super::super::Lifecycle::Http,
             steps: Vec::new(),
             request_before: Default::default(),
@@ -221,7 +236,8 @@ mod tests {
             response_forwarded: Vec::new(),
             trailers_before: Default::default(),
             properties_before: Vec::new(),
-            earlier: (0, 0),
+            logs: Vec::new(),
+            http_calls: Vec::new(),
             host_calls: calls,
             host: Default::default(),
         };
@@ -270,8 +286,22 @@ mod tests {
         };
         assert_eq!(
             check(&strict, calls.clone()),
-            ["unexpected host call `proxy_log -> OK`"]
+            [
+                "unexpected host call `proxy_log -> OK`",
+                "unexpected status in `proxy_get_header_map_value -> NOT_FOUND`: no expectation names it, so the plugin may not handle it",
+            ]
         );
+        // Strict, a failed call is expected only with its status.
+        let foreseen = Expectations {
+            calls: vec![
+                expected("proxy_log", None),
+                expected("proxy_http_call", None),
+                expected("proxy_get_header_map_value", Some("NOT_FOUND")),
+            ],
+            strict: true,
+            ..Expectations::default()
+        };
+        assert!(check(&foreseen, calls.clone()).is_empty());
     }
 
     #[test]

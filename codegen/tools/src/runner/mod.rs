@@ -2,6 +2,7 @@
 //! ABI version it declares (0.1.0, 0.2.0 or 0.2.1) and the in-memory
 //! [`ReferenceHost`], and reports what it did.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
 pub mod build;
@@ -20,6 +21,7 @@ pub mod bindings {
 }
 
 use bindings::{Action, PluginError};
+pub use proxy_wasm_abi::host::Limits;
 use reference::Pairs;
 
 /// The root (plugin) context id the runner uses.
@@ -90,8 +92,16 @@ pub struct Input {
     /// Foreign functions the host offers, by name, with the bytes each
     /// answers (setup: the first input's count).
     pub foreign_functions: Vec<(String, Vec<u8>)>,
+    /// Shared data the host holds when the plugin starts, by key, as other
+    /// plugins of the VM would have left it (setup: the first input's);
+    /// each value's compare-and-swap token is 1.
+    pub shared_data: Vec<(String, Vec<u8>)>,
     /// The answer to each gRPC call or stream the plugin opens.
     pub grpc_response: reference::GrpcResponse,
+    /// How long a callback may run and how much memory the plugin may
+    /// have (setup: the first input's). The default is
+    /// [`Limits::default`]: 1 s, 1 GiB.
+    pub limits: Limits,
 }
 
 /// How much body or connection data the runner buffers for a plugin that
@@ -112,6 +122,8 @@ pub struct Step {
 pub struct Report {
     /// The ABI version the plugin ran as.
     pub abi_version: &'static str,
+    /// The stream's context id.
+    pub context: u32,
     /// HTTP or TCP.
     pub lifecycle: Lifecycle,
     /// The callbacks made, in order.
@@ -129,13 +141,15 @@ pub struct Report {
     pub trailers_before: (Pairs, Pairs),
     /// The properties the host held before this lifecycle.
     pub properties_before: Vec<(reference::PropertyPath, Vec<u8>)>,
-    /// How many of the host's logs and HTTP calls came before this
-    /// lifecycle: the report shows the rest.
-    pub earlier: (usize, usize),
+    /// The logs of this lifecycle.
+    logs: Vec<(bindings::LogLevel, String)>,
+    /// The HTTP calls the plugin made during this lifecycle.
+    http_calls: Vec<reference::HttpCall>,
     /// The host calls the plugin made during this lifecycle (the first
     /// report's include the plugin's start), in order.
     pub host_calls: Vec<expect::HostCall>,
-    /// The host's final state.
+    /// The host's state at the end, its stream fields holding this
+    /// lifecycle's stream (see [`ReferenceHost::select_stream`]).
     pub host: ReferenceHost,
 }
 
@@ -183,29 +197,53 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// How the host answers a plugin's HTTP and gRPC calls.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// The answer each HTTP call gets.
+    pub http_call_response: reference::HttpCallResponse,
+    /// Whether HTTP calls fail rather than answer: see
+    /// [`Input::http_call_fails`].
+    pub http_calls_fail: bool,
+    /// The answer each gRPC call or stream gets.
+    pub grpc_response: reference::GrpcResponse,
+}
+
+impl Answers {
+    /// The answers `input` asks for.
+    pub fn of(input: &Input) -> Answers {
+        Answers {
+            http_call_response: input.http_call_response.clone(),
+            http_calls_fail: input.http_call_fails,
+            grpc_response: input.grpc_response.clone(),
+        }
+    }
+}
+
 /// A loaded plugin with its store, ready to be driven.
 pub struct Session {
     /// The wasmtime store, holding the reference host.
     pub store: wasmtime::Store<ReferenceHost>,
     /// The plugin instance, of the version its module declares.
     pub plugin: AnyPlugin,
-    /// The callbacks made so far.
+    /// The callbacks made and not yet reported.
     pub steps: Vec<Step>,
     /// How many of the host's recorded HTTP calls have had their response.
     pub answered_calls: usize,
-    /// What the host passed on of each flow, indexed by [`Flow`].
-    pub forwarded: [Vec<u8>; 4],
-    /// The answer each HTTP call gets.
-    pub http_call_response: reference::HttpCallResponse,
-    /// Whether the plugin's HTTP calls fail rather than answer: see
-    /// [`Input::http_call_fails`].
-    pub http_calls_fail: bool,
     /// How many of the host's gRPC calls and streams have had their answer.
     pub answered_grpc: usize,
-    /// The answer each gRPC call or stream gets.
-    pub grpc_response: reference::GrpcResponse,
-    /// How many of the host's logs and HTTP calls earlier reports covered.
-    pub reported: (usize, usize),
+    /// What the host passed on of each stream's flows, by context id, each
+    /// indexed by [`Flow`].
+    pub forwarded: HashMap<u32, [Vec<u8>; 4]>,
+    /// How calls made from a plugin (root) context, or from a stream without
+    /// answers of its own, are answered.
+    pub answers: Answers,
+    /// How the calls a stream made are answered, by the stream's context id.
+    pub stream_answers: HashMap<u32, Answers>,
+    /// How many of the host's logs and HTTP calls reports have gathered.
+    gathered: (usize, usize),
+    /// Advances the engine's epoch, which ends callbacks at their deadline.
+    _ticker: proxy_wasm_abi::host::EpochTicker,
 }
 
 /// A body or connection data, delivered in chunks to its callback.
@@ -261,14 +299,29 @@ pub enum Passage {
 }
 
 impl Session {
-    /// Compiles and instantiates `wasm` against a reference host.
+    /// Compiles and instantiates `wasm` against a reference host, held to
+    /// the default [`Limits`].
     pub fn new(wasm: &[u8], host: ReferenceHost) -> Result<Session, RunError> {
-        let engine = wasmtime::Engine::default();
+        Session::with_limits(wasm, host, Limits::default())
+    }
+
+    /// Compiles and instantiates `wasm` against a reference host, held to
+    /// `limits`.
+    pub fn with_limits(
+        wasm: &[u8],
+        host: ReferenceHost,
+        limits: Limits,
+    ) -> Result<Session, RunError> {
+        let engine = wasmtime::Engine::new(&Limits::config())
+            .map_err(|e| RunError::BadModule(first_line(&e)))?;
+        let ticker = proxy_wasm_abi::host::EpochTicker::start(&engine)
+            .map_err(|e| RunError::BadModule(format!("cannot start the epoch ticker: {e}")))?;
         let module = wasmtime::Module::new(&engine, wasm)
             .map_err(|e| RunError::BadModule(first_line(&e)))?;
         let linkers =
             versions::Linkers::new(&engine).map_err(|e| RunError::BadModule(first_line(&e)))?;
         let mut store = wasmtime::Store::new(&engine, host);
+        limits.apply(&mut store);
         store.data_mut().plugin.trace_host_calls(true);
         let plugin =
             AnyPlugin::instantiate(&mut store, &linkers, &module).map_err(RunError::Plugin)?;
@@ -277,13 +330,22 @@ impl Session {
             plugin,
             steps: Vec::new(),
             answered_calls: 0,
-            forwarded: Default::default(),
-            http_call_response: Default::default(),
-            http_calls_fail: false,
             answered_grpc: 0,
-            grpc_response: Default::default(),
-            reported: (0, 0),
+            forwarded: HashMap::new(),
+            answers: Answers::default(),
+            stream_answers: HashMap::new(),
+            gathered: (0, 0),
+            _ticker: ticker,
         })
+    }
+
+    /// The reference host, its stream fields holding stream `context`'s
+    /// state: to set a stream up before a callback, or to read what the
+    /// plugin left in it.
+    pub fn host(&mut self, context: u32) -> &mut ReferenceHost {
+        let host = self.store.data_mut();
+        host.select_stream(context);
+        host
     }
 
     /// Records a callback and its outcome, turning a failure into a `RunError`.
@@ -321,7 +383,8 @@ impl Session {
     /// `proxy_on_configure`; a `false` from either is an error.
     pub fn start(&mut self) -> Result<(), RunError> {
         let (vm_size, config_size) = {
-            let host = self.store.data();
+            let host = self.store.data_mut();
+            host.plugin_contexts.insert(ROOT_CONTEXT);
             (
                 len32(&host.vm_configuration),
                 len32(&host.plugin_configuration),
@@ -350,9 +413,15 @@ impl Session {
         Ok(())
     }
 
+    /// The answers for calls made by `context`.
+    fn answers_for(&self, context: u32) -> &Answers {
+        self.stream_answers.get(&context).unwrap_or(&self.answers)
+    }
+
     /// Fires the timer once if the plugin set a tick period, and delivers
-    /// queued items, and the answers to HTTP and gRPC calls
-    /// ([`Session::http_call_response`], [`Session::grpc_response`]).
+    /// queued items, and the answers to HTTP and gRPC calls (each call's
+    /// from [`Session::stream_answers`] of the context that made it, or
+    /// [`Session::answers`]).
     pub fn deliver(&mut self) -> Result<(), RunError> {
         if self.store.data().tick_period_ms > 0 {
             let r = self.plugin.proxy_on_tick(&mut self.store, ROOT_CONTEXT);
@@ -367,27 +436,28 @@ impl Session {
                 r,
             )?;
         }
-        let calls: Vec<u32> = self
+        let calls: Vec<(u32, u32)> = self
             .store
             .data()
             .http_calls
             .iter()
             .skip(self.answered_calls)
-            .map(|c| c.token)
+            .map(|c| (c.token, c.context))
             .collect();
-        let response = if self.http_calls_fail {
-            reference::HttpCallResponse::default()
-        } else {
-            self.http_call_response.clone()
-        };
-        for token in calls {
+        for (token, context) in calls {
             self.answered_calls += 1;
-            self.store.data_mut().http_call_response = Some(response.clone());
+            let answers = self.answers_for(context);
+            let response = if answers.http_calls_fail {
+                reference::HttpCallResponse::default()
+            } else {
+                answers.http_call_response.clone()
+            };
             let (headers, body, trailers) = (
                 len32(&response.headers),
                 len32(&response.body),
                 len32(&response.trailers),
             );
+            self.store.data_mut().http_call_response = Some(response);
             let r = self.plugin.proxy_on_http_call_response(
                 &mut self.store,
                 ROOT_CONTEXT,
@@ -405,21 +475,21 @@ impl Session {
         self.answer_grpc()
     }
 
-    /// Answers the gRPC calls and streams opened since the last time with
-    /// [`Session::grpc_response`] (see [`reference::GrpcResponse`]); a
-    /// cancelled one gets nothing.
+    /// Answers the gRPC calls and streams opened since the last time (see
+    /// [`reference::GrpcResponse`]); a cancelled one gets nothing.
     fn answer_grpc(&mut self) -> Result<(), RunError> {
-        let opened: Vec<(u32, bool, bool)> = self.store.data().grpc_calls[self.answered_grpc..]
+        let opened: Vec<(u32, bool, bool, u32)> = self.store.data().grpc_calls
+            [self.answered_grpc..]
             .iter()
-            .map(|c| (c.token, c.timeout_ms.is_some(), c.cancelled))
+            .map(|c| (c.token, c.timeout_ms.is_some(), c.cancelled, c.context))
             .collect();
         self.answered_grpc += opened.len();
-        let response = self.grpc_response.clone();
         let ctx = ROOT_CONTEXT;
-        for (token, unary, cancelled) in opened {
+        for (token, unary, cancelled, context) in opened {
             if cancelled {
                 continue;
             }
+            let response = self.answers_for(context).grpc_response.clone();
             if unary && response.status == 0 {
                 let message = response.messages.first().cloned().unwrap_or_default();
                 self.grpc_receive(token, &message)?;
@@ -490,14 +560,15 @@ impl Session {
         result.map(|_| ())
     }
 
-    /// Delivers `data` on `flow` in chunks of `chunk_size` bytes, as a proxy
-    /// does: each chunk is appended to the flow's buffer and its callback
-    /// sees everything buffered so far. `CONTINUE` passes the buffer on and
-    /// empties it; `PAUSE` keeps buffering, up to `limit` bytes (over it, a
-    /// request gets a local 413 response and any other flow is reset, as
-    /// Envoy does). A flow still paused at its last chunk waits for the
-    /// plugin's HTTP calls; unless one of them resumes the stream with
-    /// `proxy_continue_stream`, it goes no further.
+    /// Delivers `data` on `flow` of stream `context` in chunks of
+    /// `chunk_size` bytes, as a proxy does: each chunk is appended to the
+    /// flow's buffer and its callback sees everything buffered so far.
+    /// `CONTINUE` passes the buffer on and empties it; `PAUSE` keeps
+    /// buffering, up to `limit` bytes (over it, a request gets a local 413
+    /// response and any other flow is reset, as Envoy does). A flow still
+    /// paused at its last chunk waits for the plugin's HTTP calls; unless
+    /// one of them resumes the stream with `proxy_continue_stream`, it goes
+    /// no further.
     ///
     /// With `trailers_follow`, the last chunk does not end the stream, and
     /// what the plugin holds back of it goes on with the trailers.
@@ -516,14 +587,14 @@ impl Session {
         } else {
             data.chunks(chunk_size).collect()
         };
-        flow.buffer(self.store.data_mut()).clear();
+        flow.buffer(self.host(context)).clear();
         let last = chunks.len() - 1;
         for (index, chunk) in chunks.into_iter().enumerate() {
             let end = index == last && !trailers_follow;
-            let buffer = flow.buffer(self.store.data_mut());
+            let buffer = flow.buffer(self.host(context));
             buffer.extend_from_slice(chunk);
             if buffer.len() > limit {
-                self.over_limit(flow, limit);
+                self.over_limit(flow, context, limit);
                 return Ok(Passage::Stopped);
             }
             let size = len32(buffer);
@@ -547,43 +618,46 @@ impl Session {
             };
             let call = format!("{}({context}, {size}, {end})", flow.callback());
             let action = self.record(call, r)?;
-            if self.store.data().local_response.is_some() {
+            if self.host(context).local_response.is_some() {
                 return Ok(Passage::Stopped);
             }
             if action == Some(Action::Pause) && index != last {
                 continue;
             }
-            if end && !self.goes_on_after(action, flow.stream(), flow.callback())? {
+            if end && !self.goes_on_after(context, action, flow.stream(), flow.callback())? {
                 return Ok(Passage::Stopped);
             }
             // Passed on: the buffer empties, except at the last chunk, where
             // it stays as the plugin left it for the report (and, before
             // trailers, for the plugin to read again).
-            let buffer = flow.buffer(self.store.data_mut());
-            self.forwarded[flow as usize].extend_from_slice(buffer);
-            if index != last {
-                buffer.clear();
+            let buffer = std::mem::take(flow.buffer(self.host(context)));
+            let forwarded = self.forwarded.entry(context).or_default();
+            forwarded[flow as usize].extend_from_slice(&buffer);
+            if index == last {
+                *flow.buffer(self.host(context)) = buffer;
             }
         }
         Ok(Passage::Through)
     }
 
-    /// Whether `stream` goes on after a callback of it (`what`) answered
-    /// `action`: a pause waits for the plugin's calls to come back, and only
-    /// a `proxy_continue_stream` of the stream (or 0.1.0's
-    /// `proxy_continue_request`/`_response`) resumes it. A local response
-    /// ends it.
+    /// Whether `stream` of `context` goes on after a callback of it
+    /// (`what`) answered `action`: a pause waits for the plugin's calls to
+    /// come back, and only a `proxy_continue_stream` of the stream (or
+    /// 0.1.0's `proxy_continue_request`/`_response`), with `context` the
+    /// effective context, resumes it. A local response ends it.
     fn goes_on_after(
         &mut self,
+        context: u32,
         action: Option<Action>,
         stream: bindings::StreamType,
         what: &str,
     ) -> Result<bool, RunError> {
         if action == Some(Action::Pause) {
-            let continued = self.store.data().continued.len();
+            let continued = self.host(context).continued.len();
             self.deliver()?;
-            let resumed = self.store.data().continued[continued..].contains(&stream);
-            if !resumed && self.store.data().local_response.is_none() {
+            let host = self.host(context);
+            let resumed = host.continued[continued..].contains(&stream);
+            if !resumed && host.local_response.is_none() {
                 self.steps.push(Step {
                     call: format!("({what} paused and never resumed)"),
                     outcome: "stopped".to_string(),
@@ -591,7 +665,7 @@ impl Session {
                 return Ok(false);
             }
         }
-        Ok(self.store.data().local_response.is_none())
+        Ok(self.host(context).local_response.is_none())
     }
 
     /// Sends the local response the plugin (or the host, over a buffer
@@ -604,7 +678,7 @@ impl Session {
     /// one reported. Returns the response as sent, before the plugin's
     /// changes (`None` when there is no local response).
     pub fn local_reply(&mut self, context: u32) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
-        let Some(local) = self.store.data_mut().local_response.take() else {
+        let Some(local) = self.host(context).local_response.take() else {
             return Ok(None);
         };
         let mut headers = vec![(
@@ -631,7 +705,7 @@ impl Session {
             outcome: "sent".to_string(),
         });
         let n = len32(&headers);
-        self.store.data_mut().response_headers = headers.clone();
+        self.host(context).response_headers = headers.clone();
         let end = local.body.is_empty();
         let r = self
             .plugin
@@ -640,12 +714,12 @@ impl Session {
             format!("proxy_on_response_headers({context}, {n}, {end})"),
             r,
         );
-        if passed.is_ok() && !end && self.store.data().local_response.is_none() {
+        if passed.is_ok() && !end && self.host(context).local_response.is_none() {
             let body = &local.body;
             self.flow(Flow::ResponseBody, context, body, None, usize::MAX, false)?;
         }
         let sent = (headers, local.body.clone());
-        self.store.data_mut().local_response = Some(local);
+        self.host(context).local_response = Some(local);
         passed.map(|_| Some(sent))
     }
 
@@ -661,10 +735,10 @@ impl Session {
             .collect()
     }
 
-    /// The flow outgrew the buffer limit while paused.
-    fn over_limit(&mut self, flow: Flow, limit: usize) {
+    /// The flow of `context` outgrew the buffer limit while paused.
+    fn over_limit(&mut self, flow: Flow, context: u32, limit: usize) {
         let outcome = if flow == Flow::RequestBody {
-            self.store.data_mut().local_response = Some(reference::LocalResponse {
+            self.host(context).local_response = Some(reference::LocalResponse {
                 status_code: 413,
                 details: "request_payload_too_large".to_string(),
                 body: b"Payload Too Large".to_vec(),
@@ -703,6 +777,21 @@ fn first_line(error: &wasmtime::Error) -> String {
     error.to_string().lines().next().unwrap_or("").to_string()
 }
 
+/// How [`run_scheduled`] drives several lifecycles on one plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// Each lifecycle from its stream's creation to its deletion before the
+    /// next one starts.
+    #[default]
+    OneAfterAnother,
+    /// All at once, in phases: every stream is created, then every request
+    /// runs (headers, body, trailers; a pause waits for the plugin's calls
+    /// as ever), then every response (or local reply), then every stream
+    /// ends, each phase in input order. A plugin that keeps one request's
+    /// state where the next request overwrites it shows it here.
+    Interleaved,
+}
+
 /// Runs `wasm` through one lifecycle with `input`.
 pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
     let mut reports = run_all(wasm, std::slice::from_ref(input))?;
@@ -710,12 +799,27 @@ pub fn run(wasm: &[u8], input: &Input) -> Result<Report, RunError> {
 }
 
 /// Runs `wasm` through one lifecycle per input, one after the other on the
-/// same plugin instance, each on a stream context of its own (2, 3, ...),
-/// and reports each. The plugin's setup (configurations, log level,
-/// properties) is the first input's; the timer fires and HTTP calls are
-/// answered between lifecycles as in [`run`]. The first report's steps
-/// include the plugin's start.
+/// same plugin instance: [`run_scheduled`] with
+/// [`Schedule::OneAfterAnother`].
 pub fn run_all(wasm: &[u8], inputs: &[Input]) -> Result<Vec<Report>, RunError> {
+    run_scheduled(wasm, inputs, Schedule::OneAfterAnother)
+}
+
+/// Runs `wasm` through one lifecycle per input on the same plugin
+/// instance, each on a stream context of its own (2, 3, ...), in the order
+/// `schedule` says, and reports each. The plugin's setup (configurations,
+/// log level, properties, clock, foreign functions, and the answers to
+/// calls made from its root context) is the first input's; a stream's own
+/// calls get its input's answers. The timer fires and calls are answered
+/// after the start, whenever a stream pauses, and as each stream ends.
+/// A report holds what happened while its stream was being driven: the
+/// first also shows the plugin's start, and a timer firing or a call's
+/// answer belongs to the stream during whose phase it came.
+pub fn run_scheduled(
+    wasm: &[u8],
+    inputs: &[Input],
+    schedule: Schedule,
+) -> Result<Vec<Report>, RunError> {
     let Some(setup) = inputs.first() else {
         return Ok(Vec::new());
     };
@@ -725,20 +829,93 @@ pub fn run_all(wasm: &[u8], inputs: &[Input]) -> Result<Vec<Report>, RunError> {
         log_level: setup.log_level.unwrap_or(bindings::LogLevel::Trace),
         properties: setup.properties.iter().cloned().collect(),
         foreign_functions: setup.foreign_functions.iter().cloned().collect(),
+        shared_data: setup
+            .shared_data
+            .iter()
+            .map(|(key, value)| (key.clone(), (value.clone(), 1)))
+            .collect(),
         now_ns: setup.clock_ns.unwrap_or(ReferenceHost::default().now_ns),
         ..ReferenceHost::default()
     };
-    let mut s = Session::new(wasm, host)?;
-    s.http_call_response = setup.http_call_response.clone();
-    s.http_calls_fail = setup.http_call_fails;
-    s.grpc_response = setup.grpc_response.clone();
+    let mut s = Session::with_limits(wasm, host, setup.limits)?;
+    s.answers = Answers::of(setup);
     s.start()?;
     s.deliver()?;
-    let mut reports = Vec::new();
-    for (ctx, input) in (STREAM_CONTEXT..).zip(inputs) {
-        reports.push(s.exchange(ctx, input)?);
+    let mut exchanges: Vec<Exchange> = (STREAM_CONTEXT..)
+        .zip(inputs)
+        .map(|(ctx, input)| Exchange::new(ctx, input))
+        .collect();
+    match schedule {
+        Schedule::OneAfterAnother => {
+            let mut reports = Vec::new();
+            for mut exchange in exchanges {
+                for phase in Phase::ALL {
+                    s.advance(&mut exchange, phase)?;
+                }
+                reports.push(s.report(exchange));
+            }
+            Ok(reports)
+        }
+        Schedule::Interleaved => {
+            for phase in Phase::ALL {
+                for exchange in &mut exchanges {
+                    s.advance(exchange, phase)?;
+                }
+            }
+            Ok(exchanges.into_iter().map(|e| s.report(e)).collect())
+        }
     }
-    Ok(reports)
+}
+
+/// The parts of a lifecycle, which [`Schedule::Interleaved`] runs for all
+/// streams before going on to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The input's setup (clock, queued items), the stream's creation, and
+    /// a TCP connection's `proxy_on_new_connection`.
+    Open,
+    /// Request headers, body and trailers, or downstream data.
+    Request,
+    /// Response headers, body and trailers (or the local reply), or
+    /// upstream data.
+    Response,
+    /// A connection's close, answers and ticks, and done, log, delete.
+    Close,
+}
+
+impl Phase {
+    const ALL: [Phase; 4] = [Phase::Open, Phase::Request, Phase::Response, Phase::Close];
+}
+
+/// One lifecycle in progress: its stream, its input, and what its report
+/// has gathered so far.
+struct Exchange<'a> {
+    ctx: u32,
+    input: &'a Input,
+    /// The request went no further (paused for good, answered locally).
+    stopped: bool,
+    local_reply: Option<(Pairs, Vec<u8>)>,
+    properties_before: Vec<(reference::PropertyPath, Vec<u8>)>,
+    steps: Vec<Step>,
+    host_calls: Vec<expect::HostCall>,
+    logs: Vec<(bindings::LogLevel, String)>,
+    http_calls: Vec<reference::HttpCall>,
+}
+
+impl<'a> Exchange<'a> {
+    fn new(ctx: u32, input: &'a Input) -> Self {
+        Exchange {
+            ctx,
+            input,
+            stopped: false,
+            local_reply: None,
+            properties_before: Vec::new(),
+            steps: Vec::new(),
+            host_calls: Vec::new(),
+            logs: Vec::new(),
+            http_calls: Vec::new(),
+        }
+    }
 }
 
 impl Session {
@@ -746,125 +923,171 @@ impl Session {
     /// its creation to its deletion, reported with the steps since the last
     /// report.
     pub fn exchange(&mut self, ctx: u32, input: &Input) -> Result<Report, RunError> {
-        // What earlier reports showed; the first report also shows what the
-        // plugin's start logged and called.
-        let earlier = self.reported;
-        let properties_before = {
-            let host = self.store.data_mut();
-            // What the last stream left must not leak into this one.
-            host.local_response = None;
-            host.request_trailers.clear();
-            host.response_headers.clear();
-            host.response_trailers.clear();
-            let mut properties: Vec<_> = host.properties.clone().into_iter().collect();
-            properties.sort();
-            properties
-        };
-        self.forwarded = Default::default();
-        self.http_call_response = input.http_call_response.clone();
-        self.http_calls_fail = input.http_call_fails;
-        self.grpc_response = input.grpc_response.clone();
-        if let Some(now) = input.clock_ns {
-            self.store.data_mut().now_ns = now;
+        let mut exchange = Exchange::new(ctx, input);
+        for phase in Phase::ALL {
+            self.advance(&mut exchange, phase)?;
         }
-        for (queue, item) in &input.enqueue {
-            if !self.store.data_mut().enqueue(queue, item) {
-                self.steps.push(Step {
-                    call: format!("(enqueue on `{queue}`)"),
-                    outcome: "no such queue".to_string(),
-                });
+        Ok(self.report(exchange))
+    }
+
+    /// Runs `phase` of `exchange`'s lifecycle and gathers what happened
+    /// meanwhile into it.
+    fn advance(&mut self, exchange: &mut Exchange, phase: Phase) -> Result<(), RunError> {
+        let (ctx, input) = (exchange.ctx, exchange.input);
+        let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
+        match (phase, input.lifecycle) {
+            (Phase::Open, _) => {
+                let mut properties: Vec<_> =
+                    self.store.data().properties.clone().into_iter().collect();
+                properties.sort();
+                exchange.properties_before = properties;
+                self.stream_answers.insert(ctx, Answers::of(input));
+                if let Some(now) = input.clock_ns {
+                    self.store.data_mut().now_ns = now;
+                }
+                for (queue, item) in &input.enqueue {
+                    if !self.store.data_mut().enqueue(queue, item) {
+                        self.steps.push(Step {
+                            call: format!("(enqueue on `{queue}`)"),
+                            outcome: "no such queue".to_string(),
+                        });
+                    }
+                }
+                if !input.enqueue.is_empty() {
+                    self.deliver()?;
+                }
+                let r = self
+                    .plugin
+                    .proxy_on_context_create(&mut self.store, ctx, ROOT_CONTEXT);
+                self.record(format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"), r)?;
+                if input.lifecycle == Lifecycle::Tcp {
+                    let r = self.plugin.proxy_on_new_connection(&mut self.store, ctx);
+                    self.record(format!("proxy_on_new_connection({ctx})"), r)?;
+                }
+            }
+            (Phase::Request, Lifecycle::Http) => {
+                exchange.stopped = http_request(self, input, ctx)? == Passage::Stopped;
+            }
+            (Phase::Response, Lifecycle::Http) => {
+                if !exchange.stopped {
+                    http_response(self, input, ctx)?;
+                }
+                exchange.local_reply = self.local_reply(ctx)?;
+            }
+            // The two directions of a connection pause independently.
+            (Phase::Request, Lifecycle::Tcp) => {
+                let data = &input.request_body;
+                let chunk = input.chunk_size;
+                self.flow(Flow::DownstreamData, ctx, data, chunk, limit, false)?;
+            }
+            (Phase::Response, Lifecycle::Tcp) => {
+                let data = &input.response_body;
+                let chunk = input.chunk_size;
+                self.flow(Flow::UpstreamData, ctx, data, chunk, limit, false)?;
+            }
+            (Phase::Close, lifecycle) => {
+                if lifecycle == Lifecycle::Tcp {
+                    tcp_close(self, ctx)?;
+                }
+                self.deliver()?;
+                self.finish(ctx)?;
+                for _ in 0..input.ticks {
+                    self.deliver()?;
+                }
             }
         }
-        if !input.enqueue.is_empty() {
-            self.deliver()?;
-        }
-        let r = self
-            .plugin
-            .proxy_on_context_create(&mut self.store, ctx, ROOT_CONTEXT);
-        self.record(format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"), r)?;
-        let mut local_reply = None;
-        match input.lifecycle {
-            Lifecycle::Http => local_reply = http(self, input, ctx)?,
-            Lifecycle::Tcp => tcp(self, input, ctx)?,
-        }
-        self.deliver()?;
-        self.finish(ctx)?;
-        for _ in 0..input.ticks {
-            self.deliver()?;
-        }
-        // Taken before the snapshot, which would otherwise copy the trace.
-        let host_calls = self.take_host_calls();
-        let host = self.store.data().clone();
-        self.reported = (host.logs.len(), host.http_calls.len());
+        exchange.steps.append(&mut self.steps);
+        exchange.host_calls.extend(self.take_host_calls());
+        let host = self.store.data();
+        let (logs, calls) = self.gathered;
+        exchange
+            .logs
+            .extend_from_slice(host.logs.get(logs..).unwrap_or_default());
+        exchange
+            .http_calls
+            .extend_from_slice(host.http_calls.get(calls..).unwrap_or_default());
+        self.gathered = (host.logs.len(), host.http_calls.len());
+        Ok(())
+    }
+
+    /// The report of a finished `exchange`; its stream's state leaves the
+    /// host.
+    fn report(&mut self, exchange: Exchange) -> Report {
+        let (ctx, input) = (exchange.ctx, exchange.input);
+        let mut host = self.host(ctx).clone();
+        host.streams.clear();
+        self.store.data_mut().drop_stream(ctx);
+        self.stream_answers.remove(&ctx);
         let [request_body, response_body, downstream, upstream] =
-            std::mem::take(&mut self.forwarded);
+            self.forwarded.remove(&ctx).unwrap_or_default();
         let (request_forwarded, response_forwarded) = match input.lifecycle {
             Lifecycle::Http => (request_body, response_body),
             Lifecycle::Tcp => (downstream, upstream),
         };
-        Ok(Report {
+        Report {
             abi_version: self.plugin.version(),
+            context: ctx,
+            lifecycle: input.lifecycle,
+            steps: exchange.steps,
+            request_before: (input.request_headers.clone(), input.request_body.clone()),
+            response_before: exchange
+                .local_reply
+                .unwrap_or_else(|| (input.response_headers.clone(), input.response_body.clone())),
+            request_forwarded,
+            response_forwarded,
             trailers_before: (
                 input.request_trailers.clone(),
                 input.response_trailers.clone(),
             ),
-            properties_before,
-            earlier,
-            host_calls,
-            lifecycle: input.lifecycle,
-            steps: std::mem::take(&mut self.steps),
-            request_before: (input.request_headers.clone(), input.request_body.clone()),
-            response_before: local_reply
-                .unwrap_or_else(|| (input.response_headers.clone(), input.response_body.clone())),
-            request_forwarded,
-            response_forwarded,
+            properties_before: exchange.properties_before,
+            logs: exchange.logs,
+            http_calls: exchange.http_calls,
+            host_calls: exchange.host_calls,
             host,
-        })
+        }
     }
 }
 
-/// An HTTP request and its response: the upstream's, or the local response
-/// the request ended with (returned as sent, before the plugin's changes).
-fn http(s: &mut Session, input: &Input, ctx: u32) -> Result<Option<(Pairs, Vec<u8>)>, RunError> {
-    http_request(s, input, ctx)?;
-    s.local_reply(ctx)
-}
-
-/// The request, then the upstream's response unless the request stopped.
-fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
+/// The request, up to where it stopped.
+fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<Passage, RunError> {
     let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
     let request = bindings::StreamType::HttpRequest;
     let (body, trailers) = (&input.request_body, &input.request_trailers);
-    s.store.data_mut().request_headers = input.request_headers.clone();
+    s.host(ctx).request_headers = input.request_headers.clone();
     let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.request_headers);
     let r = s.plugin.proxy_on_request_headers(&mut s.store, ctx, n, end);
     let action = s.record(format!("proxy_on_request_headers({ctx}, {n}, {end})"), r)?;
-    if !s.goes_on_after(action, request, "request")? {
-        return Ok(());
+    if !s.goes_on_after(ctx, action, request, "request")? {
+        return Ok(Passage::Stopped);
     }
     if !body.is_empty() {
         let flow = Flow::RequestBody;
         let chunk = input.chunk_size;
         let trailers_follow = !trailers.is_empty();
         if s.flow(flow, ctx, body, chunk, limit, trailers_follow)? == Passage::Stopped
-            || s.store.data().local_response.is_some()
+            || s.host(ctx).local_response.is_some()
         {
-            return Ok(());
+            return Ok(Passage::Stopped);
         }
     }
     if !trailers.is_empty() {
-        s.store.data_mut().request_trailers = trailers.clone();
+        s.host(ctx).request_trailers = trailers.clone();
         let n = len32(trailers);
         let r = s.plugin.proxy_on_request_trailers(&mut s.store, ctx, n);
         let action = s.record(format!("proxy_on_request_trailers({ctx}, {n})"), r)?;
-        if !s.goes_on_after(action, request, "request trailers")? {
-            return Ok(());
+        if !s.goes_on_after(ctx, action, request, "request trailers")? {
+            return Ok(Passage::Stopped);
         }
     }
+    Ok(Passage::Through)
+}
 
+/// The upstream's response.
+fn http_response(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
+    let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
     let (body, trailers) = (&input.response_body, &input.response_trailers);
-    s.store.data_mut().response_headers = input.response_headers.clone();
+    s.host(ctx).response_headers = input.response_headers.clone();
     let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.response_headers);
     let r = s
@@ -880,7 +1103,7 @@ fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError
         }
     }
     if !trailers.is_empty() {
-        s.store.data_mut().response_trailers = trailers.clone();
+        s.host(ctx).response_trailers = trailers.clone();
         let n = len32(trailers);
         let r = s.plugin.proxy_on_response_trailers(&mut s.store, ctx, n);
         s.record(format!("proxy_on_response_trailers({ctx}, {n})"), r)?;
@@ -888,28 +1111,8 @@ fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError
     Ok(())
 }
 
-fn tcp(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunError> {
-    let r = s.plugin.proxy_on_new_connection(&mut s.store, ctx);
-    s.record(format!("proxy_on_new_connection({ctx})"), r)?;
-    let limit = input.buffer_limit.unwrap_or(DEFAULT_BUFFER_LIMIT);
-    let chunk = input.chunk_size;
-    // The two directions of a connection pause independently.
-    s.flow(
-        Flow::DownstreamData,
-        ctx,
-        &input.request_body,
-        chunk,
-        limit,
-        false,
-    )?;
-    s.flow(
-        Flow::UpstreamData,
-        ctx,
-        &input.response_body,
-        chunk,
-        limit,
-        false,
-    )?;
+/// Both ends of a connection close.
+fn tcp_close(s: &mut Session, ctx: u32) -> Result<(), RunError> {
     let remote = bindings::PeerType::Remote;
     let r = s
         .plugin
@@ -1070,15 +1273,12 @@ fn pairs_json(pairs: &Pairs) -> serde_json::Value {
 impl Report {
     /// The logs of this lifecycle.
     pub fn logs(&self) -> &[(bindings::LogLevel, String)] {
-        self.host.logs.get(self.earlier.0..).unwrap_or_default()
+        &self.logs
     }
 
     /// The HTTP calls the plugin made during this lifecycle.
     pub fn http_calls(&self) -> &[reference::HttpCall] {
-        self.host
-            .http_calls
-            .get(self.earlier.1..)
-            .unwrap_or_default()
+        &self.http_calls
     }
 
     /// The properties the plugin set to a value other than the one they had,
@@ -1148,6 +1348,7 @@ impl Report {
         shared.sort();
         json!({
             "abi_version": self.abi_version,
+            "context": self.context,
             "lifecycle": match self.lifecycle {
                 Lifecycle::Http => "http",
                 Lifecycle::Tcp => "tcp",
@@ -1168,6 +1369,7 @@ impl Report {
             })),
             "http_calls": self.http_calls().iter().map(|c| json!({
                 "token": c.token,
+                "context": c.context,
                 "upstream": c.upstream,
                 "headers": pairs_json(&c.headers),
                 "body": text(&c.body),

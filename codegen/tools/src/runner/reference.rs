@@ -2,11 +2,21 @@
 //! data and queues, metrics, timers, logs, local responses and HTTP calls,
 //! all recorded for inspection.
 //!
+//! Each stream (HTTP request or TCP connection) has its own headers, bodies,
+//! trailers, local response and continue/close calls. The host's stream
+//! fields (`request_headers`, …) hold one stream's, that of
+//! [`ReferenceHost::stream_context`]; the others wait in
+//! [`ReferenceHost::streams`]. While a callback runs, they follow the
+//! effective context, so `proxy_set_effective_context` reaches another
+//! stream and a plugin (root) context sees no stream at all; outside
+//! callbacks, [`ReferenceHost::select_stream`] picks the stream to set up
+//! or inspect.
+//!
 //! It answers exactly the statuses the specification gives (NOT_FOUND for a
 //! missing key or queue, EMPTY for an empty queue, CAS_MISMATCH, ...): the
 //! official Rust SDK traps on any status its wrapper does not expect.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use super::bindings::{
     BufferType, HasPluginState, Host, LogLevel, MapType, MetricType, PluginState,
@@ -50,6 +60,9 @@ pub struct HttpCall {
     pub trailers: Pairs,
     /// Timeout in milliseconds.
     pub timeout_ms: u32,
+    /// The effective context that dispatched it: the stream it was made for,
+    /// or a plugin context.
+    pub context: u32,
 }
 
 /// The response the host hands to `proxy_on_http_call_response`.
@@ -86,6 +99,8 @@ pub struct GrpcCall {
     pub cancelled: bool,
     /// The plugin closed the stream.
     pub closed: bool,
+    /// The effective context that opened it.
+    pub context: u32,
 }
 
 /// What the host answers each gRPC call or stream with.
@@ -143,10 +158,46 @@ pub struct Queue {
     pub items: VecDeque<Vec<u8>>,
 }
 
+/// What the host holds for one stream (HTTP request or TCP connection).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamState {
+    /// HTTP request headers.
+    pub request_headers: Pairs,
+    /// HTTP request trailers.
+    pub request_trailers: Pairs,
+    /// HTTP response headers.
+    pub response_headers: Pairs,
+    /// HTTP response trailers.
+    pub response_trailers: Pairs,
+    /// HTTP request body (as buffered so far).
+    pub request_body: Vec<u8>,
+    /// HTTP response body (as buffered so far).
+    pub response_body: Vec<u8>,
+    /// TCP data from downstream.
+    pub downstream_data: Vec<u8>,
+    /// TCP data from upstream.
+    pub upstream_data: Vec<u8>,
+    /// The local response, if the plugin sent one.
+    pub local_response: Option<LocalResponse>,
+    /// `proxy_continue_stream` calls, in order.
+    pub continued: Vec<StreamType>,
+    /// `proxy_close_stream` calls, in order.
+    pub closed: Vec<StreamType>,
+}
+
 /// The in-memory host. Fields are public so tests and the runner can set
-/// up a request and inspect what the plugin did.
+/// up a request and inspect what the plugin did. The stream fields (request
+/// headers to `closed`) are those of [`ReferenceHost::stream_context`]; see
+/// the module docs.
 #[derive(Debug, Clone)]
 pub struct ReferenceHost {
+    /// The stream whose state the stream fields hold (0: none yet).
+    pub stream_context: u32,
+    /// The other streams' state, by context id.
+    pub streams: HashMap<u32, StreamState>,
+    /// The plugin (root) contexts `proxy_set_effective_context` accepts,
+    /// besides live streams.
+    pub plugin_contexts: BTreeSet<u32>,
     /// The VM id queues registered by this plugin belong to.
     pub vm_id: String,
     /// HTTP request headers.
@@ -229,6 +280,9 @@ pub struct ReferenceHost {
 impl Default for ReferenceHost {
     fn default() -> Self {
         ReferenceHost {
+            stream_context: 0,
+            streams: HashMap::new(),
+            plugin_contexts: BTreeSet::new(),
             vm_id: String::new(),
             request_headers: Vec::new(),
             request_trailers: Vec::new(),
@@ -283,8 +337,55 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
+/// Exchanges the stream fields of `host` with `stream`.
+fn swap_stream(host: &mut ReferenceHost, stream: &mut StreamState) {
+    use std::mem::swap;
+    swap(&mut host.request_headers, &mut stream.request_headers);
+    swap(&mut host.request_trailers, &mut stream.request_trailers);
+    swap(&mut host.response_headers, &mut stream.response_headers);
+    swap(&mut host.response_trailers, &mut stream.response_trailers);
+    swap(&mut host.request_body, &mut stream.request_body);
+    swap(&mut host.response_body, &mut stream.response_body);
+    swap(&mut host.downstream_data, &mut stream.downstream_data);
+    swap(&mut host.upstream_data, &mut stream.upstream_data);
+    swap(&mut host.local_response, &mut stream.local_response);
+    swap(&mut host.continued, &mut stream.continued);
+    swap(&mut host.closed, &mut stream.closed);
+}
+
 impl ReferenceHost {
-    fn map(&self, map_id: MapType) -> Option<&Pairs> {
+    /// Puts stream `context_id`'s state in the stream fields (a stream not
+    /// seen before starts empty), setting the current one aside.
+    pub fn select_stream(&mut self, context_id: u32) {
+        if context_id == self.stream_context {
+            return;
+        }
+        let mut stream = self.streams.remove(&context_id).unwrap_or_default();
+        swap_stream(self, &mut stream);
+        if stream != StreamState::default() {
+            self.streams.insert(self.stream_context, stream);
+        }
+        self.stream_context = context_id;
+    }
+
+    /// Drops stream `context_id`'s state (the current one's too).
+    pub fn drop_stream(&mut self, context_id: u32) {
+        if context_id == self.stream_context {
+            swap_stream(self, &mut StreamState::default());
+        }
+        self.streams.remove(&context_id);
+    }
+
+    /// While a callback runs, the stream fields are the effective
+    /// context's.
+    fn follow_effective_context(&mut self) {
+        if self.plugin.running().is_some() {
+            self.select_stream(self.plugin.effective_context());
+        }
+    }
+
+    fn map(&mut self, map_id: MapType) -> Option<&Pairs> {
+        self.follow_effective_context();
         Some(match map_id {
             MapType::HttpRequestHeaders => &self.request_headers,
             MapType::HttpRequestTrailers => &self.request_trailers,
@@ -298,6 +399,7 @@ impl ReferenceHost {
     }
 
     fn map_mut(&mut self, map_id: MapType) -> Option<&mut Pairs> {
+        self.follow_effective_context();
         Some(match map_id {
             MapType::HttpRequestHeaders => &mut self.request_headers,
             MapType::HttpRequestTrailers => &mut self.request_trailers,
@@ -308,7 +410,8 @@ impl ReferenceHost {
         })
     }
 
-    fn buffer(&self, buffer_id: BufferType) -> Option<&Vec<u8>> {
+    fn buffer(&mut self, buffer_id: BufferType) -> Option<&Vec<u8>> {
+        self.follow_effective_context();
         Some(match buffer_id {
             BufferType::HttpRequestBody => &self.request_body,
             BufferType::HttpResponseBody => &self.response_body,
@@ -323,6 +426,7 @@ impl ReferenceHost {
     }
 
     fn buffer_mut(&mut self, buffer_id: BufferType) -> Option<&mut Vec<u8>> {
+        self.follow_effective_context();
         Some(match buffer_id {
             BufferType::HttpRequestBody => &mut self.request_body,
             BufferType::HttpResponseBody => &mut self.response_body,
@@ -363,7 +467,9 @@ impl ReferenceHost {
             return Err(Status::BadArgument);
         }
         let token = self.next_call_token()?;
+        let context = self.plugin.effective_context();
         self.grpc_calls.push(GrpcCall {
+            context,
             token,
             upstream: upstream.to_string(),
             service: service.to_string(),
@@ -478,6 +584,11 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_set_effective_context(&mut self, context_id: u32) -> Result<(), Status> {
+        // As Envoy: a context that does not exist (or no longer does) is
+        // refused.
+        if !self.plugin.is_stream(context_id) && !self.plugin_contexts.contains(&context_id) {
+            return Err(Status::BadArgument);
+        }
         self.effective_context = context_id;
         Ok(())
     }
@@ -639,11 +750,13 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_continue_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
+        self.follow_effective_context();
         self.continued.push(stream_type);
         Ok(())
     }
 
     fn proxy_close_stream(&mut self, stream_type: StreamType) -> Result<(), Status> {
+        self.follow_effective_context();
         self.closed.push(stream_type);
         Ok(())
     }
@@ -669,6 +782,7 @@ impl Host for ReferenceHost {
         headers: &[(&[u8], &[u8])],
         grpc_status: u32,
     ) -> Result<(), Status> {
+        self.follow_effective_context();
         self.local_response = Some(LocalResponse {
             status_code,
             details: status_code_details.to_string(),
@@ -694,6 +808,7 @@ impl Host for ReferenceHost {
         let token = self.next_call_token()?;
         self.http_calls.push(HttpCall {
             token,
+            context: self.plugin.effective_context(),
             upstream: upstream_name.to_string(),
             headers: owned(headers),
             body: body.to_vec(),
@@ -861,7 +976,10 @@ impl Host for ReferenceHost {
         let key: Vec<Vec<u8>> = path.iter().map(|s| s.to_vec()).collect();
         match self.properties.get(&key) {
             Some(value) => Ok(value.clone()),
-            None => self.derived_property(path).ok_or(Status::NotFound),
+            None => {
+                self.follow_effective_context();
+                self.derived_property(path).ok_or(Status::NotFound)
+            }
         }
     }
 
@@ -903,5 +1021,56 @@ impl Host for ReferenceHost {
 
     fn proc_exit(&mut self, exit_code: u32) {
         self.exit_code = Some(exit_code);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(path: &str) -> Pairs {
+        owned(&[(":path", path)])
+    }
+
+    #[test]
+    fn each_stream_keeps_its_own_state() {
+        let mut host = ReferenceHost::default();
+        host.select_stream(2);
+        host.request_headers = headers("/a");
+        host.continued.push(StreamType::HttpRequest);
+        host.select_stream(3);
+        assert!(host.request_headers.is_empty(), "a new stream starts empty");
+        host.request_headers = headers("/b");
+        host.select_stream(2);
+        assert_eq!(host.request_headers, headers("/a"));
+        assert_eq!(host.continued, [StreamType::HttpRequest]);
+        assert_eq!(host.streams.keys().collect::<Vec<_>>(), [&3]);
+        // An empty stream is not kept aside.
+        host.select_stream(1);
+        host.select_stream(3);
+        assert_eq!(host.streams.keys().collect::<Vec<_>>(), [&2]);
+        host.drop_stream(3);
+        host.drop_stream(2);
+        assert!(host.request_headers.is_empty() && host.streams.is_empty());
+    }
+
+    #[test]
+    fn only_known_contexts_become_effective() {
+        let mut host = ReferenceHost::default();
+        host.plugin_contexts.insert(1);
+        host.plugin.created(2, 1);
+        assert_eq!(host.proxy_set_effective_context(1), Ok(()));
+        assert_eq!(host.proxy_set_effective_context(2), Ok(()));
+        assert_eq!(
+            host.proxy_set_effective_context(3),
+            Err(Status::BadArgument),
+            "never created"
+        );
+        host.plugin.forget_context(2);
+        assert_eq!(
+            host.proxy_set_effective_context(2),
+            Err(Status::BadArgument),
+            "deleted"
+        );
     }
 }

@@ -13,6 +13,12 @@
 //! chunk_size = 10                           # bodies in chunks of this many bytes
 //! clock_ns = 1700000000000000000            # the host clock (default 2020-01-01)
 //! foreign_functions = { compress = "zz" }   # name = what it answers
+//! shared_data = { "counter" = "41" }        # present before the plugin starts
+//! deadline_ms = 1000                        # per callback; 0: none (default 1000)
+//! memory_mb = 1024                          # the plugin's memory cap (default 1024)
+//!
+//! interleaved = false                      # true: the requests in flight together
+//!                                           # (see `runner::Schedule::Interleaved`)
 //!
 //! # One entry per request, in order, each on a stream context of its own.
 //! [[request]]
@@ -44,6 +50,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -51,7 +58,7 @@ use super::bindings::LogLevel;
 use super::expect::{Expectations, Expected};
 pub use super::reference::owned;
 use super::reference::{GrpcResponse, HttpCallResponse};
-use super::{Input, Lifecycle};
+use super::{Input, Lifecycle, Limits, Schedule};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -73,7 +80,13 @@ struct File {
     #[serde(default)]
     foreign_functions: BTreeMap<String, String>,
     #[serde(default)]
+    shared_data: BTreeMap<String, String>,
+    deadline_ms: Option<u64>,
+    memory_mb: Option<usize>,
+    #[serde(default)]
     request: Vec<Request>,
+    #[serde(default)]
+    interleaved: bool,
     #[serde(default)]
     strict: bool,
     #[serde(default)]
@@ -90,11 +103,13 @@ struct Expect {
 }
 
 /// A scenario file, read: one [`Input`] per request for
-/// [`super::run_all`], and what to check afterwards.
+/// [`super::run_scheduled`], and what to check afterwards.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     /// The requests (or connections), in order.
     pub inputs: Vec<Input>,
+    /// One after another, or interleaved.
+    pub schedule: Schedule,
     /// The host calls expected of the whole run.
     pub expectations: Expectations,
 }
@@ -189,6 +204,19 @@ pub fn log_level(name: &str) -> Result<LogLevel, String> {
             let known: Vec<&str> = LogLevel::ALL.iter().map(|l| l.abi_name()).collect();
             format!("log level `{name}` is none of {}", known.join(", "))
         })
+}
+
+/// [`Limits::default`] with a deadline of `deadline_ms` (0: none) and a
+/// memory cap of `memory_mb` MiB, where given.
+pub fn limits(deadline_ms: Option<u64>, memory_mb: Option<usize>) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(ms) = deadline_ms {
+        limits.deadline = (ms > 0).then(|| Duration::from_millis(ms));
+    }
+    if let Some(mb) = memory_mb {
+        limits.memory_bytes = mb.saturating_mul(1 << 20);
+    }
+    limits
 }
 
 /// A property path in dotted form, `node.id`, as its segments.
@@ -313,10 +341,21 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
                 .iter()
                 .map(|(name, answer)| (name.clone(), answer.as_bytes().to_vec()))
                 .collect(),
+            shared_data: scenario
+                .shared_data
+                .iter()
+                .map(|(key, value)| (key.clone(), value.as_bytes().to_vec()))
+                .collect(),
+            limits: limits(scenario.deadline_ms, scenario.memory_mb),
         })
         .collect();
     Ok(Scenario {
         inputs,
+        schedule: if scenario.interleaved {
+            Schedule::Interleaved
+        } else {
+            Schedule::OneAfterAnother
+        },
         expectations,
     })
 }
@@ -342,6 +381,7 @@ mod tests {
             properties = { "node.id" = "n1" }
             call_response = { headers = [[":status", "503"]], body = "busy" }
             chunk_size = 4
+            interleaved = true
 
             [[request]]
             headers = [[":path", "/a"]]
@@ -370,6 +410,7 @@ mod tests {
             }]
         );
         assert!(!scenario.expectations.strict && !scenario.expectations.in_order);
+        assert_eq!(scenario.schedule, Schedule::Interleaved);
         let (first, second) = (&inputs[0], &inputs[1]);
         assert_eq!(first.lifecycle, Lifecycle::Http);
         assert_eq!(first.request_headers, owned(&[(":path", "/a")]));

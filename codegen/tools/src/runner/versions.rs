@@ -352,6 +352,15 @@ impl AnyPlugin {
         }
     }
 
+    /// The plugin's memory.
+    pub fn memory(&self) -> wasmtime::Memory {
+        match self {
+            AnyPlugin::V0_1_0(p) => p.memory(),
+            AnyPlugin::V0_2_0(p) => p.memory(),
+            AnyPlugin::V0_2_1(p) => p.memory(),
+        }
+    }
+
     /// The ABI version the plugin runs as.
     pub fn version(&self) -> &'static str {
         match self {
