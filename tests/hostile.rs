@@ -9,7 +9,9 @@
 use std::time::{Duration, Instant};
 
 use proxy_wasm_abi::host::{CallError, Limits, PluginError};
-use proxy_wasm_abi_tools::runner::{Input, ReferenceHost, RunError, STREAM_CONTEXT, Session};
+use proxy_wasm_abi_tools::runner::{
+    self, Input, OnFailure, ReferenceHost, Report, RunError, STREAM_CONTEXT, Session,
+};
 
 /// A v0.2.1 plugin whose `proxy_on_request_headers` misbehaves by the
 /// number of request headers: 1 loops forever, 2 recurses without end, 4
@@ -214,4 +216,88 @@ fn no_limits_means_no_deadline() {
     session.start().unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_millis(50));
     serves_the_next_request(&mut session, STREAM_CONTEXT);
+}
+
+/// A runaway first request, then two good ones, under `policy`.
+fn after_a_runaway(policy: OnFailure) -> Vec<Report> {
+    let mut inputs = vec![request(1), request(3), request(3)];
+    for input in &mut inputs {
+        input.limits = LIMITS;
+        input.on_failure = policy;
+        input.response_headers = vec![(b":status".to_vec(), b"200".to_vec())];
+    }
+    let started = Instant::now();
+    let reports = runner::run_all(HOSTILE.as_bytes(), &inputs)
+        .unwrap_or_else(|e| panic!("the policy goes on past the failure: {e}"));
+    assert!(started.elapsed() < ENDS_WITHIN);
+    reports
+}
+
+/// The steps of a report as `call -> outcome`.
+fn steps(report: &Report) -> Vec<String> {
+    report
+        .steps
+        .iter()
+        .map(|s| format!("{} -> {}", s.call, s.outcome))
+        .collect()
+}
+
+const STOPPED: &str = "proxy_on_request_headers(2, 1, true) -> failed: `proxy_on_request_headers` ran past its deadline of 100 ms and was stopped";
+
+/// Fail closed, as Envoy by default: the request in progress and every
+/// later one get a local 503, and the failed plugin is not called again.
+#[test]
+fn fail_closed_answers_503_from_the_failure_on() {
+    let reports = after_a_runaway(OnFailure::FailClosed);
+    let first = &reports[0];
+    assert!(steps(first).contains(&STOPPED.to_string()), "{first}");
+    for (report, ctx) in reports.iter().zip(STREAM_CONTEXT..) {
+        let local = report.host.local_response.as_ref().expect("a local 503");
+        assert_eq!(
+            (local.status_code, local.details.as_str(), local.grpc_status),
+            (503, "wasm_fail_stream", 14),
+            "stream {ctx}"
+        );
+        assert_eq!(
+            report.host.response_headers,
+            [(b":status".to_vec(), b"503".to_vec())],
+            "the 503 went downstream"
+        );
+        assert!(
+            report
+                .failure
+                .as_deref()
+                .is_some_and(|f| f.contains("ran past its deadline")),
+            "{report}"
+        );
+    }
+    // After the failure, no callback reaches the plugin.
+    assert_eq!(
+        steps(&reports[1]),
+        [
+            "(the plugin has failed; fail closed) -> 503 sent",
+            "(local response 503 sent back through the response callbacks) -> sent",
+        ]
+    );
+    assert!(
+        reports[1]
+            .to_string()
+            .contains("plugin failed: proxy_on_request_headers(2, 1, true) failed")
+    );
+}
+
+/// Fail open, as Envoy with `fail_open`: requests go on as if the plugin
+/// were not there, the one in progress included.
+#[test]
+fn fail_open_lets_requests_through_without_the_plugin() {
+    let reports = after_a_runaway(OnFailure::FailOpen);
+    assert!(steps(&reports[0]).contains(&STOPPED.to_string()));
+    for report in &reports {
+        assert!(report.host.local_response.is_none(), "{report}");
+        assert_eq!(
+            report.host.response_headers,
+            [(b":status".to_vec(), b"200".to_vec())]
+        );
+    }
+    assert!(steps(&reports[1]).is_empty(), "{:?}", steps(&reports[1]));
 }

@@ -178,6 +178,14 @@ struct RunArgs {
     /// `memory.grow` past it fails.
     #[arg(long, value_name = "MIB")]
     memory_mb: Option<usize>,
+    /// When a callback fails: `stop` the run (default), or go on as Envoy
+    /// does, `fail-closed` (503 / reset) or `fail-open` (as if the plugin
+    /// were not there). Either way the exit status is 1.
+    #[arg(long, value_name = "POLICY")]
+    on_failure: Option<String>,
+    /// With a failed callback, print the plugin's wasm backtrace too.
+    #[arg(short, long)]
+    verbose: bool,
     /// How to print what happened.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
@@ -194,7 +202,7 @@ struct RunArgs {
             "properties", "log_level", "call_response_headers", "call_response_body",
             "call_fails", "clock_ns", "ticks", "enqueue", "foreign_functions", "grpc_messages",
             "shared_data",
-            "grpc_status", "deadline_ms", "memory_mb",
+            "grpc_status", "deadline_ms", "memory_mb", "on_failure",
         ]
     )]
     scenario: Option<PathBuf>,
@@ -252,6 +260,12 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
         // error of this command.
         Err(e @ (runner::RunError::Callback { .. } | runner::RunError::Rejected(_))) => {
             eprintln!("error: {}: {e}", args.plugin.display());
+            if let runner::RunError::Callback { error, .. } = &e
+                && args.verbose
+                && let Some(backtrace) = error.backtrace()
+            {
+                eprintln!("{backtrace}");
+            }
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(Failure(format!("error: {}: {e}", args.plugin.display()))),
@@ -266,7 +280,12 @@ fn run_plugin(args: RunArgs) -> Result<ExitCode, Failure> {
     for failure in &failures {
         eprintln!("expectation failed: {failure}");
     }
-    Ok(if failures.is_empty() {
+    // The run went on past the plugin's failure, as asked; it still failed.
+    let failed = reports.iter().find_map(|r| r.failure.as_ref());
+    if let Some(failure) = failed {
+        eprintln!("error: {}: {failure}", args.plugin.display());
+    }
+    Ok(if failures.is_empty() && failed.is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -355,6 +374,13 @@ fn input_from_flags(
             ..Default::default()
         },
         limits: scenario::limits(args.deadline_ms, args.memory_mb),
+        on_failure: args
+            .on_failure
+            .as_deref()
+            .map(runner::OnFailure::named)
+            .transpose()
+            .map_err(|e| Failure(format!("error: {e}")))?
+            .unwrap_or_default(),
     })
 }
 

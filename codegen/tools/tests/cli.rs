@@ -254,6 +254,62 @@ mod run {
         assert!(text(&out.stdout).starts_with("== request 1 ==\n"));
     }
 
+    /// A v0.2.1 plugin whose `proxy_on_request_headers` never returns.
+    fn runaway() -> Vec<u8> {
+        wat::parse_str(
+            r#"(module
+                (memory (export "memory") 1)
+                (func (export "proxy_abi_version_0_2_1"))
+                (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+                    (loop $forever (br $forever))
+                    (i32.const 0)))"#,
+        )
+        .expect("valid WAT")
+    }
+
+    #[test]
+    fn a_runaway_callback_is_stopped_and_failed_closed_on_request() {
+        let path = write("runaway", &runaway());
+        let stopped = cli(&["run", &path, "--deadline-ms", "100"]);
+        assert_eq!(stopped.status.code(), Some(1));
+        assert_eq!(
+            text(&stopped.stderr).trim(),
+            format!(
+                "error: {path}: proxy_on_request_headers(2, 3, true) failed: `proxy_on_request_headers` ran past its deadline of 100 ms and was stopped"
+            )
+        );
+        // Going on as Envoy does: the report shows the local 503, and the
+        // exit status still says the plugin failed.
+        let closed = cli(&[
+            "run",
+            &path,
+            "--deadline-ms",
+            "100",
+            "--on-failure",
+            "fail-closed",
+        ]);
+        assert_eq!(closed.status.code(), Some(1));
+        let report = text(&closed.stdout);
+        assert!(
+            report.contains("local response: 503 \"wasm_fail_stream\""),
+            "{report}"
+        );
+        assert!(report.contains("plugin failed: "), "{report}");
+        // The backtrace only on request.
+        let verbose = cli(&["run", &path, "--deadline-ms", "100", "-v"]);
+        let lines = text(&verbose.stderr);
+        assert!(
+            lines.lines().count() > 1 && lines.contains("wasm backtrace"),
+            "{lines}"
+        );
+        let policy = cli(&["run", &path, "--on-failure", "retry"]);
+        assert_eq!(policy.status.code(), Some(2));
+        assert_eq!(
+            text(&policy.stderr).trim(),
+            "error: failure policy `retry` is none of stop, fail-closed, fail-open"
+        );
+    }
+
     #[test]
     fn bad_inputs_are_one_line_errors() {
         let path = write("inputs", &plugin(true));

@@ -238,6 +238,7 @@ mod tests {
             properties_before: Vec::new(),
             logs: Vec::new(),
             http_calls: Vec::new(),
+            failure: None,
             host_calls: calls,
             host: Default::default(),
         };

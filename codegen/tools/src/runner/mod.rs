@@ -102,6 +102,42 @@ pub struct Input {
     /// have (setup: the first input's). The default is
     /// [`Limits::default`]: 1 s, 1 GiB.
     pub limits: Limits,
+    /// What happens when a callback fails (setup: the first input's).
+    pub on_failure: OnFailure,
+}
+
+/// What the host does when a callback of the plugin fails: traps, runs
+/// past its deadline, overflows its stack or returns an invalid value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// The run ends with the error ([`RunError::Callback`]): what a test
+    /// of the plugin wants.
+    #[default]
+    Stop,
+    /// As Envoy by default (`fail_open: false`): the plugin is failed for
+    /// good and its callbacks are not called again. A request in progress,
+    /// and every later one, is answered with a local 503 (details
+    /// `wasm_fail_stream`, gRPC status UNAVAILABLE); a response in
+    /// progress, or a TCP connection, is reset.
+    FailClosed,
+    /// As Envoy with `fail_open: true`: the plugin is failed for good and
+    /// its callbacks are not called again; streams go on as if it were not
+    /// there.
+    FailOpen,
+}
+
+impl OnFailure {
+    /// The policy named `stop`, `fail-closed` or `fail-open`.
+    pub fn named(name: &str) -> Result<OnFailure, String> {
+        match name {
+            "stop" => Ok(OnFailure::Stop),
+            "fail-closed" => Ok(OnFailure::FailClosed),
+            "fail-open" => Ok(OnFailure::FailOpen),
+            _ => Err(format!(
+                "failure policy `{name}` is none of stop, fail-closed, fail-open"
+            )),
+        }
+    }
 }
 
 /// How much body or connection data the runner buffers for a plugin that
@@ -148,6 +184,9 @@ pub struct Report {
     /// The host calls the plugin made during this lifecycle (the first
     /// report's include the plugin's start), in order.
     pub host_calls: Vec<expect::HostCall>,
+    /// The plugin's failure, one line, if it failed during this lifecycle
+    /// or before (see [`OnFailure`]).
+    pub failure: Option<String>,
     /// The host's state at the end, its stream fields holding this
     /// lifecycle's stream (see [`ReferenceHost::select_stream`]).
     pub host: ReferenceHost,
@@ -242,6 +281,11 @@ pub struct Session {
     pub stream_answers: HashMap<u32, Answers>,
     /// How many of the host's logs and HTTP calls reports have gathered.
     gathered: (usize, usize),
+    /// What happens when a callback fails.
+    pub on_failure: OnFailure,
+    /// The plugin's first failure, one line, once [`Session::on_failure`]
+    /// let the run go on after it; its callbacks are not called again.
+    pub failure: Option<String>,
     /// Advances the engine's epoch, which ends callbacks at their deadline.
     _ticker: proxy_wasm_abi::host::EpochTicker,
 }
@@ -335,6 +379,8 @@ impl Session {
             answers: Answers::default(),
             stream_answers: HashMap::new(),
             gathered: (0, 0),
+            on_failure: OnFailure::Stop,
+            failure: None,
             _ticker: ticker,
         })
     }
@@ -348,7 +394,27 @@ impl Session {
         host
     }
 
-    /// Records a callback and its outcome, turning a failure into a `RunError`.
+    /// Calls a callback of the plugin with `callback` and records it as
+    /// `call`. Once the plugin has failed (see [`OnFailure`]) it is not
+    /// called: `Ok(None)` comes back, as for a callback it does not export.
+    pub fn call<T: fmt::Debug>(
+        &mut self,
+        call: String,
+        callback: impl FnOnce(
+            &AnyPlugin,
+            &mut wasmtime::Store<ReferenceHost>,
+        ) -> Result<Option<T>, bindings::CallError>,
+    ) -> Result<Option<T>, RunError> {
+        if self.failure.is_some() {
+            return Ok(None);
+        }
+        let result = callback(&self.plugin, &mut self.store);
+        self.record(call, result)
+    }
+
+    /// Records a callback and its outcome. A failure is a `RunError`, or,
+    /// when [`Session::on_failure`] goes on, the plugin's
+    /// [`Session::failure`] and `Ok(None)`.
     pub fn record<T: fmt::Debug>(
         &mut self,
         call: String,
@@ -374,7 +440,19 @@ impl Session {
                     .map(|traced| expect::name(version, names, traced))
                     .filter(|host_call| !host_call.succeeded && host_call.status.is_some())
                     .map(Box::new);
-                Err(RunError::Callback { call, error, after })
+                if self.on_failure == OnFailure::Stop {
+                    return Err(RunError::Callback { call, error, after });
+                }
+                let outcome = format!("failed: {error}");
+                let line = RunError::Callback {
+                    call: call.clone(),
+                    error,
+                    after,
+                }
+                .to_string();
+                self.steps.push(Step { call, outcome });
+                self.failure.get_or_insert(line);
+                Ok(None)
             }
         }
     }
@@ -390,22 +468,20 @@ impl Session {
                 len32(&host.plugin_configuration),
             )
         };
-        let r = self
-            .plugin
-            .proxy_on_context_create(&mut self.store, ROOT_CONTEXT, 0);
-        self.record(format!("proxy_on_context_create({ROOT_CONTEXT}, 0)"), r)?;
-        let r = self
-            .plugin
-            .proxy_on_vm_start(&mut self.store, ROOT_CONTEXT, vm_size);
-        if self.record(format!("proxy_on_vm_start({ROOT_CONTEXT}, {vm_size})"), r)? == Some(false) {
+        self.call(
+            format!("proxy_on_context_create({ROOT_CONTEXT}, 0)"),
+            |p, st| p.proxy_on_context_create(st, ROOT_CONTEXT, 0),
+        )?;
+        if self.call(
+            format!("proxy_on_vm_start({ROOT_CONTEXT}, {vm_size})"),
+            |p, st| p.proxy_on_vm_start(st, ROOT_CONTEXT, vm_size),
+        )? == Some(false)
+        {
             return Err(RunError::Rejected("VM configuration"));
         }
-        let r = self
-            .plugin
-            .proxy_on_configure(&mut self.store, ROOT_CONTEXT, config_size);
-        if self.record(
+        if self.call(
             format!("proxy_on_configure({ROOT_CONTEXT}, {config_size})"),
-            r,
+            |p, st| p.proxy_on_configure(st, ROOT_CONTEXT, config_size),
         )? == Some(false)
         {
             return Err(RunError::Rejected("plugin configuration"));
@@ -424,16 +500,14 @@ impl Session {
     /// [`Session::answers`]).
     pub fn deliver(&mut self) -> Result<(), RunError> {
         if self.store.data().tick_period_ms > 0 {
-            let r = self.plugin.proxy_on_tick(&mut self.store, ROOT_CONTEXT);
-            self.record(format!("proxy_on_tick({ROOT_CONTEXT})"), r)?;
+            self.call(format!("proxy_on_tick({ROOT_CONTEXT})"), |p, st| {
+                p.proxy_on_tick(st, ROOT_CONTEXT)
+            })?;
         }
         for queue_id in std::mem::take(&mut self.store.data_mut().queues_ready) {
-            let r = self
-                .plugin
-                .proxy_on_queue_ready(&mut self.store, ROOT_CONTEXT, queue_id);
-            self.record(
+            self.call(
                 format!("proxy_on_queue_ready({ROOT_CONTEXT}, {queue_id})"),
-                r,
+                |p, st| p.proxy_on_queue_ready(st, ROOT_CONTEXT, queue_id),
             )?;
         }
         let calls: Vec<(u32, u32)> = self
@@ -458,18 +532,12 @@ impl Session {
                 len32(&response.trailers),
             );
             self.store.data_mut().http_call_response = Some(response);
-            let r = self.plugin.proxy_on_http_call_response(
-                &mut self.store,
-                ROOT_CONTEXT,
-                token,
-                headers,
-                body,
-                trailers,
-            );
             let call = format!(
                 "proxy_on_http_call_response({ROOT_CONTEXT}, {token}, {headers}, {body}, {trailers})"
             );
-            self.record(call, r)?;
+            self.call(call, |p, st| {
+                p.proxy_on_http_call_response(st, ROOT_CONTEXT, token, headers, body, trailers)
+            })?;
             self.store.data_mut().http_call_response = None;
         }
         self.answer_grpc()
@@ -507,24 +575,19 @@ impl Session {
                         (Vec::new(), metadata.clone())
                     };
                     s.store.data_mut().grpc_delivery = Some((head, Vec::new(), tail));
-                    let (r, name) = if initial {
-                        let r = s.plugin.proxy_on_grpc_receive_initial_metadata(
-                            &mut s.store,
-                            ctx,
-                            token,
-                            n,
-                        );
-                        (r, "proxy_on_grpc_receive_initial_metadata")
+                    let result = if initial {
+                        let call =
+                            format!("proxy_on_grpc_receive_initial_metadata({ctx}, {token}, {n})");
+                        s.call(call, |p, st| {
+                            p.proxy_on_grpc_receive_initial_metadata(st, ctx, token, n)
+                        })
                     } else {
-                        let r = s.plugin.proxy_on_grpc_receive_trailing_metadata(
-                            &mut s.store,
-                            ctx,
-                            token,
-                            n,
-                        );
-                        (r, "proxy_on_grpc_receive_trailing_metadata")
+                        let call =
+                            format!("proxy_on_grpc_receive_trailing_metadata({ctx}, {token}, {n})");
+                        s.call(call, |p, st| {
+                            p.proxy_on_grpc_receive_trailing_metadata(st, ctx, token, n)
+                        })
                     };
-                    let result = s.record(format!("{name}({ctx}, {token}, {n})"), r);
                     s.store.data_mut().grpc_delivery = None;
                     result.map(|_| ())
                 };
@@ -537,10 +600,10 @@ impl Session {
             self.store.data_mut().grpc_status =
                 Some((response.status, response.status_message.clone()));
             let status = response.status;
-            let r = self
-                .plugin
-                .proxy_on_grpc_close(&mut self.store, ctx, token, status);
-            let result = self.record(format!("proxy_on_grpc_close({ctx}, {token}, {status})"), r);
+            let result = self.call(
+                format!("proxy_on_grpc_close({ctx}, {token}, {status})"),
+                |p, st| p.proxy_on_grpc_close(st, ctx, token, status),
+            );
             self.store.data_mut().grpc_status = None;
             result?;
         }
@@ -552,10 +615,10 @@ impl Session {
         let ctx = ROOT_CONTEXT;
         let size = len32(message);
         self.store.data_mut().grpc_delivery = Some((Vec::new(), message.to_vec(), Vec::new()));
-        let r = self
-            .plugin
-            .proxy_on_grpc_receive(&mut self.store, ctx, token, size);
-        let result = self.record(format!("proxy_on_grpc_receive({ctx}, {token}, {size})"), r);
+        let result = self.call(
+            format!("proxy_on_grpc_receive({ctx}, {token}, {size})"),
+            |p, st| p.proxy_on_grpc_receive(st, ctx, token, size),
+        );
         self.store.data_mut().grpc_delivery = None;
         result.map(|_| ())
     }
@@ -598,27 +661,16 @@ impl Session {
                 return Ok(Passage::Stopped);
             }
             let size = len32(buffer);
-            let r = match flow {
-                Flow::RequestBody => {
-                    self.plugin
-                        .proxy_on_request_body(&mut self.store, context, size, end)
-                }
-                Flow::ResponseBody => {
-                    self.plugin
-                        .proxy_on_response_body(&mut self.store, context, size, end)
-                }
-                Flow::DownstreamData => {
-                    self.plugin
-                        .proxy_on_downstream_data(&mut self.store, context, size, end)
-                }
-                Flow::UpstreamData => {
-                    self.plugin
-                        .proxy_on_upstream_data(&mut self.store, context, size, end)
-                }
-            };
             let call = format!("{}({context}, {size}, {end})", flow.callback());
-            let action = self.record(call, r)?;
-            if self.host(context).local_response.is_some() {
+            let action = self.call(call, |p, st| match flow {
+                Flow::RequestBody => p.proxy_on_request_body(st, context, size, end),
+                Flow::ResponseBody => p.proxy_on_response_body(st, context, size, end),
+                Flow::DownstreamData => p.proxy_on_downstream_data(st, context, size, end),
+                Flow::UpstreamData => p.proxy_on_upstream_data(st, context, size, end),
+            })?;
+            if self.host(context).local_response.is_some()
+                || self.failed_closed(context, flow.stream())
+            {
                 return Ok(Passage::Stopped);
             }
             if action == Some(Action::Pause) && index != last {
@@ -652,6 +704,9 @@ impl Session {
         stream: bindings::StreamType,
         what: &str,
     ) -> Result<bool, RunError> {
+        if self.failed_closed(context, stream) {
+            return Ok(false);
+        }
         if action == Some(Action::Pause) {
             let continued = self.host(context).continued.len();
             self.deliver()?;
@@ -707,12 +762,9 @@ impl Session {
         let n = len32(&headers);
         self.host(context).response_headers = headers.clone();
         let end = local.body.is_empty();
-        let r = self
-            .plugin
-            .proxy_on_response_headers(&mut self.store, context, n, end);
-        let passed = self.record(
+        let passed = self.call(
             format!("proxy_on_response_headers({context}, {n}, {end})"),
-            r,
+            |p, st| p.proxy_on_response_headers(st, context, n, end),
         );
         if passed.is_ok() && !end && self.host(context).local_response.is_none() {
             let body = &local.body;
@@ -733,6 +785,36 @@ impl Session {
             .iter()
             .map(|traced| expect::name(version, names, traced))
             .collect()
+    }
+
+    /// Whether stream `context` ends because the plugin has failed and the
+    /// policy is [`OnFailure::FailClosed`]: on the request side it gets a
+    /// local 503, as Envoy's (unless it has a local response already); a
+    /// response or a connection is reset.
+    fn failed_closed(&mut self, context: u32, stream: bindings::StreamType) -> bool {
+        if self.failure.is_none() || self.on_failure != OnFailure::FailClosed {
+            return false;
+        }
+        let host = self.host(context);
+        let outcome = match stream {
+            bindings::StreamType::HttpRequest if host.local_response.is_none() => {
+                host.local_response = Some(reference::LocalResponse {
+                    status_code: 503,
+                    details: "wasm_fail_stream".to_string(),
+                    body: Vec::new(),
+                    headers: Vec::new(),
+                    grpc_status: 14,
+                });
+                "503 sent"
+            }
+            bindings::StreamType::HttpRequest => return true,
+            _ => "stream reset",
+        };
+        self.steps.push(Step {
+            call: "(the plugin has failed; fail closed)".to_string(),
+            outcome: outcome.to_string(),
+        });
+        true
     }
 
     /// The flow of `context` outgrew the buffer limit while paused.
@@ -757,14 +839,18 @@ impl Session {
 
     /// Ends the stream context: done (answering a pending `proxy_done`), log, delete.
     pub fn finish(&mut self, context: u32) -> Result<(), RunError> {
-        let r = self.plugin.proxy_on_done(&mut self.store, context);
-        if self.record(format!("proxy_on_done({context})"), r)? == Some(false) {
+        if self.call(format!("proxy_on_done({context})"), |p, st| {
+            p.proxy_on_done(st, context)
+        })? == Some(false)
+        {
             self.store.data_mut().done_pending = true;
         }
-        let r = self.plugin.proxy_on_log(&mut self.store, context);
-        self.record(format!("proxy_on_log({context})"), r)?;
-        let r = self.plugin.proxy_on_delete(&mut self.store, context);
-        self.record(format!("proxy_on_delete({context})"), r)?;
+        self.call(format!("proxy_on_log({context})"), |p, st| {
+            p.proxy_on_log(st, context)
+        })?;
+        self.call(format!("proxy_on_delete({context})"), |p, st| {
+            p.proxy_on_delete(st, context)
+        })?;
         Ok(())
     }
 }
@@ -839,6 +925,7 @@ pub fn run_scheduled(
     };
     let mut s = Session::with_limits(wasm, host, setup.limits)?;
     s.answers = Answers::of(setup);
+    s.on_failure = setup.on_failure;
     s.start()?;
     s.deliver()?;
     let mut exchanges: Vec<Exchange> = (STREAM_CONTEXT..)
@@ -956,13 +1043,14 @@ impl Session {
                 if !input.enqueue.is_empty() {
                     self.deliver()?;
                 }
-                let r = self
-                    .plugin
-                    .proxy_on_context_create(&mut self.store, ctx, ROOT_CONTEXT);
-                self.record(format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"), r)?;
+                self.call(
+                    format!("proxy_on_context_create({ctx}, {ROOT_CONTEXT})"),
+                    |p, st| p.proxy_on_context_create(st, ctx, ROOT_CONTEXT),
+                )?;
                 if input.lifecycle == Lifecycle::Tcp {
-                    let r = self.plugin.proxy_on_new_connection(&mut self.store, ctx);
-                    self.record(format!("proxy_on_new_connection({ctx})"), r)?;
+                    self.call(format!("proxy_on_new_connection({ctx})"), |p, st| {
+                        p.proxy_on_new_connection(st, ctx)
+                    })?;
                 }
             }
             (Phase::Request, Lifecycle::Http) => {
@@ -978,12 +1066,17 @@ impl Session {
             (Phase::Request, Lifecycle::Tcp) => {
                 let data = &input.request_body;
                 let chunk = input.chunk_size;
-                self.flow(Flow::DownstreamData, ctx, data, chunk, limit, false)?;
+                let passage = self.flow(Flow::DownstreamData, ctx, data, chunk, limit, false)?;
+                exchange.stopped = passage == Passage::Stopped && self.failure.is_some();
             }
             (Phase::Response, Lifecycle::Tcp) => {
-                let data = &input.response_body;
-                let chunk = input.chunk_size;
-                self.flow(Flow::UpstreamData, ctx, data, chunk, limit, false)?;
+                // A connection reset because the plugin failed carries no
+                // more data.
+                if !exchange.stopped {
+                    let data = &input.response_body;
+                    let chunk = input.chunk_size;
+                    self.flow(Flow::UpstreamData, ctx, data, chunk, limit, false)?;
+                }
             }
             (Phase::Close, lifecycle) => {
                 if lifecycle == Lifecycle::Tcp {
@@ -1040,6 +1133,7 @@ impl Session {
                 input.response_trailers.clone(),
             ),
             properties_before: exchange.properties_before,
+            failure: self.failure.clone(),
             logs: exchange.logs,
             http_calls: exchange.http_calls,
             host_calls: exchange.host_calls,
@@ -1056,8 +1150,10 @@ fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<Passage, Run
     s.host(ctx).request_headers = input.request_headers.clone();
     let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.request_headers);
-    let r = s.plugin.proxy_on_request_headers(&mut s.store, ctx, n, end);
-    let action = s.record(format!("proxy_on_request_headers({ctx}, {n}, {end})"), r)?;
+    let action = s.call(
+        format!("proxy_on_request_headers({ctx}, {n}, {end})"),
+        |p, st| p.proxy_on_request_headers(st, ctx, n, end),
+    )?;
     if !s.goes_on_after(ctx, action, request, "request")? {
         return Ok(Passage::Stopped);
     }
@@ -1074,8 +1170,9 @@ fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<Passage, Run
     if !trailers.is_empty() {
         s.host(ctx).request_trailers = trailers.clone();
         let n = len32(trailers);
-        let r = s.plugin.proxy_on_request_trailers(&mut s.store, ctx, n);
-        let action = s.record(format!("proxy_on_request_trailers({ctx}, {n})"), r)?;
+        let action = s.call(format!("proxy_on_request_trailers({ctx}, {n})"), |p, st| {
+            p.proxy_on_request_trailers(st, ctx, n)
+        })?;
         if !s.goes_on_after(ctx, action, request, "request trailers")? {
             return Ok(Passage::Stopped);
         }
@@ -1090,10 +1187,13 @@ fn http_response(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunErro
     s.host(ctx).response_headers = input.response_headers.clone();
     let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.response_headers);
-    let r = s
-        .plugin
-        .proxy_on_response_headers(&mut s.store, ctx, n, end);
-    s.record(format!("proxy_on_response_headers({ctx}, {n}, {end})"), r)?;
+    s.call(
+        format!("proxy_on_response_headers({ctx}, {n}, {end})"),
+        |p, st| p.proxy_on_response_headers(st, ctx, n, end),
+    )?;
+    if s.failed_closed(ctx, bindings::StreamType::HttpResponse) {
+        return Ok(());
+    }
     if !body.is_empty() {
         let flow = Flow::ResponseBody;
         let chunk = input.chunk_size;
@@ -1105,8 +1205,10 @@ fn http_response(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunErro
     if !trailers.is_empty() {
         s.host(ctx).response_trailers = trailers.clone();
         let n = len32(trailers);
-        let r = s.plugin.proxy_on_response_trailers(&mut s.store, ctx, n);
-        s.record(format!("proxy_on_response_trailers({ctx}, {n})"), r)?;
+        s.call(
+            format!("proxy_on_response_trailers({ctx}, {n})"),
+            |p, st| p.proxy_on_response_trailers(st, ctx, n),
+        )?;
     }
     Ok(())
 }
@@ -1114,19 +1216,13 @@ fn http_response(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunErro
 /// Both ends of a connection close.
 fn tcp_close(s: &mut Session, ctx: u32) -> Result<(), RunError> {
     let remote = bindings::PeerType::Remote;
-    let r = s
-        .plugin
-        .proxy_on_downstream_connection_close(&mut s.store, ctx, remote);
-    s.record(
+    s.call(
         format!("proxy_on_downstream_connection_close({ctx}, REMOTE)"),
-        r,
+        |p, st| p.proxy_on_downstream_connection_close(st, ctx, remote),
     )?;
-    let r = s
-        .plugin
-        .proxy_on_upstream_connection_close(&mut s.store, ctx, remote);
-    s.record(
+    s.call(
         format!("proxy_on_upstream_connection_close({ctx}, REMOTE)"),
-        r,
+        |p, st| p.proxy_on_upstream_connection_close(st, ctx, remote),
     )?;
     Ok(())
 }
@@ -1167,6 +1263,9 @@ impl fmt::Display for Report {
         out.push_str("callbacks:\n");
         for step in &self.steps {
             let _ = writeln!(out, "  {} -> {}", step.call, step.outcome);
+        }
+        if let Some(failure) = &self.failure {
+            let _ = writeln!(out, "plugin failed: {failure}");
         }
         let h = &self.host;
         let (before, after) = (&self.request_before, &self.response_before);
@@ -1349,6 +1448,7 @@ impl Report {
         json!({
             "abi_version": self.abi_version,
             "context": self.context,
+            "failure": self.failure,
             "lifecycle": match self.lifecycle {
                 Lifecycle::Http => "http",
                 Lifecycle::Tcp => "tcp",

@@ -16,6 +16,8 @@
 //! shared_data = { "counter" = "41" }        # present before the plugin starts
 //! deadline_ms = 1000                        # per callback; 0: none (default 1000)
 //! memory_mb = 1024                          # the plugin's memory cap (default 1024)
+//! on_failure = "stop"                       # or "fail-closed", "fail-open" (see
+//!                                           # `runner::OnFailure`)
 //!
 //! interleaved = false                      # true: the requests in flight together
 //!                                           # (see `runner::Schedule::Interleaved`)
@@ -58,7 +60,7 @@ use super::bindings::LogLevel;
 use super::expect::{Expectations, Expected};
 pub use super::reference::owned;
 use super::reference::{GrpcResponse, HttpCallResponse};
-use super::{Input, Lifecycle, Limits, Schedule};
+use super::{Input, Lifecycle, Limits, OnFailure, Schedule};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +85,7 @@ struct File {
     shared_data: BTreeMap<String, String>,
     deadline_ms: Option<u64>,
     memory_mb: Option<usize>,
+    on_failure: Option<String>,
     #[serde(default)]
     request: Vec<Request>,
     #[serde(default)]
@@ -269,6 +272,12 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
         "vm_configuration",
     )?;
     let log_level = scenario.log_level.as_deref().map(log_level).transpose()?;
+    let on_failure = scenario
+        .on_failure
+        .as_deref()
+        .map(OnFailure::named)
+        .transpose()?
+        .unwrap_or_default();
     let properties: Vec<_> = scenario
         .properties
         .iter()
@@ -347,6 +356,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
                 .map(|(key, value)| (key.clone(), value.as_bytes().to_vec()))
                 .collect(),
             limits: limits(scenario.deadline_ms, scenario.memory_mb),
+            on_failure,
         })
         .collect();
     Ok(Scenario {
