@@ -89,7 +89,9 @@ impl Limits {
     /// Makes `store` hold its plugins to these limits: the plugin state
     /// keeps them, and the store's resource limiter is the plugin state.
     pub fn apply<T: HasPluginState + 'static>(self, store: &mut wasmtime::Store<T>) {
-        store.data_mut().plugin_state().limits = self;
+        let state = store.data_mut().plugin_state();
+        state.limits = self;
+        state.deadline_ticks = self.deadline_ticks();
         store.limiter(|data| data.plugin_state());
         // With epoch interruption on, a store's deadline is "now" until set;
         // without a deadline of ours, it is set once, out of reach.

@@ -278,7 +278,7 @@ where
     let mut context = store.as_context_mut();
     let state = context.data_mut().plugin_state();
     let saved = state.enter(running, slot);
-    if let Some(ticks) = state.limits.deadline_ticks() {
+    if let Some(ticks) = state.deadline_ticks {
         context.set_epoch_deadline(ticks);
     }
     let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| call(&mut store)));

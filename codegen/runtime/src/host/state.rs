@@ -331,6 +331,9 @@ pub struct PluginState {
     trace: Option<Vec<TracedCall>>,
     /// What the host allows the plugins (see [`Limits::apply`]).
     pub(crate) limits: Limits,
+    /// `limits`' deadline in epoch ticks, worked out once rather than at
+    /// every callback.
+    pub(crate) deadline_ticks: Option<u64>,
 }
 
 /// One host call a plugin made, as [`PluginState::trace_host_calls`]
@@ -357,6 +360,7 @@ impl Default for PluginState {
             current: None,
             trace: None,
             limits: Limits::NONE,
+            deadline_ticks: None,
         }
     }
 }
@@ -375,6 +379,7 @@ impl Clone for PluginState {
             current: None,
             trace: self.trace.clone(),
             limits: self.limits,
+            deadline_ticks: self.deadline_ticks,
         }
     }
 }
