@@ -5,6 +5,7 @@
 //!   `wasm32-wasip1` and returns its `.wasm`.
 //! - [`check_module`]: reads a compiled module's imports and exports and
 //!   checks them against the ABI description of the version it declares.
+//! - [`fuzz_targets`]: the bodies of the fuzz targets in `tests/fuzz/`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -13,6 +14,27 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use proxy_wasm_abi_spec::{Abi, Version};
+
+pub mod fuzz_targets;
+
+/// A small deterministic generator (xorshift64*), so that a test's random
+/// inputs, and its failures, reproduce.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % u64::try_from(n.max(1)).unwrap_or(u64::MAX)).unwrap_or(0)
+    }
+}
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {

@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread;
 
 use proxy_wasm_abi_spec::{STANDARD_PATH, STANDARD_TEXT, parse};
+use proxy_wasm_abi_tests::Rng;
 
 /// Parses `text`, turning a panic into an error that names the input.
 fn survives(label: &str, text: &str) -> Result<(), String> {
@@ -14,22 +15,6 @@ fn survives(label: &str, text: &str) -> Result<(), String> {
         let _ = parse(STANDARD_PATH, text);
     }))
     .map_err(|_| format!("parser panicked on {label}"))
-}
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// Runs `check` on `0..count` split across the machine's cores.

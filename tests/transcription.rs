@@ -26,25 +26,31 @@ fn normalize(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The text's records, and the corrections of its errata.
+/// The text's records, the corrections of its errata, and the records
+/// where the description adds what the text leaves open.
 struct Table {
     text: Records,
     errata: Records,
+    clarified: Records,
 }
 
 fn parse_table(text: &str) -> Table {
     let mut table = Table {
         text: Records::new(),
         errata: Records::new(),
+        clarified: Records::new(),
     };
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let line = normalize(line);
-        let (records, line) = match line.strip_prefix("erratum ") {
-            Some(corrected) => (&mut table.errata, corrected.to_owned()),
-            None => (&mut table.text, line),
+        let (records, line) = if let Some(corrected) = line.strip_prefix("erratum ") {
+            (&mut table.errata, corrected.to_owned())
+        } else if let Some(clarified) = line.strip_prefix("clarified ") {
+            (&mut table.clarified, clarified.to_owned())
+        } else {
+            (&mut table.text, line)
         };
         let words: Vec<&str> = line.split(' ').collect();
         let key = match words.as_slice() {
@@ -132,19 +138,26 @@ fn compare(version: &str) -> Vec<String> {
 
     let mut problems = Vec::new();
     let mut expected = table.text.clone();
-    for (key, corrected) in &table.errata {
-        if table.text.get(key) == Some(corrected) {
-            problems.push(format!("erratum repeats the text: {corrected}"));
+    // An erratum corrects the text, a clarification adds to it; either
+    // needs its function to say so in a note of that kind.
+    for (records, kind, word) in [
+        (&table.errata, NoteKind::Erratum, "erratum"),
+        (&table.clarified, NoteKind::Clarification, "clarification"),
+    ] {
+        for (key, changed) in records {
+            if table.text.get(key) == Some(changed) {
+                problems.push(format!("{word} repeats the text: {changed}"));
+            }
+            let noted = function_of(key)
+                .and_then(|name| abi.functions.iter().find(|f| f.name == name))
+                .is_some_and(|f| f.meta.notes.iter().any(|n| n.kind == kind));
+            if !noted {
+                problems.push(format!(
+                    "{word} without an @note({word}, ...) on its function: {changed}"
+                ));
+            }
+            expected.insert(key.clone(), changed.clone());
         }
-        let noted = function_of(key)
-            .and_then(|name| abi.functions.iter().find(|f| f.name == name))
-            .is_some_and(|f| f.meta.notes.iter().any(|n| n.kind == NoteKind::Erratum));
-        if !noted {
-            problems.push(format!(
-                "erratum without an @note(erratum, ...) on its function: {corrected}"
-            ));
-        }
-        expected.insert(key.clone(), corrected.clone());
     }
     for (key, want) in &expected {
         match actual.get(key) {

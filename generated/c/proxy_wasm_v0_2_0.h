@@ -494,7 +494,10 @@ proxy_status_t proxy_close_stream(proxy_stream_type_t stream_type);
  *
  * Statuses:
  * - `OK`: the status was returned
+ * - `NOT_FOUND`: called outside `proxy_on_http_call_response` and `proxy_on_grpc_close`, where there is no status
  * - `INVALID_MEMORY_ACCESS`: `return_status_code`, `return_status_message_data` or `return_status_message_size` is outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a call when no call's status is being handled; the access rules answer NOT_FOUND.
  */
 __attribute__((import_module("env"), import_name("proxy_get_status")))
 proxy_status_t proxy_get_status(uint32_t *return_status_code, const char **return_status_message_data, size_t *return_status_message_size);
@@ -508,7 +511,10 @@ proxy_status_t proxy_get_status(uint32_t *return_status_code, const char **retur
  *
  * Statuses:
  * - `OK`: the response was sent
+ * - `BAD_ARGUMENT`: `headers` is not a valid serialized map, or the response headers have already gone downstream
  * - `INVALID_MEMORY_ACCESS`: the details, body or headers lie outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a malformed `headers` map, nor for a call once the response headers have gone downstream; both answer BAD_ARGUMENT.
  */
 __attribute__((import_module("env"), import_name("proxy_send_local_response")))
 proxy_status_t proxy_send_local_response(uint32_t status_code, const char *status_code_details_data, size_t status_code_details_size, const uint8_t *body_data, size_t body_size, const uint8_t *serialized_headers_data, size_t serialized_headers_size, uint32_t grpc_status);
@@ -786,6 +792,9 @@ wasi_errno_t args_sizes_get(size_t *return_argc, size_t *return_argv_buffer_size
  *
  * Statuses:
  * - `SUCCESS`: the arguments were written
+ * - `FAULT`: `return_argv` or `return_argv_size` is outside the plugin's memory
+ *
+ * Note (erratum): The specification lists only SUCCESS, yet args_get writes through two pointers just as environ_get does, for which it lists FAULT: a pointer outside the plugin's memory answers FAULT here too.
  */
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("args_get")))
 wasi_errno_t args_get(uint8_t **return_argv, uint8_t *return_argv_size);

@@ -219,9 +219,12 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the configuration was returned
+        /// - `NOT_FOUND`: called outside `proxy_on_vm_start` and `proxy_on_configure`, where there is no configuration
         /// - `INVALID_MEMORY_ACCESS`: `return_value_data` or `return_value_size` is outside the plugin's memory
         ///
         /// Note (erratum): The status text names `returned_value_data` and `returned_value_size`; the parameters are `return_value_data` and `return_value_size`.
+        ///
+        /// Note (clarification): The specification lists no status for a call from a callback without a configuration; the access rules answer NOT_FOUND.
         pub fn proxy_get_configuration(
             return_value_data: *mut *mut u8,
             return_value_size: *mut usize,
@@ -416,7 +419,10 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the status was returned
+        /// - `NOT_FOUND`: called outside `proxy_on_http_call_response` and `proxy_on_grpc_close`, where there is no status
         /// - `INVALID_MEMORY_ACCESS`: `return_status_code`, `return_status_message_data` or `return_status_message_size` is outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a call when no call's status is being handled; the access rules answer NOT_FOUND.
         pub fn proxy_get_status(
             return_status_code: *mut u32,
             return_status_message_data: *mut *const u8,
@@ -430,7 +436,10 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the response was sent
+        /// - `BAD_ARGUMENT`: `headers` is not a valid serialized map, or the response headers have already gone downstream
         /// - `INVALID_MEMORY_ACCESS`: the details, body or headers lie outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a malformed `headers` map, nor for a call once the response headers have gone downstream; both answer BAD_ARGUMENT.
         pub fn proxy_send_local_response(
             status_code: u32,
             status_code_details_data: *const u8,

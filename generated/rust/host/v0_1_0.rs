@@ -252,9 +252,12 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the configuration was returned
+    /// - `NOT_FOUND`: called outside `proxy_on_vm_start` and `proxy_on_configure`, where there is no configuration
     /// - `INVALID_MEMORY_ACCESS`: `return_value_data` or `return_value_size` is outside the plugin's memory
     ///
     /// Note (erratum): The status text names `returned_value_data` and `returned_value_size`; the parameters are `return_value_data` and `return_value_size`.
+    ///
+    /// Note (clarification): The specification lists no status for a call from a callback without a configuration; the access rules answer NOT_FOUND.
     fn proxy_get_configuration(&mut self) -> Result<Vec<u8>, Status> {
         Err(Status::Unimplemented)
     }
@@ -525,7 +528,10 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the status was returned
+    /// - `NOT_FOUND`: called outside `proxy_on_http_call_response` and `proxy_on_grpc_close`, where there is no status
     /// - `INVALID_MEMORY_ACCESS`: `return_status_code`, `return_status_message_data` or `return_status_message_size` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a call when no call's status is being handled; the access rules answer NOT_FOUND.
     fn proxy_get_status(&mut self) -> Result<(u32, String), Status> {
         Err(Status::Unimplemented)
     }
@@ -537,7 +543,10 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the response was sent
+    /// - `BAD_ARGUMENT`: `headers` is not a valid serialized map, or the response headers have already gone downstream
     /// - `INVALID_MEMORY_ACCESS`: the details, body or headers lie outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a malformed `headers` map, nor for a call once the response headers have gone downstream; both answer BAD_ARGUMENT.
     fn proxy_send_local_response(
         &mut self,
         status_code: u32,
@@ -894,6 +903,9 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `SUCCESS`: the arguments were written
+    /// - `FAULT`: `return_argv` or `return_argv_size` is outside the plugin's memory
+    ///
+    /// Note (erratum): The specification lists only SUCCESS, yet args_get writes through two pointers just as environ_get does, for which it lists FAULT: a pointer outside the plugin's memory answers FAULT here too.
     fn args_get(
         &mut self,
         memory: &mut [u8],

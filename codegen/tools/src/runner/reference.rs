@@ -453,8 +453,10 @@ impl ReferenceHost {
         u32::try_from(issued).map_err(|_| Status::InternalFailure)
     }
 
-    /// Records a new gRPC call or stream; BAD_ARGUMENT without an upstream,
-    /// service or method.
+    /// Records a new gRPC call or stream. Without an upstream it answers
+    /// PARSE_FAILURE, the status the description gives for an unknown one;
+    /// any service and method are sent, as a proxy would (the server then
+    /// answers UNIMPLEMENTED).
     fn open_grpc(
         &mut self,
         upstream: &str,
@@ -463,8 +465,8 @@ impl ReferenceHost {
         initial_metadata: &[(&[u8], &[u8])],
         timeout_ms: Option<u32>,
     ) -> Result<&mut GrpcCall, Status> {
-        if upstream.is_empty() || service.is_empty() || method.is_empty() {
-            return Err(Status::BadArgument);
+        if upstream.is_empty() {
+            return Err(Status::ParseFailure);
         }
         let token = self.next_call_token()?;
         let context = self.plugin.effective_context();
