@@ -159,3 +159,40 @@ fn every_restricted_function_lists_its_forbidden_status() {
     }
     assert_eq!(missing, Vec::<String>::new());
 }
+
+/// Found by the `host_boundary` target: `proxy_grpc_stream` answered
+/// BAD_ARGUMENT for a malformed initial metadata map, which its description
+/// did not list. A string that is not UTF-8, a malformed map, or an unknown
+/// enum value (without an `@on_invalid` status of its own) is answered with
+/// the enum's bad-argument status, so every function taking one must list
+/// it, in every version.
+#[test]
+fn every_function_taking_checked_input_lists_its_bad_argument() {
+    use proxy_wasm_abi_spec::ir::{StatusRole, Type};
+    use proxy_wasm_abi_spec::lower::{ParamClass, Scalar, Shape, classify};
+    let abi = proxy_wasm_abi_spec::standard();
+    let mut missing = Vec::new();
+    for version in &abi.versions {
+        let at = abi.at(*version).expect("declared");
+        for function in at.host_functions() {
+            let checked = function.params.iter().any(|p| {
+                !p.out
+                    && match classify(p) {
+                        ParamClass::Input(Shape::String | Shape::Map) => true,
+                        ParamClass::Scalar(Scalar::Enum(_)) => p.on_invalid.is_none(),
+                        _ => false,
+                    }
+            });
+            let bad = function.result.as_ref().and_then(|r| match &r.ty {
+                Type::Enum(e) => at.enum_def(e)?.with_role(StatusRole::BadArgument),
+                _ => None,
+            });
+            if let (true, Some(bad)) = (checked, bad)
+                && !function.outcomes.iter().any(|o| o.value.name() == bad.name)
+            {
+                missing.push(format!("{version} {}: {}", function.name, bad.name));
+            }
+        }
+    }
+    assert_eq!(missing, Vec::<String>::new());
+}

@@ -548,9 +548,12 @@ proxy_status_t proxy_http_call(const char *upstream_name_data, size_t upstream_n
  *
  * Statuses:
  * - `OK`: the call was started
+ * - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
  * - `PARSE_FAILURE`: the upstream is unknown
  * - `INTERNAL_FAILURE`: the host could not send the call
  * - `INVALID_MEMORY_ACCESS`: an argument or `return_call_id` lies outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
  */
 __attribute__((import_module("env"), import_name("proxy_grpc_call")))
 proxy_status_t proxy_grpc_call(const char *upstream_name_data, size_t upstream_name_size, const char *service_name_data, size_t service_name_size, const char *method_name_data, size_t method_name_size, const uint8_t *serialized_initial_metadata_data, size_t serialized_initial_metadata_size, const uint8_t *message_data, size_t message_size, uint32_t timeout, uint32_t *return_call_id);
@@ -562,11 +565,14 @@ proxy_status_t proxy_grpc_call(const char *upstream_name_data, size_t upstream_n
  *
  * Statuses:
  * - `OK`: the stream was opened
+ * - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
  * - `PARSE_FAILURE`: the upstream is unknown
  * - `INTERNAL_FAILURE`: the host could not open the stream
  * - `INVALID_MEMORY_ACCESS`: an argument or `return_stream_id` lies outside the plugin's memory
  *
  * Note (erratum): The text says callbacks may also come after a timeout, but this function has no timeout parameter.
+ *
+ * Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
  */
 __attribute__((import_module("env"), import_name("proxy_grpc_stream")))
 proxy_status_t proxy_grpc_stream(const char *upstream_name_data, size_t upstream_name_size, const char *service_name_data, size_t service_name_size, const char *method_name_data, size_t method_name_size, const uint8_t *serialized_initial_metadata_data, size_t serialized_initial_metadata_size, uint32_t *return_stream_id);
@@ -615,10 +621,13 @@ proxy_status_t proxy_grpc_close(uint32_t call_or_stream_id);
  *
  * Statuses:
  * - `OK`: the value was stored
+ * - `BAD_ARGUMENT`: `key` is not UTF-8 text
  * - `CAS_MISMATCH`: `cas` does not match the host's compare-and-swap value
  * - `INVALID_MEMORY_ACCESS`: the key or value lies outside the plugin's memory
  *
  * Note (erratum): The INVALID_MEMORY_ACCESS condition lists `cas` among the pointers, but `cas` is passed by value.
+ *
+ * Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
  */
 __attribute__((import_module("env"), import_name("proxy_set_shared_data")))
 proxy_status_t proxy_set_shared_data(const char *key_data, size_t key_size, const uint8_t *value_data, size_t value_size, uint32_t cas);
@@ -629,8 +638,11 @@ proxy_status_t proxy_set_shared_data(const char *key_data, size_t key_size, cons
  *
  * Statuses:
  * - `OK`: the value was returned
+ * - `BAD_ARGUMENT`: `key` is not UTF-8 text
  * - `NOT_FOUND`: `key` is not in the store
  * - `INVALID_MEMORY_ACCESS`: the key, `return_value_data`, `return_value_size` or `return_cas` is outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
  */
 __attribute__((import_module("env"), import_name("proxy_get_shared_data")))
 proxy_status_t proxy_get_shared_data(const char *key_data, size_t key_size, uint8_t **return_value_data, size_t *return_value_size, uint32_t *return_cas);
@@ -643,7 +655,10 @@ proxy_status_t proxy_get_shared_data(const char *key_data, size_t key_size, uint
  *
  * Statuses:
  * - `OK`: the queue was registered
+ * - `BAD_ARGUMENT`: `name` is not UTF-8 text
  * - `INVALID_MEMORY_ACCESS`: the name or `return_queue_id` lies outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
  */
 __attribute__((import_module("env"), import_name("proxy_register_shared_queue")))
 proxy_status_t proxy_register_shared_queue(const char *name_data, size_t name_size, uint32_t *return_queue_id);
@@ -654,8 +669,11 @@ proxy_status_t proxy_register_shared_queue(const char *name_data, size_t name_si
  *
  * Statuses:
  * - `OK`: the queue was found
+ * - `BAD_ARGUMENT`: `vm_id` or `name` is not UTF-8 text
  * - `NOT_FOUND`: no such queue exists
  * - `INVALID_MEMORY_ACCESS`: the VM id, name or `return_queue_id` lies outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
  */
 __attribute__((import_module("env"), import_name("proxy_resolve_shared_queue")))
 proxy_status_t proxy_resolve_shared_queue(const char *vm_id_data, size_t vm_id_size, const char *name_data, size_t name_size, uint32_t *return_queue_id);
@@ -764,8 +782,11 @@ proxy_status_t proxy_set_property(const uint8_t *path_data, size_t path_size, co
  *
  * Statuses:
  * - `OK`: the function ran
+ * - `BAD_ARGUMENT`: `name` is not UTF-8 text
  * - `NOT_FOUND`: no function is registered under `name`
  * - `INVALID_MEMORY_ACCESS`: the name, arguments, `return_results_data` or `return_results_size` is outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
  */
 __attribute__((import_module("env"), import_name("proxy_call_foreign_function")))
 proxy_status_t proxy_call_foreign_function(const char *name_data, size_t name_size, const uint8_t *arguments_data, size_t arguments_size, uint8_t **return_results_data, size_t *return_results_size);

@@ -517,9 +517,12 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the call was started
+        /// - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
         /// - `PARSE_FAILURE`: the upstream is unknown
         /// - `INTERNAL_FAILURE`: the host could not send the call
         /// - `INVALID_MEMORY_ACCESS`: an argument or `return_call_id` lies outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
         pub fn proxy_grpc_call(
             upstream_name_data: *const u8,
             upstream_name_size: usize,
@@ -542,11 +545,14 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the stream was opened
+        /// - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
         /// - `PARSE_FAILURE`: the upstream is unknown
         /// - `INTERNAL_FAILURE`: the host could not open the stream
         /// - `INVALID_MEMORY_ACCESS`: an argument or `return_stream_id` lies outside the plugin's memory
         ///
         /// Note (erratum): The text says callbacks may also come after a timeout, but this function has no timeout parameter.
+        ///
+        /// Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
         pub fn proxy_grpc_stream(
             upstream_name_data: *const u8,
             upstream_name_size: usize,
@@ -600,10 +606,13 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the value was stored
+        /// - `BAD_ARGUMENT`: `key` is not UTF-8 text
         /// - `CAS_MISMATCH`: `cas` does not match the host's compare-and-swap value
         /// - `INVALID_MEMORY_ACCESS`: the key or value lies outside the plugin's memory
         ///
         /// Note (erratum): The INVALID_MEMORY_ACCESS condition lists `cas` among the pointers, but `cas` is passed by value.
+        ///
+        /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
         pub fn proxy_set_shared_data(
             key_data: *const u8,
             key_size: usize,
@@ -618,8 +627,11 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the value was returned
+        /// - `BAD_ARGUMENT`: `key` is not UTF-8 text
         /// - `NOT_FOUND`: `key` is not in the store
         /// - `INVALID_MEMORY_ACCESS`: the key, `return_value_data`, `return_value_size` or `return_cas` is outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
         pub fn proxy_get_shared_data(
             key_data: *const u8,
             key_size: usize,
@@ -634,7 +646,10 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the queue was registered
+        /// - `BAD_ARGUMENT`: `name` is not UTF-8 text
         /// - `INVALID_MEMORY_ACCESS`: the name or `return_queue_id` lies outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
         pub fn proxy_register_shared_queue(
             name_data: *const u8,
             name_size: usize,
@@ -647,8 +662,11 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the queue was found
+        /// - `BAD_ARGUMENT`: `vm_id` or `name` is not UTF-8 text
         /// - `NOT_FOUND`: no such queue exists
         /// - `INVALID_MEMORY_ACCESS`: the VM id, name or `return_queue_id` lies outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
         pub fn proxy_resolve_shared_queue(
             vm_id_data: *const u8,
             vm_id_size: usize,
@@ -762,8 +780,11 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the function ran
+        /// - `BAD_ARGUMENT`: `name` is not UTF-8 text
         /// - `NOT_FOUND`: no function is registered under `name`
         /// - `INVALID_MEMORY_ACCESS`: the name, arguments, `return_results_data` or `return_results_size` is outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
         pub fn proxy_call_foreign_function(
             name_data: *const u8,
             name_size: usize,

@@ -618,9 +618,12 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the call was started
+    /// - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
     /// - `PARSE_FAILURE`: the upstream is unknown
     /// - `INTERNAL_FAILURE`: the host could not send the call
     /// - `INVALID_MEMORY_ACCESS`: an argument or `return_call_id` lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
     fn proxy_grpc_call(
         &mut self,
         upstream_name: &str,
@@ -640,11 +643,14 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the stream was opened
+    /// - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
     /// - `PARSE_FAILURE`: the upstream is unknown
     /// - `INTERNAL_FAILURE`: the host could not open the stream
     /// - `INVALID_MEMORY_ACCESS`: an argument or `return_stream_id` lies outside the plugin's memory
     ///
     /// Note (erratum): The text says callbacks may also come after a timeout, but this function has no timeout parameter.
+    ///
+    /// Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
     fn proxy_grpc_stream(
         &mut self,
         upstream_name: &str,
@@ -702,10 +708,13 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the value was stored
+    /// - `BAD_ARGUMENT`: `key` is not UTF-8 text
     /// - `CAS_MISMATCH`: `cas` does not match the host's compare-and-swap value
     /// - `INVALID_MEMORY_ACCESS`: the key or value lies outside the plugin's memory
     ///
     /// Note (erratum): The INVALID_MEMORY_ACCESS condition lists `cas` among the pointers, but `cas` is passed by value.
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
     fn proxy_set_shared_data(
         &mut self,
         key: &str,
@@ -721,8 +730,11 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the value was returned
+    /// - `BAD_ARGUMENT`: `key` is not UTF-8 text
     /// - `NOT_FOUND`: `key` is not in the store
     /// - `INVALID_MEMORY_ACCESS`: the key, `return_value_data`, `return_value_size` or `return_cas` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
     fn proxy_get_shared_data(&mut self, key: &str) -> Result<(Vec<u8>, u32), Status> {
         Err(Status::Unimplemented)
     }
@@ -733,7 +745,10 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the queue was registered
+    /// - `BAD_ARGUMENT`: `name` is not UTF-8 text
     /// - `INVALID_MEMORY_ACCESS`: the name or `return_queue_id` lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
     fn proxy_register_shared_queue(&mut self, name: &str) -> Result<u32, Status> {
         Err(Status::Unimplemented)
     }
@@ -744,8 +759,11 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the queue was found
+    /// - `BAD_ARGUMENT`: `vm_id` or `name` is not UTF-8 text
     /// - `NOT_FOUND`: no such queue exists
     /// - `INVALID_MEMORY_ACCESS`: the VM id, name or `return_queue_id` lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
     fn proxy_resolve_shared_queue(
         &mut self,
         vm_id: &str,
@@ -868,8 +886,11 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the function ran
+    /// - `BAD_ARGUMENT`: `name` is not UTF-8 text
     /// - `NOT_FOUND`: no function is registered under `name`
     /// - `INVALID_MEMORY_ACCESS`: the name, arguments, `return_results_data` or `return_results_size` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
     fn proxy_call_foreign_function(
         &mut self,
         name: &str,
