@@ -45,6 +45,7 @@ const LIMITS: Limits = Limits {
     deadline: Some(Duration::from_millis(100)),
     memory_bytes: 16 << 20,
     table_elements: 1_000,
+    ..Limits::NONE
 };
 
 /// How long "it ends" may take on a loaded machine: far above the 100 ms

@@ -71,6 +71,8 @@ typedef uint32_t proxy_status_t;
  * An argument was invalid or unknown.
  *
  * Note (clarification): Generated hosts also answer BAD_ARGUMENT when a serialized map is malformed or a `string` argument is not UTF-8; the specification names no status for either.
+ *
+ * Note (clarification): Generated hosts also answer BAD_ARGUMENT when an argument is larger than the host takes (a `string` or `bytes` argument, or a serialized map's size or pair count, past the host's limits), and a host may answer it when keeping an argument would take it past its capacity (a full shared-data store or queue, too many metrics); the specification sets no limits.
  */
 #define PROXY_STATUS_BAD_ARGUMENT ((proxy_status_t)2u)
 /** The host could not serialize the requested value. */
@@ -232,7 +234,7 @@ proxy_status_t proxy_set_effective_context(uint32_t context_id);
  *
  * Statuses:
  * - `OK`: the message was logged
- * - `BAD_ARGUMENT`: `log_level` is not a known level
+ * - `BAD_ARGUMENT`: `log_level` is not a known level, or the message is longer than the host takes
  * - `INVALID_MEMORY_ACCESS`: the message lies outside the plugin's memory
  */
 __attribute__((import_module("env"), import_name("proxy_log")))
@@ -246,7 +248,10 @@ proxy_status_t proxy_log(proxy_log_level_t log_level, const char *message_data, 
  * Statuses:
  * - `SUCCESS`: the data was logged
  * - `BADF`: `fd_id` is unknown or not supported
+ * - `INVAL`: there are more iovecs, or more bytes, than the host takes
  * - `FAULT`: `iovec`, its entries or `return_written_bytes` lie outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for more iovecs, or more bytes, than the host takes; the host answers INVAL, as POSIX `writev` does past `IOV_MAX`.
  */
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("fd_write")))
 wasi_errno_t fd_write(wasi_fd_id_t fd_id, wasi_iovec_array_t iovec, size_t iovec_size, size_t *return_written_bytes);
@@ -694,8 +699,11 @@ proxy_status_t proxy_resolve_shared_queue(const char *vm_id_data, size_t vm_id_s
  *
  * Statuses:
  * - `OK`: the item was queued
+ * - `BAD_ARGUMENT`: `value` is larger than the host takes, or the queue is full
  * - `NOT_FOUND`: `queue_id` is not a known queue
  * - `INVALID_MEMORY_ACCESS`: the value lies outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a value larger than the host takes, or a full queue; the host answers BAD_ARGUMENT.
  */
 __attribute__((import_module("env"), import_name("proxy_enqueue_shared_queue")))
 proxy_status_t proxy_enqueue_shared_queue(uint32_t queue_id, const uint8_t *value_data, size_t value_size);
@@ -766,9 +774,12 @@ proxy_status_t proxy_get_metric(uint32_t metric_id, uint64_t *return_value);
  *
  * Statuses:
  * - `OK`: the value was returned
+ * - `BAD_ARGUMENT`: `path` is larger than the host takes
  * - `NOT_FOUND`: no property exists at `path`
  * - `SERIALIZATION_FAILURE`: the host could not serialize the value
  * - `INVALID_MEMORY_ACCESS`: the path, `return_value_data` or `return_value_size` is outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a path larger than the host takes; the host answers BAD_ARGUMENT.
  */
 __attribute__((import_module("env"), import_name("proxy_get_property")))
 proxy_status_t proxy_get_property(const uint8_t *path_data, size_t path_size, uint8_t **return_value_data, size_t *return_value_size);
@@ -779,8 +790,11 @@ proxy_status_t proxy_get_property(const uint8_t *path_data, size_t path_size, ui
  *
  * Statuses:
  * - `OK`: the value was set
+ * - `BAD_ARGUMENT`: `path` or `value` is larger than the host takes, or the host holds as many properties as it takes
  * - `NOT_FOUND`: no property exists at `path`
  * - `INVALID_MEMORY_ACCESS`: the path or value lies outside the plugin's memory
+ *
+ * Note (clarification): The specification lists no status for a path or value larger than the host takes; the host answers BAD_ARGUMENT.
  */
 __attribute__((import_module("env"), import_name("proxy_set_property")))
 proxy_status_t proxy_set_property(const uint8_t *path_data, size_t path_size, const uint8_t *value_data, size_t value_size);

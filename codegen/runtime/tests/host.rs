@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use proxy_wasm_abi::AbiEnum;
 use proxy_wasm_abi::host::{
     AccessLevel, After, Answer, CallError, CallbackId, Export, Grant, HasPluginState, HostCall,
-    Imports, PluginCore, PluginError, PluginState, Returned, Running, Statuses, Version,
+    Imports, Limits, PluginCore, PluginError, PluginState, Returned, Running, Statuses, Version,
     declared_versions, decode, decode_or, to_u32,
 };
 use proxy_wasm_abi::serial::encode_map;
@@ -366,10 +366,70 @@ fn iovecs_answer_memory_fault_or_bad_argument() {
         11,
         "table runs past the end"
     );
-    put_iovecs(guest.mem(), 0, &[(0, MIB); 4096]);
-    assert_eq!(guest.status([0, 4096, 0, 0]), BAD_ARGUMENT);
-    assert_eq!(guest.status([0, 4095, 0, 0]), 0);
-    assert_eq!(guest.seen(), ["2 4", "4095 4293918720"]);
+    // More than IOV_MAX entries are refused as `writev` refuses them, even
+    // where their total would fit.
+    put_iovecs(guest.mem(), 0, &[(0, MIB); 1025]);
+    assert_eq!(guest.status([0, 1025, 0, 0]), BAD_ARGUMENT);
+    assert_eq!(guest.status([0, 1024, 0, 0]), 0);
+    assert_eq!(guest.seen(), ["2 4", "1024 1073741824"]);
+}
+
+#[test]
+fn arguments_over_the_limits_are_bad_arguments_and_reach_no_host() {
+    let linker = linker_with(|call, [what, ptr, len, _]| {
+        let (mem, data) = call.memory()?;
+        let seen = match what {
+            0 => format!("{:?}", mem.bytes(ptr, len)?),
+            1 => mem.str(ptr, len)?.to_owned(),
+            2 => format!("{:?}", mem.path(ptr, len)?),
+            3 => format!("{} pairs", mem.map(ptr, len)?.len()),
+            _ => format!("{} iovecs", mem.iovecs(ptr, len)?.len()),
+        };
+        data.seen.push(seen);
+        Ok(())
+    });
+    let mut guest = Guest::new(MEMORY, &linker);
+    Limits {
+        argument_bytes: 4,
+        map_bytes: 40,
+        map_pairs: 2,
+        ..Limits::NONE
+    }
+    .apply(&mut guest.store);
+    guest.mem()[16..21].copy_from_slice(b"abcde");
+    for what in 0..3 {
+        assert_eq!(guest.status([what, 16, 4, 0]), 0, "{what}: at the limit");
+        assert_eq!(guest.status([what, 16, 5, 0]), BAD_ARGUMENT, "{what}");
+        // Where the memory ends first, a memory fault, whatever the length.
+        assert_eq!(guest.status([what, PAGE - 2, 5, 0]), 11, "{what}");
+    }
+    let two = encode_map(&[("a", "1"), ("b", "2")]);
+    let three = encode_map(&[("a", "1"), ("b", "2"), ("c", "3")]);
+    let long = encode_map(&[("a", "0123456789012345678901234567890123456789")]);
+    for (at, map) in [(256, &two), (512, &three), (768, &long)] {
+        guest.mem()[at..at + map.len()].copy_from_slice(map);
+    }
+    assert_eq!(guest.status([3, 256, two.len() as u32, 0]), 0);
+    assert_eq!(guest.status([3, 512, three.len() as u32, 0]), BAD_ARGUMENT);
+    assert_eq!(guest.status([3, 768, long.len() as u32, 0]), BAD_ARGUMENT);
+    // A header claiming 2^32 - 1 pairs is refused before anything is
+    // reserved for them.
+    guest.mem()[1024..1028].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(guest.status([3, 1024, 12, 0]), BAD_ARGUMENT);
+    // The iovecs' total counts against the argument limit.
+    put_iovecs(guest.mem(), 2048, &[(16, 2), (18, 2), (20, 1)]);
+    assert_eq!(guest.status([4, 2048, 2, 0]), 0);
+    assert_eq!(guest.status([4, 2048, 3, 0]), BAD_ARGUMENT);
+    assert_eq!(
+        guest.seen(),
+        [
+            "[97, 98, 99, 100]",
+            "abcd",
+            "[[97, 98, 99, 100]]",
+            "2 pairs",
+            "2 iovecs"
+        ]
+    );
 }
 
 #[test]

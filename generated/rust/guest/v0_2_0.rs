@@ -42,6 +42,8 @@ rt::abi_enum! {
         /// An argument was invalid or unknown.
         ///
         /// Note (clarification): Generated hosts also answer BAD_ARGUMENT when a serialized map is malformed or a `string` argument is not UTF-8; the specification names no status for either.
+        ///
+        /// Note (clarification): Generated hosts also answer BAD_ARGUMENT when an argument is larger than the host takes (a `string` or `bytes` argument, or a serialized map's size or pair count, past the host's limits), and a host may answer it when keeping an argument would take it past its capacity (a full shared-data store or queue, too many metrics); the specification sets no limits.
         BAD_ARGUMENT => BadArgument = 2,
         /// The host could not serialize the requested value.
         SERIALIZATION_FAILURE => SerializationFailure = 3,
@@ -240,7 +242,7 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the message was logged
-        /// - `BAD_ARGUMENT`: `log_level` is not a known level
+        /// - `BAD_ARGUMENT`: `log_level` is not a known level, or the message is longer than the host takes
         /// - `INVALID_MEMORY_ACCESS`: the message lies outside the plugin's memory
         pub fn proxy_log(
             log_level: RawLogLevel,
@@ -671,8 +673,11 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the item was queued
+        /// - `BAD_ARGUMENT`: `value` is larger than the host takes, or the queue is full
         /// - `NOT_FOUND`: `queue_id` is not a known queue
         /// - `INVALID_MEMORY_ACCESS`: the value lies outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a value larger than the host takes, or a full queue; the host answers BAD_ARGUMENT.
         pub fn proxy_enqueue_shared_queue(
             queue_id: u32,
             value_data: *const u8,
@@ -740,9 +745,12 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the value was returned
+        /// - `BAD_ARGUMENT`: `path` is larger than the host takes
         /// - `NOT_FOUND`: no property exists at `path`
         /// - `SERIALIZATION_FAILURE`: the host could not serialize the value
         /// - `INVALID_MEMORY_ACCESS`: the path, `return_value_data` or `return_value_size` is outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a path larger than the host takes; the host answers BAD_ARGUMENT.
         pub fn proxy_get_property(
             path_data: *const u8,
             path_size: usize,
@@ -756,8 +764,11 @@ pub mod hostcalls {
         /// # Statuses
         ///
         /// - `OK`: the value was set
+        /// - `BAD_ARGUMENT`: `path` or `value` is larger than the host takes, or the host holds as many properties as it takes
         /// - `NOT_FOUND`: no property exists at `path`
         /// - `INVALID_MEMORY_ACCESS`: the path or value lies outside the plugin's memory
+        ///
+        /// Note (clarification): The specification lists no status for a path or value larger than the host takes; the host answers BAD_ARGUMENT.
         pub fn proxy_set_property(
             path_data: *const u8,
             path_size: usize,

@@ -42,6 +42,8 @@ rt::abi_enum! {
         /// An argument was invalid or unknown.
         ///
         /// Note (clarification): Generated hosts also answer BAD_ARGUMENT when a serialized map is malformed or a `string` argument is not UTF-8; the specification names no status for either.
+        ///
+        /// Note (clarification): Generated hosts also answer BAD_ARGUMENT when an argument is larger than the host takes (a `string` or `bytes` argument, or a serialized map's size or pair count, past the host's limits), and a host may answer it when keeping an argument would take it past its capacity (a full shared-data store or queue, too many metrics); the specification sets no limits.
         BAD_ARGUMENT => BadArgument = 2,
         /// The host could not serialize the requested value.
         SERIALIZATION_FAILURE => SerializationFailure = 3,
@@ -273,7 +275,7 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the message was logged
-    /// - `BAD_ARGUMENT`: `log_level` is not a known level
+    /// - `BAD_ARGUMENT`: `log_level` is not a known level, or the message is longer than the host takes
     /// - `INVALID_MEMORY_ACCESS`: the message lies outside the plugin's memory
     fn proxy_log(&mut self, log_level: LogLevel, message: &str) -> Result<(), Status> {
         Err(Status::Unimplemented)
@@ -286,7 +288,10 @@ pub trait Host {
     ///
     /// - `SUCCESS`: the data was logged
     /// - `BADF`: `fd_id` is unknown or not supported
+    /// - `INVAL`: there are more iovecs, or more bytes, than the host takes
     /// - `FAULT`: `iovec`, its entries or `return_written_bytes` lie outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for more iovecs, or more bytes, than the host takes; the host answers INVAL, as POSIX `writev` does past `IOV_MAX`.
     fn fd_write(
         &mut self,
         fd_id: WasiFdId,
@@ -788,8 +793,11 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the item was queued
+    /// - `BAD_ARGUMENT`: `value` is larger than the host takes, or the queue is full
     /// - `NOT_FOUND`: `queue_id` is not a known queue
     /// - `INVALID_MEMORY_ACCESS`: the value lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a value larger than the host takes, or a full queue; the host answers BAD_ARGUMENT.
     fn proxy_enqueue_shared_queue(
         &mut self,
         queue_id: u32,
@@ -868,9 +876,12 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the value was returned
+    /// - `BAD_ARGUMENT`: `path` is larger than the host takes
     /// - `NOT_FOUND`: no property exists at `path`
     /// - `SERIALIZATION_FAILURE`: the host could not serialize the value
     /// - `INVALID_MEMORY_ACCESS`: the path, `return_value_data` or `return_value_size` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a path larger than the host takes; the host answers BAD_ARGUMENT.
     fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status> {
         Err(Status::Unimplemented)
     }
@@ -881,8 +892,11 @@ pub trait Host {
     /// # Statuses
     ///
     /// - `OK`: the value was set
+    /// - `BAD_ARGUMENT`: `path` or `value` is larger than the host takes, or the host holds as many properties as it takes
     /// - `NOT_FOUND`: no property exists at `path`
     /// - `INVALID_MEMORY_ACCESS`: the path or value lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a path or value larger than the host takes; the host answers BAD_ARGUMENT.
     fn proxy_set_property(
         &mut self,
         path: &[&[u8]],

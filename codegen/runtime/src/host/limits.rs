@@ -1,7 +1,9 @@
-//! What a host allows a plugin: how long a callback may run and how much
-//! memory an instance may have. A plugin is untrusted; without these, one
-//! `loop` in a callback blocks the host's thread for good and one
-//! `memory.grow` loop takes 4 GiB.
+//! What a host allows a plugin: how long a callback may run, how much
+//! memory an instance may have, and how large an argument the host copies
+//! out of it. A plugin is untrusted; without these, one `loop` in a
+//! callback blocks the host's thread for good, one `memory.grow` loop takes
+//! 4 GiB, and one map header claiming a billion pairs makes the host
+//! reserve gigabytes.
 //!
 //! ```no_run
 //! # use proxy_wasm_abi::host::{EpochTicker, HasPluginState, Limits, PluginState};
@@ -53,29 +55,63 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// The most elements one table may have.
     pub table_elements: usize,
+    /// The most bytes of one `string` or `bytes` argument (a body, a log
+    /// message, a shared-data value, a queue message, a property value, the
+    /// total of a `fd_write`), checked before the host function runs: a
+    /// larger one answers the function's `bad_argument` status
+    /// (`BAD_ARGUMENT`, or `EINVAL` for WASI) and the host copies nothing.
+    pub argument_bytes: u32,
+    /// The most bytes of one serialized map argument, checked the same way.
+    pub map_bytes: u32,
+    /// The most pairs of one serialized map argument, checked from its
+    /// header before any pair is decoded. A host that keeps maps should
+    /// hold them to the same number (see the reference host).
+    pub map_pairs: u32,
 }
+
+/// The argument limits of [`Limits`], which every shim carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ArgumentLimits {
+    pub(crate) bytes: u32,
+    pub(crate) map_bytes: u32,
+    pub(crate) map_pairs: u32,
+}
+
+/// The most iovecs one `fd_write` takes, as POSIX's `IOV_MAX` on Linux:
+/// more answer `EINVAL`, as `writev` does.
+pub const IOVECS_MAX: u32 = 1024;
 
 impl Default for Limits {
     /// A deadline of 1 s, generous for code that normally runs for
     /// microseconds: it is there to end a runaway, not to police speed.
     /// 1 GiB of memory, as proxy-wasm-cpp-host allows a plugin. Tables of
-    /// up to 1,000,000 elements.
+    /// up to 1,000,000 elements. Arguments of up to 64 MiB, well above
+    /// what a proxy buffers of a body by default (Envoy: 1 MiB); maps of up
+    /// to 8 MiB (Envoy's largest configurable header size) and 10,000 pairs
+    /// (Envoy's default is 100 headers).
     fn default() -> Self {
         Limits {
             deadline: Some(Duration::from_secs(1)),
             memory_bytes: 1 << 30,
             table_elements: 1_000_000,
+            argument_bytes: 64 << 20,
+            map_bytes: 8 << 20,
+            map_pairs: 10_000,
         }
     }
 }
 
 impl Limits {
     /// No deadline and wasm32's own limits: what a store has without
-    /// [`Limits::apply`].
+    /// [`Limits::apply`]. (The iovec count of `fd_write` is still held to
+    /// [`IOVECS_MAX`].)
     pub const NONE: Limits = Limits {
         deadline: None,
         memory_bytes: usize::MAX,
         table_elements: usize::MAX,
+        argument_bytes: u32::MAX,
+        map_bytes: u32::MAX,
+        map_pairs: u32::MAX,
     };
 
     /// A wasmtime configuration with epoch interruption on, which deadlines
@@ -87,7 +123,8 @@ impl Limits {
     }
 
     /// Makes `store` hold its plugins to these limits: the plugin state
-    /// keeps them, and the store's resource limiter is the plugin state.
+    /// keeps them (the generated shims check arguments against them), and
+    /// the store's resource limiter is the plugin state.
     pub fn apply<T: HasPluginState + 'static>(self, store: &mut wasmtime::Store<T>) {
         let state = store.data_mut().plugin_state();
         state.limits = self;
@@ -97,6 +134,14 @@ impl Limits {
         // without a deadline of ours, it is set once, out of reach.
         if self.deadline.is_none() {
             store.set_epoch_deadline(NEVER);
+        }
+    }
+
+    pub(crate) const fn arguments(&self) -> ArgumentLimits {
+        ArgumentLimits {
+            bytes: self.argument_bytes,
+            map_bytes: self.map_bytes,
+            map_pairs: self.map_pairs,
         }
     }
 

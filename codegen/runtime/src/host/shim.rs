@@ -14,6 +14,7 @@
 //! })
 //! ```
 
+use super::limits::{ArgumentLimits, IOVECS_MAX};
 use super::memory::{GuestError, GuestMemory, utf8};
 use super::plugin::role_exports;
 use super::state::{AccessLevel, Grant, HasPluginState, PluginState};
@@ -143,10 +144,12 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     #[inline]
     pub fn memory(&mut self) -> Result<(Memory<'_>, &mut T), Answer> {
         let (memory, _) = self.find_memory()?;
+        let limits = self.caller.data_mut().plugin_state().limits.arguments();
         let (bytes, data) = memory.data_and_store_mut(&mut self.caller);
         Ok((
             Memory {
                 inner: GuestMemory::new(bytes),
+                limits,
             },
             data,
         ))
@@ -247,10 +250,25 @@ fn write_pair(
 
 /// The plugin's memory inside a shim: [`GuestMemory`] whose errors are the
 /// answers of the shim. A bad address answers [`Answer::MemoryFault`]; bad
-/// contents (text that is not UTF-8, a malformed map) answer
-/// [`Answer::BadArgument`].
+/// contents (text that is not UTF-8, a malformed map) and arguments over
+/// the store's [`Limits`](super::Limits) answer [`Answer::BadArgument`].
 pub struct Memory<'m> {
     inner: GuestMemory<'m>,
+    limits: ArgumentLimits,
+}
+
+/// `size` against `limit`: past it, [`GuestError::OverLimit`].
+#[inline]
+fn within(what: &'static str, size: u32, limit: u32) -> Result<(), GuestError> {
+    if size <= limit {
+        Ok(())
+    } else {
+        Err(GuestError::OverLimit {
+            what,
+            size: size.into(),
+            limit: limit.into(),
+        })
+    }
 }
 
 #[inline]
@@ -285,10 +303,14 @@ impl<'m> Memory<'m> {
         Ok(())
     }
 
-    /// `len` bytes at `ptr`.
+    /// `len` bytes at `ptr`, an argument: a bad argument when longer than
+    /// the argument limit (checked after the address, so that a bad address
+    /// is a memory fault whatever its length).
     #[inline]
     pub fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Answer> {
-        self.inner.slice(ptr, len).map_err(answer)
+        let bytes = self.inner.slice(ptr, len).map_err(answer)?;
+        within("bytes", len, self.limits.bytes).map_err(answer)?;
+        Ok(bytes)
     }
 
     /// `len` bytes at `ptr`, to fill.
@@ -305,23 +327,49 @@ impl<'m> Memory<'m> {
         utf8(bytes).ok_or(Answer::BadArgument)
     }
 
-    /// A serialized map; a bad argument when it does not decode.
+    /// A serialized map; a bad argument when it does not decode, or when
+    /// its size or the pair count in its header is over the limits (then
+    /// nothing is decoded).
     #[inline]
     pub fn map(&self, ptr: u32, len: u32) -> Result<Vec<Pair<'_>>, Answer> {
+        self.inner.check(ptr, len).map_err(answer)?;
+        self.map_within_limits(ptr, len).map_err(answer)?;
         self.inner.map(ptr, len).map_err(answer)
+    }
+
+    fn map_within_limits(&self, ptr: u32, len: u32) -> Result<(), GuestError> {
+        within("map bytes", len, self.limits.map_bytes)?;
+        let bytes = self.inner.slice(ptr, len)?;
+        if let Some(header) = bytes.first_chunk::<4>() {
+            within(
+                "map pairs",
+                u32::from_le_bytes(*header),
+                self.limits.map_pairs,
+            )?;
+        }
+        Ok(())
     }
 
     /// A serialized property path.
     #[inline]
     pub fn path(&self, ptr: u32, len: u32) -> Result<Vec<&[u8]>, Answer> {
-        self.inner.path(ptr, len).map_err(answer)
+        Ok(crate::serial::decode_path(self.bytes(ptr, len)?))
     }
 
-    /// A WASI iovec array; a bad argument when its total does not fit a
-    /// `u32`.
+    /// A WASI iovec array; a bad argument when there are more than
+    /// [`IOVECS_MAX`] or their total is over the argument limit (or does
+    /// not fit a `u32`).
     #[inline]
     pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<&[u8]>, Answer> {
-        self.inner.iovecs(ptr, count).map_err(answer)
+        let table = self.inner.check(ptr, count.saturating_mul(8));
+        table
+            .and_then(|()| within("iovecs", count, IOVECS_MAX))
+            .map_err(answer)?;
+        let chunks = self.inner.iovecs(ptr, count).map_err(answer)?;
+        // The total fits a u32: `GuestMemory::iovecs` checked it.
+        let total = chunks.iter().map(|chunk| chunk.len() as u32).sum();
+        within("bytes", total, self.limits.bytes).map_err(answer)?;
+        Ok(chunks)
     }
 
     /// Writes a `u32` to an output slot checked with [`Memory::out_slot`].
