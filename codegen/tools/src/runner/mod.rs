@@ -286,8 +286,9 @@ pub struct Session {
     /// The plugin's first failure, one line, once [`Session::on_failure`]
     /// let the run go on after it; its callbacks are not called again.
     pub failure: Option<String>,
-    /// Advances the engine's epoch, which ends callbacks at their deadline.
-    _ticker: proxy_wasm_abi::host::EpochTicker,
+    /// Advances the engine's epoch, which ends callbacks at their deadline,
+    /// when the session made its engine.
+    _ticker: Option<proxy_wasm_abi::host::EpochTicker>,
 }
 
 /// A body or connection data, delivered in chunks to its callback.
@@ -360,6 +361,22 @@ impl Session {
             .map_err(|e| RunError::BadModule(first_line(&e)))?;
         let ticker = proxy_wasm_abi::host::EpochTicker::start(&engine)
             .map_err(|e| RunError::BadModule(format!("cannot start the epoch ticker: {e}")))?;
+        let mut session = Session::on_engine(&engine, wasm, host, limits)?;
+        session._ticker = Some(ticker);
+        Ok(session)
+    }
+
+    /// Like [`Session::with_limits`], on an engine of the caller's, which
+    /// several sessions may share: one made with [`Limits::config`] whose
+    /// epoch an [`EpochTicker`](proxy_wasm_abi::host::EpochTicker) advances
+    /// for as long as they run (else deadlines never come).
+    pub fn on_engine(
+        engine: &wasmtime::Engine,
+        wasm: &[u8],
+        host: ReferenceHost,
+        limits: Limits,
+    ) -> Result<Session, RunError> {
+        let engine = engine.clone();
         let module = wasmtime::Module::new(&engine, wasm)
             .map_err(|e| RunError::BadModule(first_line(&e)))?;
         let linkers =
@@ -381,8 +398,19 @@ impl Session {
             gathered: (0, 0),
             on_failure: OnFailure::Stop,
             failure: None,
-            _ticker: ticker,
+            _ticker: None,
         })
+    }
+
+    /// Drops the host's records of what the plugin did, which the reports
+    /// so far carry ([`ReferenceHost::forget_records`]): for a session that
+    /// runs many exchanges, between two of them.
+    pub fn forget_records(&mut self) {
+        let host = self.store.data_mut();
+        host.forget_records();
+        self.answered_calls = 0;
+        self.answered_grpc = host.grpc_calls.len();
+        self.gathered = (0, 0);
     }
 
     /// The reference host, its stream fields holding stream `context`'s

@@ -15,6 +15,12 @@
 //! It answers exactly the statuses the specification gives (NOT_FOUND for a
 //! missing key or queue, EMPTY for an empty queue, CAS_MISMATCH, ...): the
 //! official Rust SDK traps on any status its wrapper does not expect.
+//!
+//! A plugin is untrusted, so what it makes the host keep is bounded: the
+//! generated bindings refuse any one argument past the store's
+//! [`Limits`](proxy_wasm_abi::host::Limits), and the host refuses to keep
+//! more than its [`Capacity`] across calls. Past either, the call answers
+//! BAD_ARGUMENT (the description's clarification) and nothing is kept.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -29,6 +35,52 @@ pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A property path: its segments.
 pub type PropertyPath = Vec<Vec<u8>>;
+
+/// How much the reference host keeps of what plugins hand it across calls.
+/// Past a capacity the call answers BAD_ARGUMENT and the host keeps nothing
+/// of it. The defaults are far above what a plugin in a test needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Bytes of keys and values in the shared-data store.
+    pub shared_data_bytes: usize,
+    /// Queues registered.
+    pub queues: usize,
+    /// Items waiting in one queue.
+    pub queue_items: usize,
+    /// Metrics defined.
+    pub metrics: usize,
+    /// Properties the plugin set.
+    pub properties: usize,
+    /// Pairs of one header or trailer map the plugin adds to.
+    pub map_pairs: usize,
+    /// Bytes of one body or connection buffer the plugin writes to.
+    pub buffer_bytes: usize,
+    /// Bytes of one log message (`proxy_log` or one `fd_write`).
+    pub log_message_bytes: usize,
+    /// Bytes the host holds in its records of what the plugin did (logs,
+    /// HTTP and gRPC calls with their messages, foreign function calls),
+    /// until [`ReferenceHost::forget_records`] drops them.
+    pub record_bytes: usize,
+}
+
+impl Default for Capacity {
+    /// 64 MiB of shared data, bodies and buffers; 1,024 queues of 10,000
+    /// items; 10,000 metrics, properties and map pairs; log messages of
+    /// 1 MiB; 256 MiB of records.
+    fn default() -> Self {
+        Capacity {
+            shared_data_bytes: 64 << 20,
+            queues: 1_024,
+            queue_items: 10_000,
+            metrics: 10_000,
+            properties: 10_000,
+            map_pairs: 10_000,
+            buffer_bytes: 64 << 20,
+            log_message_bytes: 1 << 20,
+            record_bytes: 256 << 20,
+        }
+    }
+}
 
 /// A local response the plugin sent with `proxy_send_local_response`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +327,31 @@ pub struct ReferenceHost {
     /// The gRPC status being delivered with `proxy_on_grpc_close`, which
     /// `proxy_get_status` reports.
     pub grpc_status: Option<(u32, String)>,
+    /// How much the host keeps across calls.
+    pub capacity: Capacity,
+    /// How much it keeps now.
+    pub usage: Usage,
+}
+
+/// What the reference host holds against its [`Capacity`], and the call
+/// tokens it issued.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    shared_data_bytes: usize,
+    record_bytes: usize,
+    calls_issued: u32,
+}
+
+impl Usage {
+    /// Bytes held in the records (see [`Capacity::record_bytes`]).
+    pub fn record_bytes(&self) -> usize {
+        self.record_bytes
+    }
+
+    /// Bytes of keys and values the plugin stored in the shared data.
+    pub fn shared_data_bytes(&self) -> usize {
+        self.shared_data_bytes
+    }
 }
 
 impl Default for ReferenceHost {
@@ -320,6 +397,8 @@ impl Default for ReferenceHost {
             grpc_calls: Vec::new(),
             grpc_delivery: None,
             grpc_status: None,
+            capacity: Capacity::default(),
+            usage: Usage::default(),
         }
     }
 }
@@ -448,9 +527,40 @@ impl ReferenceHost {
 
     /// The token of the next HTTP or gRPC call: one sequence for both, as a
     /// proxy's.
-    fn next_call_token(&self) -> Result<u32, Status> {
-        let issued = self.http_calls.len() + self.grpc_calls.len() + 1;
-        u32::try_from(issued).map_err(|_| Status::InternalFailure)
+    fn next_call_token(&mut self) -> Result<u32, Status> {
+        self.usage.calls_issued = self
+            .usage
+            .calls_issued
+            .checked_add(1)
+            .ok_or(Status::InternalFailure)?;
+        Ok(self.usage.calls_issued)
+    }
+
+    /// Makes room for `bytes` more in the records, or refuses.
+    fn keep(&mut self, bytes: usize) -> Result<(), Status> {
+        let total = self.usage.record_bytes.saturating_add(bytes);
+        if total > self.capacity.record_bytes {
+            return Err(Status::BadArgument);
+        }
+        self.usage.record_bytes = total;
+        Ok(())
+    }
+
+    /// Drops the records of what the plugin did (logs, HTTP and gRPC calls
+    /// that are over, foreign function calls), for a host that runs long
+    /// and has read them: they no longer count against
+    /// [`Capacity::record_bytes`]. gRPC streams still open are kept.
+    pub fn forget_records(&mut self) {
+        self.logs.clear();
+        self.http_calls.clear();
+        self.foreign_calls.clear();
+        self.grpc_calls
+            .retain(|c| c.timeout_ms.is_none() && !c.cancelled && !c.closed);
+        self.usage.record_bytes = self
+            .grpc_calls
+            .iter()
+            .map(|c| c.messages.iter().map(Vec::len).sum::<usize>())
+            .sum();
     }
 
     /// Records a new gRPC call or stream. Without an upstream it answers
@@ -468,6 +578,11 @@ impl ReferenceHost {
         if upstream.is_empty() {
             return Err(Status::ParseFailure);
         }
+        let metadata: usize = initial_metadata
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        self.keep(upstream.len() + service.len() + method.len() + metadata)?;
         let token = self.next_call_token()?;
         let context = self.plugin.effective_context();
         self.grpc_calls.push(GrpcCall {
@@ -508,11 +623,16 @@ impl ReferenceHost {
     }
 
     /// Records a log entry, unless it is below the host's log level (as a
-    /// proxy drops it).
-    fn log(&mut self, level: LogLevel, message: String) {
-        if RawLogLevel::from(level).0 >= RawLogLevel::from(self.log_level).0 {
-            self.logs.push((level, message));
+    /// proxy drops it); refuses one past the capacities.
+    fn log(&mut self, level: LogLevel, message: &str) -> Result<(), Status> {
+        if message.len() > self.capacity.log_message_bytes {
+            return Err(Status::BadArgument);
         }
+        if RawLogLevel::from(level).0 >= RawLogLevel::from(self.log_level).0 {
+            self.keep(message.len())?;
+            self.logs.push((level, message.to_string()));
+        }
+        Ok(())
     }
 
     /// The request and response attributes Envoy derives from the headers,
@@ -596,17 +716,22 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_log(&mut self, log_level: LogLevel, message: &str) -> Result<(), Status> {
-        self.log(log_level, message.to_string());
-        Ok(())
+        self.log(log_level, message)
     }
 
     fn fd_write(&mut self, fd_id: WasiFdId, iovec: &[&[u8]]) -> Result<usize, WasiErrno> {
-        let text: Vec<u8> = iovec.concat();
+        let size: usize = iovec.iter().map(|chunk| chunk.len()).sum();
+        if size > self.capacity.log_message_bytes {
+            return Err(WasiErrno::Inval);
+        }
+        let text = iovec.concat();
         let level = match fd_id {
             WasiFdId::Stdout => LogLevel::Info,
             WasiFdId::Stderr => LogLevel::Error,
         };
-        self.log(level, String::from_utf8_lossy(&text).trim_end().to_string());
+        let message = String::from_utf8_lossy(&text);
+        self.log(level, message.trim_end())
+            .map_err(|_| WasiErrno::Inval)?;
         Ok(text.len())
     }
 
@@ -658,9 +783,13 @@ impl Host for ReferenceHost {
         size: usize,
         value: &[u8],
     ) -> Result<(), Status> {
+        let most = self.capacity.buffer_bytes;
         let buffer = self.buffer_mut(buffer_id).ok_or(Status::NotFound)?;
         let start = start.min(buffer.len());
         let end = start.saturating_add(size).min(buffer.len());
+        if buffer.len() - (end - start) + value.len() > most {
+            return Err(Status::BadArgument);
+        }
         buffer.splice(start..end, value.iter().copied());
         Ok(())
     }
@@ -698,6 +827,9 @@ impl Host for ReferenceHost {
         map_id: MapType,
         pairs: &[(&[u8], &[u8])],
     ) -> Result<(), Status> {
+        if pairs.len() > self.capacity.map_pairs {
+            return Err(Status::BadArgument);
+        }
         *self.map_mut(map_id).ok_or(Status::BadArgument)? = owned(pairs);
         Ok(())
     }
@@ -719,7 +851,11 @@ impl Host for ReferenceHost {
         key: &str,
         value: &[u8],
     ) -> Result<(), Status> {
+        let most = self.capacity.map_pairs;
         let pairs = self.map_mut(map_id).ok_or(Status::BadArgument)?;
+        if pairs.len() >= most {
+            return Err(Status::BadArgument);
+        }
         pairs.push((key.as_bytes().to_vec(), value.to_vec()));
         Ok(())
     }
@@ -730,6 +866,7 @@ impl Host for ReferenceHost {
         key: &str,
         value: &[u8],
     ) -> Result<(), Status> {
+        let most = self.capacity.map_pairs;
         let pairs = self.map_mut(map_id).ok_or(Status::BadArgument)?;
         match pairs.iter().position(|(k, _)| same_name(k, key.as_bytes())) {
             Some(first) => {
@@ -740,6 +877,7 @@ impl Host for ReferenceHost {
                     index - 1 == first || !same_name(k, key.as_bytes())
                 });
             }
+            None if pairs.len() >= most => return Err(Status::BadArgument),
             None => pairs.push((key.as_bytes().to_vec(), value.to_vec())),
         }
         Ok(())
@@ -807,6 +945,10 @@ impl Host for ReferenceHost {
         if upstream_name.is_empty() || !(has(b":method") && has(b":path") && has(b":authority")) {
             return Err(Status::BadArgument);
         }
+        let size = |pairs: &[(&[u8], &[u8])]| -> usize {
+            pairs.iter().map(|(k, v)| k.len() + v.len()).sum()
+        };
+        self.keep(upstream_name.len() + size(headers) + body.len() + size(trailers))?;
         let token = self.next_call_token()?;
         self.http_calls.push(HttpCall {
             token,
@@ -829,6 +971,7 @@ impl Host for ReferenceHost {
         message: &[u8],
         timeout: u32,
     ) -> Result<u32, Status> {
+        self.keep(message.len())?;
         self.open_grpc(
             upstream_name,
             service_name,
@@ -865,6 +1008,8 @@ impl Host for ReferenceHost {
         message: &[u8],
         end_of_stream: bool,
     ) -> Result<(), Status> {
+        self.grpc_stream(call_id)?;
+        self.keep(message.len())?;
         let call = self.grpc_stream(call_id)?;
         call.messages.push(message.to_vec());
         call.half_closed |= end_of_stream;
@@ -883,10 +1028,18 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_set_shared_data(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
-        let current = self.shared_data.get(key).map_or(0, |(_, c)| *c);
+        let (current, held) = self
+            .shared_data
+            .get(key)
+            .map_or((0, 0), |(v, c)| (*c, key.len() + v.len()));
         if cas != 0 && cas != current {
             return Err(Status::CasMismatch);
         }
+        let total = self.usage.shared_data_bytes.saturating_sub(held) + key.len() + value.len();
+        if total > self.capacity.shared_data_bytes {
+            return Err(Status::BadArgument);
+        }
+        self.usage.shared_data_bytes = total;
         self.shared_data.insert(
             key.to_string(),
             (value.to_vec(), current.wrapping_add(1).max(1)),
@@ -906,6 +1059,9 @@ impl Host for ReferenceHost {
             .position(|q| q.vm_id == vm_id && q.name == name)
         {
             Some(index) => index,
+            None if self.queues.len() >= self.capacity.queues => {
+                return Err(Status::BadArgument);
+            }
             None => {
                 self.queues.push(Queue {
                     vm_id,
@@ -928,7 +1084,11 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_enqueue_shared_queue(&mut self, queue_id: u32, value: &[u8]) -> Result<(), Status> {
+        let most = self.capacity.queue_items;
         let queue = self.queue_mut(queue_id).ok_or(Status::NotFound)?;
+        if queue.items.len() >= most {
+            return Err(Status::BadArgument);
+        }
         queue.items.push_back(value.to_vec());
         self.queues_ready.push(queue_id);
         Ok(())
@@ -942,6 +1102,9 @@ impl Host for ReferenceHost {
     fn proxy_define_metric(&mut self, metric_type: MetricType, name: &str) -> Result<u32, Status> {
         let index = match self.metrics.iter().position(|m| m.name == name) {
             Some(index) => index,
+            None if self.metrics.len() >= self.capacity.metrics => {
+                return Err(Status::BadArgument);
+            }
             None => {
                 self.metrics.push(Metric {
                     kind: metric_type,
@@ -987,6 +1150,10 @@ impl Host for ReferenceHost {
 
     fn proxy_set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status> {
         let key: Vec<Vec<u8>> = path.iter().map(|s| s.to_vec()).collect();
+        let most = self.capacity.properties;
+        if self.properties.len() >= most && !self.properties.contains_key(&key) {
+            return Err(Status::BadArgument);
+        }
         self.properties.insert(key, value.to_vec());
         Ok(())
     }
@@ -1001,6 +1168,7 @@ impl Host for ReferenceHost {
             .get(name)
             .cloned()
             .ok_or(Status::NotFound)?;
+        self.keep(name.len() + arguments.len())?;
         self.foreign_calls
             .push((name.to_string(), arguments.to_vec()));
         Ok(answer)
@@ -1054,6 +1222,95 @@ mod tests {
         host.drop_stream(3);
         host.drop_stream(2);
         assert!(host.request_headers.is_empty() && host.streams.is_empty());
+    }
+
+    #[test]
+    fn past_its_capacity_the_host_answers_bad_argument_and_keeps_nothing() {
+        let mut host = ReferenceHost {
+            capacity: Capacity {
+                shared_data_bytes: 8,
+                queues: 1,
+                queue_items: 1,
+                metrics: 1,
+                properties: 1,
+                map_pairs: 1,
+                buffer_bytes: 4,
+                log_message_bytes: 3,
+                record_bytes: 5,
+            },
+            ..ReferenceHost::default()
+        };
+        let refused = Err(Status::BadArgument);
+        let refused_id: Result<u32, Status> = Err(Status::BadArgument);
+        assert_eq!(host.proxy_set_shared_data("k", b"1234567", 0), Ok(()));
+        assert_eq!(host.proxy_set_shared_data("j", b"", 0), refused);
+        // A smaller value under the same key fits again.
+        assert_eq!(host.proxy_set_shared_data("k", b"1", 0), Ok(()));
+        assert_eq!(host.proxy_set_shared_data("j", b"", 0), Ok(()));
+        assert_eq!(host.shared_data.len(), 2);
+
+        assert_eq!(host.proxy_register_shared_queue("a"), Ok(1));
+        assert_eq!(host.proxy_register_shared_queue("a"), Ok(1), "known");
+        assert_eq!(host.proxy_register_shared_queue("b"), refused_id);
+        assert_eq!(host.proxy_enqueue_shared_queue(1, b"x"), Ok(()));
+        assert_eq!(host.proxy_enqueue_shared_queue(1, b"y"), refused);
+        assert_eq!(host.queues[0].items.len(), 1);
+
+        assert_eq!(host.proxy_define_metric(MetricType::Counter, "m"), Ok(1));
+        assert_eq!(
+            host.proxy_define_metric(MetricType::Counter, "n"),
+            refused_id
+        );
+        assert_eq!(host.proxy_set_property(&[b"a"], b"1"), Ok(()));
+        assert_eq!(host.proxy_set_property(&[b"a"], b"2"), Ok(()), "known");
+        assert_eq!(host.proxy_set_property(&[b"b"], b"1"), refused);
+        assert_eq!(host.properties.len(), 1);
+
+        let map = MapType::HttpRequestHeaders;
+        assert_eq!(host.proxy_add_header_map_value(map, "a", b"1"), Ok(()));
+        assert_eq!(host.proxy_add_header_map_value(map, "b", b"1"), refused);
+        assert_eq!(host.proxy_replace_header_map_value(map, "b", b"1"), refused);
+        assert_eq!(host.proxy_replace_header_map_value(map, "a", b"2"), Ok(()));
+        let two: [(&[u8], &[u8]); 2] = [(b"a", b"1"), (b"b", b"2")];
+        assert_eq!(host.proxy_set_header_map_pairs(map, &two), refused);
+        assert_eq!(host.request_headers, owned(&[("a", "2")]));
+
+        let body = BufferType::HttpRequestBody;
+        assert_eq!(host.proxy_set_buffer_bytes(body, 0, 0, b"abcd"), Ok(()));
+        assert_eq!(host.proxy_set_buffer_bytes(body, 4, 0, b"e"), refused);
+        // Replacing within the buffer keeps its size.
+        assert_eq!(host.proxy_set_buffer_bytes(body, 0, 1, b"z"), Ok(()));
+        assert_eq!(host.request_body, b"zbcd");
+
+        assert_eq!(host.proxy_log(LogLevel::Info, "long"), refused);
+        assert_eq!(
+            host.fd_write(WasiFdId::Stdout, &[b"lo", b"ng"]),
+            Err(WasiErrno::Inval)
+        );
+        assert_eq!(host.proxy_log(LogLevel::Info, "abc"), Ok(()));
+        assert_eq!(
+            host.proxy_log(LogLevel::Info, "abc"),
+            refused,
+            "records full"
+        );
+        assert_eq!(host.logs.len(), 1);
+        host.forget_records();
+        assert_eq!(host.proxy_log(LogLevel::Info, "abc"), Ok(()));
+        assert_eq!(host.logs.len(), 1);
+    }
+
+    #[test]
+    fn call_tokens_keep_counting_after_records_are_forgotten() {
+        let mut host = ReferenceHost::default();
+        let headers: [(&[u8], &[u8]); 3] = [
+            (b":method", b"GET"),
+            (b":path", b"/"),
+            (b":authority", b"a"),
+        ];
+        assert_eq!(host.proxy_http_call("up", &headers, b"", &[], 1), Ok(1));
+        host.forget_records();
+        assert!(host.http_calls.is_empty());
+        assert_eq!(host.proxy_http_call("up", &headers, b"", &[], 1), Ok(2));
     }
 
     #[test]
