@@ -68,11 +68,7 @@ impl core::error::Error for MapError {}
 /// wire format cannot express.
 pub fn encode_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
     let as_u32 = |n: usize| u32::try_from(n).expect("length exceeds the u32 the map format allows");
-    let data_len: usize = pairs
-        .iter()
-        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
-        .sum();
-    let mut out = Vec::with_capacity(4 + pairs.len() * 8 + data_len);
+    let mut out = Vec::with_capacity(encoded_map_size(pairs));
     out.extend_from_slice(&as_u32(pairs.len()).to_le_bytes());
     for (k, v) in pairs {
         out.extend_from_slice(&as_u32(k.as_ref().len()).to_le_bytes());
@@ -85,6 +81,16 @@ pub fn encode_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
         out.push(0);
     }
     out
+}
+
+/// The length of [`encode_map`]'s output for `pairs`, without encoding
+/// them: what `proxy_get_header_map_size` answers.
+pub fn encoded_map_size<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> usize {
+    let data: usize = pairs
+        .iter()
+        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
+        .sum();
+    4 + pairs.len() * 8 + data
 }
 
 fn read_u32(bytes: &[u8], offset: usize) -> Result<usize, MapError> {
@@ -182,6 +188,8 @@ mod tests {
         let pairs: &[(&[u8], &[u8])] = &[(b"a", b"1"), (b"b", b"22"), (b"", b""), (b"a", b"3")];
         let bytes = encode_map(pairs);
         assert_eq!(decode_map(&bytes).unwrap(), pairs.to_vec());
+        assert_eq!(encoded_map_size(pairs), bytes.len());
+        assert_eq!(encoded_map_size::<&[u8], &[u8]>(&[]), 4);
     }
 
     #[test]

@@ -813,8 +813,9 @@ impl Host for ReferenceHost {
     }
 
     fn proxy_get_header_map_size(&mut self, map_id: MapType) -> Result<usize, Status> {
-        let pairs = self.map(map_id).cloned().unwrap_or_default();
-        Ok(super::bindings::serial::encode_map(&pairs).len())
+        let empty = Pairs::new();
+        let pairs = self.map(map_id).unwrap_or(&empty);
+        Ok(super::bindings::serial::encoded_map_size(pairs))
     }
 
     fn proxy_get_header_map_pairs(&mut self, map_id: MapType) -> Result<Pairs, Status> {
