@@ -23,7 +23,8 @@
 //!    response headers, response body, done, log, delete.
 //! 2. `instantiate`: with the module compiled and the linker built once: a
 //!    new store, instantiate, `_initialize`, root context create, vm start
-//!    and configure.
+//!    and configure; once with `Plugin::instantiate`, once from a
+//!    `PluginPre` made once (the module checked and linked once).
 //! 3. `host_call`: a stream callback of a WAT plugin that calls
 //!    `proxy_get_header_map_value` once, for a present key and for a missing
 //!    one, and a callback that calls nothing (the bare round trip).
@@ -57,8 +58,8 @@ mod generated {
 }
 
 use generated::{
-    Action, BufferType, HasPluginState, Host, LogLevel, MapType, Plugin, PluginState, Status,
-    WasiErrno, WasiFdId,
+    Action, BufferType, HasPluginState, Host, LogLevel, MapType, Plugin, PluginPre, PluginState,
+    Status, WasiErrno, WasiFdId,
 };
 
 /// Why the crates.io peer is not in the comparison.
@@ -356,6 +357,19 @@ fn generated_start_with(
         limits.apply(&mut store);
     }
     let plugin = Plugin::instantiate(&mut store, linker, module).expect("instantiate");
+    started(store, plugin, sizes)
+}
+
+/// A new store, the plugin instantiated from `pre` and started.
+fn pre_start(engine: &Engine, pre: &PluginPre<State>, state: State) -> (Store<State>, Plugin) {
+    let sizes = state.sizes();
+    let mut store = Store::new(engine, state);
+    let plugin = pre.instantiate(&mut store).expect("instantiate");
+    started(store, plugin, sizes)
+}
+
+/// Root context create, vm start and configure.
+fn started(mut store: Store<State>, plugin: Plugin, sizes: Sizes) -> (Store<State>, Plugin) {
     plugin
         .proxy_on_context_create(&mut store, ROOT_CONTEXT, 0)
         .expect("root context");
@@ -999,6 +1013,8 @@ fn floor_callback(func: &TypedFunc<(u32, u32, u32), u32>, store: &mut Store<Floo
 struct Setup {
     engine: Engine,
     plugin: Module,
+    /// `plugin` checked and linked once.
+    pre: PluginPre<State>,
     host_call: Module,
     generated: Linker<State>,
     floor: Linker<Floor>,
@@ -1041,8 +1057,11 @@ impl Setup {
             _ticker: EpochTicker::start(&limited_engine).expect("the epoch ticker"),
             engine: limited_engine,
         };
+        let generated = generated_linker(&engine);
+        let pre = PluginPre::new(&generated, &plugin).expect("check and link the plugin");
         Setup {
-            generated: generated_linker(&engine),
+            generated,
+            pre,
             floor: floor_linker(&engine),
             engine,
             plugin,
@@ -1141,6 +1160,13 @@ fn bench_instantiate(c: &mut Criterion, setup: &Setup) {
         b.iter_batched(
             State::new,
             |state| generated_start(&setup.engine, &setup.generated, &setup.plugin, state),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("generated-pre", |b| {
+        b.iter_batched(
+            State::new,
+            |state| pre_start(&setup.engine, &setup.pre, state),
             BatchSize::SmallInput,
         )
     });
@@ -1369,6 +1395,26 @@ fn print_ratios(setup: &Setup, since: SystemTime) {
         ["instantiate/generated", "instantiate/floor"],
         since,
     ));
+    rows.push(Row::new(
+        "instantiate + start, PluginPre",
+        paired(
+            61,
+            4,
+            || {
+                black_box(pre_start(&setup.engine, &setup.pre, State::new()));
+            },
+            || {
+                black_box(floor_start(
+                    &setup.engine,
+                    &setup.floor,
+                    &setup.plugin,
+                    State::new(),
+                ));
+            },
+        ),
+        ["instantiate/generated-pre", "instantiate/floor"],
+        since,
+    ));
     let (mut generated, mut floor) = (GeneratedCalls::new(setup), FloorCalls::new(setup));
     for (label, which, g, f) in [
         (
@@ -1506,6 +1552,9 @@ fn repeat(setup: &Setup, spec: &str) {
                 &setup.plugin,
                 State::new(),
             ));
+        }),
+        ("instantiate", "pre") => (0..n).for_each(|_| {
+            black_box(pre_start(&setup.engine, &setup.pre, State::new()));
         }),
         ("instantiate", "floor") => (0..n).for_each(|_| {
             black_box(floor_start(

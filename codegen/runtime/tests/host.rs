@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use proxy_wasm_abi::AbiEnum;
 use proxy_wasm_abi::host::{
     AccessLevel, After, Answer, CallError, CallbackId, Export, Grant, HasPluginState, HostCall,
-    Imports, Limits, PluginCore, PluginError, PluginState, Returned, Running, Statuses, Version,
-    declared_versions, decode, decode_or, to_u32,
+    Imports, Limits, PluginCore, PluginCorePre, PluginError, PluginState, Returned, Running,
+    Statuses, Version, declared_versions, decode, decode_or, to_u32,
 };
 use proxy_wasm_abi::serial::encode_map;
 use wasmtime::{Engine, Instance, Linker, Module, Store, Trap};
@@ -872,6 +872,42 @@ fn a_callback_runs_as_running_and_the_state_is_restored() {
     let bytes = core.memory().data(&store);
     assert_eq!(&bytes[..8], &[0, 4, 0, 0, VALUE_LEN as u8, 0, 0, 0]);
     assert_eq!(&bytes[1024..1024 + VALUE.len()], VALUE);
+}
+
+#[test]
+fn a_pre_checks_and_links_once_for_instances_in_many_stores() {
+    let linker =
+        linker_with(|call, [ptr_out, size_out, ..]| call.return_bytes(VALUE, ptr_out, size_out));
+    let wat = forwarding(&format!(
+        r#"(func (export "{MARKER}")) {MEMORY} {}"#,
+        bump("proxy_on_memory_allocate")
+    ));
+    let pre = PluginCorePre::new(&linker, &module(&wat), &VERSION).expect("checks and links");
+    for _ in 0..3 {
+        let mut store = Store::new(engine(), State::default());
+        let (core, call) = pre
+            .clone()
+            .instantiate(&mut store, |lookup| lookup.get("call"))
+            .unwrap_or_else(|e| panic!("instantiates: {e}"));
+        assert!(format!("{core:?}").contains("slot: Some"), "{core:?}");
+        let status =
+            core.call::<_, _, u32>(&mut store, &call, RUNNING, After::Nothing, (0, 4, 0, 0));
+        assert_eq!(status.unwrap(), Some(0));
+        let bytes = core.memory().data(&store);
+        assert_eq!(&bytes[1024..1024 + VALUE.len()], VALUE);
+    }
+    // What the pre checks, it checks before any store is involved.
+    let no_marker = module(&forwarding(MEMORY));
+    let wrong = PluginCorePre::new(&linker, &no_marker, &VERSION).err();
+    assert!(matches!(wrong, Some(PluginError::WrongVersion { .. })));
+    let no_memory = module(&forwarding(&format!(
+        r#"(func (export "{MARKER}")) (memory (export "mem") 1)"#
+    )));
+    let refused = PluginCorePre::new(&linker, &no_memory, &VERSION).err();
+    assert!(matches!(refused, Some(PluginError::NoMemory)));
+    let empty: Linker<State> = Linker::new(engine());
+    let unlinked = PluginCorePre::new(&empty, &module(&wat), &VERSION).err();
+    assert!(matches!(unlinked, Some(PluginError::Instantiate(_))));
 }
 
 #[test]

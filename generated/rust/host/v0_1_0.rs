@@ -1964,20 +1964,14 @@ impl Plugin {
 
     /// Instantiates `module`, checks it declares this version, runs
     /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
-    /// and looks up every callback.
+    /// and looks up every callback. For many instances of one module,
+    /// [`PluginPre`] does the checks and the linking once.
     pub fn instantiate<T: HasPluginState + 'static>(
         store: impl rt::wasmtime::AsContextMut<Data = T>,
         linker: &rt::wasmtime::Linker<T>,
         module: &rt::wasmtime::Module,
     ) -> Result<Plugin, PluginError> {
-        let (core, callbacks) = rt::host::PluginCore::instantiate(
-            store,
-            linker,
-            module,
-            &VERSION,
-            Callbacks::look_up,
-        )?;
-        Ok(Plugin { core, callbacks })
+        PluginPre::new(linker, module)?.instantiate(store)
     }
 
     /// The wasmtime instance.
@@ -2462,3 +2456,17 @@ impl Plugin {
         self.core.call(store, callback, running, after, args)
     }
 }
+
+impl rt::host::PluginHandle for Plugin {
+    type Callbacks = Callbacks;
+
+    const VERSION: &'static rt::host::Version = &VERSION;
+
+    fn from_parts(core: rt::host::PluginCore, callbacks: Callbacks) -> Plugin {
+        Plugin { core, callbacks }
+    }
+}
+
+/// A module checked against this version and linked once, to make
+/// [`Plugin`]s from cheaply (see [`rt::host::PluginPre`]).
+pub type PluginPre<T> = rt::host::PluginPre<T, Plugin>;

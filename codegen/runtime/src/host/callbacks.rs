@@ -88,5 +88,13 @@ macro_rules! plugin_callbacks {
                 })
             }
         }
+
+        impl $crate::host::LookUpCallbacks for $struct {
+            fn look_up<T>(
+                lookup: &mut $crate::host::Lookup<'_, T>,
+            ) -> Result<Self, $crate::host::PluginError> {
+                $struct::look_up(lookup)
+            }
+        }
     };
 }

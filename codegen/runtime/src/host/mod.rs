@@ -23,8 +23,9 @@ mod test_rng;
 pub use limits::{EPOCH_TICK, EpochTicker, Limits};
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{
-    After, CallError, CallResult, CallbackResult, Export, Lookup, PluginCore, PluginError,
-    PluginStore, Returned, Version, declared_versions, role_exports,
+    After, CallError, CallResult, CallbackResult, Export, LookUpCallbacks, Lookup, PluginCore,
+    PluginCorePre, PluginError, PluginHandle, PluginPre, PluginStore, Returned, Version,
+    declared_versions, role_exports,
 };
 pub use shim::{Answer, HostCall, Imports, Memory, Statuses, decode, decode_or, shim, to_u32};
 pub use state::{

@@ -177,30 +177,19 @@ pub fn declared_versions(module: &wasmtime::Module) -> Vec<String> {
 pub struct Lookup<'a, T: 'static> {
     instance: wasmtime::Instance,
     store: wasmtime::StoreContextMut<'a, T>,
-    /// How many callbacks [`Lookup::get`] found.
-    found: usize,
 }
 
 impl<T: 'static> Lookup<'_, T> {
     /// The callback export `name` as a typed function, absent when it is
     /// not exported; an error when its signature is not `P -> R`.
-    ///
-    /// Ask for each callback once, and never for a [`role_exports`] name or
-    /// the version marker: what is found counts towards the plugin's
-    /// exports when instantiation checks that it exports nothing else.
     pub fn get<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
         &mut self,
         name: &'static str,
     ) -> Result<Export<P, R>, PluginError> {
-        let Some(func) = self.func(name) else {
+        let Some(func) = self.instance.get_func(&mut self.store, name) else {
             return Ok(None);
         };
-        self.found += 1;
         typed(func, &self.store, name).map(Some)
-    }
-
-    fn func(&mut self, name: &str) -> Option<wasmtime::Func> {
-        self.instance.get_func(&mut self.store, name)
     }
 }
 
@@ -230,33 +219,29 @@ fn imports_only_host_functions(module: &wasmtime::Module, version: &Version) -> 
     })
 }
 
-/// Whether `instance` exports no table and no global that holds references:
+/// Whether `module` exports no table and no global that holds references:
 /// nothing through which others (the embedder, or instances linked to its
 /// exports) could put their functions where its code calls them.
-///
-/// `functions` of its exports are known to be functions (the callbacks and
-/// start functions found): when they and the memory are all there is,
-/// nothing else need be looked at.
-fn exports_no_entry(
-    module: &wasmtime::Module,
-    instance: wasmtime::Instance,
-    mut store: impl AsContextMut,
-    functions: usize,
-) -> bool {
-    if module.exports().len() == functions + 1 {
-        return true;
-    }
-    let mut globals = Vec::new();
-    for export in instance.exports(&mut store) {
-        match export.into_extern() {
-            wasmtime::Extern::Table(_) => return false,
-            wasmtime::Extern::Global(global) => globals.push(global),
-            _ => {}
-        }
-    }
-    globals
-        .iter()
-        .all(|global| !global.ty(&store).content().is_ref())
+fn exports_no_entry(module: &wasmtime::Module) -> bool {
+    module.exports().all(|export| match export.ty() {
+        wasmtime::ExternType::Table(_) => false,
+        wasmtime::ExternType::Global(global) => !global.content().is_ref(),
+        _ => true,
+    })
+}
+
+/// Export `name` of `module` when it is a function of type `(i32) -> i32`.
+fn allocator_export(module: &wasmtime::Module, name: &str) -> Option<wasmtime::ModuleExport> {
+    let wasmtime::ExternType::Func(ty) = module.get_export(name)? else {
+        return None;
+    };
+    let is_i32 = |t: wasmtime::ValType| matches!(t, wasmtime::ValType::I32);
+    let params: Vec<_> = ty.params().collect();
+    let results: Vec<_> = ty.results().collect();
+    let fits = params.len() == 1 && results.len() == 1;
+    (fits && params.into_iter().chain(results).all(is_i32))
+        .then(|| module.get_export_index(name))
+        .flatten()
 }
 
 /// Runs `call` as `running` of the instance in `slot` (see
@@ -313,15 +298,46 @@ struct StartFunctions {
     main: Option<wasmtime::Func>,
 }
 
-impl StartFunctions {
-    fn lookup<T>(lookup: &mut Lookup<'_, T>) -> StartFunctions {
-        StartFunctions {
-            initialize: lookup.func(role_exports::INITIALIZE),
-            start: lookup.func(role_exports::START),
-            main: lookup.func(role_exports::MAIN),
+/// Where a module's start functions are, found once.
+#[derive(Clone, Copy)]
+struct StartExports {
+    initialize: Option<wasmtime::ModuleExport>,
+    start: Option<wasmtime::ModuleExport>,
+    main: Option<wasmtime::ModuleExport>,
+}
+
+impl StartExports {
+    fn of(module: &wasmtime::Module) -> StartExports {
+        let function = |name| match module.get_export(name) {
+            Some(wasmtime::ExternType::Func(_)) => module.get_export_index(name),
+            _ => None,
+        };
+        StartExports {
+            initialize: function(role_exports::INITIALIZE),
+            start: function(role_exports::START),
+            main: function(role_exports::MAIN),
         }
     }
 
+    fn of_instance(
+        &self,
+        instance: wasmtime::Instance,
+        mut store: impl AsContextMut,
+    ) -> StartFunctions {
+        let mut func = |at: Option<wasmtime::ModuleExport>| {
+            instance
+                .get_module_export(&mut store, &at?)
+                .and_then(wasmtime::Extern::into_func)
+        };
+        StartFunctions {
+            initialize: func(self.initialize),
+            start: func(self.start),
+            main: func(self.main),
+        }
+    }
+}
+
+impl StartFunctions {
     /// Runs `_initialize` then `main`, or `_start` when `_initialize` is absent.
     fn run(&self, mut store: impl AsContextMut) -> Result<(), PluginError> {
         if let Some(initialize) = self.initialize {
@@ -339,6 +355,201 @@ impl StartFunctions {
                 .map_err(PluginError::Start)?;
         }
         Ok(())
+    }
+}
+
+/// A module checked against a version and linked once, to make plugin
+/// instances from: what [`PluginCore::instantiate`] finds out about the
+/// module (its version, imports, memory, start functions, allocator, and
+/// whether it can reach other instances' code) is found here, so that each
+/// instance costs wasmtime's own instantiation plus one lookup per callback.
+pub struct PluginCorePre<T: 'static> {
+    pre: wasmtime::InstancePre<T>,
+    version: &'static Version,
+    memory: wasmtime::ModuleExport,
+    start: StartExports,
+    /// `proxy_on_memory_allocate`, or `malloc` when it is absent; only when
+    /// instances get a slot.
+    allocator: Option<wasmtime::ModuleExport>,
+    /// Whether instances get a [`Slot`] (see
+    /// [`PluginState`](super::PluginState)).
+    slotted: bool,
+}
+
+impl<T: 'static> Clone for PluginCorePre<T> {
+    fn clone(&self) -> Self {
+        PluginCorePre {
+            pre: self.pre.clone(),
+            version: self.version,
+            memory: self.memory,
+            start: self.start,
+            allocator: self.allocator,
+            slotted: self.slotted,
+        }
+    }
+}
+
+impl<T: HasPluginState + 'static> PluginCorePre<T> {
+    /// Checks that `module` declares `version` and exports its memory as
+    /// `memory`, and links it with `linker`'s definitions.
+    pub fn new(
+        linker: &wasmtime::Linker<T>,
+        module: &wasmtime::Module,
+        version: &'static Version,
+    ) -> Result<PluginCorePre<T>, PluginError> {
+        if module.get_export(version.marker).is_none() {
+            return Err(PluginError::WrongVersion {
+                expected: version.marker,
+                declared: declared_versions(module)
+                    .into_iter()
+                    .map(|v| alloc::format!("proxy_abi_version_{}", v.replace('.', "_")))
+                    .collect(),
+            });
+        }
+        let pre = linker
+            .instantiate_pre(module)
+            .map_err(PluginError::Instantiate)?;
+        let memory = match module.get_export("memory") {
+            Some(wasmtime::ExternType::Memory(_)) => module.get_export_index("memory"),
+            _ => None,
+        }
+        .ok_or(PluginError::NoMemory)?;
+        // A slot only for a module that cannot reach other instances' code
+        // (see `PluginState`).
+        let slotted = imports_only_host_functions(module, version) && exports_no_entry(module);
+        // `malloc` only when `proxy_on_memory_allocate` is absent; a wrongly
+        // typed allocator is none, as when looked up by name.
+        let allocator = match module.get_export(role_exports::ALLOCATOR) {
+            Some(_) => allocator_export(module, role_exports::ALLOCATOR),
+            None => allocator_export(module, role_exports::LEGACY_ALLOCATOR),
+        };
+        Ok(PluginCorePre {
+            pre,
+            version,
+            memory,
+            start: StartExports::of(module),
+            allocator: allocator.filter(|_| slotted),
+            slotted,
+        })
+    }
+
+    /// The module.
+    pub fn module(&self) -> &wasmtime::Module {
+        self.pre.module()
+    }
+
+    /// Instantiates the module in `store`, runs its start functions and
+    /// looks the callbacks up with `callbacks`.
+    pub fn instantiate<C>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        callbacks: impl FnOnce(&mut Lookup<'_, T>) -> Result<C, PluginError>,
+    ) -> Result<(PluginCore, C), PluginError> {
+        // A start section runs inside `instantiate`, outside any callback:
+        // its host calls must not take the memory of a plugin whose callback
+        // called this.
+        let instance = entered(&mut store, None, None, |store| self.pre.instantiate(store))
+            .map_err(PluginError::Instantiate)?;
+        let Some(wasmtime::Extern::Memory(memory)) =
+            instance.get_module_export(&mut store, &self.memory)
+        else {
+            return Err(PluginError::NoMemory);
+        };
+        let mut lookup = Lookup {
+            instance,
+            store: store.as_context_mut(),
+        };
+        let callbacks = callbacks(&mut lookup)?;
+        let start = self.start.of_instance(instance, &mut store);
+        let slot = if self.slotted {
+            let allocator = self
+                .allocator
+                .and_then(|at| instance.get_module_export(&mut store, &at))
+                .and_then(wasmtime::Extern::into_func);
+            let mut context = store.as_context_mut();
+            Some(
+                context
+                    .data_mut()
+                    .plugin_state()
+                    .slot(Exports { memory, allocator }),
+            )
+        } else {
+            None
+        };
+        // The start functions run outside any callback: a context they
+        // switch to does not outlive them.
+        entered(&mut store, None, slot, |store| start.run(store))?;
+        Ok((
+            PluginCore {
+                instance,
+                memory,
+                slot,
+                version: self.version,
+            },
+            callbacks,
+        ))
+    }
+}
+
+/// A version's callbacks, as [`plugin_callbacks!`](crate::plugin_callbacks)
+/// defines them.
+pub trait LookUpCallbacks: Sized {
+    /// Looks every callback up in an instance being created.
+    fn look_up<T>(lookup: &mut Lookup<'_, T>) -> Result<Self, PluginError>;
+}
+
+/// A version's generated `Plugin`: a [`PluginCore`] and the callbacks it
+/// looked up. What [`PluginPre`] needs to make one.
+pub trait PluginHandle: Sized {
+    /// The version's callbacks, looked up once per instance.
+    type Callbacks: LookUpCallbacks;
+    /// The version the plugin's module must declare.
+    const VERSION: &'static Version;
+    /// The plugin made of `core` and its `callbacks`.
+    fn from_parts(core: PluginCore, callbacks: Self::Callbacks) -> Self;
+}
+
+/// A module checked against the version of plugin type `P` and linked
+/// once, to make `P`s from: each instance then costs wasmtime's own
+/// instantiation, its start functions and the callbacks' lookup. Generated
+/// bindings name it `PluginPre<T>`.
+pub struct PluginPre<T: 'static, P> {
+    core: PluginCorePre<T>,
+    plugin: core::marker::PhantomData<fn() -> P>,
+}
+
+impl<T: 'static, P> Clone for PluginPre<T, P> {
+    fn clone(&self) -> Self {
+        PluginPre {
+            core: self.core.clone(),
+            plugin: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: HasPluginState + 'static, P: PluginHandle> PluginPre<T, P> {
+    /// Checks that `module` declares the plugin's version and exports its
+    /// memory, and links it with `linker`'s definitions.
+    pub fn new(
+        linker: &wasmtime::Linker<T>,
+        module: &wasmtime::Module,
+    ) -> Result<PluginPre<T, P>, PluginError> {
+        Ok(PluginPre {
+            core: PluginCorePre::new(linker, module, P::VERSION)?,
+            plugin: core::marker::PhantomData,
+        })
+    }
+
+    /// The module.
+    pub fn module(&self) -> &wasmtime::Module {
+        self.core.module()
+    }
+
+    /// Instantiates the module in `store`, runs `_initialize` then `main`
+    /// (or `_start`), and looks up every callback.
+    pub fn instantiate(&self, store: impl AsContextMut<Data = T>) -> Result<P, PluginError> {
+        let (core, callbacks) = self.core.instantiate(store, P::Callbacks::look_up)?;
+        Ok(P::from_parts(core, callbacks))
     }
 }
 
@@ -461,87 +672,16 @@ pub struct PluginCore {
 impl PluginCore {
     /// Instantiates `module`, checks it declares `version`, runs
     /// `_initialize` then `main` (or `_start` when `_initialize` is absent),
-    /// and looks the callbacks up with `callbacks`.
+    /// and looks the callbacks up with `callbacks`. To make many instances
+    /// of one module, check and link it once with [`PluginCorePre::new`].
     pub fn instantiate<T: HasPluginState + 'static, C>(
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         linker: &wasmtime::Linker<T>,
         module: &wasmtime::Module,
         version: &'static Version,
         callbacks: impl FnOnce(&mut Lookup<'_, T>) -> Result<C, PluginError>,
     ) -> Result<(PluginCore, C), PluginError> {
-        if module.get_export(version.marker).is_none() {
-            return Err(PluginError::WrongVersion {
-                expected: version.marker,
-                declared: declared_versions(module)
-                    .into_iter()
-                    .map(|v| alloc::format!("proxy_abi_version_{}", v.replace('.', "_")))
-                    .collect(),
-            });
-        }
-        // A start section runs inside `instantiate`, outside any callback:
-        // its host calls must not take the memory of a plugin whose callback
-        // called this.
-        let instance = entered(&mut store, None, None, |store| {
-            linker.instantiate(store, module)
-        })
-        .map_err(PluginError::Instantiate)?;
-        let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or(PluginError::NoMemory)?;
-        let mut lookup = Lookup {
-            instance,
-            store: store.as_context_mut(),
-            found: 0,
-        };
-        let callbacks = callbacks(&mut lookup)?;
-        let start = StartFunctions::lookup(&mut lookup);
-        // `malloc` only when `proxy_on_memory_allocate` is absent.
-        let allocate = lookup.func(role_exports::ALLOCATOR);
-        let malloc = lookup.func(role_exports::LEGACY_ALLOCATOR);
-        let marker = lookup.func(version.marker);
-        // Distinct names all: each found export counts once.
-        let functions = lookup.found
-            + [
-                start.initialize,
-                start.start,
-                start.main,
-                allocate,
-                malloc,
-                marker,
-            ]
-            .iter()
-            .flatten()
-            .count();
-        // Recorded only for a module that cannot reach other instances' code
-        // (see `PluginState`).
-        let slot = if imports_only_host_functions(module, version)
-            && exports_no_entry(module, instance, &mut store, functions)
-        {
-            let allocator = allocate
-                .or(malloc)
-                .and_then(|func| func.typed::<u32, u32>(&store).ok());
-            Some(
-                store
-                    .as_context_mut()
-                    .data_mut()
-                    .plugin_state()
-                    .record(Exports { memory, allocator }),
-            )
-        } else {
-            None
-        };
-        // The start functions run outside any callback: a context they
-        // switch to does not outlive them.
-        entered(&mut store, None, slot, |store| start.run(store))?;
-        Ok((
-            PluginCore {
-                instance,
-                memory,
-                slot,
-                version,
-            },
-            callbacks,
-        ))
+        PluginCorePre::new(linker, module, version)?.instantiate(store, callbacks)
     }
 
     /// The wasmtime instance.

@@ -209,7 +209,12 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     /// exported or the allocator answers 0.
     fn allocate(&mut self, current: bool, size: u32) -> Result<Option<u32>, Answer> {
         let recorded = if current {
-            self.caller.data_mut().plugin_state().current_allocator()
+            // Checked to be `(u32) -> u32` at instantiation.
+            self.caller
+                .data_mut()
+                .plugin_state()
+                .current_allocator()
+                .and_then(|func| func.typed::<u32, u32>(&self.caller).ok())
         } else {
             None
         };

@@ -269,9 +269,12 @@ impl fmt::Debug for Streams {
 }
 
 /// The memory and allocator of one plugin instance, found at instantiation.
+/// Handles into the store, so copying them is cheap.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Exports {
     pub(crate) memory: wasmtime::Memory,
-    pub(crate) allocator: Option<wasmtime::TypedFunc<u32, u32>>,
+    /// Checked at instantiation to be `(u32) -> u32`.
+    pub(crate) allocator: Option<wasmtime::Func>,
 }
 
 /// Tells apart the `PluginState`s of different stores, so that a plugin
@@ -282,12 +285,15 @@ fn next_state_id() -> u64 {
     NEXT_STATE_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Where a plugin's memory and allocator are kept: the id of its store's
-/// [`PluginState`] and its index there.
+/// A plugin instance's memory and allocator, with the id of the
+/// [`PluginState`] (so the store) they belong to. The plugin handle keeps
+/// it, and hands it to [`PluginState::enter`] for each callback: the state
+/// keeps nothing per instance, so instances come and go without leaving a
+/// record behind.
 #[derive(Clone, Copy, Debug)]
 pub struct Slot {
     state: u64,
-    index: usize,
+    exports: Exports,
 }
 
 /// What [`PluginState::enter`] saves and [`PluginState::leave`] restores.
@@ -295,12 +301,13 @@ pub struct Slot {
 pub struct Saved {
     running: Option<Running>,
     effective_context: u32,
-    current: Option<usize>,
+    current: Option<Exports>,
 }
 
 /// What the generated host keeps in the store: what the access rules look
 /// at (the running callback, the effective context, paused streams) and the
-/// memory and allocator of each plugin instance.
+/// memory and allocator of the instance whose callback runs. Nothing is
+/// kept per instance: the plugin handle holds its own [`Slot`].
 ///
 /// Keep one in the store's data and expose it through [`HasPluginState`].
 /// Access rules are enforced by default. Streams are known by context id,
@@ -308,8 +315,8 @@ pub struct Saved {
 /// serves plugins of every ABI version.
 ///
 /// While a callback that a generated `Plugin` called runs, the host
-/// functions use the memory and allocator recorded here for its instance,
-/// without looking them up. `Plugin::instantiate` records them only for a
+/// functions use the memory and allocator of its instance's slot, without
+/// looking them up. `Plugin::instantiate` gives a slot only to a
 /// module whose imports are all host functions of the bindings (plus
 /// memories, tags and plain-valued globals) and that exports no table and
 /// no reference-valued global: no other instance's code can run during its
@@ -325,8 +332,9 @@ pub struct PluginState {
     running: Option<Running>,
     effective_context: u32,
     streams: Streams,
-    instances: Vec<Exports>,
-    current: Option<usize>,
+    /// The exports of the instance whose callback runs, when its handle
+    /// has a [`Slot`] of this state.
+    current: Option<Exports>,
     /// The host calls made while tracing is on.
     trace: Option<Vec<TracedCall>>,
     /// What the host allows the plugins (see [`Limits::apply`]).
@@ -356,7 +364,6 @@ impl Default for PluginState {
             running: None,
             effective_context: 0,
             streams: Streams::default(),
-            instances: Vec::new(),
             current: None,
             trace: None,
             limits: Limits::NONE,
@@ -375,7 +382,6 @@ impl Clone for PluginState {
             running: self.running,
             effective_context: self.effective_context,
             streams: self.streams.clone(),
-            instances: Vec::new(),
             current: None,
             trace: self.trace.clone(),
             limits: self.limits,
@@ -569,7 +575,7 @@ impl PluginState {
         self.effective_context = running.map_or(0, |r| r.context_id);
         self.current = slot
             .filter(|slot| slot.state == self.id)
-            .map(|slot| slot.index);
+            .map(|slot| slot.exports);
         saved
     }
 
@@ -581,25 +587,24 @@ impl PluginState {
         self.current = saved.current;
     }
 
-    /// Records an instance's memory and allocator; the slot to enter with.
-    pub(crate) fn record(&mut self, exports: Exports) -> Slot {
-        self.instances.push(exports);
+    /// The slot to enter an instance with `exports` of this state's store.
+    pub(crate) fn slot(&self, exports: Exports) -> Slot {
         Slot {
             state: self.id,
-            index: self.instances.len() - 1,
+            exports,
         }
     }
 
     /// The memory of the instance whose callback runs now, if recorded.
     #[inline]
     pub(crate) fn current_memory(&self) -> Option<wasmtime::Memory> {
-        Some(self.instances.get(self.current?)?.memory)
+        Some(self.current?.memory)
     }
 
     /// The allocator of the instance whose callback runs now, if recorded.
     #[inline]
-    pub(crate) fn current_allocator(&self) -> Option<wasmtime::TypedFunc<u32, u32>> {
-        self.instances.get(self.current?)?.allocator.clone()
+    pub(crate) fn current_allocator(&self) -> Option<wasmtime::Func> {
+        self.current?.allocator
     }
 
     #[cfg(test)]
@@ -992,22 +997,24 @@ mod tests {
     fn enter_uses_only_slots_of_its_own_state() {
         let mut s = PluginState::new();
         let other = PluginState::new();
-        let own = Slot {
-            state: s.id,
-            index: 3,
+        let engine = wasmtime::Engine::default();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let memory = wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None))
+            .expect("a one-page memory");
+        let exports = Exports {
+            memory,
+            allocator: None,
         };
-        let foreign = Slot {
-            state: other.id,
-            index: 0,
-        };
+        let own = s.slot(exports);
+        let foreign = other.slot(exports);
         let saved = s.enter(None, Some(own));
-        assert_eq!(s.current, Some(3));
+        assert!(s.current_memory().is_some());
         let inner = s.enter(None, Some(foreign));
-        assert_eq!(s.current, None, "a slot of another store");
+        assert!(s.current_memory().is_none(), "a slot of another store");
         s.leave(inner);
-        assert_eq!(s.current, Some(3));
+        assert!(s.current_memory().is_some());
         s.leave(saved);
-        assert_eq!(s.current, None);
+        assert!(s.current_memory().is_none());
     }
 
     #[test]
@@ -1063,7 +1070,7 @@ mod tests {
         s.enforce_access_rules(false);
         s.created(5, 1);
         s.returned(CallbackId(2), 5, true);
-        let slot = s.record(Exports {
+        let slot = s.slot(Exports {
             memory,
             allocator: None,
         });
@@ -1074,8 +1081,7 @@ mod tests {
 
         let mut clone = s.clone();
         assert_ne!(clone.id, s.id);
-        assert!(clone.instances.is_empty());
-        assert_eq!(clone.current, None);
+        assert!(clone.current.is_none());
         assert!(clone.current_memory().is_none());
         assert!(!clone.access_rules_enforced());
         assert_eq!(clone.running(), Some(running));
@@ -1084,7 +1090,7 @@ mod tests {
         assert_eq!(clone.streams().len(), 1);
         // The original's slot names the original only.
         clone.enter(None, Some(slot));
-        assert_eq!(clone.current, None);
+        assert!(clone.current.is_none());
     }
 
     #[test]
