@@ -7,7 +7,7 @@ use core::fmt;
 use core::time::Duration;
 use wasmtime::{AsContext, AsContextMut};
 
-use super::state::{CallbackId, Exports, HasPluginState, Running, Slot};
+use super::state::{CallbackId, Exports, HasPluginState, Running, Slot, next_instance_id};
 use crate::AbiEnum;
 
 /// Why a plugin could not be set up.
@@ -466,13 +466,13 @@ impl<T: HasPluginState + 'static> PluginCorePre<T> {
                 .allocator
                 .and_then(|at| instance.get_module_export(&mut store, &at))
                 .and_then(wasmtime::Extern::into_func);
+            let exports = Exports {
+                memory,
+                allocator,
+                instance: next_instance_id(),
+            };
             let mut context = store.as_context_mut();
-            Some(
-                context
-                    .data_mut()
-                    .plugin_state()
-                    .slot(Exports { memory, allocator }),
-            )
+            Some(context.data_mut().plugin_state().slot(exports))
         } else {
             None
         };

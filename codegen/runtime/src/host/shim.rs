@@ -209,12 +209,19 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     /// exported or the allocator answers 0.
     fn allocate(&mut self, current: bool, size: u32) -> Result<Option<u32>, Answer> {
         let recorded = if current {
-            // Checked to be `(u32) -> u32` at instantiation.
-            self.caller
-                .data_mut()
-                .plugin_state()
-                .current_allocator()
-                .and_then(|func| func.typed::<u32, u32>(&self.caller).ok())
+            match self.caller.data_mut().plugin_state().current_allocator() {
+                Some(Ok(typed)) => Some(typed),
+                Some(Err((instance, func))) => {
+                    // Checked to be `(u32) -> u32` at instantiation.
+                    let typed = func.typed::<u32, u32>(&self.caller).ok();
+                    if let Some(typed) = &typed {
+                        let state = self.caller.data_mut().plugin_state();
+                        state.typed_allocator(instance, typed.clone());
+                    }
+                    typed
+                }
+                None => None,
+            }
         } else {
             None
         };

@@ -275,6 +275,14 @@ pub(crate) struct Exports {
     pub(crate) memory: wasmtime::Memory,
     /// Checked at instantiation to be `(u32) -> u32`.
     pub(crate) allocator: Option<wasmtime::Func>,
+    /// Tells instances apart, for [`PluginState`]'s allocator cache.
+    pub(crate) instance: u64,
+}
+
+/// A number no other instance has, for [`Exports::instance`].
+pub(crate) fn next_instance_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Tells apart the `PluginState`s of different stores, so that a plugin
@@ -335,6 +343,10 @@ pub struct PluginState {
     /// The exports of the instance whose callback runs, when its handle
     /// has a [`Slot`] of this state.
     current: Option<Exports>,
+    /// The typed allocator of the instance that last allocated: typing a
+    /// function costs a type-registry lookup, which every returned value
+    /// would pay otherwise. One entry, so nothing piles up per instance.
+    allocator: Option<(u64, wasmtime::TypedFunc<u32, u32>)>,
     /// The host calls made while tracing is on.
     trace: Option<Vec<TracedCall>>,
     /// What the host allows the plugins (see [`Limits::apply`]).
@@ -365,6 +377,7 @@ impl Default for PluginState {
             effective_context: 0,
             streams: Streams::default(),
             current: None,
+            allocator: None,
             trace: None,
             limits: Limits::NONE,
             deadline_ticks: None,
@@ -383,6 +396,7 @@ impl Clone for PluginState {
             effective_context: self.effective_context,
             streams: self.streams.clone(),
             current: None,
+            allocator: None,
             trace: self.trace.clone(),
             limits: self.limits,
             deadline_ticks: self.deadline_ticks,
@@ -601,10 +615,24 @@ impl PluginState {
         Some(self.current?.memory)
     }
 
-    /// The allocator of the instance whose callback runs now, if recorded.
+    /// The allocator of the instance whose callback runs now, if recorded:
+    /// typed, when this state typed it last, else as a function to type
+    /// (and hand to [`PluginState::typed_allocator`]).
     #[inline]
-    pub(crate) fn current_allocator(&self) -> Option<wasmtime::Func> {
-        self.current?.allocator
+    pub(crate) fn current_allocator(
+        &self,
+    ) -> Option<Result<wasmtime::TypedFunc<u32, u32>, (u64, wasmtime::Func)>> {
+        let current = self.current?;
+        let func = current.allocator?;
+        Some(match &self.allocator {
+            Some((instance, typed)) if *instance == current.instance => Ok(typed.clone()),
+            _ => Err((current.instance, func)),
+        })
+    }
+
+    /// Keeps `typed`, the allocator of `instance`, for its next allocations.
+    pub(crate) fn typed_allocator(&mut self, instance: u64, typed: wasmtime::TypedFunc<u32, u32>) {
+        self.allocator = Some((instance, typed));
     }
 
     #[cfg(test)]
@@ -1004,6 +1032,7 @@ mod tests {
         let exports = Exports {
             memory,
             allocator: None,
+            instance: 1,
         };
         let own = s.slot(exports);
         let foreign = other.slot(exports);
@@ -1073,6 +1102,7 @@ mod tests {
         let slot = s.slot(Exports {
             memory,
             allocator: None,
+            instance: 1,
         });
         let running = Running::new(CallbackId(2), 5, false);
         s.enter(Some(running), Some(slot));
