@@ -1298,6 +1298,49 @@ fn examples_run_as_the_version_they_declare() {
     }
 }
 
+/// A minimal plugin for ABI `version` (`0_1_0`, `0_2_0`, `0_2_1`): on
+/// request headers it adds `x-abi: <version>` and logs it. 0.1.0's header
+/// callback has no end-of-stream parameter.
+fn minimal_plugin(version: &str) -> String {
+    let end_param = if version == "0_1_0" {
+        ""
+    } else {
+        "(param i32)"
+    };
+    format!(
+        r#"(module
+          (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+          (import "env" "proxy_add_header_map_value"
+            (func $add (param i32 i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "x-abi")
+          (data (i32.const 32) "{version}")
+          (func (export "proxy_abi_version_{version}"))
+          (func (export "proxy_on_context_create") (param i32 i32))
+          (func (export "proxy_on_vm_start") (param i32 i32) (result i32) i32.const 1)
+          (func (export "proxy_on_configure") (param i32 i32) (result i32) i32.const 1)
+          (func (export "proxy_on_request_headers") (param i32 i32) {end_param} (result i32)
+            (drop (call $add (i32.const 0) (i32.const 16) (i32.const 5) (i32.const 32) (i32.const 5)))
+            (drop (call $log (i32.const 2) (i32.const 32) (i32.const 5)))
+            i32.const 0))"#
+    )
+}
+
+#[test]
+fn a_plugin_of_every_described_version_runs() {
+    for (marker, version) in [("0_1_0", "0.1.0"), ("0_2_0", "0.2.0"), ("0_2_1", "0.2.1")] {
+        let wasm = minimal_plugin(marker);
+        let report = run_ok(version, wasm.as_bytes(), &Input::default());
+        assert_eq!(report.abi_version, version);
+        assert_eq!(
+            value_of(&report.host.request_headers, "x-abi").as_deref(),
+            Some(marker),
+            "{version}"
+        );
+        assert_eq!(messages(&report.host), [marker], "{version}");
+    }
+}
+
 /// hello_world: a root context only. It greets on VM start, asks for a
 /// 5-second tick, and on each tick logs the time and a random number.
 #[test]
