@@ -9,36 +9,10 @@
 use std::time::{Duration, Instant};
 
 use proxy_wasm_abi::host::{CallError, Limits, PluginError};
+use proxy_wasm_abi_tests::HOSTILE_WAT;
 use proxy_wasm_abi_tools::runner::{
     self, Input, OnFailure, ReferenceHost, Report, RunError, STREAM_CONTEXT, Session,
 };
-
-/// A v0.2.1 plugin whose `proxy_on_request_headers` misbehaves by the
-/// number of request headers: 1 loops forever, 2 recurses without end, 4
-/// grows its memory a MiB at a time until refused, 5 returns 7 (no
-/// `proxy_action_t`); any other count continues.
-const HOSTILE: &str = r#"
-(module
-  (memory (export "memory") 1)
-  (func (export "proxy_abi_version_0_2_1"))
-  (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) i32.const 1)
-  (func (export "proxy_on_configure") (param i32 i32) (result i32) i32.const 1)
-  (func $recurse (param i32) (result i32)
-    (call $recurse (i32.add (local.get 0) (i32.const 1))))
-  (func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (param $end i32) (result i32)
-    (if (i32.eq (local.get $n) (i32.const 1))
-      (then (loop $forever (br $forever))))
-    (if (i32.eq (local.get $n) (i32.const 2))
-      (then (return (call $recurse (i32.const 0)))))
-    (if (i32.eq (local.get $n) (i32.const 4))
-      (then (loop $grow
-        (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))))
-    (if (i32.eq (local.get $n) (i32.const 5))
-      (then (return (i32.const 7))))
-    i32.const 0)
-)
-"#;
 
 /// Limits small enough to test: 100 ms, 16 MiB.
 const LIMITS: Limits = Limits {
@@ -63,8 +37,9 @@ fn request(n: usize) -> Input {
 }
 
 fn started() -> Session {
-    let mut session = Session::with_limits(HOSTILE.as_bytes(), ReferenceHost::default(), LIMITS)
-        .unwrap_or_else(|e| panic!("the plugin loads: {e}"));
+    let mut session =
+        Session::with_limits(HOSTILE_WAT.as_bytes(), ReferenceHost::default(), LIMITS)
+            .unwrap_or_else(|e| panic!("the plugin loads: {e}"));
     session
         .start()
         .unwrap_or_else(|e| panic!("the plugin starts: {e}"));
@@ -188,7 +163,7 @@ fn an_undefined_action_is_one_line() {
 
 #[test]
 fn a_start_function_that_never_returns_is_stopped() {
-    let looping = HOSTILE.replace(
+    let looping = HOSTILE_WAT.replace(
         "(func (export \"proxy_abi_version_0_2_1\"))",
         "(func (export \"proxy_abi_version_0_2_1\"))\n  (func (export \"_initialize\") (loop $l (br $l)))",
     );
@@ -211,9 +186,12 @@ fn a_start_function_that_never_returns_is_stopped() {
 fn no_limits_means_no_deadline() {
     // `Limits::NONE` on the same engine: a callback that ends is not cut
     // short by a deadline that was never set.
-    let mut session =
-        Session::with_limits(HOSTILE.as_bytes(), ReferenceHost::default(), Limits::NONE)
-            .unwrap_or_else(|e| panic!("{e}"));
+    let mut session = Session::with_limits(
+        HOSTILE_WAT.as_bytes(),
+        ReferenceHost::default(),
+        Limits::NONE,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     session.start().unwrap_or_else(|e| panic!("{e}"));
     std::thread::sleep(Duration::from_millis(50));
     serves_the_next_request(&mut session, STREAM_CONTEXT);
@@ -228,7 +206,7 @@ fn after_a_runaway(policy: OnFailure) -> Vec<Report> {
         input.response_headers = vec![(b":status".to_vec(), b"200".to_vec())];
     }
     let started = Instant::now();
-    let reports = runner::run_all(HOSTILE.as_bytes(), &inputs)
+    let reports = runner::run_all(HOSTILE_WAT.as_bytes(), &inputs)
         .unwrap_or_else(|e| panic!("the policy goes on past the failure: {e}"));
     assert!(started.elapsed() < ENDS_WITHIN);
     reports

@@ -6,6 +6,8 @@
 //! - [`check_module`]: reads a compiled module's imports and exports and
 //!   checks them against the ABI description of the version it declares.
 //! - [`fuzz_targets`]: the bodies of the fuzz targets in `tests/fuzz/`.
+//! - [`HOSTILE_WAT`]: a plugin that loops, recurses, grows or returns
+//!   nonsense on request.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -16,6 +18,34 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use proxy_wasm_abi_spec::{Abi, Version};
 
 pub mod fuzz_targets;
+
+/// A v0.2.1 plugin whose `proxy_on_request_headers` misbehaves by the
+/// number of request headers: 1 loops forever, 2 recurses without end, 4
+/// grows its memory a MiB at a time until refused, 5 returns 7 (no
+/// `proxy_action_t`); any other count continues. `tests/hostile.rs` and
+/// `tests/soak.rs` run it.
+pub const HOSTILE_WAT: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) i32.const 1)
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) i32.const 1)
+  (func $recurse (param i32) (result i32)
+    (call $recurse (i32.add (local.get 0) (i32.const 1))))
+  (func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (param $end i32) (result i32)
+    (if (i32.eq (local.get $n) (i32.const 1))
+      (then (loop $forever (br $forever))))
+    (if (i32.eq (local.get $n) (i32.const 2))
+      (then (return (call $recurse (i32.const 0)))))
+    (if (i32.eq (local.get $n) (i32.const 4))
+      (then (loop $grow
+        (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))))
+    (if (i32.eq (local.get $n) (i32.const 5))
+      (then (return (i32.const 7))))
+    i32.const 0)
+)
+"#;
 
 /// A small deterministic generator (xorshift64*), so that a test's random
 /// inputs, and its failures, reproduce.

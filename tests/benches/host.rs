@@ -1370,48 +1370,34 @@ fn print_ratios(setup: &Setup, since: SystemTime) {
         ["lifecycle/generated-rules-off", "lifecycle/floor"],
         since,
     ));
+    let floor_started = || {
+        black_box(floor_start(
+            &setup.engine,
+            &setup.floor,
+            &setup.plugin,
+            State::new(),
+        ));
+    };
+    let generated_started = || {
+        black_box(generated_start(
+            &setup.engine,
+            &setup.generated,
+            &setup.plugin,
+            State::new(),
+        ));
+    };
+    let pre_started = || {
+        black_box(pre_start(&setup.engine, &setup.pre, State::new()));
+    };
     rows.push(Row::new(
         "instantiate + start",
-        paired(
-            61,
-            4,
-            || {
-                black_box(generated_start(
-                    &setup.engine,
-                    &setup.generated,
-                    &setup.plugin,
-                    State::new(),
-                ));
-            },
-            || {
-                black_box(floor_start(
-                    &setup.engine,
-                    &setup.floor,
-                    &setup.plugin,
-                    State::new(),
-                ));
-            },
-        ),
+        paired(61, 4, generated_started, floor_started),
         ["instantiate/generated", "instantiate/floor"],
         since,
     ));
     rows.push(Row::new(
         "instantiate + start, PluginPre",
-        paired(
-            61,
-            4,
-            || {
-                black_box(pre_start(&setup.engine, &setup.pre, State::new()));
-            },
-            || {
-                black_box(floor_start(
-                    &setup.engine,
-                    &setup.floor,
-                    &setup.plugin,
-                    State::new(),
-                ));
-            },
-        ),
+        paired(61, 4, pre_started, floor_started),
         ["instantiate/generated-pre", "instantiate/floor"],
         since,
     ));

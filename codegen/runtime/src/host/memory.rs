@@ -33,17 +33,6 @@ pub enum GuestError {
     },
     /// A serialized map that does not decode.
     BadMap(crate::serial::MapError),
-    /// An argument larger than the host takes (see
-    /// [`Limits`](super::Limits)).
-    OverLimit {
-        /// What is counted: `"bytes"`, `"map bytes"`, `"map pairs"` or
-        /// `"iovecs"`.
-        what: &'static str,
-        /// How many there are.
-        size: u64,
-        /// The most the host takes.
-        limit: u64,
-    },
 }
 
 impl GuestError {
@@ -69,9 +58,6 @@ impl fmt::Display for GuestError {
                 write!(f, "{total} bytes in all do not fit a u32")
             }
             GuestError::BadMap(error) => error.fmt(f),
-            GuestError::OverLimit { what, size, limit } => {
-                write!(f, "{size} {what} are over the host's limit of {limit}")
-            }
         }
     }
 }

@@ -236,12 +236,11 @@ fn allocator_export(module: &wasmtime::Module, name: &str) -> Option<wasmtime::M
         return None;
     };
     let is_i32 = |t: wasmtime::ValType| matches!(t, wasmtime::ValType::I32);
-    let params: Vec<_> = ty.params().collect();
-    let results: Vec<_> = ty.results().collect();
-    let fits = params.len() == 1 && results.len() == 1;
-    (fits && params.into_iter().chain(results).all(is_i32))
-        .then(|| module.get_export_index(name))
-        .flatten()
+    let one_each = ty.params().len() == 1 && ty.results().len() == 1;
+    if !(one_each && ty.params().chain(ty.results()).all(is_i32)) {
+        return None;
+    }
+    module.get_export_index(name)
 }
 
 /// Runs `call` as `running` of the instance in `slot` (see

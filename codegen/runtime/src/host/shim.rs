@@ -209,19 +209,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     /// exported or the allocator answers 0.
     fn allocate(&mut self, current: bool, size: u32) -> Result<Option<u32>, Answer> {
         let recorded = if current {
-            match self.caller.data_mut().plugin_state().current_allocator() {
-                Some(Ok(typed)) => Some(typed),
-                Some(Err((instance, func))) => {
-                    // Checked to be `(u32) -> u32` at instantiation.
-                    let typed = func.typed::<u32, u32>(&self.caller).ok();
-                    if let Some(typed) = &typed {
-                        let state = self.caller.data_mut().plugin_state();
-                        state.typed_allocator(instance, typed.clone());
-                    }
-                    typed
-                }
-                None => None,
-            }
+            self.typed_current_allocator()
         } else {
             None
         };
@@ -246,6 +234,22 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
         let ptr = allocator.call(&mut self.caller, size)?;
         Ok((ptr != 0).then_some(ptr))
     }
+
+    /// The recorded allocator of the instance whose callback runs, typed
+    /// once per instance: typing looks the type up in the engine's
+    /// registry, which every returned value would pay otherwise.
+    fn typed_current_allocator(&mut self) -> Option<wasmtime::TypedFunc<u32, u32>> {
+        let state = self.caller.data_mut().plugin_state();
+        let (instance, func) = state.current_allocator()?;
+        if let Some(typed) = state.typed_allocator(instance) {
+            return Some(typed);
+        }
+        // Checked to be `(u32) -> u32` at instantiation.
+        let typed = func.typed::<u32, u32>(&self.caller).ok()?;
+        let state = self.caller.data_mut().plugin_state();
+        state.keep_typed_allocator(instance, typed.clone());
+        Some(typed)
+    }
 }
 
 #[inline]
@@ -269,17 +273,13 @@ pub struct Memory<'m> {
     limits: ArgumentLimits,
 }
 
-/// `size` against `limit`: past it, [`GuestError::OverLimit`].
+/// `size` against `limit`: past it, a bad argument.
 #[inline]
-fn within(what: &'static str, size: u32, limit: u32) -> Result<(), GuestError> {
+fn within(size: u32, limit: u32) -> Result<(), Answer> {
     if size <= limit {
         Ok(())
     } else {
-        Err(GuestError::OverLimit {
-            what,
-            size: size.into(),
-            limit: limit.into(),
-        })
+        Err(Answer::BadArgument)
     }
 }
 
@@ -321,7 +321,7 @@ impl<'m> Memory<'m> {
     #[inline]
     pub fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8], Answer> {
         let bytes = self.inner.slice(ptr, len).map_err(answer)?;
-        within("bytes", len, self.limits.bytes).map_err(answer)?;
+        within(len, self.limits.bytes)?;
         Ok(bytes)
     }
 
@@ -344,22 +344,12 @@ impl<'m> Memory<'m> {
     /// nothing is decoded).
     #[inline]
     pub fn map(&self, ptr: u32, len: u32) -> Result<Vec<Pair<'_>>, Answer> {
-        self.inner.check(ptr, len).map_err(answer)?;
-        self.map_within_limits(ptr, len).map_err(answer)?;
-        self.inner.map(ptr, len).map_err(answer)
-    }
-
-    fn map_within_limits(&self, ptr: u32, len: u32) -> Result<(), GuestError> {
-        within("map bytes", len, self.limits.map_bytes)?;
-        let bytes = self.inner.slice(ptr, len)?;
-        if let Some(header) = bytes.first_chunk::<4>() {
-            within(
-                "map pairs",
-                u32::from_le_bytes(*header),
-                self.limits.map_pairs,
-            )?;
+        let bytes = self.inner.slice(ptr, len).map_err(answer)?;
+        within(len, self.limits.map_bytes)?;
+        if let Some(count) = bytes.first_chunk::<4>() {
+            within(u32::from_le_bytes(*count), self.limits.map_pairs)?;
         }
-        Ok(())
+        crate::serial::decode_map(bytes).map_err(|_| Answer::BadArgument)
     }
 
     /// A serialized property path.
@@ -373,14 +363,16 @@ impl<'m> Memory<'m> {
     /// not fit a `u32`).
     #[inline]
     pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<&[u8]>, Answer> {
-        let table = self.inner.check(ptr, count.saturating_mul(8));
-        table
-            .and_then(|()| within("iovecs", count, IOVECS_MAX))
+        // The table's address first: a bad one is a memory fault, whatever
+        // the count.
+        self.inner
+            .check(ptr, count.saturating_mul(8))
             .map_err(answer)?;
+        within(count, IOVECS_MAX)?;
         let chunks = self.inner.iovecs(ptr, count).map_err(answer)?;
         // The total fits a u32: `GuestMemory::iovecs` checked it.
         let total = chunks.iter().map(|chunk| chunk.len() as u32).sum();
-        within("bytes", total, self.limits.bytes).map_err(answer)?;
+        within(total, self.limits.bytes)?;
         Ok(chunks)
     }
 

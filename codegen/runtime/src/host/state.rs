@@ -615,23 +615,30 @@ impl PluginState {
         Some(self.current?.memory)
     }
 
-    /// The allocator of the instance whose callback runs now, if recorded:
-    /// typed, when this state typed it last, else as a function to type
-    /// (and hand to [`PluginState::typed_allocator`]).
+    /// The allocator of the instance whose callback runs now, if recorded,
+    /// and that instance's id.
     #[inline]
-    pub(crate) fn current_allocator(
-        &self,
-    ) -> Option<Result<wasmtime::TypedFunc<u32, u32>, (u64, wasmtime::Func)>> {
+    pub(crate) fn current_allocator(&self) -> Option<(u64, wasmtime::Func)> {
         let current = self.current?;
-        let func = current.allocator?;
-        Some(match &self.allocator {
-            Some((instance, typed)) if *instance == current.instance => Ok(typed.clone()),
-            _ => Err((current.instance, func)),
-        })
+        Some((current.instance, current.allocator?))
+    }
+
+    /// The allocator of `instance` as [`PluginState::keep_typed_allocator`]
+    /// kept it last.
+    #[inline]
+    pub(crate) fn typed_allocator(&self, instance: u64) -> Option<wasmtime::TypedFunc<u32, u32>> {
+        match &self.allocator {
+            Some((kept, typed)) if *kept == instance => Some(typed.clone()),
+            _ => None,
+        }
     }
 
     /// Keeps `typed`, the allocator of `instance`, for its next allocations.
-    pub(crate) fn typed_allocator(&mut self, instance: u64, typed: wasmtime::TypedFunc<u32, u32>) {
+    pub(crate) fn keep_typed_allocator(
+        &mut self,
+        instance: u64,
+        typed: wasmtime::TypedFunc<u32, u32>,
+    ) {
         self.allocator = Some((instance, typed));
     }
 

@@ -376,12 +376,11 @@ impl Session {
         host: ReferenceHost,
         limits: Limits,
     ) -> Result<Session, RunError> {
-        let engine = engine.clone();
-        let module = wasmtime::Module::new(&engine, wasm)
-            .map_err(|e| RunError::BadModule(first_line(&e)))?;
+        let module =
+            wasmtime::Module::new(engine, wasm).map_err(|e| RunError::BadModule(first_line(&e)))?;
         let linkers =
-            versions::Linkers::new(&engine).map_err(|e| RunError::BadModule(first_line(&e)))?;
-        let mut store = wasmtime::Store::new(&engine, host);
+            versions::Linkers::new(engine).map_err(|e| RunError::BadModule(first_line(&e)))?;
+        let mut store = wasmtime::Store::new(engine, host);
         limits.apply(&mut store);
         store.data_mut().plugin.trace_host_calls(true);
         let plugin =
