@@ -35,3 +35,25 @@ fn every_generated_file_says_how_to_regenerate_it() {
         );
     }
 }
+
+/// The runtime's `mirror::spec` markers are written by hand (the SDK checks
+/// name them from any crate), so they are checked here against the enums of
+/// every version of the description, both ways.
+#[test]
+fn the_runtime_has_a_mirror_marker_per_described_enum() {
+    let abi = proxy_wasm_abi_spec::standard();
+    let mut described: Vec<String> = abi
+        .versions
+        .iter()
+        .filter_map(|v| abi.at(*v))
+        .flat_map(|v| v.enums.into_iter().map(|e| e.name))
+        .collect();
+    described.sort();
+    described.dedup();
+    let mut markers: Vec<&str> = proxy_wasm_abi::mirror::SPEC_ENUMS.to_vec();
+    markers.sort_unstable();
+    assert_eq!(
+        markers, described,
+        "codegen/runtime/src/mirror.rs lists other enums than the description"
+    );
+}

@@ -139,31 +139,68 @@ fn resolve_version(literal: &LitStr) -> syn::Result<&'static AbiVersion> {
         .expect("every declared version is materialized"))
 }
 
-/// Arguments of `#[hostcalls(...)]` and `#[exports(...)]`: only `version`.
-fn parse_version_args(attr: TokenStream) -> syn::Result<&'static AbiVersion> {
+/// What `#[hostcalls]` and `#[exports]` do with a shape that is undefined
+/// behaviour as soon as the host sends a value the SDK's enum has no variant
+/// for (an enum result, an enum out-pointer, an enum callback parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Unsound {
+    /// Fail the build (the default).
+    #[default]
+    Error,
+    /// Report each one as a warning, so an SDK can adopt the checks first
+    /// and fix these one by one; every other check still fails the build.
+    Warn,
+}
+
+/// Arguments of `#[hostcalls(...)]` and `#[exports(...)]`.
+struct Args {
+    version: &'static AbiVersion,
+    unsound: Unsound,
+}
+
+/// Parses `version = "0.2.1"` and the optional `unsound = "warn"`.
+fn parse_args(attr: TokenStream) -> syn::Result<Args> {
     let mut errors = Errors::default();
     let mut version: Option<LitStr> = None;
+    let mut unsound: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("version") {
-            let value: LitStr = meta.value()?.parse()?;
-            if version.is_some() {
-                errors.on(&meta.path, "duplicate key `version`");
-            } else {
-                version = Some(value);
-            }
+        let slot = if meta.path.is_ident("version") {
+            &mut version
+        } else if meta.path.is_ident("unsound") {
+            &mut unsound
         } else {
             errors.on(
                 &meta.path,
                 format!(
-                    "unknown key `{}`; the only key is `version`, e.g. `version = \"0.2.1\"`",
+                    "unknown key `{}`; the keys are `version`, e.g. `version = \"0.2.1\"`, and `unsound = \"warn\"`",
                     meta.path.to_token_stream()
                 ),
             );
-            skip_value(&meta)?;
+            return skip_value(&meta);
+        };
+        let value: LitStr = meta.value()?.parse()?;
+        if slot.is_some() {
+            errors.on(
+                &meta.path,
+                format!("duplicate key `{}`", meta.path.to_token_stream()),
+            );
+        } else {
+            *slot = Some(value);
         }
         Ok(())
     });
     syn::parse::Parser::parse2(parser, attr)?;
+    let unsound = match unsound.as_ref().map(LitStr::value).as_deref() {
+        None | Some("error") => Unsound::Error,
+        Some("warn") => Unsound::Warn,
+        Some(other) => {
+            errors.on(
+                &unsound,
+                format!("`unsound = \"{other}\"` is not a mode: write `\"warn\"` to report undefined behaviour as warnings, or `\"error\"` (the default)"),
+            );
+            Unsound::Error
+        }
+    };
     let resolved = match &version {
         Some(literal) => resolve_version(literal).map_err(|e| errors.add(e)).ok(),
         None => {
@@ -176,7 +213,9 @@ fn parse_version_args(attr: TokenStream) -> syn::Result<&'static AbiVersion> {
     };
     errors.finish()?;
     // No errors means the version was given and resolved.
-    resolved.ok_or_else(|| syn::Error::new(Span::call_site(), "missing `version`"))
+    let version =
+        resolved.ok_or_else(|| syn::Error::new(Span::call_site(), "missing `version`"))?;
+    Ok(Args { version, unsound })
 }
 
 /// Consumes the value of a key the caller does not know, so parsing goes on

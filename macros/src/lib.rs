@@ -39,8 +39,14 @@ pub fn host(input: TokenStream) -> TokenStream {
 
 /// Checks a fieldless enum against the spec enum named by
 /// `#[abi(enum = "proxy_status_t", version = "0.2.1")]` (a variant may say
-/// `#[abi(name = "NOT_FOUND")]`), and adds `TryFrom<u32>` (unknown values
-/// come back as the error), `From<_> for u32` and `ABI_NAME`.
+/// `#[abi(name = "NOT_FOUND")]`; `partial` accepts an enum lacking some spec
+/// variants), and adds `TryFrom<u32>` (unknown values come back as the
+/// error), `From<_> for u32` and `ABI_NAME`.
+///
+/// It also implements the runtime's `proxy_wasm_abi::mirror::Mirrors` for the
+/// spec enum (and `ReprU32` when the enum is `#[repr(u32)]`), which is how
+/// `#[hostcalls]` and `#[exports]` check the enum where they meet it: the
+/// expansion names the `proxy_wasm_abi` crate, so depend on it.
 #[proc_macro_derive(AbiEnum, attributes(abi))]
 pub fn derive_abi_enum(input: TokenStream) -> TokenStream {
     proxy_wasm_abi_codegen::checks::abi_enum(input.into())
@@ -51,6 +57,12 @@ pub fn derive_abi_enum(input: TokenStream) -> TokenStream {
 /// Checks each declaration of an `extern "C"` block against the host
 /// functions of `version`; the block is re-emitted unchanged, with
 /// `#[deprecated]` on functions the description deprecates.
+///
+/// An SDK enum passed by value as a parameter must mirror the spec enum
+/// there (`#[derive(AbiEnum)]`) and be `#[repr(u32)]`. An enum result, or a
+/// pointer through which the host writes an enum, is undefined behaviour
+/// when the host sends a value the enum lacks: an error, or with
+/// `unsound = "warn"` a warning, so an SDK can adopt the checks first.
 #[proc_macro_attribute]
 pub fn hostcalls(attr: TokenStream, item: TokenStream) -> TokenStream {
     // On error the block is kept too, so its uses add no unresolved-name errors.
@@ -62,6 +74,10 @@ pub fn hostcalls(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Checks each associated function of an inherent `impl` block against the
 /// callbacks of `version`, and exports each one and the version marker.
+///
+/// An SDK enum may be a callback's result (the plugin makes it, checked as
+/// for `#[hostcalls]` parameters); as a parameter the host passes it is
+/// undefined behaviour, reported as `#[hostcalls]` reports it (`unsound`).
 #[proc_macro_attribute]
 pub fn exports(attr: TokenStream, item: TokenStream) -> TokenStream {
     // On error the block is kept too, so its uses add no unresolved-name errors.

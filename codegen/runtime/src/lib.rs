@@ -8,6 +8,8 @@
 //!
 //! - [`serial`]: the serialized map and property path codec.
 //! - [`AbiEnum`], [`UnknownValue`], [`abi_enum!`]: how ABI enums cross the boundary.
+//! - [`mirror`]: what `#[derive(AbiEnum)]` records about an SDK's own enum,
+//!   so `#[hostcalls]` and `#[exports]` can check where it is passed.
 //! - `guest` (feature `guest`, `no_std` + `alloc`): the default allocator and
 //!   taking buffers the host returned.
 //! - `host` (feature `host`, wasmtime): checked guest memory, the state the
@@ -25,6 +27,7 @@ extern crate alloc;
 extern crate std;
 
 mod enums;
+pub mod mirror;
 pub mod serial;
 
 #[cfg(feature = "guest")]

@@ -22,7 +22,8 @@ pub fn abi_enum(input: TokenStream) -> syn::Result<TokenStream> {
         Data::Union(u) => return Err(not_an_enum(&u.union_token)),
     };
     let mut errors = Errors::default();
-    let target = enum_target(&input.attrs, &input.ident, &mut errors);
+    let mut partial = false;
+    let target = enum_target(&input.attrs, &input.ident, &mut partial, &mut errors);
 
     // The shape of each variant is checked whether or not the spec enum was
     // found, so a user sees those problems in the same build.
@@ -52,7 +53,14 @@ pub fn abi_enum(input: TokenStream) -> syn::Result<TokenStream> {
         .collect();
 
     if let Some((version, spec_enum)) = target {
-        check_variants(&input.ident, &variants, version, spec_enum, &mut errors);
+        check_variants(
+            &input.ident,
+            &variants,
+            version,
+            spec_enum,
+            partial,
+            &mut errors,
+        );
     }
     errors.finish()?;
     // No errors means every variant maps to a spec variant by its literal value.
@@ -90,6 +98,7 @@ struct RustVariant<'a> {
 fn enum_target(
     attrs: &[Attribute],
     ident: &Ident,
+    partial: &mut bool,
     errors: &mut Errors,
 ) -> Option<(&'static AbiVersion, &'static Enum)> {
     let mut enum_name: Option<LitStr> = None;
@@ -98,6 +107,13 @@ fn enum_target(
     for attr in attrs.iter().filter(|a| a.path().is_ident("abi")) {
         last_attr = Some(attr);
         let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("partial") {
+                if *partial {
+                    errors.on(&meta.path, "duplicate key `partial`");
+                }
+                *partial = true;
+                return Ok(());
+            }
             let slot = if meta.path.is_ident("enum") {
                 &mut enum_name
             } else if meta.path.is_ident("version") {
@@ -106,7 +122,7 @@ fn enum_target(
                 errors.on(
                     &meta.path,
                     format!(
-                        "unknown key `{}` in `#[abi(...)]`; on an enum the keys are `enum` and `version`",
+                        "unknown key `{}` in `#[abi(...)]`; on an enum the keys are `enum`, `version` and `partial`",
                         meta.path.to_token_stream()
                     ),
                 );
@@ -310,6 +326,7 @@ fn check_variants(
     variants: &[RustVariant<'_>],
     version: &AbiVersion,
     spec_enum: &'static Enum,
+    partial: bool,
     errors: &mut Errors,
 ) {
     let v = version.version;
@@ -386,7 +403,7 @@ fn check_variants(
         .filter(|sv| !claimed.contains(sv.name.as_str()) && !explained.contains(sv.name.as_str()))
         .map(suggested)
         .collect();
-    if !missing.is_empty() {
+    if !missing.is_empty() && !partial {
         let count = if missing.len() == 1 {
             "a variant".to_string()
         } else {
@@ -395,7 +412,7 @@ fn check_variants(
         errors.at(
             enum_ident.span(),
             format!(
-                "`{enum_ident}` is missing {count} of {enum_name} v{v}: {}",
+                "`{enum_ident}` is missing {count} of {enum_name} v{v}: {}; or, if the enum only ever carries values the plugin produces, mark it `#[abi(..., partial)]`",
                 missing.join(", ")
             ),
         );
@@ -462,14 +479,40 @@ fn unknown_variant(
     format!("`{name}` is not a variant of {enum_name} in v{v}{hint}")
 }
 
-/// The generated conversions and `ABI_NAME`.
+/// Whether the enum says `#[repr(u32)]`, so it may cross `extern "C"` by value.
+fn is_repr_u32(attrs: &[Attribute]) -> bool {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("repr"))
+        .any(|attr| {
+            let mut found = false;
+            let _ = attr.parse_nested_meta(|meta| {
+                found |= meta.path.is_ident("u32");
+                // `align(4)` and the like carry a group to step over.
+                skip_value(&meta)
+            });
+            found
+        })
+}
+
+/// The generated conversions, `ABI_NAME`, and the marks the runtime's
+/// `mirror` module defines: `Mirrors<spec::name>` and, for a `#[repr(u32)]`
+/// enum, `ReprU32`, which `#[hostcalls]` and `#[exports]` bound on.
 fn conversions(input: &DeriveInput, spec_enum: &Enum, mapped: &[(&Ident, u32)]) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let idents: Vec<&Ident> = mapped.iter().map(|(i, _)| *i).collect();
     let values: Vec<u32> = mapped.iter().map(|(_, v)| *v).collect();
     let abi_name = &spec_enum.name;
+    let marker = syn::Ident::new(abi_name, proc_macro2::Span::call_site());
     let doc = format!("The Proxy-Wasm enum this type mirrors: `{abi_name}`.");
+    let rt = quote!(::proxy_wasm_abi);
+    let repr = is_repr_u32(&input.attrs).then(|| {
+        quote! {
+            // SAFETY: a fieldless enum (checked above) declared `#[repr(u32)]`.
+            unsafe impl #impl_generics #rt::mirror::ReprU32 for #ident #ty_generics #where_clause {}
+        }
+    });
     // Matches rather than `as` casts: no `#[repr]` is required and no value
     // can be truncated.
     quote! {
@@ -496,6 +539,10 @@ fn conversions(input: &DeriveInput, spec_enum: &Enum, mapped: &[(&Ident, u32)]) 
             #[doc = #doc]
             pub const ABI_NAME: &'static str = #abi_name;
         }
+
+        impl #impl_generics #rt::mirror::Mirrors<#rt::mirror::spec::#marker> for #ident #ty_generics #where_clause {}
+
+        #repr
     }
 }
 

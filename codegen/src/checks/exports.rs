@@ -10,15 +10,15 @@ use proxy_wasm_abi_spec::lower::lower;
 use quote::{ToTokens, format_ident, quote};
 use syn::{FnArg, ImplItem, ImplItemFn, Item, ItemImpl};
 
-use super::signature::{self, Side};
-use super::{Errors, closest, parse_version_args, spec};
+use super::signature::{self, Emitted, Side};
+use super::{Errors, closest, parse_args, spec};
 
 /// Expands `#[exports(version = "...")]`: checks every function of the block
 /// and emits, next to the unchanged block, a `#[unsafe(no_mangle)] extern
 /// "C"` function per callback forwarding to it, and the version marker.
 pub fn exports(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let version = parse_version_args(attr).map_err(|e| errors.add(e)).ok();
+    let args = parse_args(attr).map_err(|e| errors.add(e)).ok();
     let Item::Impl(block) = syn::parse2::<Item>(item)? else {
         errors.at(
             Span::call_site(),
@@ -38,9 +38,11 @@ pub fn exports(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
             "an `#[exports]` block cannot be generic: each exported function must call one concrete type",
         );
     }
-    let Some(version) = version else {
+    let Some(args) = args else {
         return errors.finish().map(|()| TokenStream::new());
     };
+    let version = args.version;
+    let mut emitted = Emitted::new(args.unsound);
 
     let mut wrappers = Vec::new();
     for item in &block.items {
@@ -51,11 +53,12 @@ pub fn exports(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
             );
             continue;
         };
-        if let Some(function) = check_method(method, version, &mut errors) {
+        if let Some(function) = check_method(method, version, &mut errors, &mut emitted) {
             wrappers.push(wrapper(&block, method, function));
         }
     }
     errors.finish()?;
+    let checks = emitted.into_items();
 
     let marker = format_ident!("{}", version.version.marker_name());
     // The exports live in an unnamed const so their Rust names cannot clash
@@ -69,6 +72,8 @@ pub fn exports(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
             #[unsafe(no_mangle)]
             pub extern "C" fn #marker() {}
         };
+
+        #(#checks)*
     })
 }
 
@@ -77,6 +82,7 @@ fn check_method(
     method: &ImplItemFn,
     version: &'static AbiVersion,
     errors: &mut Errors,
+    emitted: &mut Emitted,
 ) -> Option<&'static Function> {
     let sig = &method.sig;
     let name = sig.ident.to_string();
@@ -119,7 +125,7 @@ fn check_method(
     if let Some(variadic) = &sig.variadic {
         errors.on(variadic, format!("`{name}` is not variadic"));
     }
-    signature::check(errors, sig, function, v, Side::Export);
+    signature::check(errors, emitted, sig, function, v, Side::Export);
     Some(function)
 }
 

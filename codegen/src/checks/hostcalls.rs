@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use proxy_wasm_abi_spec::ir::{AbiVersion, Function};
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::{ForeignItem, ForeignItemFn, Item, LitStr};
 
-use super::signature::{self, Side};
-use super::{Errors, closest, parse_version_args, skip_value, spec};
+use super::signature::{self, Emitted, Side};
+use super::{Errors, closest, parse_args, skip_value, spec};
 
 /// The import module of functions declared without `#[link(wasm_import_module)]`.
 const DEFAULT_MODULE: &str = "env";
@@ -24,7 +24,7 @@ const NOT_A_DECLARATION: &str =
 /// functions get `#[deprecated]` so calls to them warn.
 pub fn hostcalls(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let version = parse_version_args(attr).map_err(|e| errors.add(e)).ok();
+    let args = parse_args(attr).map_err(|e| errors.add(e)).ok();
     let Item::ForeignMod(mut block) = syn::parse2::<Item>(item)? else {
         errors.at(
             Span::call_site(),
@@ -38,9 +38,11 @@ pub fn hostcalls(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
             format!("host functions are imported with the C ABI: write `extern \"C\"`, not `extern \"{}\"`", abi.value()),
         );
     }
-    let Some(version) = version else {
+    let Some(args) = args else {
         return errors.finish().map(|()| TokenStream::new());
     };
+    let version = args.version;
+    let mut emitted = Emitted::new(args.unsound);
     let module = import_module(&block.attrs);
     let module_name = module
         .as_ref()
@@ -68,7 +70,13 @@ pub fn hostcalls(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
     for item in &mut block.items {
         match item {
             ForeignItem::Fn(declaration) => {
-                let function = check_declaration(declaration, &module_name, version, &mut errors);
+                let function = check_declaration(
+                    declaration,
+                    &module_name,
+                    version,
+                    &mut errors,
+                    &mut emitted,
+                );
                 let attrs = &declaration.attrs;
                 if let Some(attr) = function.and_then(|f| deprecation(attrs, f, version)) {
                     declaration.attrs.push(attr);
@@ -78,8 +86,13 @@ pub fn hostcalls(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
             // they are checked as the `fn` they declare and kept as written.
             ForeignItem::Verbatim(tokens) => match without_safe(tokens) {
                 Some(declaration) => {
-                    let function =
-                        check_declaration(&declaration, &module_name, version, &mut errors);
+                    let function = check_declaration(
+                        &declaration,
+                        &module_name,
+                        version,
+                        &mut errors,
+                        &mut emitted,
+                    );
                     let attrs = &declaration.attrs;
                     if let Some(attr) = function.and_then(|f| deprecation(attrs, f, version)) {
                         *tokens = quote!(#attr #tokens);
@@ -92,7 +105,8 @@ pub fn hostcalls(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
         }
     }
     errors.finish()?;
-    Ok(block.into_token_stream())
+    let items = emitted.into_items();
+    Ok(quote!(#block #(#items)*))
 }
 
 /// The `wasm_import_module` of `#[link(...)]`, if given. Malformed `link`
@@ -125,6 +139,7 @@ fn check_declaration(
     module: &str,
     version: &'static AbiVersion,
     errors: &mut Errors,
+    emitted: &mut Emitted,
 ) -> Option<&'static Function> {
     // `#[link_name = "..."]` sets the imported name when the Rust name differs.
     let link_name = declaration.attrs.iter().find_map(|attr| match &attr.meta {
@@ -162,6 +177,7 @@ fn check_declaration(
     }
     signature::check(
         errors,
+        emitted,
         &declaration.sig,
         function,
         version.version,

@@ -3,13 +3,14 @@
 //! The expected side always comes from [`lower`]; nothing here re-derives
 //! the lowering, it only reads the Rust syntax the user wrote.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use proxy_wasm_abi_spec::ir::{Function, Version};
 use proxy_wasm_abi_spec::lower::{Scalar, ValueKind, WasmType, WasmValue, lower};
-use quote::ToTokens;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{FnArg, ReturnType, Type};
 
-use super::Errors;
+use super::{Errors, Unsound};
 
 /// What a Rust type in an `extern "C"` signature is at the wasm level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +161,7 @@ enum Position {
 /// receivers, references and types whose wasm type is unknowable.
 pub(super) fn check(
     errors: &mut Errors,
+    out: &mut Emitted,
     sig: &syn::Signature,
     function: &Function,
     version: Version,
@@ -210,7 +212,7 @@ pub(super) fn check(
             side,
             position: Position::Param(index),
         };
-        check_type(errors, ty, wanted, &context);
+        check_type(errors, out, ty, wanted, &context);
     }
 
     let wanted = expected.results.first();
@@ -241,7 +243,7 @@ pub(super) fn check(
                     ),
                 ),
                 (RustWasm::Nothing, None) => {}
-                _ => check_type(errors, ty, wanted, &context),
+                _ => check_type(errors, out, ty, wanted, &context),
             }
         }
         ReturnType::Default => {
@@ -296,9 +298,20 @@ impl Context<'_> {
     }
 }
 
-fn check_type(errors: &mut Errors, ty: &Type, wanted: Option<&WasmValue>, context: &Context<'_>) {
+fn check_type(
+    errors: &mut Errors,
+    out: &mut Emitted,
+    ty: &Type,
+    wanted: Option<&WasmValue>,
+    context: &Context<'_>,
+) {
     let version = context.version;
     let found = rust_wasm_type(ty);
+    if let Some((spec_enum, want)) = wanted.and_then(|want| Some((enum_of(want)?, want)))
+        && check_enum(errors, out, ty, spec_enum, want, context)
+    {
+        return;
+    }
     match found {
         RustWasm::Value(w) => {
             if let Some(want) = wanted.filter(|want| want.wasm != w) {
@@ -372,6 +385,158 @@ fn check_type(errors: &mut Errors, ty: &Type, wanted: Option<&WasmValue>, contex
             }
             errors.on(ty, message);
         }
+    }
+}
+
+/// Items a check emits beside the block it checked: a trait bound per SDK
+/// enum the ABI passes by value, and (with `unsound = "warn"`) one warning
+/// per unsound shape.
+pub(super) struct Emitted {
+    unsound: Unsound,
+    items: Vec<TokenStream>,
+}
+
+impl Emitted {
+    pub(super) fn new(unsound: Unsound) -> Self {
+        Emitted {
+            unsound,
+            items: Vec::new(),
+        }
+    }
+
+    pub(super) fn into_items(self) -> Vec<TokenStream> {
+        self.items
+    }
+
+    /// `ty` must mirror `spec_enum` and be `#[repr(u32)]`: the runtime's
+    /// `mirror::passed_as` says so in a bound the compiler checks against
+    /// what `#[derive(AbiEnum)]` implemented, with the error on `ty`.
+    fn bound(&mut self, ty: &Type, spec_enum: &str) {
+        let marker = syn::Ident::new(spec_enum, ty.span());
+        self.items.push(quote_spanned! {ty.span()=>
+            const _: () = ::proxy_wasm_abi::mirror::passed_as::<
+                ::proxy_wasm_abi::mirror::spec::#marker,
+                #ty,
+            >();
+        });
+    }
+
+    /// Reports a shape that is undefined behaviour: an error, or in warn mode
+    /// a use of a deprecated item spanned on `ty`, which stable Rust reports
+    /// as a warning without failing the build.
+    fn unsound(&mut self, errors: &mut Errors, ty: &Type, message: String) {
+        match self.unsound {
+            Unsound::Error => errors.on(
+                ty,
+                format!("{message} (`unsound = \"warn\"` on the attribute reports this as a warning instead, to fix one at a time)"),
+            ),
+            Unsound::Warn => {
+                let use_site = quote_spanned!(ty.span()=> UnsoundShape);
+                self.items.push(quote! {
+                    const _: () = {
+                        #[deprecated(note = #message)]
+                        struct UnsoundShape;
+                        let _ = #use_site;
+                    };
+                });
+            }
+        }
+    }
+}
+
+/// The spec enum a value carries, by value or through an out-pointer.
+fn enum_of(want: &WasmValue) -> Option<&str> {
+    match &want.kind {
+        ValueKind::Scalar(Scalar::Enum(name)) | ValueKind::OutSlot(Scalar::Enum(name)) => {
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
+/// `T` without the invisible groups and parentheses it may arrive in.
+fn bare(ty: &Type) -> &Type {
+    match ty {
+        Type::Paren(inner) => bare(&inner.elem),
+        Type::Group(inner) => bare(&inner.elem),
+        _ => ty,
+    }
+}
+
+/// Checks an SDK type standing where the ABI passes the enum `spec_enum`,
+/// by value or through an out-pointer. Returns false when `ty` is not an SDK
+/// type there (a primitive, or a pointer to one), so the plain wasm-type
+/// check applies instead.
+fn check_enum(
+    errors: &mut Errors,
+    out: &mut Emitted,
+    ty: &Type,
+    spec_enum: &str,
+    want: &WasmValue,
+    context: &Context<'_>,
+) -> bool {
+    let (name, version) = (context.name, context.version);
+    let fix = |declared: &str, enum_ty: &Type| {
+        format!(
+            "declare {declared} and convert with `{}::try_from` (from `#[derive(AbiEnum)]`), which hands an unknown value back as an error",
+            shown(enum_ty)
+        )
+    };
+    match &want.kind {
+        ValueKind::Scalar(_) => {
+            if rust_wasm_type(ty) != RustWasm::Unknown {
+                return false;
+            }
+            out.bound(ty, spec_enum);
+            let shown_ty = shown(ty);
+            let undefined = format!(
+                "undefined behaviour when the host sends a value `{shown_ty}` has no variant for (`{spec_enum}` in v{version} may carry others, and hosts send them)"
+            );
+            match context.position {
+                Position::Result if context.side == Side::Import => out.unsound(
+                    errors,
+                    ty,
+                    format!(
+                        "`{shown_ty}` returned by value from `{name}` is {undefined}; {}",
+                        fix("`-> u32`", ty)
+                    ),
+                ),
+                Position::Param(index) if context.side == Side::Export => out.unsound(
+                    errors,
+                    ty,
+                    format!(
+                        "`{shown_ty}` received by value as parameter {} of `{name}` is {undefined}; {}",
+                        index + 1,
+                        fix("it as `u32`", ty)
+                    ),
+                ),
+                // The plugin produces the value: any variant is a valid one.
+                _ => {}
+            }
+            true
+        }
+        ValueKind::OutSlot(_) => {
+            let Type::Ptr(pointer) = bare(ty) else {
+                return false;
+            };
+            if rust_wasm_type(&pointer.elem) != RustWasm::Unknown {
+                return false;
+            }
+            let pointee = shown(&pointer.elem);
+            out.unsound(
+                errors,
+                ty,
+                format!(
+                    "`{}` lets the host write any u32 into a `{pointee}` ({}, `{}`), which is undefined behaviour when the value has no variant in `{pointee}`; {}",
+                    shown(ty),
+                    context.what(),
+                    want.c_type,
+                    fix("it as `*mut u32`", &pointer.elem)
+                ),
+            );
+            true
+        }
+        _ => false,
     }
 }
 
