@@ -41,9 +41,15 @@
 //! prints the median ratio generated / floor, next to the ratio of
 //! criterion's means. The target is a ratio within 5% of the floor; it is
 //! reported, not asserted: timings are not tests.
+//!
+//! Last, where valgrind is installed, the bench runs itself once more under
+//! callgrind and prints the instructions per operation of each side (see
+//! [`count_instructions`]): those move by a few instructions between runs on
+//! a loaded machine, where the times above move by tens of percent.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode};
@@ -1574,11 +1580,161 @@ fn repeat(setup: &Setup, spec: &str) {
     }
 }
 
+/// Defines, per operation and side, two functions that run it a small and a
+/// large number of times. Each is its own symbol, so callgrind's inclusive
+/// count of it is that many operations plus the set-up they share, and the
+/// difference of the two over the difference in runs is one operation.
+macro_rules! counted {
+    ($($small:ident, $large:ident => $op:literal : $side:literal, $n1:literal, $n2:literal;)*) => {
+        $(
+            #[inline(never)]
+            fn $small(setup: &Setup) {
+                repeat(setup, concat!($op, ":", $side, ":", $n1));
+            }
+
+            #[inline(never)]
+            fn $large(setup: &Setup) {
+                repeat(setup, concat!($op, ":", $side, ":", $n2));
+            }
+        )*
+
+        /// Every counted operation: `op:side`, the two symbols and run counts.
+        const COUNTED: &[(&str, &str, &str, u32, u32)] = &[
+            $((concat!($op, ":", $side), stringify!($small), stringify!($large), $n1, $n2),)*
+        ];
+
+        /// Runs every counted function once (what callgrind watches).
+        fn run_counted(setup: &Setup) {
+            $($small(setup); $large(setup);)*
+        }
+    };
+}
+
+counted! {
+    count_lifecycle_generated_small, count_lifecycle_generated_large => "lifecycle":"generated", 100, 600;
+    count_lifecycle_floor_small, count_lifecycle_floor_large => "lifecycle":"floor", 100, 600;
+    count_lifecycle_limits_small, count_lifecycle_limits_large => "lifecycle":"limits", 100, 600;
+    count_instantiate_generated_small, count_instantiate_generated_large => "instantiate":"generated", 5, 25;
+    count_instantiate_pre_small, count_instantiate_pre_large => "instantiate":"pre", 5, 25;
+    count_instantiate_floor_small, count_instantiate_floor_large => "instantiate":"floor", 5, 25;
+    count_present_generated_small, count_present_generated_large => "present":"generated", 1000, 6000;
+    count_present_floor_small, count_present_floor_large => "present":"floor", 1000, 6000;
+    count_missing_generated_small, count_missing_generated_large => "missing":"generated", 1000, 6000;
+    count_missing_floor_small, count_missing_floor_large => "missing":"floor", 1000, 6000;
+    count_none_generated_small, count_none_generated_large => "none":"generated", 1000, 6000;
+    count_none_floor_small, count_none_floor_large => "none":"floor", 1000, 6000;
+}
+
+/// Instructions per operation, counted by running this bench once more
+/// under `valgrind --tool=callgrind` (with `HOST_BENCH_COUNT` set) and
+/// reading the inclusive counts of the [`counted!`] functions with
+/// `callgrind_annotate`. Instruction counts barely move with the machine's
+/// load, so they show a change of a few percent that wall time hides.
+fn count_instructions() -> Result<Vec<(&'static str, f64)>, String> {
+    let valgrind = Command::new("valgrind").arg("--version").output();
+    if !valgrind.is_ok_and(|o| o.status.success()) {
+        return Err(
+            "valgrind not found; install it (`apt-get install valgrind`) to count instructions"
+                .into(),
+        );
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::env::temp_dir().join(format!("host-bench-{}.callgrind", std::process::id()));
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "--quiet"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(&exe)
+        .env("HOST_BENCH_COUNT", "1")
+        .status()
+        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+    if !status.success() {
+        return Err(format!("valgrind --tool=callgrind failed: {status}"));
+    }
+    let annotated = Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--threshold=100"])
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("cannot run callgrind_annotate: {e}"))?;
+    let _ = std::fs::remove_file(&out);
+    let text = String::from_utf8_lossy(&annotated.stdout);
+    // Lines read `1,234,567 (12.34%)  ???:host::count_x_small [...]`.
+    let inclusive = |symbol: &str| -> Result<f64, String> {
+        text.lines()
+            .find(|line| {
+                line.split_whitespace()
+                    .any(|word| word.rsplit("::").next() == Some(symbol))
+            })
+            .and_then(|line| line.split_whitespace().next())
+            .and_then(|count| count.replace(',', "").parse::<f64>().ok())
+            .ok_or_else(|| format!("callgrind_annotate lists no `{symbol}`"))
+    };
+    COUNTED
+        .iter()
+        .map(|(name, small, large, n1, n2)| {
+            let per_op = (inclusive(large)? - inclusive(small)?) / f64::from(n2 - n1);
+            Ok((*name, per_op))
+        })
+        .collect()
+}
+
+/// Prints the instruction table: generated against floor per operation,
+/// and the other generated variants against the generated default.
+fn print_instructions(counts: &[(&str, f64)]) {
+    let of = |name: &str| counts.iter().find(|(n, _)| *n == name).map(|(_, c)| *c);
+    println!();
+    println!("instructions per operation (callgrind, this build): generated / floor");
+    println!(
+        "{:<32} {:>12} {:>12} {:>8}",
+        "operation", "generated", "floor", "ratio"
+    );
+    for (label, generated, floor) in [
+        (
+            "lifecycle (sdk-plugin request)",
+            "lifecycle:generated",
+            "lifecycle:floor",
+        ),
+        (
+            "lifecycle, limits applied",
+            "lifecycle:limits",
+            "lifecycle:floor",
+        ),
+        (
+            "instantiate + start",
+            "instantiate:generated",
+            "instantiate:floor",
+        ),
+        (
+            "instantiate + start, PluginPre",
+            "instantiate:pre",
+            "instantiate:floor",
+        ),
+        (
+            "host call, present key",
+            "present:generated",
+            "present:floor",
+        ),
+        (
+            "host call, missing key",
+            "missing:generated",
+            "missing:floor",
+        ),
+        ("callback, no host call", "none:generated", "none:floor"),
+    ] {
+        if let (Some(g), Some(f)) = (of(generated), of(floor)) {
+            println!("{label:<32} {g:>12.0} {f:>12.0} {:>8.3}", g / f);
+        }
+    }
+}
+
 fn main() {
     let since = SystemTime::now();
     let setup = Setup::new();
     if let Ok(spec) = std::env::var("HOST_BENCH_REPEAT") {
         repeat(&setup, &spec);
+        return;
+    }
+    if std::env::var_os("HOST_BENCH_COUNT").is_some() {
+        run_counted(&setup);
         return;
     }
     check_equivalent(&setup);
@@ -1591,4 +1747,8 @@ fn main() {
     bench_host_call(&mut c, &setup);
     c.final_summary();
     print_ratios(&setup, since);
+    match count_instructions() {
+        Ok(counts) => print_instructions(&counts),
+        Err(why) => println!("instruction counts skipped: {why}"),
+    }
 }
