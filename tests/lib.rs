@@ -662,8 +662,11 @@ fn run_published_build(package: &str, version: &str) -> PathBuf {
 }
 
 /// The unpacked sources of `package` `version` from crates.io, found by
-/// `cargo metadata` on a crate at `dir` that depends on exactly it.
-fn published_sources(package: &str, version: &str, dir: &Path) -> PathBuf {
+/// `cargo metadata` on a crate at `dir` that depends on exactly it (cargo
+/// downloads the package into its registry cache if it is not there yet).
+/// The directory is cargo's own copy: copy it before changing or building
+/// anything in it.
+pub fn published_sources(package: &str, version: &str, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join("src"))
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     write_file(
