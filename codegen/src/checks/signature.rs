@@ -145,6 +145,7 @@ fn describe_found(ty: &Type, found: RustWasm) -> String {
     match found {
         RustWasm::Value(w) if text == w.keyword() => format!("`{text}`"),
         RustWasm::Value(w) => format!("`{text}`, which is {w}"),
+        RustWasm::Unknown => format!("`{text}`"),
         _ => format!("`{text}`, which has no wasm value"),
     }
 }
@@ -206,6 +207,11 @@ pub(super) fn check(
         // With the wrong arity the pairing of parameters is a guess, so only
         // problems of the type itself are reported.
         let wanted = expected.params.get(index).filter(|_| arity_matches);
+        // Nor is an SDK type reported then: it may well be right where the
+        // pairing is known, so the arity error stands alone.
+        if wanted.is_none() && rust_wasm_type(ty) == RustWasm::Unknown {
+            continue;
+        }
         let context = Context {
             name: &name,
             version,
@@ -235,7 +241,7 @@ pub(super) fn check(
                         context.suggestion(want)
                     ),
                 ),
-                (RustWasm::Value(_), None) => errors.on(
+                (RustWasm::Value(_) | RustWasm::Unknown, None) => errors.on(
                     ty,
                     format!(
                         "`{name}` returns nothing in v{version}, found {}",
