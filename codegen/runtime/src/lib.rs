@@ -10,8 +10,9 @@
 //! - [`AbiEnum`], [`UnknownValue`], [`abi_enum!`]: how ABI enums cross the boundary.
 //! - [`mirror`]: what `#[derive(AbiEnum)]` records about an SDK's own enum,
 //!   so `#[hostcalls]` and `#[exports]` can check where it is passed.
-//! - `guest` (feature `guest`, `no_std` + `alloc`): the default allocator and
-//!   taking buffers the host returned.
+//! - `guest` (feature `guest`, `no_std` + `alloc`): the default allocator,
+//!   taking buffers the host returned, and what the typed host calls
+//!   (`abi::host`) share: encoding arguments, decoding results.
 //! - `host` (feature `host`, wasmtime): checked guest memory, the state the
 //!   access rules need, the shims' plumbing, instantiation and callback calls.
 //! - `guest!`, `host!`, `#[derive(AbiEnum)]`, `#[hostcalls]`, `#[exports]`

@@ -65,14 +65,27 @@ impl core::error::Error for MapError {}
 ///
 /// # Panics
 /// Only if a key, a value or the pair count exceeds `u32::MAX`, which the
-/// wire format cannot express.
+/// wire format cannot express ([`try_encode_map`] returns `None` instead).
 pub fn encode_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
-    let as_u32 = |n: usize| u32::try_from(n).expect("length exceeds the u32 the map format allows");
-    let mut out = Vec::with_capacity(encoded_map_size(pairs));
-    out.extend_from_slice(&as_u32(pairs.len()).to_le_bytes());
+    try_encode_map(pairs).expect("length exceeds the u32 the map format allows")
+}
+
+/// Like [`encode_map`], but `None` when a key, a value or the pair count
+/// exceeds `u32::MAX`, or the whole map `usize::MAX` bytes (which slices
+/// that repeat one large value can claim), instead of a panic.
+pub fn try_encode_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Option<Vec<u8>> {
+    let as_u32 = |n: usize| u32::try_from(n).ok();
+    let table = pairs.len().checked_mul(8)?.checked_add(4)?;
+    let size = pairs.iter().try_fold(table, |size, (k, v)| {
+        size.checked_add(k.as_ref().len())?
+            .checked_add(v.as_ref().len())?
+            .checked_add(2)
+    })?;
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(&as_u32(pairs.len())?.to_le_bytes());
     for (k, v) in pairs {
-        out.extend_from_slice(&as_u32(k.as_ref().len()).to_le_bytes());
-        out.extend_from_slice(&as_u32(v.as_ref().len()).to_le_bytes());
+        out.extend_from_slice(&as_u32(k.as_ref().len())?.to_le_bytes());
+        out.extend_from_slice(&as_u32(v.as_ref().len())?.to_le_bytes());
     }
     for (k, v) in pairs {
         out.extend_from_slice(k.as_ref());
@@ -80,7 +93,7 @@ pub fn encode_map<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> Vec<u8> {
         out.extend_from_slice(v.as_ref());
         out.push(0);
     }
-    out
+    Some(out)
 }
 
 /// The length of [`encode_map`]'s output for `pairs`, without encoding
@@ -190,6 +203,13 @@ mod tests {
         assert_eq!(decode_map(&bytes).unwrap(), pairs.to_vec());
         assert_eq!(encoded_map_size(pairs), bytes.len());
         assert_eq!(encoded_map_size::<&[u8], &[u8]>(&[]), 4);
+    }
+
+    #[test]
+    fn try_encode_map_is_encode_map_where_both_succeed() {
+        let pairs = [("key", "value"), ("", "")];
+        assert_eq!(try_encode_map(&pairs), Some(encode_map(&pairs)));
+        assert_eq!(try_encode_map::<&str, &str>(&[]), Some(vec![0, 0, 0, 0]));
     }
 
     #[test]
