@@ -177,6 +177,36 @@ fn shim_answers_success_the_bodys_status_or_a_trap() {
 }
 
 #[test]
+fn a_test_host_answers_any_status_instead_of_running_the_function() {
+    let linker = linker_with(|call, [what, ..]| {
+        call.data().seen.push(format!("ran {what}"));
+        Ok(())
+    });
+    let mut guest = Guest::new(MEMORY, &linker);
+    guest.store.data_mut().plugin.trace_host_calls(true);
+    guest.store.data_mut().plugin.answer_instead("f", Some(99));
+    assert_eq!(guest.status([1, 0, 0, 0]), 99);
+    assert!(guest.seen().is_empty(), "the body did not run");
+    guest
+        .store
+        .data_mut()
+        .plugin
+        .answer_instead("other", Some(6));
+    guest.store.data_mut().plugin.answer_instead("f", None);
+    assert_eq!(guest.status([2, 0, 0, 0]), 0);
+    assert_eq!(guest.seen(), ["ran 2"]);
+    let statuses: Vec<_> = guest
+        .store
+        .data_mut()
+        .plugin
+        .take_host_calls()
+        .iter()
+        .map(|call| (call.function, call.status))
+        .collect();
+    assert_eq!(statuses, [("f", Some(99)), ("f", Some(0))]);
+}
+
+#[test]
 fn a_plugin_without_a_memory_export_gets_the_memory_fault_status() {
     let linker = linker_with(|call, [what, ..]| match what {
         0 => call.memory().map(|_| ()),

@@ -76,6 +76,13 @@ pub fn shim<T: HasPluginState + 'static>(
         caller,
         memory: None,
     };
+    if T::TRACES_HOST_CALLS {
+        let state = call.caller.data_mut().plugin_state();
+        if let Some(status) = state.answer_for(function) {
+            state.traced(function, Some(status));
+            return Ok(status);
+        }
+    }
     let answer = match body(&mut call) {
         Ok(()) => Ok(statuses.success),
         Err(Answer::Status(status)) => Ok(status),

@@ -349,6 +349,9 @@ pub struct PluginState {
     allocator: Option<(u64, wasmtime::TypedFunc<u32, u32>)>,
     /// The host calls made while tracing is on.
     trace: Option<Vec<TracedCall>>,
+    /// Host functions answered with a fixed status instead of running
+    /// ([`PluginState::answer_instead`]).
+    answers: Vec<(&'static str, u32)>,
     /// What the host allows the plugins (see [`Limits::apply`]).
     pub(crate) limits: Limits,
     /// `limits`' deadline in epoch ticks, worked out once rather than at
@@ -379,6 +382,7 @@ impl Default for PluginState {
             current: None,
             allocator: None,
             trace: None,
+            answers: Vec::new(),
             limits: Limits::NONE,
             deadline_ticks: None,
         }
@@ -398,6 +402,7 @@ impl Clone for PluginState {
             current: None,
             allocator: None,
             trace: self.trace.clone(),
+            answers: self.answers.clone(),
             limits: self.limits,
             deadline_ticks: self.deadline_ticks,
         }
@@ -457,6 +462,30 @@ impl PluginState {
     /// called, oldest first (empty when tracing is off).
     pub fn take_host_calls(&mut self) -> Vec<TracedCall> {
         self.trace.as_mut().map(core::mem::take).unwrap_or_default()
+    }
+
+    /// Makes later calls of host function `function` (e.g. `proxy_get_metric`)
+    /// answer `status` without running, or run again with `None`: no
+    /// argument is read, no `Host` method called, nothing written back.
+    /// What a test host needs to show a plugin statuses a `Host` cannot
+    /// return (its methods answer a `Status`), such as values no version
+    /// defines. Only store data whose [`HasPluginState::TRACES_HOST_CALLS`]
+    /// is `true` (a test host) is answered so, and such calls are traced with
+    /// the status they got.
+    pub fn answer_instead(&mut self, function: &'static str, status: Option<u32>) {
+        self.answers.retain(|(name, _)| *name != function);
+        if let Some(status) = status {
+            self.answers.push((function, status));
+        }
+    }
+
+    /// The status [`PluginState::answer_instead`] set for `function`.
+    #[inline]
+    pub(crate) fn answer_for(&self, function: &str) -> Option<u32> {
+        self.answers
+            .iter()
+            .find(|(name, _)| *name == function)
+            .map(|(_, status)| *status)
     }
 
     /// Records a host call if tracing is on.
