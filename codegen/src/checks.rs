@@ -156,23 +156,45 @@ pub(crate) enum Unsound {
 struct Args {
     version: &'static AbiVersion,
     unsound: Unsound,
+    /// Where the expansion finds the runtime crate's `mirror` module.
+    runtime: syn::Path,
 }
 
-/// Parses `version = "0.2.1"` and the optional `unsound = "warn"`.
+/// The runtime crate's path from a `runtime_path = "::my_sdk::rt"` literal
+/// (for an SDK that re-exports the crate), or `::proxy_wasm_abi`.
+fn runtime_path(literal: Option<&LitStr>, errors: &mut Errors) -> syn::Path {
+    let default = || syn::parse_quote!(::proxy_wasm_abi);
+    let Some(literal) = literal else {
+        return default();
+    };
+    literal.parse::<syn::Path>().unwrap_or_else(|e| {
+        errors.on(
+            literal,
+            format!("`runtime_path` must be a Rust path such as `::my_sdk::abi_runtime`: {e}"),
+        );
+        default()
+    })
+}
+
+/// Parses `version = "0.2.1"` and the optional `unsound = "warn"` and
+/// `runtime_path = "..."`.
 fn parse_args(attr: TokenStream) -> syn::Result<Args> {
     let mut errors = Errors::default();
     let mut version: Option<LitStr> = None;
     let mut unsound: Option<LitStr> = None;
+    let mut runtime: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
         let slot = if meta.path.is_ident("version") {
             &mut version
         } else if meta.path.is_ident("unsound") {
             &mut unsound
+        } else if meta.path.is_ident("runtime_path") {
+            &mut runtime
         } else {
             errors.on(
                 &meta.path,
                 format!(
-                    "unknown key `{}`; the keys are `version`, e.g. `version = \"0.2.1\"`, and `unsound = \"warn\"`",
+                    "unknown key `{}`; the keys are `version`, e.g. `version = \"0.2.1\"`, `unsound = \"warn\"` and `runtime_path`",
                     meta.path.to_token_stream()
                 ),
             );
@@ -201,6 +223,7 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
             Unsound::Error
         }
     };
+    let runtime = runtime_path(runtime.as_ref(), &mut errors);
     let resolved = match &version {
         Some(literal) => resolve_version(literal).map_err(|e| errors.add(e)).ok(),
         None => {
@@ -215,7 +238,11 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
     // No errors means the version was given and resolved.
     let version =
         resolved.ok_or_else(|| syn::Error::new(Span::call_site(), "missing `version`"))?;
-    Ok(Args { version, unsound })
+    Ok(Args {
+        version,
+        unsound,
+        runtime,
+    })
 }
 
 /// Consumes the value of a key the caller does not know, so parsing goes on

@@ -46,7 +46,9 @@ pub fn host(input: TokenStream) -> TokenStream {
 /// It also implements the runtime's `proxy_wasm_abi::mirror::Mirrors` for the
 /// spec enum (and `ReprU32` when the enum is `#[repr(u32)]`), which is how
 /// `#[hostcalls]` and `#[exports]` check the enum where they meet it: the
-/// expansion names the `proxy_wasm_abi` crate, so depend on it.
+/// expansion names the `proxy_wasm_abi` crate, so depend on it (an SDK that
+/// re-exports it says where with `runtime_path = "::my_sdk::rt"`, here and
+/// on the attributes).
 #[proc_macro_derive(AbiEnum, attributes(abi))]
 pub fn derive_abi_enum(input: TokenStream) -> TokenStream {
     proxy_wasm_abi_codegen::checks::abi_enum(input.into())

@@ -22,8 +22,9 @@ pub fn abi_enum(input: TokenStream) -> syn::Result<TokenStream> {
         Data::Union(u) => return Err(not_an_enum(&u.union_token)),
     };
     let mut errors = Errors::default();
-    let mut partial = false;
-    let target = enum_target(&input.attrs, &input.ident, &mut partial, &mut errors);
+    let mut options = EnumOptions::default();
+    let target = enum_target(&input.attrs, &input.ident, &mut options, &mut errors);
+    let runtime = super::runtime_path(options.runtime.as_ref(), &mut errors);
 
     // The shape of each variant is checked whether or not the spec enum was
     // found, so a user sees those problems in the same build.
@@ -58,7 +59,7 @@ pub fn abi_enum(input: TokenStream) -> syn::Result<TokenStream> {
             &variants,
             version,
             spec_enum,
-            partial,
+            options.partial,
             &mut errors,
         );
     }
@@ -71,7 +72,7 @@ pub fn abi_enum(input: TokenStream) -> syn::Result<TokenStream> {
         .iter()
         .filter_map(|v| Some((v.ident, v.discriminant?.0)))
         .collect();
-    Ok(conversions(&input, spec_enum, &mapped))
+    Ok(conversions(&input, spec_enum, &mapped, &runtime))
 }
 
 fn not_an_enum(keyword: &dyn ToTokens) -> syn::Error {
@@ -93,12 +94,21 @@ struct RustVariant<'a> {
     written: bool,
 }
 
+/// The optional keys of the enum's `#[abi(...)]`.
+#[derive(Default)]
+struct EnumOptions {
+    /// `partial`: some spec variants may be missing.
+    partial: bool,
+    /// `runtime_path = "::my_sdk::rt"`: where the runtime crate is.
+    runtime: Option<LitStr>,
+}
+
 /// Reads `#[abi(enum = "...", version = "...")]` and resolves both against
 /// the description.
 fn enum_target(
     attrs: &[Attribute],
     ident: &Ident,
-    partial: &mut bool,
+    options: &mut EnumOptions,
     errors: &mut Errors,
 ) -> Option<(&'static AbiVersion, &'static Enum)> {
     let mut enum_name: Option<LitStr> = None;
@@ -108,21 +118,23 @@ fn enum_target(
         last_attr = Some(attr);
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("partial") {
-                if *partial {
+                if options.partial {
                     errors.on(&meta.path, "duplicate key `partial`");
                 }
-                *partial = true;
+                options.partial = true;
                 return Ok(());
             }
             let slot = if meta.path.is_ident("enum") {
                 &mut enum_name
             } else if meta.path.is_ident("version") {
                 &mut version
+            } else if meta.path.is_ident("runtime_path") {
+                &mut options.runtime
             } else {
                 errors.on(
                     &meta.path,
                     format!(
-                        "unknown key `{}` in `#[abi(...)]`; on an enum the keys are `enum`, `version` and `partial`",
+                        "unknown key `{}` in `#[abi(...)]`; on an enum the keys are `enum`, `version`, `partial` and `runtime_path`",
                         meta.path.to_token_stream()
                     ),
                 );
@@ -498,7 +510,12 @@ fn is_repr_u32(attrs: &[Attribute]) -> bool {
 /// The generated conversions, `ABI_NAME`, and the marks the runtime's
 /// `mirror` module defines: `Mirrors<spec::name>` and, for a `#[repr(u32)]`
 /// enum, `ReprU32`, which `#[hostcalls]` and `#[exports]` bound on.
-fn conversions(input: &DeriveInput, spec_enum: &Enum, mapped: &[(&Ident, u32)]) -> TokenStream {
+fn conversions(
+    input: &DeriveInput,
+    spec_enum: &Enum,
+    mapped: &[(&Ident, u32)],
+    rt: &syn::Path,
+) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let idents: Vec<&Ident> = mapped.iter().map(|(i, _)| *i).collect();
@@ -506,7 +523,6 @@ fn conversions(input: &DeriveInput, spec_enum: &Enum, mapped: &[(&Ident, u32)]) 
     let abi_name = &spec_enum.name;
     let marker = syn::Ident::new(abi_name, proc_macro2::Span::call_site());
     let doc = format!("The Proxy-Wasm enum this type mirrors: `{abi_name}`.");
-    let rt = quote!(::proxy_wasm_abi);
     let repr = is_repr_u32(&input.attrs).then(|| {
         quote! {
             // SAFETY: a fieldless enum (checked above) declared `#[repr(u32)]`.

@@ -42,7 +42,7 @@ pub fn exports(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream>
         return errors.finish().map(|()| TokenStream::new());
     };
     let version = args.version;
-    let mut emitted = Emitted::new(args.unsound);
+    let mut emitted = Emitted::new(args.unsound, args.runtime);
 
     let mut wrappers = Vec::new();
     for item in &block.items {

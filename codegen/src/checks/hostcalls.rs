@@ -42,7 +42,7 @@ pub fn hostcalls(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
         return errors.finish().map(|()| TokenStream::new());
     };
     let version = args.version;
-    let mut emitted = Emitted::new(args.unsound);
+    let mut emitted = Emitted::new(args.unsound, args.runtime);
     let module = import_module(&block.attrs);
     let module_name = module
         .as_ref()

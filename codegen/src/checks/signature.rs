@@ -399,13 +399,15 @@ fn check_type(
 /// per unsound shape.
 pub(super) struct Emitted {
     unsound: Unsound,
+    runtime: syn::Path,
     items: Vec<TokenStream>,
 }
 
 impl Emitted {
-    pub(super) fn new(unsound: Unsound) -> Self {
+    pub(super) fn new(unsound: Unsound, runtime: syn::Path) -> Self {
         Emitted {
             unsound,
+            runtime,
             items: Vec::new(),
         }
     }
@@ -419,11 +421,9 @@ impl Emitted {
     /// what `#[derive(AbiEnum)]` implemented, with the error on `ty`.
     fn bound(&mut self, ty: &Type, spec_enum: &str) {
         let marker = syn::Ident::new(spec_enum, ty.span());
+        let rt = &self.runtime;
         self.items.push(quote_spanned! {ty.span()=>
-            const _: () = ::proxy_wasm_abi::mirror::passed_as::<
-                ::proxy_wasm_abi::mirror::spec::#marker,
-                #ty,
-            >();
+            const _: () = #rt::mirror::passed_as::<#rt::mirror::spec::#marker, #ty>();
         });
     }
 
