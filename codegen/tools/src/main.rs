@@ -8,6 +8,9 @@ use proxy_wasm_abi_codegen::{REGENERATE_COMMAND, diff, files, json, markdown};
 use proxy_wasm_abi_spec::{Description, DescriptionSource, VersionError};
 use proxy_wasm_abi_tools::lint;
 
+#[cfg(feature = "run")]
+mod conformance_cli;
+
 /// Like `println!`, but a closed stdout (`| head`) ends output quietly
 /// instead of panicking.
 macro_rules! say {
@@ -85,6 +88,11 @@ enum Command {
     /// invalid value, rejects its configuration), 2 when it cannot be loaded.
     #[cfg(feature = "run")]
     Run(Box<RunArgs>),
+    /// The conformance kit for hosts: write it, run it on the reference
+    /// host, score a host's log.
+    #[cfg(feature = "run")]
+    #[command(subcommand)]
+    Conformance(conformance_cli::ConformanceCommand),
 }
 
 #[cfg(feature = "run")]
@@ -429,6 +437,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Command::Run(args) = cli.command {
         return run_plugin(*args);
     }
+    #[cfg(feature = "run")]
+    if let Command::Conformance(command) = cli.command {
+        return conformance_cli::run(command).map_err(Failure);
+    }
     let Description { abi, name: source } = load(cli.spec.as_deref())?;
     match cli.command {
         Command::Generate { out } => {
@@ -526,6 +538,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         #[cfg(feature = "run")]
         Command::Run(_) => unreachable!("handled before the description is loaded"),
+        #[cfg(feature = "run")]
+        Command::Conformance(_) => unreachable!("handled before the description is loaded"),
         Command::Summary => {
             say!("version  host functions  callbacks  enums  enum values");
             for version in &abi.versions {

@@ -933,10 +933,32 @@ pub fn run_scheduled(
     inputs: &[Input],
     schedule: Schedule,
 ) -> Result<Vec<Report>, RunError> {
+    run_adjusted(wasm, inputs, schedule, |_| {})
+}
+
+/// [`run`] with `adjust` applied to the reference host before the plugin
+/// starts: to change its capacity, or to break it on purpose
+/// (`host.plugin.enforce_access_rules(false)`).
+pub fn run_with(
+    wasm: &[u8],
+    input: &Input,
+    adjust: impl FnOnce(&mut ReferenceHost),
+) -> Result<Report, RunError> {
+    let inputs = std::slice::from_ref(input);
+    let mut reports = run_adjusted(wasm, inputs, Schedule::OneAfterAnother, adjust)?;
+    Ok(reports.remove(0))
+}
+
+fn run_adjusted(
+    wasm: &[u8],
+    inputs: &[Input],
+    schedule: Schedule,
+    adjust: impl FnOnce(&mut ReferenceHost),
+) -> Result<Vec<Report>, RunError> {
     let Some(setup) = inputs.first() else {
         return Ok(Vec::new());
     };
-    let host = ReferenceHost {
+    let mut host = ReferenceHost {
         vm_configuration: setup.vm_configuration.clone(),
         plugin_configuration: setup.plugin_configuration.clone(),
         log_level: setup.log_level.unwrap_or(bindings::LogLevel::Trace),
@@ -950,6 +972,7 @@ pub fn run_scheduled(
         now_ns: setup.clock_ns.unwrap_or(ReferenceHost::default().now_ns),
         ..ReferenceHost::default()
     };
+    adjust(&mut host);
     let mut s = Session::with_limits(wasm, host, setup.limits)?;
     s.answers = Answers::of(setup);
     s.on_failure = setup.on_failure;

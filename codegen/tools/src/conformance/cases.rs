@@ -1,0 +1,669 @@
+//! The conformance cases of one ABI version, derived from the description.
+//!
+//! Nothing here knows a host function by name. Each case takes one host
+//! function with arguments that are all valid but one, and expects the
+//! status the description gives for that one:
+//!
+//! - every address a plugin passes (an input, a buffer, an output slot, the
+//!   slots of host-allocated data, a raw pointer) out of bounds, and, where
+//!   it has an extent, wrapping past 2^32; every length reaching past the
+//!   end; every iovec entry out of bounds: the result enum's
+//!   `@role(memory_fault)` status;
+//! - every enum parameter with values its enum lacks (the first gap and
+//!   `u32::MAX`): the parameter's `@on_invalid` status, else the result
+//!   enum's `@role(bad_argument)`;
+//! - every `string` parameter not UTF-8, every `map` parameter malformed in
+//!   each way the serialized-map format forbids: `@role(bad_argument)`;
+//! - every map or buffer selector value, and every host function the access
+//!   rules restrict as a whole, called from a callback of the standard
+//!   lifecycle where no grant can hold: the function's `@forbidden` status.
+//!
+//! A case runs in a callback where the same call with all-valid arguments
+//! is permitted (its *home*), so only the argument under test can make it
+//! fail. Whether an expectation is the specification's text or this
+//! project's reading comes from the description too ([`provenance`]).
+
+use proxy_wasm_abi_spec::ir::{
+    AbiVersion, AccessLevel, AccessRule, Function, Note, NoteKind, Place, StatusRole, Type, Variant,
+};
+use proxy_wasm_abi_spec::lower::{ParamClass, Scalar, Shape, ValueKind, lower_param_typed};
+use serde::{Deserialize, Serialize};
+
+/// Where an expected answer comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provenance {
+    /// The specification's text lists this status for this condition.
+    Spec,
+    /// The specification is silent; the description's
+    /// `@note(clarification)` gives this answer.
+    Clarification,
+    /// The specification's text says otherwise and the description's
+    /// `@note(erratum)` corrects it.
+    Erratum,
+}
+
+impl Provenance {
+    /// `spec`, `clarification` or `erratum`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Provenance::Spec => "spec",
+            Provenance::Clarification => "clarification",
+            Provenance::Erratum => "erratum",
+        }
+    }
+}
+
+/// What a case provokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An address whose extent ends past the memory.
+    OutOfBounds,
+    /// An address plus its extent wraps past 2^32.
+    Wrapping,
+    /// A valid address with a length reaching past the memory.
+    LengthOutOfBounds,
+    /// An iovec table in bounds with an entry out of bounds.
+    EntryOutOfBounds,
+    /// A value the parameter's enum lacks.
+    UnknownEnum,
+    /// A `string` argument that is not UTF-8.
+    NonUtf8,
+    /// A `map` argument that is not a valid serialized map.
+    MalformedMap,
+    /// A call from a callback where the access rules grant it nowhere.
+    Forbidden,
+}
+
+impl Kind {
+    /// Every kind, in report order.
+    pub const ALL: [Kind; 8] = [
+        Kind::OutOfBounds,
+        Kind::Wrapping,
+        Kind::LengthOutOfBounds,
+        Kind::EntryOutOfBounds,
+        Kind::UnknownEnum,
+        Kind::NonUtf8,
+        Kind::MalformedMap,
+        Kind::Forbidden,
+    ];
+
+    /// The keyword used in ids, manifests and reports.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Kind::OutOfBounds => "out_of_bounds",
+            Kind::Wrapping => "wrapping",
+            Kind::LengthOutOfBounds => "length_out_of_bounds",
+            Kind::EntryOutOfBounds => "entry_out_of_bounds",
+            Kind::UnknownEnum => "unknown_enum",
+            Kind::NonUtf8 => "non_utf8",
+            Kind::MalformedMap => "malformed_map",
+            Kind::Forbidden => "forbidden",
+        }
+    }
+
+    /// The probe plugin that runs cases of this kind: a host that traps on
+    /// one kind loses only that probe's later cases.
+    pub fn probe(self) -> &'static str {
+        match self {
+            Kind::OutOfBounds
+            | Kind::Wrapping
+            | Kind::LengthOutOfBounds
+            | Kind::EntryOutOfBounds => "memory",
+            Kind::UnknownEnum | Kind::NonUtf8 | Kind::MalformedMap => "arguments",
+            Kind::Forbidden => "access",
+        }
+    }
+}
+
+/// A piece of data the probe holds in its memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Data {
+    /// Valid UTF-8 text.
+    Text,
+    /// Valid bytes.
+    Bytes,
+    /// A valid serialized map (an HTTP call's headers).
+    Map,
+    /// A valid property path.
+    Path,
+    /// A valid iovec table of one entry, over [`Data::Bytes`].
+    Iovecs,
+    /// Bytes that are not UTF-8.
+    NonUtf8,
+    /// An iovec table of one entry whose buffer lies past the memory.
+    IovecsBadEntry,
+    /// A malformed serialized map, one of [`MALFORMED_MAPS`].
+    MalformedMap(usize),
+}
+
+/// One wasm argument of a case's call, before the probe lays out its
+/// memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    /// A number, as itself.
+    Value(u64),
+    /// The address of a piece of data.
+    DataAt(Data),
+    /// The length of a piece of data (for iovecs, its entry count).
+    DataLen(Data),
+    /// The address of output slot `n` (8 bytes each).
+    Slot(u32),
+    /// The address of the probe's scratch area (for buffers the host fills
+    /// and raw pointers).
+    Scratch,
+    /// The memory size plus this offset.
+    End(i64),
+}
+
+/// The length of a buffer argument (`random_get`).
+pub const BUFFER_LEN: u32 = 16;
+/// An address near the top of the 32-bit space: with a length of
+/// [`WRAP_LEN`] it wraps past 2^32.
+pub const WRAP_AT: u32 = 0xffff_ff00;
+/// See [`WRAP_AT`]; small enough to stay under every argument limit.
+pub const WRAP_LEN: u32 = 0x200;
+
+/// Serialized maps the format forbids: each name, and its bytes.
+pub const MALFORMED_MAPS: [(&str, &[u8]); 5] = [
+    // Not empty, yet shorter than the count.
+    ("truncated_count", &[1, 0]),
+    // A count of 2 with room for one pair's sizes.
+    (
+        "count_past_end",
+        &[2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, b'a', 0, b'b', 0],
+    ),
+    // One pair whose key length reaches past the data.
+    (
+        "size_past_end",
+        &[1, 0, 0, 0, 100, 0, 0, 0, 1, 0, 0, 0, b'a', 0, b'b', 0],
+    ),
+    // One pair whose key is not followed by its NUL.
+    (
+        "missing_nul",
+        &[1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, b'a', b'x', b'b', 0],
+    ),
+    // One good pair followed by bytes that belong to nothing.
+    (
+        "trailing_bytes",
+        &[1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, b'a', 0, b'b', 0, 7, 7],
+    ),
+];
+
+/// The answer a case expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expected {
+    /// The status or errno value.
+    pub value: u32,
+    /// Its name, e.g. `INVALID_MEMORY_ACCESS`.
+    pub name: String,
+    /// Its enum, e.g. `proxy_status_t`.
+    pub r#enum: String,
+}
+
+/// One conformance case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    /// Stable id: `function/what/kind`, e.g.
+    /// `proxy_get_header_map_value/key_data/out_of_bounds`.
+    pub id: String,
+    /// The host function, qualified outside `env`
+    /// (`wasi_snapshot_preview1.fd_write`).
+    pub function: String,
+    /// What the case provokes.
+    pub kind: Kind,
+    /// The callback the probe makes the call from.
+    pub callback: String,
+    /// The answer the description gives.
+    pub expected: Expected,
+    /// Whether that answer is the specification's text.
+    pub provenance: Provenance,
+    /// The description's words for it: the status's condition, or the note.
+    pub basis: String,
+    /// The call's wasm arguments, as the probe lays them out.
+    #[serde(skip)]
+    pub args: Vec<Arg>,
+}
+
+/// The callbacks of the standard lifecycle that cases run in, in the
+/// order a case's home is chosen: the request first, where most calls are
+/// permitted.
+pub const HOMES: [&str; 9] = [
+    "proxy_on_request_headers",
+    "proxy_on_request_body",
+    "proxy_on_response_headers",
+    "proxy_on_response_body",
+    "proxy_on_vm_start",
+    "proxy_on_configure",
+    "proxy_on_http_call_response",
+    "proxy_on_log",
+    "proxy_on_done",
+];
+
+/// The callback `Before(X)` grants hold in for sure: the first stream
+/// callback of the lifecycle.
+const FIRST_STREAM_CALLBACK: &str = "proxy_on_request_headers";
+
+/// Whether `note` names `status` as its answer where the specification
+/// gives none ("lists no status", "names no status", "lists only").
+fn disclaims(note: &Note, status: &str) -> bool {
+    let names = note
+        .text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == status);
+    names && (note.text.contains("no status") || note.text.contains("lists only"))
+}
+
+/// Where the description's answer `status` of `f` comes from, with the
+/// words that say so. `extra` are further notes that bear on the case
+/// (the status value's own, the access rules').
+pub fn provenance(f: &Function, status: &Variant, extra: &[&Note]) -> (Provenance, String) {
+    let notes = f.meta.notes.iter().chain(extra.iter().copied());
+    let outcome = f
+        .outcomes
+        .iter()
+        .find(|o| o.value.name() == status.name.as_str());
+    for note in notes.filter(|n| disclaims(n, &status.name)) {
+        match note.kind {
+            NoteKind::Erratum => return (Provenance::Erratum, note.text.clone()),
+            NoteKind::Clarification => return (Provenance::Clarification, note.text.clone()),
+            NoteKind::Implementation => {}
+        }
+    }
+    match outcome {
+        Some(o) => (Provenance::Spec, o.text.clone()),
+        None => (
+            Provenance::Clarification,
+            format!(
+                "the description does not list {} for {}",
+                status.name, f.name
+            ),
+        ),
+    }
+}
+
+/// The result enum's value with `role`, if the function returns an enum
+/// that has one.
+fn with_role<'a>(abi: &'a AbiVersion, f: &Function, role: StatusRole) -> Option<&'a Variant> {
+    let Type::Enum(e) = &f.result.as_ref()?.ty else {
+        return None;
+    };
+    abi.enum_def(e)?.with_role(role)
+}
+
+fn expected(abi: &AbiVersion, v: &Variant) -> Expected {
+    let owner = abi
+        .enums
+        .iter()
+        .find(|e| e.variants.iter().any(|x| std::ptr::eq(x, v)))
+        .map_or_else(String::new, |e| e.name.clone());
+    Expected {
+        value: v.value,
+        name: v.name.clone(),
+        r#enum: owner,
+    }
+}
+
+/// Whether a grant for `level` holds while `callback` runs in the
+/// standard lifecycle, where the probe never pauses a stream: `surely`,
+/// only an `in` place without condition, or a `before` place in the first
+/// stream callback; otherwise a `before` place or a `when` condition
+/// counts as "may hold" (the case generator only asserts what is certain).
+fn holds(rule: Option<&AccessRule>, level: AccessLevel, callback: &str, surely: bool) -> bool {
+    let Some(rule) = rule else { return false };
+    rule.grants
+        .iter()
+        .filter(|g| g.level.grants(level))
+        .any(|g| {
+            g.places.iter().any(|p| match p {
+                Place::In(c) => c == callback && (!surely || g.when.is_none()),
+                Place::Paused(_) => false,
+                Place::Before(x) => !surely || (callback == FIRST_STREAM_CALLBACK && x != callback),
+            })
+        })
+}
+
+fn could_hold(rule: Option<&AccessRule>, level: AccessLevel, callback: &str) -> bool {
+    holds(rule, level, callback, false)
+}
+
+fn surely_holds(rule: Option<&AccessRule>, level: AccessLevel, callback: &str) -> bool {
+    holds(rule, level, callback, true)
+}
+
+/// The access restrictions on `f`: per selector parameter (its index) its
+/// enum and level, and the function's own rule.
+struct Restrictions<'a> {
+    selectors: Vec<(usize, &'a str, AccessLevel)>,
+    own: Option<&'a AccessRule>,
+}
+
+fn restrictions<'a>(abi: &'a AbiVersion, f: &'a Function) -> Restrictions<'a> {
+    let selectors = f
+        .params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match (&p.ty, p.access) {
+            (Type::Enum(e), Some(level)) => Some((i, e.name(), level)),
+            _ => None,
+        })
+        .collect();
+    Restrictions {
+        selectors,
+        own: abi.function_rule(&f.name),
+    }
+}
+
+/// The callback to run `f`'s cases in, and the selector values that make
+/// the call permitted there (by parameter index); `None` if the standard
+/// lifecycle has no such callback.
+fn home(abi: &AbiVersion, f: &Function) -> Option<(&'static str, Vec<(usize, u32)>)> {
+    let r = restrictions(abi, f);
+    'callbacks: for callback in HOMES {
+        if abi.callbacks().all(|c| c.name != callback) {
+            continue;
+        }
+        if r.own.is_some() && !surely_holds(r.own, AccessLevel::Call, callback) {
+            continue;
+        }
+        let mut chosen = Vec::new();
+        for (i, e, level) in &r.selectors {
+            let en = abi.enum_named(e)?;
+            let value = en
+                .variants
+                .iter()
+                .find(|v| surely_holds(abi.variant_rule(e, &v.name), *level, callback));
+            match value {
+                Some(v) => chosen.push((*i, v.value)),
+                None => continue 'callbacks,
+            }
+        }
+        return Some((callback, chosen));
+    }
+    None
+}
+
+/// A valid value of each scalar kind, for the arguments not under test.
+fn valid_scalar(abi: &AbiVersion, s: &Scalar) -> u64 {
+    match s {
+        Scalar::U32 => 200,
+        Scalar::Usize => 8,
+        Scalar::U64 | Scalar::I64 => 1,
+        Scalar::Bool | Scalar::Context => 0,
+        Scalar::Enum(e) => abi
+            .enum_named(e)
+            .and_then(|en| en.variants.first())
+            .map_or(0, |v| u64::from(v.value)),
+    }
+}
+
+/// The valid data for an input of `shape`.
+fn valid_data(shape: Shape) -> Data {
+    match shape {
+        Shape::Bytes => Data::Bytes,
+        Shape::String => Data::Text,
+        Shape::Map => Data::Map,
+        Shape::Path => Data::Path,
+        Shape::Iovecs => Data::Iovecs,
+    }
+}
+
+/// `f` called with valid arguments everywhere (selectors as `selected`),
+/// and per semantic parameter the index of its first wasm argument.
+pub fn valid_call(
+    abi: &AbiVersion,
+    f: &Function,
+    selected: &[(usize, u32)],
+) -> (Vec<Arg>, Vec<usize>) {
+    let mut args = Vec::new();
+    let mut at = Vec::new();
+    let mut slot = 0;
+    let mut next_slot = || {
+        slot += 1;
+        Arg::Slot(slot - 1)
+    };
+    for (i, p) in f.params.iter().enumerate() {
+        at.push(args.len());
+        match lower_param_typed(p).class {
+            ParamClass::Scalar(s) => {
+                let chosen = selected.iter().find(|(j, _)| *j == i).map(|(_, v)| *v);
+                args.push(Arg::Value(
+                    chosen.map_or_else(|| valid_scalar(abi, &s), u64::from),
+                ));
+            }
+            ParamClass::RawPointer { .. } => args.push(Arg::Scratch),
+            ParamClass::Input(shape) => {
+                let d = valid_data(shape);
+                args.extend([Arg::DataAt(d), Arg::DataLen(d)]);
+            }
+            ParamClass::Buffer => args.extend([Arg::Scratch, Arg::Value(BUFFER_LEN.into())]),
+            ParamClass::Out(_) => args.push(next_slot()),
+            ParamClass::HostAllocated(_) => {
+                let (a, b) = (next_slot(), next_slot());
+                args.extend([a, b]);
+            }
+        }
+    }
+    (args, at)
+}
+
+/// Every case of `abi`, in description order of the functions.
+pub fn cases(abi: &AbiVersion) -> Vec<Case> {
+    let mut out = Vec::new();
+    for f in abi.host_functions().filter(|f| !f.is_marker) {
+        let Some((callback, selected)) = home(abi, f) else {
+            continue;
+        };
+        let (valid, at) = valid_call(abi, f, &selected);
+        let push = |out: &mut Vec<Case>,
+                    id: String,
+                    kind: Kind,
+                    status: &Variant,
+                    extra: &[&Note],
+                    args: Vec<Arg>| {
+            let (provenance, basis) = provenance(f, status, extra);
+            out.push(Case {
+                id: format!("{}/{id}", f.name),
+                function: f.qualified_name(),
+                kind,
+                callback: callback.to_string(),
+                expected: expected(abi, status),
+                provenance,
+                basis,
+                args,
+            });
+        };
+        let with = |changes: &[(usize, Arg)]| {
+            let mut args = valid.clone();
+            for (i, a) in changes {
+                args[*i] = *a;
+            }
+            args
+        };
+        let fault = with_role(abi, f, StatusRole::MemoryFault);
+        let bad = with_role(abi, f, StatusRole::BadArgument);
+        for (i, p) in f.params.iter().enumerate() {
+            let lowered = lower_param_typed(p);
+            let first = at[i];
+            let names: Vec<&str> = lowered.values.iter().map(|v| v.name.as_str()).collect();
+            if let Some(fault) = fault {
+                for (k, value) in lowered.values.iter().enumerate() {
+                    let n = first + k;
+                    let name = names[k];
+                    let mut case = |kind: Kind, changes: &[(usize, Arg)]| {
+                        push(
+                            &mut out,
+                            format!("{name}/{}", kind.keyword()),
+                            kind,
+                            fault,
+                            &[],
+                            with(changes),
+                        );
+                    };
+                    match &value.kind {
+                        ValueKind::ConstAddress | ValueKind::MutAddress => {
+                            case(Kind::OutOfBounds, &[(n, Arg::End(0))]);
+                            case(
+                                Kind::Wrapping,
+                                &[
+                                    (n, Arg::Value(WRAP_AT.into())),
+                                    (n + 1, Arg::Value(WRAP_LEN.into())),
+                                ],
+                            );
+                        }
+                        ValueKind::Length => {
+                            // The length of memory from a valid address
+                            // reaches past its end; for iovecs, as many
+                            // entries as bytes does too.
+                            case(Kind::LengthOutOfBounds, &[(n, Arg::End(0))]);
+                        }
+                        ValueKind::OutSlot(_)
+                        | ValueKind::OutData { .. }
+                        | ValueKind::OutLength => {
+                            case(Kind::OutOfBounds, &[(n, Arg::End(-2))]);
+                            case(Kind::Wrapping, &[(n, Arg::Value(0xffff_fffe))]);
+                        }
+                        ValueKind::RawPointer(_) => case(Kind::OutOfBounds, &[(n, Arg::End(1))]),
+                        ValueKind::Scalar(_) => {}
+                    }
+                }
+                if lowered.class == ParamClass::Input(Shape::Iovecs) {
+                    let d = Data::IovecsBadEntry;
+                    let kind = Kind::EntryOutOfBounds;
+                    let args = with(&[(first, Arg::DataAt(d)), (first + 1, Arg::DataLen(d))]);
+                    push(
+                        &mut out,
+                        format!("{}/{}", names[0], kind.keyword()),
+                        kind,
+                        fault,
+                        &[],
+                        args,
+                    );
+                }
+            }
+            let Some(bad) = bad else { continue };
+            let bad_notes: Vec<&Note> = bad.meta.notes.iter().collect();
+            match &lowered.class {
+                ParamClass::Scalar(Scalar::Enum(e)) => {
+                    let Some(en) = abi.enum_named(e) else {
+                        continue;
+                    };
+                    let status = p
+                        .on_invalid
+                        .as_ref()
+                        .and_then(|v| abi.variant_def(v))
+                        .unwrap_or(bad);
+                    let known: Vec<u32> = en.variants.iter().map(|v| v.value).collect();
+                    let gap = (0..).find(|v| !known.contains(v)).unwrap_or(u32::MAX);
+                    let mut unknown = vec![gap];
+                    if gap != u32::MAX {
+                        unknown.push(u32::MAX);
+                    }
+                    for v in unknown {
+                        let kind = Kind::UnknownEnum;
+                        let args = with(&[(first, Arg::Value(v.into()))]);
+                        push(
+                            &mut out,
+                            format!("{}/unknown_{v}", names[0]),
+                            kind,
+                            status,
+                            &[],
+                            args,
+                        );
+                    }
+                }
+                ParamClass::Input(Shape::String) => {
+                    let d = Data::NonUtf8;
+                    let args = with(&[(first, Arg::DataAt(d)), (first + 1, Arg::DataLen(d))]);
+                    let kind = Kind::NonUtf8;
+                    push(
+                        &mut out,
+                        format!("{}/{}", names[0], kind.keyword()),
+                        kind,
+                        bad,
+                        &bad_notes,
+                        args,
+                    );
+                }
+                ParamClass::Input(Shape::Map) => {
+                    for (m, (name, _)) in MALFORMED_MAPS.iter().enumerate() {
+                        let d = Data::MalformedMap(m);
+                        let args = with(&[(first, Arg::DataAt(d)), (first + 1, Arg::DataLen(d))]);
+                        let kind = Kind::MalformedMap;
+                        push(
+                            &mut out,
+                            format!("{}/malformed_{name}", names[0]),
+                            kind,
+                            bad,
+                            &bad_notes,
+                            args,
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        forbidden_cases(abi, f, &mut out);
+    }
+    out
+}
+
+/// The access-rule cases of `f`: per selector value (or the function as a
+/// whole) and per callback of the standard lifecycle where no grant can
+/// hold, a call expecting the `@forbidden` status.
+fn forbidden_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
+    let Some(forbidden) = f.forbidden.as_ref().and_then(|v| abi.variant_def(v)) else {
+        return;
+    };
+    let r = restrictions(abi, f);
+    let callbacks: Vec<&str> = HOMES
+        .iter()
+        .copied()
+        .filter(|c| abi.callbacks().any(|x| x.name == *c))
+        .collect();
+    let access_notes: Vec<&Note> = abi.access_meta.notes.iter().collect();
+    let mut push =
+        |subject: String, rule: Option<&AccessRule>, callback: &str, selected: &[(usize, u32)]| {
+            let mut notes = access_notes.clone();
+            if let Some(rule) = rule {
+                notes.extend(rule.meta.notes.iter());
+            }
+            let (provenance, basis) = provenance(f, forbidden, &notes);
+            let (args, _) = valid_call(abi, f, selected);
+            out.push(Case {
+                id: format!("{}/{subject}in_{callback}", f.name),
+                function: f.qualified_name(),
+                kind: Kind::Forbidden,
+                callback: callback.to_string(),
+                expected: expected(abi, forbidden),
+                provenance,
+                basis,
+                args,
+            });
+        };
+    if let Some(own) = r.own {
+        // Selectors, if any, at values permitted wherever the function is.
+        for callback in &callbacks {
+            if could_hold(Some(own), AccessLevel::Call, callback) {
+                continue;
+            }
+            push(String::new(), Some(own), callback, &[]);
+        }
+    }
+    if r.own.is_some() || r.selectors.len() != 1 {
+        return;
+    }
+    let (i, e, level) = r.selectors[0];
+    let Some(en) = abi.enum_named(e) else { return };
+    for v in &en.variants {
+        let rule = abi.variant_rule(e, &v.name);
+        for callback in &callbacks {
+            if could_hold(rule, level, callback) {
+                continue;
+            }
+            let subject = format!("{}={}/", f.params[i].name, v.name);
+            push(subject, rule, callback, &[(i, v.value)]);
+        }
+    }
+}

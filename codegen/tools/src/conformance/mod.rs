@@ -1,0 +1,397 @@
+//! A conformance kit for Proxy-Wasm hosts, generated from the description.
+//!
+//! For one ABI version, [`kit`] derives the [`cases`] (bad pointers and
+//! lengths, unknown enum values, non-UTF-8 text, malformed maps, calls the
+//! access rules forbid), writes [`probe`] plugins that make each case's
+//! call and log its status, and a [`score::Manifest`] of what the
+//! description expects. Any host loads the probes, drives them through the
+//! standard [`Lifecycle`] and hands back its log; [`score::score`] says,
+//! per case, pass, deviates or not reached.
+//!
+//! A Rust host runs the kit in its own tests through [`ConformanceHost`]:
+//!
+//! ```no_run
+//! use proxy_wasm_abi_tools::conformance::{self, Lifecycle};
+//!
+//! let kit = conformance::kit(&"0.2.1".parse().unwrap()).unwrap();
+//! let score = conformance::run_on(&kit, &mut |wasm: &[u8], lifecycle: &Lifecycle| {
+//!     // Load `wasm` in the host, call its callbacks in the order
+//!     // `lifecycle.steps` lists with `lifecycle`'s data, and return every
+//!     // message it passed to `proxy_log`.
+//!     Ok::<Vec<String>, String>(Vec::new())
+//! })
+//! .unwrap();
+//! assert!(!score.fails(false), "{}", score.text());
+//! ```
+
+pub mod cases;
+pub mod probe;
+pub mod score;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use proxy_wasm_abi_spec::ir::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::runner::{self, ReferenceHost};
+use cases::Kind;
+use score::{Manifest, ManifestCase, ManifestProbe, Score};
+
+/// What the host feeds a probe and the order it calls the probe's
+/// callbacks in: one plugin start, one HTTP call answered, one HTTP
+/// request and its response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// The root (plugin) context id.
+    pub root_context: u32,
+    /// The HTTP stream's context id.
+    pub stream_context: u32,
+    /// The VM configuration (readable in `proxy_on_vm_start`).
+    pub vm_configuration: String,
+    /// The plugin configuration (readable in `proxy_on_configure`).
+    pub plugin_configuration: String,
+    /// The request headers.
+    pub request_headers: Vec<(String, String)>,
+    /// The request body, in one chunk that ends the request.
+    pub request_body: String,
+    /// The response headers.
+    pub response_headers: Vec<(String, String)>,
+    /// The response body, in one chunk that ends the response.
+    pub response_body: String,
+    /// The answer to the probe's HTTP call (made in `proxy_on_configure`
+    /// to the upstream `conformance`): its headers.
+    pub http_call_response_headers: Vec<(String, String)>,
+    /// And its body.
+    pub http_call_response_body: String,
+    /// The callbacks, in order, as the host calls them.
+    pub steps: Vec<String>,
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Default for Lifecycle {
+    /// The standard lifecycle.
+    fn default() -> Self {
+        Lifecycle {
+            root_context: runner::ROOT_CONTEXT,
+            stream_context: runner::STREAM_CONTEXT,
+            vm_configuration: "conformance-vm".into(),
+            plugin_configuration: "conformance-plugin".into(),
+            request_headers: pairs(&[
+                (":method", "GET"),
+                (":path", "/"),
+                (":authority", "conformance"),
+                ("x-conformance", "1"),
+            ]),
+            request_body: "conformance-request-body".into(),
+            response_headers: pairs(&[(":status", "200")]),
+            response_body: "conformance-response-body".into(),
+            http_call_response_headers: pairs(&[(":status", "200")]),
+            http_call_response_body: "ok".into(),
+            steps: [
+                "proxy_on_context_create(root, 0)",
+                "proxy_on_vm_start(root, size of vm_configuration)",
+                "proxy_on_configure(root, size of plugin_configuration)",
+                "proxy_on_http_call_response(root, call id, headers, body size, 0): the answer to the call made in proxy_on_configure",
+                "proxy_on_context_create(stream, root)",
+                "proxy_on_request_headers(stream, headers, false)",
+                "proxy_on_request_body(stream, body size, true)",
+                "proxy_on_response_headers(stream, headers, false)",
+                "proxy_on_response_body(stream, body size, true)",
+                "proxy_on_done(stream), proxy_on_log(stream), proxy_on_delete(stream)",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl Lifecycle {
+    /// The runner's input for this lifecycle.
+    pub fn input(&self) -> runner::Input {
+        let owned = |list: &[(String, String)]| runner::reference::owned(list);
+        runner::Input {
+            request_headers: owned(&self.request_headers),
+            request_body: self.request_body.clone().into_bytes(),
+            response_headers: owned(&self.response_headers),
+            response_body: self.response_body.clone().into_bytes(),
+            vm_configuration: self.vm_configuration.clone().into_bytes(),
+            plugin_configuration: self.plugin_configuration.clone().into_bytes(),
+            http_call_response: runner::reference::HttpCallResponse {
+                headers: owned(&self.http_call_response_headers),
+                body: self.http_call_response_body.clone().into_bytes(),
+                trailers: Vec::new(),
+            },
+            // A host that fails a callback loses only that probe's later
+            // cases; the score says which.
+            on_failure: runner::OnFailure::FailOpen,
+            ..Default::default()
+        }
+    }
+}
+
+/// A kit: the compiled probes and the manifest.
+#[derive(Debug, Clone)]
+pub struct Kit {
+    /// File name and module of each probe.
+    pub probes: Vec<(String, Vec<u8>)>,
+    /// The WAT source of each probe, by file name.
+    pub sources: BTreeMap<String, String>,
+    /// The cases and what they expect.
+    pub manifest: Manifest,
+}
+
+/// The kit of `version` of the standard description.
+pub fn kit(version: &Version) -> Result<Kit, String> {
+    let abi = proxy_wasm_abi_spec::standard();
+    let v = abi
+        .at(*version)
+        .ok_or_else(|| format!("version {version} is not described"))?;
+    let all = cases::cases(&v);
+    let (layout, sources) = probe::sources(&v, &all);
+    let mut probes = Vec::new();
+    let mut wat = BTreeMap::new();
+    let mut files = Vec::new();
+    for source in &sources {
+        let file = format!("{}.wasm", source.name);
+        probes.push((file.clone(), source.compile()?));
+        wat.insert(file.clone(), source.wat.clone());
+        files.push(ManifestProbe {
+            file,
+            cases: source.cases.len(),
+        });
+    }
+    let mut ordered = Vec::new();
+    for source in &sources {
+        for case in all.iter().filter(|c| c.kind.probe() == source.name) {
+            ordered.push(ManifestCase {
+                call: probe::call_text(&v, case, &layout),
+                case: case.clone(),
+                probe: format!("{}.wasm", source.name),
+            });
+        }
+    }
+    let statuses = v
+        .enums
+        .iter()
+        .filter(|e| e.variants.iter().any(|x| x.role.is_some()))
+        .map(|e| {
+            let names = e
+                .variants
+                .iter()
+                .map(|x| (x.value, x.name.clone()))
+                .collect();
+            (e.name.clone(), names)
+        })
+        .collect();
+    Ok(Kit {
+        probes,
+        sources: wat,
+        manifest: Manifest {
+            version: version.to_string(),
+            log_line: format!(
+                "{}<id>{}<status as a decimal number>",
+                probe::CASE_PREFIX,
+                probe::STATUS_INFIX
+            ),
+            lifecycle: Lifecycle::default(),
+            probes: files,
+            statuses,
+            cases: ordered,
+        },
+    })
+}
+
+impl Kit {
+    /// Case counts per kind.
+    pub fn counts(&self) -> BTreeMap<Kind, usize> {
+        let mut counts = BTreeMap::new();
+        for c in &self.manifest.cases {
+            *counts.entry(c.case.kind).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Writes the probes, their WAT, `manifest.json` and `README.md` into `dir`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for (file, wasm) in &self.probes {
+            std::fs::write(dir.join(file), wasm)?;
+        }
+        for (file, wat) in &self.sources {
+            std::fs::write(dir.join(file.replace(".wasm", ".wat")), wat)?;
+        }
+        let manifest =
+            serde_json::to_string_pretty(&self.manifest).expect("a manifest always serializes");
+        std::fs::write(dir.join("manifest.json"), manifest + "\n")?;
+        std::fs::write(dir.join("README.md"), self.readme())
+    }
+
+    /// The README telling a host author how to run the kit.
+    pub fn readme(&self) -> String {
+        let m = &self.manifest;
+        let l = &m.lifecycle;
+        let list = |pairs: &[(String, String)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| format!("`{k}: {v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let probes: String = m
+            .probes
+            .iter()
+            .map(|p| format!("- `{}`: {} cases\n", p.file, p.cases))
+            .collect();
+        let counts: String = self
+            .counts()
+            .iter()
+            .map(|(k, n)| format!("- {}: {n}\n", k.keyword()))
+            .collect();
+        let steps: String = l
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. `{s}`\n", i + 1))
+            .collect();
+        format!(
+            r#"# Proxy-Wasm ABI {version} conformance kit
+
+Generated by `proxy-wasm-abi conformance write` from the ABI description
+(`abi-spec/proxy-wasm.abi`). Each probe plugin makes calls with one bad
+argument each and logs what your host answered; `manifest.json` says what
+the description expects. Score the log with
+`proxy-wasm-abi conformance score --manifest manifest.json --log host.log`.
+
+## Probes
+
+{probes}
+Case counts per kind:
+
+{counts}
+Each probe declares ABI {version} (it exports `proxy_abi_version_{marker}`),
+exports `memory` and `proxy_on_memory_allocate`, and every callback of the
+version. It imports only the host functions its cases call, `proxy_log`
+and `proxy_http_call`. Load each probe in a fresh plugin instance (the
+`.wat` next to it is its source).
+
+## Lifecycle
+
+Drive each probe through this lifecycle, root context {root}, stream
+context {stream}:
+
+{steps}
+- VM configuration: `{vm}`; plugin configuration: `{plugin}`.
+- Request headers: {req}; request body: `{req_body}`.
+- Response headers: {resp}; response body: `{resp_body}`.
+- The probe makes one HTTP call in `proxy_on_configure`, to the upstream
+  `conformance`; answer it (headers {call}, body `{call_body}`) before the
+  request starts. It logs that call's status as
+  `conformance setup=proxy_http_call status=<n>`.
+
+A callback runs its cases the first time it is called. A case whose call
+traps, or a callback your host fails, stops that probe's callback there;
+the score reports the case where it stopped and the cases after it as not
+reached.
+
+## Logs
+
+Let the `INFO` level through. Every case logs one line through `proxy_log`:
+
+    {line}
+
+Collect every message (a prefix your logger adds is fine), one per line,
+into a file and score it. The score lists, per case, pass, deviates or not
+reached, grouped by function and by kind (`--format text|json|markdown`).
+It exits 1 on a deviation from the specification's text; deviations from
+this project's clarifications and errata (each case's `provenance` in the
+manifest, with its `basis`) are reported apart and fail only with
+`--strict`.
+"#,
+            version = m.version,
+            marker = m.version.replace('.', "_"),
+            root = l.root_context,
+            stream = l.stream_context,
+            vm = l.vm_configuration,
+            plugin = l.plugin_configuration,
+            req = list(&l.request_headers),
+            req_body = l.request_body,
+            resp = list(&l.response_headers),
+            resp_body = l.response_body,
+            call = list(&l.http_call_response_headers),
+            call_body = l.http_call_response_body,
+            line = m.log_line,
+        )
+    }
+}
+
+/// What a host needs to run the kit: load one probe, drive it through
+/// the [`Lifecycle`] and return every message it logged, in order.
+///
+/// Any `FnMut(&[u8], &Lifecycle) -> Result<Vec<String>, E>` is one.
+pub trait ConformanceHost {
+    /// Loads `wasm`, runs `lifecycle`, returns the log messages. An error
+    /// means the probe could not run at all (it is reported, and its cases
+    /// are not reached); a callback the host fails is not an error.
+    fn run_probe(&mut self, wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, String>;
+}
+
+impl<F, E> ConformanceHost for F
+where
+    F: FnMut(&[u8], &Lifecycle) -> Result<Vec<String>, E>,
+    E: std::fmt::Display,
+{
+    fn run_probe(&mut self, wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, String> {
+        self(wasm, lifecycle).map_err(|e| e.to_string())
+    }
+}
+
+/// Runs every probe of `kit` on `host` and scores the logs together. A
+/// probe the host cannot run leaves its cases not reached; the error is
+/// returned only when no probe ran.
+pub fn run_on(kit: &Kit, host: &mut impl ConformanceHost) -> Result<Score, String> {
+    let (lines, errors) = collect(kit, host);
+    if lines.is_empty() && !errors.is_empty() {
+        return Err(errors.join("; "));
+    }
+    Ok(score::score(&kit.manifest, &lines))
+}
+
+/// Every probe's log lines, and the errors of those that did not run.
+pub fn collect(kit: &Kit, host: &mut impl ConformanceHost) -> (Vec<String>, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for (file, wasm) in &kit.probes {
+        match host.run_probe(wasm, &kit.manifest.lifecycle) {
+            Ok(mut l) => lines.append(&mut l),
+            Err(e) => errors.push(format!("{file}: {e}")),
+        }
+    }
+    (lines, errors)
+}
+
+/// The reference host as a [`ConformanceHost`], with `adjust` applied to
+/// its state before each probe starts (to break it on purpose, say).
+pub struct Reference<A: FnMut(&mut ReferenceHost) = fn(&mut ReferenceHost)> {
+    /// Applied to each fresh host.
+    pub adjust: A,
+}
+
+impl Default for Reference {
+    fn default() -> Self {
+        Reference { adjust: |_| {} }
+    }
+}
+
+impl<A: FnMut(&mut ReferenceHost)> ConformanceHost for Reference<A> {
+    fn run_probe(&mut self, wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, String> {
+        let report = runner::run_with(wasm, &lifecycle.input(), &mut self.adjust)
+            .map_err(|e| e.to_string())?;
+        Ok(report.logs().iter().map(|(_, m)| m.clone()).collect())
+    }
+}

@@ -1,0 +1,431 @@
+//! Probe plugins: WAT modules, written from the description and the cases,
+//! that make each case's call from its home callback and log one line per
+//! case through `proxy_log`:
+//!
+//! ```text
+//! conformance case=<id> status=<decimal status or errno>
+//! ```
+//!
+//! Every probe of a version has the same memory layout (so a case's
+//! arguments are the same numbers whichever probe runs it), exports the
+//! version's marker, `memory`, `proxy_on_memory_allocate` and every plugin
+//! callback of the version (each answering "go on": `true`, `CONTINUE`),
+//! and, in `proxy_on_configure`, makes one HTTP call so that
+//! `proxy_on_http_call_response` runs; it logs that call's status as
+//! `conformance setup=proxy_http_call status=<n>`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use proxy_wasm_abi_spec::ir::{AbiVersion, Function, StatusRole, Type};
+use proxy_wasm_abi_spec::lower::{WasmType, lower};
+
+use super::cases::{Arg, Case, Data, MALFORMED_MAPS, valid_call};
+
+/// The line prefix every case line starts with.
+pub const CASE_PREFIX: &str = "conformance case=";
+/// What follows a case's id on its line.
+pub const STATUS_INFIX: &str = " status=";
+/// The function the probes log with.
+pub const LOG_FUNCTION: &str = "proxy_log";
+/// The function the probes make their setup call with, so that the HTTP
+/// call response callback runs.
+pub const CALL_FUNCTION: &str = "proxy_http_call";
+/// The callback that makes the setup call.
+pub const SETUP_CALLBACK: &str = "proxy_on_configure";
+
+const PAGE: u32 = 65536;
+/// Where a log line is built.
+const LINE_AT: u32 = 0x100;
+/// The end of the buffer the status's digits are written into, backwards.
+const DIGITS_END: u32 = 0x410;
+/// Output slots, 8 bytes each.
+const SLOTS_AT: u32 = 0x420;
+const SLOTS: u32 = 8;
+/// Buffers the host fills, and raw pointers.
+const SCRATCH_AT: u32 = 0x480;
+/// Data, then the case lines' prefixes.
+const DATA_AT: u32 = 0x500;
+/// The size of the region `proxy_on_memory_allocate` hands out, again and
+/// again: the probes never read what the host returns.
+const HEAP_SIZE: u32 = PAGE;
+
+/// Valid text arguments (a key, a name, an upstream).
+pub const TEXT: &[u8] = b"conformance";
+/// Valid bytes arguments.
+pub const BYTES: &[u8] = b"conformance-bytes";
+/// A valid property path.
+pub const PATH: &[u8] = b"plugin_name";
+/// Text that is not UTF-8.
+pub const NON_UTF8: &[u8] = b"bad\xff\xfetext";
+/// The pairs of the valid map argument: enough for an HTTP call.
+pub const MAP: [(&str, &str); 3] = [
+    (":method", "GET"),
+    (":path", "/conformance"),
+    (":authority", "conformance"),
+];
+
+/// A probe's memory: where each piece of data lives, and its size.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The memory size in bytes (fixed: the probe never grows it).
+    pub memory_size: u32,
+    /// Address and bytes of each piece of data.
+    pub data: BTreeMap<Data, (u32, Vec<u8>)>,
+    /// Where the case lines' prefixes start.
+    pub text_at: u32,
+    /// Where `proxy_on_memory_allocate` allocates.
+    pub heap_at: u32,
+}
+
+fn align(n: u32, to: u32) -> u32 {
+    n.div_ceil(to) * to
+}
+
+impl Layout {
+    /// The layout for probes whose line prefixes take `text_bytes` at most.
+    pub fn new(text_bytes: u32) -> Layout {
+        let mut items: Vec<(Data, Vec<u8>)> = vec![
+            (Data::Text, TEXT.to_vec()),
+            (Data::Bytes, BYTES.to_vec()),
+            (Data::Map, proxy_wasm_abi::serial::encode_map(&MAP)),
+            (Data::Path, PATH.to_vec()),
+            (Data::NonUtf8, NON_UTF8.to_vec()),
+            (Data::Iovecs, vec![0; 8]),
+            (Data::IovecsBadEntry, vec![0; 8]),
+        ];
+        for (i, (_, bytes)) in MALFORMED_MAPS.iter().enumerate() {
+            items.push((Data::MalformedMap(i), bytes.to_vec()));
+        }
+        let mut at = DATA_AT;
+        let mut data = BTreeMap::new();
+        for (d, bytes) in items {
+            let len = bytes.len() as u32;
+            data.insert(d, (at, bytes));
+            at = align(at + len, 8);
+        }
+        let text_at = at;
+        let heap_at = align(text_at + text_bytes, PAGE);
+        let memory_size = heap_at + HEAP_SIZE;
+        // The iovec tables, now that the addresses are known.
+        let entry = |ptr: u32, len: u32| [ptr.to_le_bytes(), len.to_le_bytes()].concat();
+        let (bytes_at, bytes) = &data[&Data::Bytes];
+        let good = entry(*bytes_at, bytes.len() as u32);
+        let bad = entry(memory_size, 4);
+        data.get_mut(&Data::Iovecs).expect("laid out").1 = good;
+        data.get_mut(&Data::IovecsBadEntry).expect("laid out").1 = bad;
+        Layout {
+            memory_size,
+            data,
+            text_at,
+            heap_at,
+        }
+    }
+
+    /// The number an argument stands for.
+    pub fn resolve(&self, arg: Arg) -> u64 {
+        match arg {
+            Arg::Value(v) => v,
+            Arg::DataAt(d) => self.data[&d].0.into(),
+            Arg::DataLen(Data::Iovecs | Data::IovecsBadEntry) => 1,
+            Arg::DataLen(d) => self.data[&d].1.len() as u64,
+            Arg::Slot(n) => u64::from(SLOTS_AT + 8 * n.min(SLOTS - 1)),
+            Arg::Scratch => SCRATCH_AT.into(),
+            Arg::End(offset) => (i64::from(self.memory_size) + offset) as u64,
+        }
+    }
+}
+
+/// One probe's source, before compilation.
+#[derive(Debug, Clone)]
+pub struct ProbeSource {
+    /// `memory`, `arguments` or `access`.
+    pub name: String,
+    /// The WAT text.
+    pub wat: String,
+    /// The ids of the cases it runs.
+    pub cases: Vec<String>,
+}
+
+impl ProbeSource {
+    /// The compiled module.
+    pub fn compile(&self) -> Result<Vec<u8>, String> {
+        wat::parse_str(&self.wat).map_err(|e| format!("probe `{}`: {e}", self.name))
+    }
+}
+
+/// `"..."` with every byte that is not plainly printable escaped.
+fn wat_string(bytes: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b" _-=/.:".contains(b) {
+            s.push(*b as char);
+        } else {
+            let _ = write!(s, "\\{b:02x}");
+        }
+    }
+    s.push('"');
+    s
+}
+
+fn keyword(t: WasmType) -> &'static str {
+    t.keyword()
+}
+
+/// `(i32.const n)` or `(i64.const n)`, signed as WAT reads it.
+fn constant(t: WasmType, v: u64) -> String {
+    match t {
+        WasmType::I32 => format!("(i32.const {})", v as u32 as i32),
+        WasmType::I64 => format!("(i64.const {})", v as i64),
+    }
+}
+
+/// ` (param i32 i32) (result i32)`: `f`'s wasm type, empty parts left out.
+fn func_type(f: &Function) -> String {
+    let sig = lower(f);
+    let list = |word: &str, types: Vec<WasmType>| {
+        if types.is_empty() {
+            return String::new();
+        }
+        let types: Vec<&str> = types.into_iter().map(keyword).collect();
+        format!(" ({word} {})", types.join(" "))
+    };
+    let params = list("param", sig.params.iter().map(|p| p.wasm).collect());
+    let results = list("result", sig.results.iter().map(|r| r.wasm).collect());
+    format!("{params}{results}")
+}
+
+fn import(f: &Function) -> String {
+    let module = f.module().unwrap_or("env");
+    format!(
+        "  (import \"{module}\" \"{}\" (func ${}{}))\n",
+        f.name,
+        f.name,
+        func_type(f)
+    )
+}
+
+/// The value a callback of the standard lifecycle answers: `true`, or the
+/// result enum's value that does not pause, or 0.
+fn go_on(abi: &AbiVersion, f: &Function) -> Option<String> {
+    let result = f.result.as_ref()?;
+    let value = match &result.ty {
+        Type::Bool => 1,
+        Type::Enum(e) => abi
+            .enum_def(e)
+            .and_then(|en| {
+                en.variants
+                    .iter()
+                    .find(|v| v.role != Some(StatusRole::Pause))
+            })
+            .map_or(0, |v| v.value),
+        _ => 0,
+    };
+    let t = lower(f).results.first().map_or(WasmType::I32, |r| r.wasm);
+    Some(constant(t, value.into()))
+}
+
+/// The call of `f` with `args`, its status reported under `prefix`
+/// (laid out at `at`).
+fn call_line(f: &Function, layout: &Layout, args: &[Arg], at: u32, len: usize) -> String {
+    let sig = lower(f);
+    let values: Vec<String> = sig
+        .params
+        .iter()
+        .zip(args)
+        .map(|(p, a)| constant(p.wasm, layout.resolve(*a)))
+        .collect();
+    format!(
+        "    (call $report (i32.const {at}) (i32.const {len}) (call ${} {}))\n",
+        f.name,
+        values.join(" ")
+    )
+}
+
+/// The call as a host author reads it: `proxy_log(2, 0x500, 11)`.
+pub fn call_text(abi: &AbiVersion, case: &Case, layout: &Layout) -> String {
+    let Some(f) = abi.function(&case.function) else {
+        return String::new();
+    };
+    let sig = lower(f);
+    let values: Vec<String> = sig
+        .params
+        .iter()
+        .zip(&case.args)
+        .map(|(p, a)| {
+            let v = layout.resolve(*a);
+            match a {
+                Arg::Value(_) if v < 0x1000 => v.to_string(),
+                _ if p.wasm == WasmType::I64 => v.to_string(),
+                _ => format!("{v:#x}"),
+            }
+        })
+        .collect();
+    format!("{}({})", f.name, values.join(", "))
+}
+
+/// The line prefix of a case.
+pub fn case_prefix(id: &str) -> String {
+    format!("{CASE_PREFIX}{id}{STATUS_INFIX}")
+}
+
+/// The prefix of the setup call's line.
+pub fn setup_prefix() -> String {
+    format!("conformance setup={CALL_FUNCTION}{STATUS_INFIX}")
+}
+
+/// The probes of `abi` for `cases` (each case in the probe its kind names),
+/// all with one layout.
+pub fn sources(abi: &AbiVersion, cases: &[Case]) -> (Layout, Vec<ProbeSource>) {
+    let mut groups: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
+    for case in cases {
+        groups.entry(case.kind.probe()).or_default().push(case);
+    }
+    let text_bytes = groups
+        .values()
+        .map(|g| {
+            g.iter()
+                .map(|c| case_prefix(&c.id).len() as u32)
+                .sum::<u32>()
+        })
+        .max()
+        .unwrap_or(0)
+        + setup_prefix().len() as u32
+        + 64;
+    let layout = Layout::new(text_bytes);
+    let probes = groups
+        .into_iter()
+        .map(|(name, group)| probe(abi, &layout, name, &group))
+        .collect();
+    (layout, probes)
+}
+
+fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> ProbeSource {
+    let mut texts: Vec<u8> = Vec::new();
+    let mut text = |s: &str| {
+        let at = layout.text_at + texts.len() as u32;
+        texts.extend_from_slice(s.as_bytes());
+        (at, s.len())
+    };
+    // The calls, per callback, in case order.
+    let mut bodies: BTreeMap<String, String> = BTreeMap::new();
+    let mut imports: Vec<&str> = vec![LOG_FUNCTION];
+    let setup = abi.function(CALL_FUNCTION);
+    if let Some(f) = setup
+        && abi.callbacks().any(|c| c.name == SETUP_CALLBACK)
+    {
+        let (args, _) = valid_call(abi, f, &[]);
+        let (at, len) = text(&setup_prefix());
+        bodies
+            .entry(SETUP_CALLBACK.to_string())
+            .or_default()
+            .push_str(&call_line(f, layout, &args, at, len));
+        imports.push(&f.name);
+    }
+    for case in cases {
+        let Some(f) = abi.function(&case.function) else {
+            continue;
+        };
+        let (at, len) = text(&case_prefix(&case.id));
+        bodies
+            .entry(case.callback.clone())
+            .or_default()
+            .push_str(&call_line(f, layout, &case.args, at, len));
+        if !imports.contains(&f.name.as_str()) {
+            imports.push(&f.name);
+        }
+    }
+
+    let mut w = String::from("(module\n");
+    // Imports first, in description order.
+    for f in abi.host_functions() {
+        if imports.contains(&f.name.as_str()) {
+            w.push_str(&import(f));
+        }
+    }
+    let pages = layout.memory_size / PAGE;
+    let _ = writeln!(w, "  (memory (export \"memory\") {pages} {pages})");
+    for (at, bytes) in layout.data.values() {
+        let _ = writeln!(w, "  (data (i32.const {at}) {})", wat_string(bytes));
+    }
+    let _ = writeln!(
+        w,
+        "  (data (i32.const {}) {})",
+        layout.text_at,
+        wat_string(&texts)
+    );
+    let _ = writeln!(w, "  (func (export \"{}\"))", abi.version.marker_name());
+    if let Some(alloc) = abi
+        .callbacks()
+        .find(|c| c.role == Some(proxy_wasm_abi_spec::ir::FunctionRole::Allocator))
+    {
+        let _ = writeln!(
+            w,
+            "  (func (export \"{}\") (param i32) (result i32)\n    (select (i32.const {}) (i32.const 0) (i32.le_u (local.get 0) (i32.const {HEAP_SIZE}))))",
+            alloc.name, layout.heap_at
+        );
+    }
+    let level = abi
+        .function(LOG_FUNCTION)
+        .and_then(|f| match &f.params.first()?.ty {
+            Type::Enum(e) => abi.enum_def(e),
+            _ => None,
+        })
+        .and_then(|e| e.variant("INFO").or(e.variants.last()))
+        .map_or(2, |v| v.value);
+    let _ = write!(
+        w,
+        r#"  (func $copy (param $dst i32) (param $src i32) (param $n i32) (result i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (i32.store8 (local.get $dst) (i32.load8_u (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 1)))
+      (local.set $src (i32.add (local.get $src) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $dst))
+  (func $report (param $prefix i32) (param $len i32) (param $status i32)
+    (local $p i32) (local $d i32)
+    (local.set $p (call $copy (i32.const {LINE_AT}) (local.get $prefix) (local.get $len)))
+    (local.set $d (i32.const {DIGITS_END}))
+    (loop $digit
+      (local.set $d (i32.sub (local.get $d) (i32.const 1)))
+      (i32.store8 (local.get $d) (i32.add (i32.const 48) (i32.rem_u (local.get $status) (i32.const 10))))
+      (local.set $status (i32.div_u (local.get $status) (i32.const 10)))
+      (br_if $digit (local.get $status)))
+    (local.set $p (call $copy (local.get $p) (local.get $d) (i32.sub (i32.const {DIGITS_END}) (local.get $d))))
+    (drop (call ${LOG_FUNCTION} (i32.const {level}) (i32.const {LINE_AT}) (i32.sub (local.get $p) (i32.const {LINE_AT})))))
+"#
+    );
+    // Every plugin callback: the first run makes its calls.
+    for (k, cb) in abi
+        .callbacks()
+        .filter(|c| !c.is_marker && c.role.is_none())
+        .enumerate()
+    {
+        let signature = func_type(cb);
+        let body = match bodies.get(&cb.name) {
+            Some(calls) => format!(
+                "    (if (i32.eqz (global.get $ran{k})) (then\n    (global.set $ran{k} (i32.const 1))\n{calls}    ))\n"
+            ),
+            None => String::new(),
+        };
+        if !body.is_empty() {
+            let _ = writeln!(w, "  (global $ran{k} (mut i32) (i32.const 0))");
+        }
+        let answer = go_on(abi, cb)
+            .map(|v| format!("    {v}\n"))
+            .unwrap_or_default();
+        let _ = write!(
+            w,
+            "  (func (export \"{}\"){signature}\n{body}{answer}  )\n",
+            cb.name
+        );
+    }
+    w.push_str(")\n");
+    ProbeSource {
+        name: name.to_string(),
+        wat: w,
+        cases: cases.iter().map(|c| c.id.clone()).collect(),
+    }
+}

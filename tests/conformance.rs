@@ -1,0 +1,247 @@
+//! The conformance kit (`proxy_wasm_abi_tools::conformance`): every case
+//! passes on the reference host for every described version; a host
+//! broken on purpose is caught, naming the case; and a wasmtime host this
+//! project did not generate runs the kit through the adapter.
+
+use proxy_wasm_abi_tools::conformance::score::{Outcome, Score};
+use proxy_wasm_abi_tools::conformance::{
+    self, ConformanceHost as _, Kit, Lifecycle, Reference, cases::Provenance,
+};
+use proxy_wasm_abi_tools::runner::ReferenceHost;
+use wasmtime::{Caller, Engine, Extern, Linker, Module, Store, Val, ValType};
+
+fn kit(version: &str) -> Kit {
+    conformance::kit(&version.parse().expect("a version")).expect("the kit builds")
+}
+
+#[test]
+fn every_case_passes_on_the_reference_host() {
+    for version in ["0.1.0", "0.2.0", "0.2.1"] {
+        let kit = kit(version);
+        let counts: Vec<String> = kit
+            .counts()
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.keyword()))
+            .collect();
+        println!(
+            "{version}: {} cases ({})",
+            kit.manifest.cases.len(),
+            counts.join(", ")
+        );
+        let score = conformance::run_on(&kit, &mut Reference::default()).expect("the probes run");
+        let c = score.counts();
+        assert_eq!(c.pass, c.cases, "{version}:\n{}", score.text());
+        assert!(!score.fails(true));
+        assert!(c.cases > 900, "{version}: only {} cases", c.cases);
+    }
+}
+
+/// The reference host's lines, with `edit` applied to each.
+fn reference_log(kit: &Kit, edit: impl Fn(String) -> String) -> Score {
+    let mut host = |wasm: &[u8], lifecycle: &Lifecycle| {
+        let lines = Reference::default().run_probe(wasm, lifecycle)?;
+        Ok::<_, String>(lines.into_iter().map(&edit).collect())
+    };
+    conformance::run_on(kit, &mut host).expect("the probes run")
+}
+
+#[test]
+fn a_wrong_status_for_a_bad_pointer_is_caught() {
+    let kit = kit("0.2.1");
+    let id = "proxy_get_header_map_value/key_data/out_of_bounds";
+    let case = kit
+        .manifest
+        .cases
+        .iter()
+        .find(|c| c.case.id == id)
+        .expect("the case exists");
+    assert_eq!(case.case.expected.name, "INVALID_MEMORY_ACCESS");
+    assert_eq!(case.case.provenance, Provenance::Spec);
+    // A host answering BAD_ARGUMENT for that pointer.
+    let line = format!("conformance case={id} status=6");
+    let score = reference_log(&kit, |l| {
+        if l == line {
+            format!("conformance case={id} status=2")
+        } else {
+            l
+        }
+    });
+    let deviations: Vec<&str> = score
+        .deviations()
+        .iter()
+        .map(|c| c.case.case.id.as_str())
+        .collect();
+    assert_eq!(deviations, [id]);
+    assert!(score.fails(false));
+    let text = score.text();
+    assert!(
+        text.contains(&format!(
+            "{id}: expected INVALID_MEMORY_ACCESS (6), got BAD_ARGUMENT (2)"
+        )),
+        "{text}"
+    );
+    assert!(score.markdown().contains(id));
+    assert!(score.json().to_string().contains("\"deviates\""));
+}
+
+#[test]
+fn a_dropped_access_rule_is_caught() {
+    let kit = kit("0.2.1");
+    let mut host = Reference {
+        adjust: |h: &mut ReferenceHost| h.plugin.enforce_access_rules(false),
+    };
+    let score = conformance::run_on(&kit, &mut host).expect("the probes run");
+    let deviations = score.deviations();
+    assert!(!deviations.is_empty(), "{}", score.text());
+    assert!(
+        deviations
+            .iter()
+            .all(|c| c.case.case.kind == conformance::cases::Kind::Forbidden),
+        "{}",
+        score.text()
+    );
+    // proxy_get_status outside a call's response: a clarification.
+    let status = "proxy_get_status/in_proxy_on_request_headers";
+    assert!(
+        deviations.iter().any(|c| c.case.case.id == status),
+        "{}",
+        score.text()
+    );
+    assert!(score.fails(true));
+    // A buffer outside its grants answers NOT_FOUND in the spec's text.
+    assert!(score.counts().deviates_spec > 0, "{}", score.text());
+    assert!(score.fails(false));
+}
+
+/// A host written by hand on wasmtime: `proxy_log` collects messages,
+/// every other import answers 0 (`OK`). Its lifecycle calls the probe's
+/// callbacks in the standard order with zero arguments.
+fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmtime::Error> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wasm)?;
+    let mut store = Store::new(&engine, Vec::<String>::new());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "env",
+        "proxy_log",
+        |mut caller: Caller<'_, Vec<String>>, _level: i32, ptr: i32, len: i32| -> i32 {
+            let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+                return 6;
+            };
+            let (ptr, len) = (ptr as u32 as usize, len as u32 as usize);
+            let text = memory
+                .data(&caller)
+                .get(ptr..ptr + len)
+                .map(|b| String::from_utf8_lossy(b).into_owned());
+            match text {
+                Some(text) => {
+                    caller.data_mut().push(text);
+                    0
+                }
+                None => 6,
+            }
+        },
+    )?;
+    linker.define_unknown_imports_as_default_values(&mut store, &module)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let order = [
+        "proxy_on_context_create",
+        "proxy_on_vm_start",
+        "proxy_on_configure",
+        "proxy_on_http_call_response",
+        "proxy_on_context_create",
+        "proxy_on_request_headers",
+        "proxy_on_request_body",
+        "proxy_on_response_headers",
+        "proxy_on_response_body",
+        "proxy_on_done",
+        "proxy_on_log",
+        "proxy_on_delete",
+    ];
+    assert!(!lifecycle.steps.is_empty());
+    for name in order {
+        let Some(func) = instance.get_func(&mut store, name) else {
+            continue;
+        };
+        let ty = func.ty(&store);
+        let zero = |t: ValType| match t {
+            ValType::I64 => Val::I64(0),
+            _ => Val::I32(0),
+        };
+        let params: Vec<Val> = ty.params().map(zero).collect();
+        let mut results: Vec<Val> = ty.results().map(zero).collect();
+        func.call(&mut store, &params, &mut results)?;
+    }
+    Ok(std::mem::take(store.data_mut()))
+}
+
+#[test]
+fn a_hand_written_wasmtime_host_runs_the_kit_through_the_adapter() {
+    let kit = kit("0.2.1");
+    let score = conformance::run_on(&kit, &mut sloppy_host).expect("the probes run");
+    let c = score.counts();
+    // Every case ran, and each answered OK where the description expects
+    // an error: all deviate, and the spec's ones fail the kit.
+    assert_eq!(c.not_reached, 0, "{}", score.text());
+    // (Its own `proxy_log` checks the message's bounds, as it should.)
+    let log = "proxy_log";
+    for c in &score.cases {
+        let (outcome, function) = (c.outcome, c.case.case.function.as_str());
+        assert!(
+            outcome == Outcome::Deviates(0) || function == log,
+            "{}: {outcome:?}",
+            c.case.case.id
+        );
+    }
+    let spec = kit
+        .manifest
+        .cases
+        .iter()
+        .filter(|c| c.case.provenance == Provenance::Spec)
+        .count();
+    let logged = score
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Pass)
+        .count();
+    assert!(c.deviates_spec + logged >= spec);
+    assert!(score.fails(false));
+}
+
+#[test]
+fn the_score_reads_a_log_file_with_prefixes_and_noise() {
+    let kit = kit("0.1.0");
+    let first = &kit.manifest.cases[0].case;
+    let log = format!(
+        "[info] wasm: conformance setup=proxy_http_call status=0\nnoise\n[info] wasm: conformance case={} status={}\n",
+        first.id, first.expected.value
+    );
+    let lines: Vec<&str> = log.lines().collect();
+    let score = conformance::score::score(&kit.manifest, &lines);
+    assert_eq!(score.cases[0].outcome, Outcome::Pass);
+    assert_eq!(score.counts().pass, 1);
+    // The cases after it in the same callback of the same probe: the
+    // probe stopped there.
+    let next = score.cases[1..]
+        .iter()
+        .position(|c| {
+            c.case.probe == score.cases[0].case.probe && c.case.case.callback == first.callback
+        })
+        .expect("a second case in that callback")
+        + 1;
+    assert_eq!(
+        score.cases[next].outcome,
+        Outcome::Trapped,
+        "{}",
+        score.text()
+    );
+    assert!(
+        score.cases[next + 1..]
+            .iter()
+            .all(|c| c.outcome == Outcome::NotReached)
+    );
+    // The manifest round-trips through JSON.
+    let json = serde_json::to_string(&kit.manifest).expect("serializes");
+    let back: conformance::score::Manifest = serde_json::from_str(&json).expect("parses");
+    assert_eq!(back.cases.len(), kit.manifest.cases.len());
+}
