@@ -297,17 +297,21 @@ pub enum StatusRole {
     BadArgument,
     /// The host does not implement the call.
     Unimplemented,
+    /// A value the host returned does not decode (a serialized map that is
+    /// malformed, text that is not UTF-8): what typed guest calls report.
+    MalformedResult,
     /// A callback result that pauses the stream it ran for (`PAUSE`).
     Pause,
 }
 
 impl StatusRole {
     /// Every role with its keyword in `@role(...)`.
-    pub const ALL: [(&'static str, StatusRole); 5] = [
+    pub const ALL: [(&'static str, StatusRole); 6] = [
         ("success", StatusRole::Success),
         ("memory_fault", StatusRole::MemoryFault),
         ("bad_argument", StatusRole::BadArgument),
         ("unimplemented", StatusRole::Unimplemented),
+        ("malformed_result", StatusRole::MalformedResult),
         ("pause", StatusRole::Pause),
     ];
 

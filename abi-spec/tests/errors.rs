@@ -214,7 +214,9 @@ fn status_roles_and_invalid_argument_statuses_are_checked() {
     );
     assert_eq!(
         errors("enum e { @role(winning) A = 0 }"),
-        ["5:16: a role is `success`, `memory_fault`, `bad_argument`, `unimplemented` or `pause`"]
+        [
+            "5:16: a role is `success`, `memory_fault`, `bad_argument`, `unimplemented`, `malformed_result` or `pause`"
+        ]
     );
     assert_eq!(
         errors(&section(
@@ -259,7 +261,9 @@ fn callback_roles_are_checked() {
     );
     assert_eq!(
         errors("enum e { @role(allocator) A = 0 }"),
-        ["5:16: a role is `success`, `memory_fault`, `bad_argument`, `unimplemented` or `pause`"]
+        [
+            "5:16: a role is `success`, `memory_fault`, `bad_argument`, `unimplemented`, `malformed_result` or `pause`"
+        ]
     );
 }
 

@@ -75,7 +75,11 @@ typedef uint32_t proxy_status_t;
  * Note (clarification): Generated hosts also answer BAD_ARGUMENT when an argument is larger than the host takes (a `string` or `bytes` argument, or a serialized map's size or pair count, past the host's limits), and a host may answer it when keeping an argument would take it past its capacity (a full shared-data store or queue, too many metrics); the specification sets no limits.
  */
 #define PROXY_STATUS_BAD_ARGUMENT ((proxy_status_t)2u)
-/** The host could not serialize the requested value. */
+/**
+ * The host could not serialize the requested value.
+ *
+ * Note (clarification): Typed guest bindings also report SERIALIZATION_FAILURE when a value the host returned does not decode: a serialized map that is malformed, or text that is not UTF-8.
+ */
 #define PROXY_STATUS_SERIALIZATION_FAILURE ((proxy_status_t)3u)
 /** The host could not parse the given input. */
 #define PROXY_STATUS_PARSE_FAILURE ((proxy_status_t)4u)

@@ -468,7 +468,7 @@ impl Validator<'_> {
         if found.is_none() {
             self.error(
                 arg.value.span,
-                "a role is `success`, `memory_fault`, `bad_argument`, `unimplemented` or `pause`",
+                "a role is `success`, `memory_fault`, `bad_argument`, `unimplemented`, `malformed_result` or `pause`",
             );
         }
         found.map(|(_, role)| *role)

@@ -46,6 +46,8 @@ rt::abi_enum! {
         /// Note (clarification): Generated hosts also answer BAD_ARGUMENT when an argument is larger than the host takes (a `string` or `bytes` argument, or a serialized map's size or pair count, past the host's limits), and a host may answer it when keeping an argument would take it past its capacity (a full shared-data store or queue, too many metrics); the specification sets no limits.
         BAD_ARGUMENT => BadArgument = 2,
         /// The host could not serialize the requested value.
+        ///
+        /// Note (clarification): Typed guest bindings also report SERIALIZATION_FAILURE when a value the host returned does not decode: a serialized map that is malformed, or text that is not UTF-8.
         SERIALIZATION_FAILURE => SerializationFailure = 3,
         /// The host could not parse the given input.
         PARSE_FAILURE => ParseFailure = 4,
