@@ -150,3 +150,49 @@ fn host_buffers_are_taken_back_with_their_allocation() {
     // SAFETY: null is the empty value.
     assert!(unsafe { v0_2_1::take_host_buffer(std::ptr::null_mut(), 0) }.is_empty());
 }
+
+/// The typed host calls (`abi::host`): one function per host function of
+/// each version, named without `proxy_`, `unsafe` exactly where a raw
+/// pointer's extent is only text (`environ_get`, `args_get`).
+#[test]
+fn every_host_function_has_one_typed_function() {
+    use proxy_wasm_abi_spec::ir::Type;
+    let abi = proxy_wasm_abi_spec::standard();
+    for version in ["0.1.0", "0.2.0", "0.2.1"] {
+        let at = abi
+            .at(version.parse().expect("a version"))
+            .expect("declared");
+        let file = workspace_root().join(format!(
+            "generated/rust/guest/v{}.rs",
+            version.replace('.', "_")
+        ));
+        let text = std::fs::read_to_string(&file).expect("generated file exists");
+        let module = text
+            .split("\npub mod host {\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}\n").next())
+            .expect("a `host` module");
+        let typed: Vec<(bool, &str)> = module
+            .lines()
+            .filter_map(|line| {
+                let line = line.strip_prefix("    pub ")?;
+                let (is_unsafe, rest) = match line.strip_prefix("unsafe fn ") {
+                    Some(rest) => (true, rest),
+                    None => (false, line.strip_prefix("fn ")?),
+                };
+                let name = rest.split(['(', '<']).next()?;
+                Some((is_unsafe, name))
+            })
+            .collect();
+        let expected: Vec<(bool, &str)> = at
+            .host_functions()
+            .map(|f| {
+                let raw = f.params.iter().any(|p| matches!(p.ty, Type::Ptr(_)));
+                (raw, f.name.strip_prefix("proxy_").unwrap_or(&f.name))
+            })
+            .collect();
+        assert_eq!(typed, expected, "v{version}");
+        let unsafe_ones: Vec<_> = typed.iter().filter(|(u, _)| *u).map(|(_, n)| *n).collect();
+        assert_eq!(unsafe_ones, ["environ_get", "args_get"], "v{version}");
+    }
+}

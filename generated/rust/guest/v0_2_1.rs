@@ -811,6 +811,1277 @@ pub mod hostcalls {
 
 pub use rt::guest::{allocate, take_host_buffer};
 
+/// Typed host calls of v0.2.1: one safe function per host function, named without the `proxy_` prefix (`host::get_header_map_value` calls `proxy_get_header_map_value`; WASI functions keep their names).
+///
+/// - Arguments are Rust values: `&str` for `string`, `&[u8]` for `bytes`, a slice of pairs of anything that is `AsRef<[u8]>` for `map` (serialized here), a slice of segments for `path`, `&[&[u8]]` for `iovecs`, `&mut [u8]` for a buffer the host fills, the Rust enum (`MapType`) for an enum. Parameters the description marks unused are left out.
+/// - The result is `Result<T, RawStatus>` (`RawWasiErrno` for WASI): any value but success is the error, whatever the host sends, including values no version defines; match the raw type's constants (`Err(RawStatus::NOT_FOUND)`) or convert with `Status::try_from`.
+/// - `T` holds the values the host writes back, in parameter order: scalars as themselves, enums as their raw type (a host may write any `u32`), `Vec<u8>`, `String` and `Vec<(Vec<u8>, Vec<u8>)>` for host-allocated bytes, text and maps. Text that is not UTF-8 and maps that do not decode are the status the description gives `@role(malformed_result)` (`SERIALIZATION_FAILURE`); a map argument too large to serialize is its `@role(bad_argument)` value.
+/// - Nothing here panics. Values the host allocates are taken back as [`take_host_buffer`] does, so `proxy_on_memory_allocate` must be the default one ([`allocate`], which `export_callbacks!` exports).
+/// - Functions whose pointers only the description's text bounds (`environ_get`, `args_get`) cannot be made safe: they are `unsafe fn`, with the extents under `# Safety`.
+pub mod host {
+    use super::*;
+    /// Raw imports of the `wasi_snapshot_preview1` host functions.
+    mod wasi_snapshot_preview1 {
+        use super::*;
+        #[link(wasm_import_module = "wasi_snapshot_preview1")]
+        unsafe extern "C" {
+            /// Writes the data in `iovec` to the host's log: `STDOUT` at `INFO`
+            /// level, `STDERR` at `ERROR` level.
+            ///
+            /// # Statuses
+            ///
+            /// - `SUCCESS`: the data was logged
+            /// - `BADF`: `fd_id` is unknown or not supported
+            /// - `INVAL`: there are more iovecs, or more bytes, than the host takes
+            /// - `FAULT`: `iovec`, its entries or `return_written_bytes` lie outside the plugin's memory
+            ///
+            /// Note (clarification): The specification lists no status for more iovecs, or more bytes, than the host takes; the host answers INVAL, as POSIX `writev` does past `IOV_MAX`.
+            pub fn fd_write(
+                fd_id: RawWasiFdId,
+                iovec: *const u8,
+                iovec_size: usize,
+                return_written_bytes: *mut usize,
+            ) -> RawWasiErrno;
+
+            /// Returns the time of clock `clock_id` in nanoseconds. The value may be
+            /// an approximation; do not expect it to advance within one callback.
+            ///
+            /// # Statuses
+            ///
+            /// - `SUCCESS`: the time was returned
+            /// - `NOTSUP`: `clock_id` is unknown or not supported
+            /// - `FAULT`: `return_time` is outside the plugin's memory
+            pub fn clock_time_get(
+                clock_id: RawWasiClockId,
+                unused: u64,
+                return_time: *mut u64,
+            ) -> RawWasiErrno;
+
+            /// Fills `buffer` with random bytes.
+            ///
+            /// # Statuses
+            ///
+            /// - `SUCCESS`: the buffer was filled
+            /// - `INVAL`: `buffer_size` is larger than the host allows
+            /// - `FAULT`: the buffer lies outside the plugin's memory
+            pub fn random_get(buffer: *mut u8, buffer_size: usize) -> RawWasiErrno;
+
+            /// Returns how many environment variables there are and how many bytes
+            /// `environ_get` needs to hold them.
+            ///
+            /// # Statuses
+            ///
+            /// - `SUCCESS`: the sizes were returned
+            /// - `FAULT`: `return_num_elements` or `return_buffer_size` is outside the plugin's memory
+            pub fn environ_sizes_get(
+                return_num_elements: *mut usize,
+                return_buffer_size: *mut usize,
+            ) -> RawWasiErrno;
+
+            /// Writes the environment variables into plugin memory sized with
+            /// `environ_sizes_get`.
+            ///
+            /// # Statuses
+            ///
+            /// - `SUCCESS`: the variables were written
+            /// - `FAULT`: `return_array` or `return_buffer` is outside the plugin's memory
+            pub fn environ_get(
+                return_array: *mut *mut u8,
+                return_buffer: *mut u8,
+            ) -> RawWasiErrno;
+
+            /// Reports the number and total size of command-line arguments; hosts
+            /// write 0 to both so that `args_get` is never needed.
+            ///
+            /// # Statuses
+            ///
+            /// - `SUCCESS`: the sizes were written
+            /// - `FAULT`: `return_argc` or `return_argv_buffer_size` is outside the plugin's memory
+            pub fn args_sizes_get(
+                return_argc: *mut usize,
+                return_argv_buffer_size: *mut usize,
+            ) -> RawWasiErrno;
+
+            /// Writes the command-line arguments; not called when `args_sizes_get`
+            /// reported zero sizes.
+            ///
+            /// # Statuses
+            ///
+            /// - `SUCCESS`: the arguments were written
+            /// - `FAULT`: `return_argv` or `return_argv_size` is outside the plugin's memory
+            ///
+            /// Note (erratum): The specification lists only SUCCESS, yet args_get writes through two pointers just as environ_get does, for which it lists FAULT: a pointer outside the plugin's memory answers FAULT here too.
+            pub fn args_get(
+                return_argv: *mut *mut u8,
+                return_argv_size: *mut u8,
+            ) -> RawWasiErrno;
+
+            /// Ends the process with `exit_code`; never called in practice.
+            pub fn proc_exit(exit_code: u32);
+        }
+    }
+
+    /// Tells the host that the plugin has finished with the current context,
+    /// after it answered `false` in `proxy_on_done`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the context will be finalized
+    /// - `NOT_FOUND`: the current context was not waiting to be finalized
+    pub fn done() -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_done() };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Makes `context_id` the context that later host calls act on, e.g. to
+    /// touch a stream from an HTTP call, gRPC or queue callback.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the effective context was changed
+    /// - `BAD_ARGUMENT`: `context_id` is not a known context
+    pub fn set_effective_context(context_id: u32) -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_set_effective_context(context_id) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Writes `message` to the host's log at `log_level`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the message was logged
+    /// - `BAD_ARGUMENT`: `log_level` is not a known level, or the message is longer than the host takes
+    /// - `INVALID_MEMORY_ACCESS`: the message lies outside the plugin's memory
+    pub fn log(log_level: LogLevel, message: &str) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_log(log_level.into(), message.as_ptr(), message.len())
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Writes the data in `iovec` to the host's log: `STDOUT` at `INFO`
+    /// level, `STDERR` at `ERROR` level.
+    ///
+    /// # Statuses
+    ///
+    /// - `SUCCESS`: the data was logged
+    /// - `BADF`: `fd_id` is unknown or not supported
+    /// - `INVAL`: there are more iovecs, or more bytes, than the host takes
+    /// - `FAULT`: `iovec`, its entries or `return_written_bytes` lie outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for more iovecs, or more bytes, than the host takes; the host answers INVAL, as POSIX `writev` does past `IOV_MAX`.
+    pub fn fd_write(fd_id: WasiFdId, iovec: &[&[u8]]) -> Result<usize, RawWasiErrno> {
+        let iovec = rt::guest::iovecs(iovec);
+        let mut written_bytes: usize = Default::default();
+        let errno = unsafe {
+            wasi_snapshot_preview1::fd_write(
+                fd_id.into(),
+                iovec.as_ptr().cast(),
+                iovec.len(),
+                &mut written_bytes,
+            )
+        };
+        if errno != RawWasiErrno::SUCCESS {
+            return Err(errno);
+        }
+        Ok(written_bytes)
+    }
+
+    /// Returns the host's current log level, so the plugin can skip building
+    /// entries the host would drop.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the level was returned
+    /// - `INVALID_MEMORY_ACCESS`: `return_log_level` is outside the plugin's memory
+    pub fn get_log_level() -> Result<RawLogLevel, RawStatus> {
+        let mut log_level: RawLogLevel = Default::default();
+        let status = unsafe { hostcalls::proxy_get_log_level(&mut log_level) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(log_level)
+    }
+
+    /// Returns the current time in nanoseconds. The value may be an
+    /// approximation (e.g. frozen when the context was created).
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the time was returned
+    /// - `INVALID_MEMORY_ACCESS`: `return_time` is outside the plugin's memory
+    #[deprecated(note = "use `wasi_snapshot_preview1.clock_time_get` instead")]
+    pub fn get_current_time_nanoseconds() -> Result<u64, RawStatus> {
+        let mut time: u64 = Default::default();
+
+        #[allow(deprecated)]
+        let status = unsafe { hostcalls::proxy_get_current_time_nanoseconds(&mut time) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(time)
+    }
+
+    /// Returns the time of clock `clock_id` in nanoseconds. The value may be
+    /// an approximation; do not expect it to advance within one callback.
+    ///
+    /// # Statuses
+    ///
+    /// - `SUCCESS`: the time was returned
+    /// - `NOTSUP`: `clock_id` is unknown or not supported
+    /// - `FAULT`: `return_time` is outside the plugin's memory
+    pub fn clock_time_get(clock_id: WasiClockId) -> Result<u64, RawWasiErrno> {
+        let mut time: u64 = Default::default();
+        let errno = unsafe {
+            wasi_snapshot_preview1::clock_time_get(
+                clock_id.into(),
+                Default::default(),
+                &mut time,
+            )
+        };
+        if errno != RawWasiErrno::SUCCESS {
+            return Err(errno);
+        }
+        Ok(time)
+    }
+
+    /// Asks the host to call `proxy_on_tick` every `tick_period`
+    /// milliseconds; 0 stops the timer.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the period was set
+    pub fn set_tick_period_milliseconds(tick_period: u32) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_set_tick_period_milliseconds(tick_period)
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Fills `buffer` with random bytes.
+    ///
+    /// # Statuses
+    ///
+    /// - `SUCCESS`: the buffer was filled
+    /// - `INVAL`: `buffer_size` is larger than the host allows
+    /// - `FAULT`: the buffer lies outside the plugin's memory
+    pub fn random_get(buffer: &mut [u8]) -> Result<(), RawWasiErrno> {
+        let errno = unsafe {
+            wasi_snapshot_preview1::random_get(buffer.as_mut_ptr(), buffer.len())
+        };
+        if errno != RawWasiErrno::SUCCESS {
+            return Err(errno);
+        }
+        Ok(())
+    }
+
+    /// Returns how many environment variables there are and how many bytes
+    /// `environ_get` needs to hold them.
+    ///
+    /// # Statuses
+    ///
+    /// - `SUCCESS`: the sizes were returned
+    /// - `FAULT`: `return_num_elements` or `return_buffer_size` is outside the plugin's memory
+    pub fn environ_sizes_get() -> Result<(usize, usize), RawWasiErrno> {
+        let mut num_elements: usize = Default::default();
+        let mut buffer_size: usize = Default::default();
+        let errno = unsafe {
+            wasi_snapshot_preview1::environ_sizes_get(
+                &mut num_elements,
+                &mut buffer_size,
+            )
+        };
+        if errno != RawWasiErrno::SUCCESS {
+            return Err(errno);
+        }
+        Ok((num_elements, buffer_size))
+    }
+
+    /// Writes the environment variables into plugin memory sized with
+    /// `environ_sizes_get`.
+    ///
+    /// # Statuses
+    ///
+    /// - `SUCCESS`: the variables were written
+    /// - `FAULT`: `return_array` or `return_buffer` is outside the plugin's memory
+    ///
+    /// # Safety
+    ///
+    /// The host writes through these pointers, whose extent only the description's text gives:
+    /// - `return_array`: an array of `num_elements` pointers, as returned by environ_sizes_get
+    /// - `return_buffer`: `buffer_size` bytes, as returned by environ_sizes_get
+    pub unsafe fn environ_get(
+        return_array: *mut *mut u8,
+        return_buffer: *mut u8,
+    ) -> Result<(), RawWasiErrno> {
+        let errno = unsafe {
+            wasi_snapshot_preview1::environ_get(return_array, return_buffer)
+        };
+        if errno != RawWasiErrno::SUCCESS {
+            return Err(errno);
+        }
+        Ok(())
+    }
+
+    /// Replaces `size` bytes at offset `start` of buffer `buffer_id` with
+    /// `value`. `start` 0 with `size` 0 prepends; `start` at or past the end
+    /// (e.g. the largest `size_t`) appends; otherwise bytes are inserted or
+    /// replaced.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the buffer was changed
+    /// - `BAD_ARGUMENT`: `buffer_id` is not a known buffer
+    /// - `NOT_FOUND`: the buffer is not available in the current callback
+    /// - `INVALID_MEMORY_ACCESS`: the value lies outside the plugin's memory
+    pub fn set_buffer_bytes(
+        buffer_id: BufferType,
+        start: usize,
+        size: usize,
+        value: &[u8],
+    ) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_set_buffer_bytes(
+                buffer_id.into(),
+                start,
+                size,
+                value.as_ptr(),
+                value.len(),
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Returns at most `max_size` bytes of buffer `buffer_id`, from offset
+    /// `start`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the bytes were returned
+    /// - `BAD_ARGUMENT`: `buffer_id` is not a known buffer, or `start` and `max_size` reach past the buffer
+    /// - `NOT_FOUND`: the buffer is not available in the current callback
+    /// - `INVALID_MEMORY_ACCESS`: `return_value_data` or `return_value_size` is outside the plugin's memory
+    ///
+    /// Note (erratum): The status text names `returned_value_data` and `returned_value_size`; the parameters are `return_value_data` and `return_value_size`.
+    pub fn get_buffer_bytes(
+        buffer_id: BufferType,
+        start: usize,
+        max_size: usize,
+    ) -> Result<rt::guest::Vec<u8>, RawStatus> {
+        let mut value = rt::guest::HostBuffer::new();
+        let (return_value_data, return_value_size) = value.slots();
+        let status = unsafe {
+            hostcalls::proxy_get_buffer_bytes(
+                buffer_id.into(),
+                start,
+                max_size,
+                return_value_data,
+                return_value_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let value = unsafe { value.into_bytes() };
+        Ok(value)
+    }
+
+    /// Returns the current size of buffer `buffer_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the size was returned
+    /// - `BAD_ARGUMENT`: `buffer_id` is not a known buffer
+    /// - `NOT_FOUND`: the buffer is not available in the current callback
+    /// - `INVALID_MEMORY_ACCESS`: `return_buffer_size` or `return_unused` is outside the plugin's memory
+    pub fn get_buffer_status(buffer_id: BufferType) -> Result<(usize, u32), RawStatus> {
+        let mut buffer_size: usize = Default::default();
+        let mut unused: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_get_buffer_status(
+                buffer_id.into(),
+                &mut buffer_size,
+                &mut unused,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok((buffer_size, unused))
+    }
+
+    /// Returns the size in bytes of map `map_id` once serialized.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the size was returned
+    /// - `BAD_ARGUMENT`: `map_id` is not a known map
+    /// - `INVALID_MEMORY_ACCESS`: `return_serialized_pairs_size` is outside the plugin's memory
+    pub fn get_header_map_size(map_id: MapType) -> Result<usize, RawStatus> {
+        let mut serialized_pairs_size: usize = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_get_header_map_size(
+                map_id.into(),
+                &mut serialized_pairs_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(serialized_pairs_size)
+    }
+
+    /// Returns every pair of map `map_id`, serialized.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the pairs were returned
+    /// - `BAD_ARGUMENT`: `map_id` is not a known map
+    /// - `INVALID_MEMORY_ACCESS`: `return_serialized_pairs_data` or `return_serialized_pairs_size` is outside the plugin's memory
+    pub fn get_header_map_pairs(map_id: MapType) -> Result<rt::guest::Pairs, RawStatus> {
+        let mut pairs = rt::guest::HostBuffer::new();
+        let (return_serialized_pairs_data, return_serialized_pairs_size) = pairs.slots();
+        let status = unsafe {
+            hostcalls::proxy_get_header_map_pairs(
+                map_id.into(),
+                return_serialized_pairs_data,
+                return_serialized_pairs_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let Some(pairs) = (unsafe { pairs.into_map() }) else {
+            return Err(RawStatus::SERIALIZATION_FAILURE);
+        };
+        Ok(pairs)
+    }
+
+    /// Replaces the whole content of map `map_id` with the serialized `pairs`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the map was replaced
+    /// - `BAD_ARGUMENT`: `map_id` is not a known map
+    /// - `INVALID_MEMORY_ACCESS`: the serialized pairs lie outside the plugin's memory
+    pub fn set_header_map_pairs<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        map_id: MapType,
+        pairs: &[(K, V)],
+    ) -> Result<(), RawStatus> {
+        let Some(pairs) = rt::guest::map_argument(pairs) else {
+            return Err(RawStatus::BAD_ARGUMENT);
+        };
+        let status = unsafe {
+            hostcalls::proxy_set_header_map_pairs(
+                map_id.into(),
+                pairs.as_ptr(),
+                pairs.len(),
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Returns the value of `key` in map `map_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was returned
+    /// - `BAD_ARGUMENT`: `map_id` is not a known map
+    /// - `NOT_FOUND`: `key` is not in the map
+    /// - `INVALID_MEMORY_ACCESS`: the key, `return_value_data` or `return_value_size` is outside the plugin's memory
+    ///
+    /// Note (erratum): The text calls the key's length `key_value` in several functions (here, the other header map functions and the shared data functions); it is `key_size`.
+    pub fn get_header_map_value(
+        map_id: MapType,
+        key: &str,
+    ) -> Result<rt::guest::Vec<u8>, RawStatus> {
+        let mut value = rt::guest::HostBuffer::new();
+        let (return_value_data, return_value_size) = value.slots();
+        let status = unsafe {
+            hostcalls::proxy_get_header_map_value(
+                map_id.into(),
+                key.as_ptr(),
+                key.len(),
+                return_value_data,
+                return_value_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let value = unsafe { value.into_bytes() };
+        Ok(value)
+    }
+
+    /// Adds the pair `key`: `value` to map `map_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the pair was added
+    /// - `BAD_ARGUMENT`: `map_id` is not a known map
+    /// - `INVALID_MEMORY_ACCESS`: the key or value lies outside the plugin's memory
+    pub fn add_header_map_value(
+        map_id: MapType,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_add_header_map_value(
+                map_id.into(),
+                key.as_ptr(),
+                key.len(),
+                value.as_ptr(),
+                value.len(),
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Sets `key` to `value` in map `map_id`, replacing existing values or
+    /// adding the key if absent.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was set
+    /// - `BAD_ARGUMENT`: `map_id` is not a known map
+    /// - `INVALID_MEMORY_ACCESS`: the key or value lies outside the plugin's memory
+    pub fn replace_header_map_value(
+        map_id: MapType,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_replace_header_map_value(
+                map_id.into(),
+                key.as_ptr(),
+                key.len(),
+                value.as_ptr(),
+                value.len(),
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Removes `key` from map `map_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the key was removed, or was not there
+    /// - `BAD_ARGUMENT`: `map_id` is not a known map
+    /// - `INVALID_MEMORY_ACCESS`: the key lies outside the plugin's memory
+    pub fn remove_header_map_value(map_id: MapType, key: &str) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_remove_header_map_value(
+                map_id.into(),
+                key.as_ptr(),
+                key.len(),
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Resumes the paused stream `stream_type`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: processing resumed
+    /// - `BAD_ARGUMENT`: `stream_type` is not a known stream type
+    /// - `UNIMPLEMENTED`: the host cannot resume this kind of stream
+    pub fn continue_stream(stream_type: StreamType) -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_continue_stream(stream_type.into()) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Closes or resets the stream `stream_type`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the stream was closed
+    /// - `BAD_ARGUMENT`: `stream_type` is not a known stream type
+    pub fn close_stream(stream_type: StreamType) -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_close_stream(stream_type.into()) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Returns the status code and message of the HTTP call (from
+    /// `proxy_on_http_call_response`) or of the gRPC call or stream (from
+    /// `proxy_on_grpc_close`) being handled.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the status was returned
+    /// - `NOT_FOUND`: called outside `proxy_on_http_call_response` and `proxy_on_grpc_close`, where there is no status
+    /// - `INVALID_MEMORY_ACCESS`: `return_status_code`, `return_status_message_data` or `return_status_message_size` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a call when no call's status is being handled; the access rules answer NOT_FOUND.
+    pub fn get_status() -> Result<(u32, rt::guest::String), RawStatus> {
+        let mut status_code: u32 = Default::default();
+        let mut status_message = rt::guest::HostBuffer::new();
+        let (return_status_message_data, return_status_message_size) = status_message
+            .slots();
+        let status = unsafe {
+            hostcalls::proxy_get_status(
+                &mut status_code,
+                return_status_message_data.cast(),
+                return_status_message_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let Some(status_message) = (unsafe { status_message.into_string() }) else {
+            return Err(RawStatus::SERIALIZATION_FAILURE);
+        };
+        Ok((status_code, status_message))
+    }
+
+    /// Answers the client with a response made by the plugin: `status_code`,
+    /// `body` and serialized `headers`. Only possible while the response
+    /// headers have not yet been sent downstream.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the response was sent
+    /// - `BAD_ARGUMENT`: `headers` is not a valid serialized map, or the response headers have already gone downstream
+    /// - `INVALID_MEMORY_ACCESS`: the details, body or headers lie outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a malformed `headers` map, nor for a call once the response headers have gone downstream; both answer BAD_ARGUMENT.
+    pub fn send_local_response<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        status_code: u32,
+        status_code_details: &str,
+        body: &[u8],
+        headers: &[(K, V)],
+        grpc_status: u32,
+    ) -> Result<(), RawStatus> {
+        let Some(headers) = rt::guest::map_argument(headers) else {
+            return Err(RawStatus::BAD_ARGUMENT);
+        };
+        let status = unsafe {
+            hostcalls::proxy_send_local_response(
+                status_code,
+                status_code_details.as_ptr(),
+                status_code_details.len(),
+                body.as_ptr(),
+                body.len(),
+                headers.as_ptr(),
+                headers.len(),
+                grpc_status,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Sends an HTTP request to the upstream named `upstream_name`, with
+    /// serialized `headers` and `trailers`, and `body`. Its response comes
+    /// to `proxy_on_http_call_response` with the returned `call_id`, or when
+    /// `timeout` (milliseconds) passes.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the request was sent
+    /// - `BAD_ARGUMENT`: the upstream is unknown, or the headers lack `:authority`, `:method` or `:path`
+    /// - `INTERNAL_FAILURE`: the host could not send the request
+    /// - `INVALID_MEMORY_ACCESS`: an argument or `return_call_id` lies outside the plugin's memory
+    ///
+    /// Note (erratum): The status text names `upstream_data` and `upstream_size`; the parameters are `upstream_name_data` and `upstream_name_size`. The same slip appears in proxy_grpc_call and proxy_grpc_stream.
+    pub fn http_call<K1: AsRef<[u8]>, V1: AsRef<[u8]>, K2: AsRef<[u8]>, V2: AsRef<[u8]>>(
+        upstream_name: &str,
+        headers: &[(K1, V1)],
+        body: &[u8],
+        trailers: &[(K2, V2)],
+        timeout: u32,
+    ) -> Result<u32, RawStatus> {
+        let Some(headers) = rt::guest::map_argument(headers) else {
+            return Err(RawStatus::BAD_ARGUMENT);
+        };
+        let Some(trailers) = rt::guest::map_argument(trailers) else {
+            return Err(RawStatus::BAD_ARGUMENT);
+        };
+        let mut call_id: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_http_call(
+                upstream_name.as_ptr(),
+                upstream_name.len(),
+                headers.as_ptr(),
+                headers.len(),
+                body.as_ptr(),
+                body.len(),
+                trailers.as_ptr(),
+                trailers.len(),
+                timeout,
+                &mut call_id,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(call_id)
+    }
+
+    /// Sends one gRPC request `message` with serialized `initial_metadata` to
+    /// `method_name` of `service_name` on the upstream `upstream_name`.
+    /// Results come to `proxy_on_grpc_receive` or `proxy_on_grpc_close` with
+    /// the returned `call_id`, or when `timeout` (milliseconds) passes.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the call was started
+    /// - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
+    /// - `PARSE_FAILURE`: the upstream is unknown
+    /// - `INTERNAL_FAILURE`: the host could not send the call
+    /// - `INVALID_MEMORY_ACCESS`: an argument or `return_call_id` lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
+    pub fn grpc_call<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        upstream_name: &str,
+        service_name: &str,
+        method_name: &str,
+        initial_metadata: &[(K, V)],
+        message: &[u8],
+        timeout: u32,
+    ) -> Result<u32, RawStatus> {
+        let Some(initial_metadata) = rt::guest::map_argument(initial_metadata) else {
+            return Err(RawStatus::BAD_ARGUMENT);
+        };
+        let mut call_id: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_grpc_call(
+                upstream_name.as_ptr(),
+                upstream_name.len(),
+                service_name.as_ptr(),
+                service_name.len(),
+                method_name.as_ptr(),
+                method_name.len(),
+                initial_metadata.as_ptr(),
+                initial_metadata.len(),
+                message.as_ptr(),
+                message.len(),
+                timeout,
+                &mut call_id,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(call_id)
+    }
+
+    /// Opens a gRPC stream to `method_name` of `service_name` on the upstream
+    /// `upstream_name`, with serialized `initial_metadata`. Send on it with
+    /// `proxy_grpc_send` using the returned `stream_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the stream was opened
+    /// - `BAD_ARGUMENT`: a name is not UTF-8 text, or `initial_metadata` is not a valid serialized map
+    /// - `PARSE_FAILURE`: the upstream is unknown
+    /// - `INTERNAL_FAILURE`: the host could not open the stream
+    /// - `INVALID_MEMORY_ACCESS`: an argument or `return_stream_id` lies outside the plugin's memory
+    ///
+    /// Note (erratum): The text says callbacks may also come after a timeout, but this function has no timeout parameter.
+    ///
+    /// Note (clarification): The specification lists no status for a name that is not UTF-8 or malformed initial metadata; the host answers BAD_ARGUMENT, as for the other functions that take text and maps.
+    pub fn grpc_stream<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        upstream_name: &str,
+        service_name: &str,
+        method_name: &str,
+        initial_metadata: &[(K, V)],
+    ) -> Result<u32, RawStatus> {
+        let Some(initial_metadata) = rt::guest::map_argument(initial_metadata) else {
+            return Err(RawStatus::BAD_ARGUMENT);
+        };
+        let mut stream_id: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_grpc_stream(
+                upstream_name.as_ptr(),
+                upstream_name.len(),
+                service_name.as_ptr(),
+                service_name.len(),
+                method_name.as_ptr(),
+                method_name.len(),
+                initial_metadata.as_ptr(),
+                initial_metadata.len(),
+                &mut stream_id,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(stream_id)
+    }
+
+    /// Sends `message` on the gRPC stream `stream_id` opened with
+    /// `proxy_grpc_stream`; `end_stream` marks it as the plugin's last message.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the message was sent
+    /// - `BAD_ARGUMENT`: `stream_id` is invalid
+    /// - `NOT_FOUND`: `stream_id` is not a known stream
+    /// - `INVALID_MEMORY_ACCESS`: the message lies outside the plugin's memory
+    pub fn grpc_send(
+        stream_id: u32,
+        message: &[u8],
+        end_stream: bool,
+    ) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_grpc_send(
+                stream_id,
+                message.as_ptr(),
+                message.len(),
+                end_stream,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Cancels the gRPC call or stream `call_or_stream_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: it was cancelled
+    /// - `BAD_ARGUMENT`: `call_or_stream_id` is invalid
+    /// - `NOT_FOUND`: `call_or_stream_id` is not a known call or stream
+    pub fn grpc_cancel(call_or_stream_id: u32) -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_grpc_cancel(call_or_stream_id) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Closes the gRPC call or stream `call_or_stream_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: it was closed
+    /// - `BAD_ARGUMENT`: `call_or_stream_id` is invalid
+    /// - `NOT_FOUND`: `call_or_stream_id` is not a known call or stream
+    pub fn grpc_close(call_or_stream_id: u32) -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_grpc_close(call_or_stream_id) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Stores `value` under `key`. A non-zero `cas` makes the write
+    /// conditional: it only succeeds if `cas` equals the host's current
+    /// compare-and-swap value for the key.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was stored
+    /// - `BAD_ARGUMENT`: `key` is not UTF-8 text
+    /// - `CAS_MISMATCH`: `cas` does not match the host's compare-and-swap value
+    /// - `INVALID_MEMORY_ACCESS`: the key or value lies outside the plugin's memory
+    ///
+    /// Note (erratum): The INVALID_MEMORY_ACCESS condition lists `cas` among the pointers, but `cas` is passed by value.
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
+    pub fn set_shared_data(key: &str, value: &[u8], cas: u32) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_set_shared_data(
+                key.as_ptr(),
+                key.len(),
+                value.as_ptr(),
+                value.len(),
+                cas,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Returns the value stored under `key` together with its
+    /// compare-and-swap value, for a later conditional update.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was returned
+    /// - `BAD_ARGUMENT`: `key` is not UTF-8 text
+    /// - `NOT_FOUND`: `key` is not in the store
+    /// - `INVALID_MEMORY_ACCESS`: the key, `return_value_data`, `return_value_size` or `return_cas` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
+    pub fn get_shared_data(key: &str) -> Result<(rt::guest::Vec<u8>, u32), RawStatus> {
+        let mut value = rt::guest::HostBuffer::new();
+        let (return_value_data, return_value_size) = value.slots();
+        let mut cas: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_get_shared_data(
+                key.as_ptr(),
+                key.len(),
+                return_value_data,
+                return_value_size,
+                &mut cas,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let value = unsafe { value.into_bytes() };
+        Ok((value, cas))
+    }
+
+    /// Creates the queue `name`, or opens it if it exists, and returns its
+    /// `queue_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the queue was registered
+    /// - `BAD_ARGUMENT`: `name` is not UTF-8 text
+    /// - `INVALID_MEMORY_ACCESS`: the name or `return_queue_id` lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
+    pub fn register_shared_queue(name: &str) -> Result<u32, RawStatus> {
+        let mut queue_id: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_register_shared_queue(
+                name.as_ptr(),
+                name.len(),
+                &mut queue_id,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(queue_id)
+    }
+
+    /// Looks up the existing queue `name` of VM `vm_id` and returns its
+    /// `queue_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the queue was found
+    /// - `BAD_ARGUMENT`: `vm_id` or `name` is not UTF-8 text
+    /// - `NOT_FOUND`: no such queue exists
+    /// - `INVALID_MEMORY_ACCESS`: the VM id, name or `return_queue_id` lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
+    pub fn resolve_shared_queue(vm_id: &str, name: &str) -> Result<u32, RawStatus> {
+        let mut queue_id: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_resolve_shared_queue(
+                vm_id.as_ptr(),
+                vm_id.len(),
+                name.as_ptr(),
+                name.len(),
+                &mut queue_id,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(queue_id)
+    }
+
+    /// Appends `value` to queue `queue_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the item was queued
+    /// - `BAD_ARGUMENT`: `value` is larger than the host takes, or the queue is full
+    /// - `NOT_FOUND`: `queue_id` is not a known queue
+    /// - `INVALID_MEMORY_ACCESS`: the value lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a value larger than the host takes, or a full queue; the host answers BAD_ARGUMENT.
+    pub fn enqueue_shared_queue(queue_id: u32, value: &[u8]) -> Result<(), RawStatus> {
+        let status = unsafe {
+            hostcalls::proxy_enqueue_shared_queue(queue_id, value.as_ptr(), value.len())
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Takes the item at the front of queue `queue_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: an item was returned
+    /// - `NOT_FOUND`: `queue_id` is not a known queue
+    /// - `EMPTY`: the queue holds no items
+    /// - `INVALID_MEMORY_ACCESS`: `return_value_data` or `return_value_size` is outside the plugin's memory
+    pub fn dequeue_shared_queue(queue_id: u32) -> Result<rt::guest::Vec<u8>, RawStatus> {
+        let mut value = rt::guest::HostBuffer::new();
+        let (return_value_data, return_value_size) = value.slots();
+        let status = unsafe {
+            hostcalls::proxy_dequeue_shared_queue(
+                queue_id,
+                return_value_data,
+                return_value_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let value = unsafe { value.into_bytes() };
+        Ok(value)
+    }
+
+    /// Creates a metric `name` of kind `metric_type` and returns its
+    /// `metric_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the metric was defined
+    /// - `BAD_ARGUMENT`: `metric_type` is not a known kind
+    /// - `INVALID_MEMORY_ACCESS`: the name or `return_metric_id` lies outside the plugin's memory
+    pub fn define_metric(metric_type: MetricType, name: &str) -> Result<u32, RawStatus> {
+        let mut metric_id: u32 = Default::default();
+        let status = unsafe {
+            hostcalls::proxy_define_metric(
+                metric_type.into(),
+                name.as_ptr(),
+                name.len(),
+                &mut metric_id,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(metric_id)
+    }
+
+    /// Sets metric `metric_id` to `value`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was recorded
+    /// - `NOT_FOUND`: `metric_id` is not a known metric
+    pub fn record_metric(metric_id: u32, value: u64) -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_record_metric(metric_id, value) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Adds `delta` (which may be negative) to metric `metric_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the metric was changed
+    /// - `NOT_FOUND`: `metric_id` is not a known metric
+    /// - `BAD_ARGUMENT`: `delta` cannot be applied to this metric, e.g. a negative delta on a counter
+    pub fn increment_metric(metric_id: u32, delta: i64) -> Result<(), RawStatus> {
+        let status = unsafe { hostcalls::proxy_increment_metric(metric_id, delta) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Returns the current value of metric `metric_id`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was returned
+    /// - `NOT_FOUND`: `metric_id` is not a known metric
+    /// - `INVALID_MEMORY_ACCESS`: `return_value` is outside the plugin's memory
+    pub fn get_metric(metric_id: u32) -> Result<u64, RawStatus> {
+        let mut value: u64 = Default::default();
+        let status = unsafe { hostcalls::proxy_get_metric(metric_id, &mut value) };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(value)
+    }
+
+    /// Returns the value of the property at `path` (segments separated by
+    /// NUL bytes).
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was returned
+    /// - `BAD_ARGUMENT`: `path` is larger than the host takes
+    /// - `NOT_FOUND`: no property exists at `path`
+    /// - `SERIALIZATION_FAILURE`: the host could not serialize the value
+    /// - `INVALID_MEMORY_ACCESS`: the path, `return_value_data` or `return_value_size` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a path larger than the host takes; the host answers BAD_ARGUMENT.
+    pub fn get_property<P: AsRef<[u8]>>(
+        path: &[P],
+    ) -> Result<rt::guest::Vec<u8>, RawStatus> {
+        let path = rt::guest::path_argument(path);
+        let mut value = rt::guest::HostBuffer::new();
+        let (return_value_data, return_value_size) = value.slots();
+        let status = unsafe {
+            hostcalls::proxy_get_property(
+                path.as_ptr(),
+                path.len(),
+                return_value_data,
+                return_value_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let value = unsafe { value.into_bytes() };
+        Ok(value)
+    }
+
+    /// Sets the property at `path` (segments separated by NUL bytes) to
+    /// `value`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the value was set
+    /// - `BAD_ARGUMENT`: `path` or `value` is larger than the host takes, or the host holds as many properties as it takes
+    /// - `NOT_FOUND`: no property exists at `path`
+    /// - `INVALID_MEMORY_ACCESS`: the path or value lies outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a path or value larger than the host takes; the host answers BAD_ARGUMENT.
+    pub fn set_property<P: AsRef<[u8]>>(
+        path: &[P],
+        value: &[u8],
+    ) -> Result<(), RawStatus> {
+        let path = rt::guest::path_argument(path);
+        let status = unsafe {
+            hostcalls::proxy_set_property(
+                path.as_ptr(),
+                path.len(),
+                value.as_ptr(),
+                value.len(),
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    /// Calls the host function registered as `name` with `arguments`; it may
+    /// return `results`.
+    ///
+    /// # Statuses
+    ///
+    /// - `OK`: the function ran
+    /// - `BAD_ARGUMENT`: `name` is not UTF-8 text
+    /// - `NOT_FOUND`: no function is registered under `name`
+    /// - `INVALID_MEMORY_ACCESS`: the name, arguments, `return_results_data` or `return_results_size` is outside the plugin's memory
+    ///
+    /// Note (clarification): The specification lists no status for a key or name that is not UTF-8 text; the host answers BAD_ARGUMENT, as for the other functions that take text.
+    pub fn call_foreign_function(
+        name: &str,
+        arguments: &[u8],
+    ) -> Result<rt::guest::Vec<u8>, RawStatus> {
+        let mut results = rt::guest::HostBuffer::new();
+        let (return_results_data, return_results_size) = results.slots();
+        let status = unsafe {
+            hostcalls::proxy_call_foreign_function(
+                name.as_ptr(),
+                name.len(),
+                arguments.as_ptr(),
+                arguments.len(),
+                return_results_data,
+                return_results_size,
+            )
+        };
+        if status != RawStatus::OK {
+            return Err(status);
+        }
+        let results = unsafe { results.into_bytes() };
+        Ok(results)
+    }
+
+    /// Reports the number and total size of command-line arguments; hosts
+    /// write 0 to both so that `args_get` is never needed.
+    ///
+    /// # Statuses
+    ///
+    /// - `SUCCESS`: the sizes were written
+    /// - `FAULT`: `return_argc` or `return_argv_buffer_size` is outside the plugin's memory
+    pub fn args_sizes_get() -> Result<(usize, usize), RawWasiErrno> {
+        let mut argc: usize = Default::default();
+        let mut argv_buffer_size: usize = Default::default();
+        let errno = unsafe {
+            wasi_snapshot_preview1::args_sizes_get(&mut argc, &mut argv_buffer_size)
+        };
+        if errno != RawWasiErrno::SUCCESS {
+            return Err(errno);
+        }
+        Ok((argc, argv_buffer_size))
+    }
+
+    /// Writes the command-line arguments; not called when `args_sizes_get`
+    /// reported zero sizes.
+    ///
+    /// # Statuses
+    ///
+    /// - `SUCCESS`: the arguments were written
+    /// - `FAULT`: `return_argv` or `return_argv_size` is outside the plugin's memory
+    ///
+    /// Note (erratum): The specification lists only SUCCESS, yet args_get writes through two pointers just as environ_get does, for which it lists FAULT: a pointer outside the plugin's memory answers FAULT here too.
+    ///
+    /// # Safety
+    ///
+    /// The host writes through these pointers, whose extent only the description's text gives:
+    /// - `return_argv`: an array of `argc` pointers, as returned by args_sizes_get
+    /// - `return_argv_size`: `argv_buffer_size` bytes, as returned by args_sizes_get
+    pub unsafe fn args_get(
+        return_argv: *mut *mut u8,
+        return_argv_size: *mut u8,
+    ) -> Result<(), RawWasiErrno> {
+        let errno = unsafe {
+            wasi_snapshot_preview1::args_get(return_argv, return_argv_size)
+        };
+        if errno != RawWasiErrno::SUCCESS {
+            return Err(errno);
+        }
+        Ok(())
+    }
+
+    /// Ends the process with `exit_code`; never called in practice.
+    pub fn proc_exit(exit_code: u32) {
+        unsafe { wasi_snapshot_preview1::proc_exit(exit_code) }
+    }
+}
+
 /// The callbacks of Proxy-Wasm ABI v0.2.1, one associated function each.
 ///
 /// Implement the ones a plugin needs; the defaults do what a host expects from a plugin that does not care (continue, succeed, allocate). Then export them with [`export_callbacks!`].
