@@ -63,6 +63,41 @@ fn primitive(path: &syn::Path) -> Option<WasmType> {
     }
 }
 
+/// How many bytes the host writes through an out-pointer, or `None` for a
+/// value that is no out-pointer.
+fn slot_bytes(want: &WasmValue) -> Option<usize> {
+    match &want.kind {
+        ValueKind::OutSlot(Scalar::U64 | Scalar::I64) => Some(8),
+        ValueKind::OutSlot(_) | ValueKind::OutLength | ValueKind::OutData { .. } => Some(4),
+        _ => None,
+    }
+}
+
+/// The size on `wasm32` of what a raw pointer type points to, when its
+/// pointee is a primitive or a pointer; `None` for anything else (an SDK
+/// type, whose size the syntax does not tell).
+fn pointee_bytes(ty: &Type) -> Option<usize> {
+    let Type::Ptr(pointer) = bare(ty) else {
+        return None;
+    };
+    match bare(&pointer.elem) {
+        Type::Ptr(_) => Some(4),
+        Type::Path(path) if path.qself.is_none() => {
+            let [segment] = path.path.segments.iter().collect::<Vec<_>>()[..] else {
+                return None;
+            };
+            match segment.ident.to_string().as_str() {
+                "u8" | "i8" | "bool" => Some(1),
+                "u16" | "i16" => Some(2),
+                "u32" | "i32" | "usize" | "isize" | "f32" => Some(4),
+                "u64" | "i64" | "f64" => Some(8),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// The Rust type an SDK should declare for a wasm value, from what the
 /// lowering says it is: `const char *` is `*const u8`, `size_t *` is
 /// `*mut usize`, an enum `u32` (an SDK's own enum type is checked apart).
@@ -328,6 +363,20 @@ fn check_type(
                         context.what(),
                         describe(want),
                         describe_found(ty, found),
+                        context.suggestion(want)
+                    ),
+                );
+            } else if let Some((want, found_bytes, slot_bytes)) = wanted.and_then(|want| {
+                let (found, slot) = (pointee_bytes(ty)?, slot_bytes(want)?);
+                (found != slot).then_some((want, found, slot))
+            }) {
+                errors.on(
+                    ty,
+                    format!(
+                        "{} in v{version} is {}: the host writes {slot_bytes} bytes through it, but `{}` points to {found_bytes}; declare it as `{}`",
+                        context.what(),
+                        describe(want),
+                        shown(ty),
                         context.suggestion(want)
                     ),
                 );
