@@ -245,3 +245,58 @@ fn the_score_reads_a_log_file_with_prefixes_and_noise() {
     let back: conformance::score::Manifest = serde_json::from_str(&json).expect("parses");
     assert_eq!(back.cases.len(), kit.manifest.cases.len());
 }
+
+/// A length case must leave the memory fault as the only right answer: a
+/// valid address, and a length that ends just past the memory, far below
+/// any host's "larger than the host allows" limit (`fd_write`'s `INVAL`,
+/// `random_get`'s).
+#[test]
+fn length_cases_reach_just_past_the_end() {
+    use conformance::cases::{self, Kind};
+    let abi = proxy_wasm_abi_spec::standard();
+    for version in ["0.1.0", "0.2.0", "0.2.1"] {
+        let v = abi
+            .at(version.parse().expect("a version"))
+            .expect("described");
+        let all = cases::cases(&v);
+        let (layout, _) = conformance::probe::sources(&v, &all);
+        let lengths: Vec<_> = all
+            .iter()
+            .filter(|c| c.kind == Kind::LengthOutOfBounds)
+            .collect();
+        assert!(lengths.len() > 30, "{version}");
+        for c in &lengths {
+            let fault = if c.expected.r#enum.starts_with("wasi") {
+                "FAULT"
+            } else {
+                "INVALID_MEMORY_ACCESS"
+            };
+            assert_eq!(c.expected.name, fault, "{}", c.id);
+            let at = c
+                .args
+                .iter()
+                .position(|a| *a == cases::Arg::DataAt(cases::Data::Tail));
+            let at = at.unwrap_or_else(|| panic!("{}: not from the tail", c.id));
+            let (address, len) = (layout.resolve(c.args[at]), layout.resolve(c.args[at + 1]));
+            let bytes = if c.id.starts_with("fd_write/") {
+                8 * len
+            } else {
+                len
+            };
+            let end = u64::from(layout.memory_size);
+            assert!(
+                address < end && address + bytes > end && address + bytes <= end + 8,
+                "{}",
+                c.id
+            );
+        }
+        for id in ["fd_write/iovec_size", "random_get/buffer_size"] {
+            assert!(
+                lengths
+                    .iter()
+                    .any(|c| c.id == format!("{id}/length_out_of_bounds")),
+                "{version}: {id}"
+            );
+        }
+    }
+}

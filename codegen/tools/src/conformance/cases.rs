@@ -134,6 +134,10 @@ pub enum Data {
     NonUtf8,
     /// An iovec table of one entry whose buffer lies past the memory.
     IovecsBadEntry,
+    /// The last [`TAIL`] bytes of the memory (one valid iovec entry, over
+    /// [`Data::Bytes`]): a valid address from which [`TAIL_LEN`] bytes, or
+    /// [`TAIL_ENTRIES`] iovecs, reach just past the end.
+    Tail,
     /// A malformed serialized map, one of [`MALFORMED_MAPS`].
     MalformedMap(usize),
 }
@@ -159,6 +163,14 @@ pub enum Arg {
 
 /// The length of a buffer argument (`random_get`).
 pub const BUFFER_LEN: u32 = 16;
+/// The size of [`Data::Tail`]: one iovec entry.
+pub const TAIL: u32 = 8;
+/// A length from [`Data::Tail`] that ends 8 bytes past the memory: far
+/// below any limit a host puts on a length (so only `memory_fault` is
+/// right, never the "larger than the host allows" status).
+pub const TAIL_LEN: u32 = 2 * TAIL;
+/// An iovec count from [`Data::Tail`] that ends one entry past the memory.
+pub const TAIL_ENTRIES: u32 = 2;
 /// An address near the top of the 32-bit space: with a length of
 /// [`WRAP_LEN`] it wraps past 2^32.
 pub const WRAP_AT: u32 = 0xffff_ff00;
@@ -512,12 +524,27 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
                                 ],
                             );
                         }
-                        ValueKind::Length => {
-                            // The length of memory from a valid address
-                            // reaches past its end; for iovecs, as many
-                            // entries as bytes does too.
-                            case(Kind::LengthOutOfBounds, &[(n, Arg::End(0))]);
+                        ValueKind::Length if k > 0 => {
+                            // From a valid address [`TAIL`] bytes before
+                            // the end, a small length that reaches just
+                            // past it: within every host's limits (a
+                            // length past them may rightly answer the
+                            // "too large" status instead), so only the
+                            // memory fault is right.
+                            let len = if lowered.class == ParamClass::Input(Shape::Iovecs) {
+                                TAIL_ENTRIES
+                            } else {
+                                TAIL_LEN
+                            };
+                            case(
+                                Kind::LengthOutOfBounds,
+                                &[
+                                    (n - 1, Arg::DataAt(Data::Tail)),
+                                    (n, Arg::Value(len.into())),
+                                ],
+                            );
                         }
+                        ValueKind::Length => {}
                         ValueKind::OutSlot(_)
                         | ValueKind::OutData { .. }
                         | ValueKind::OutLength => {

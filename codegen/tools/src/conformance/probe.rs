@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use proxy_wasm_abi_spec::ir::{AbiVersion, Function, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
-use super::cases::{Arg, Case, Data, MALFORMED_MAPS, valid_call};
+use super::cases::{Arg, Case, Data, MALFORMED_MAPS, TAIL, valid_call};
 
 /// The line prefix every case line starts with.
 pub const CASE_PREFIX: &str = "conformance case=";
@@ -46,8 +46,9 @@ const SLOTS: u32 = 8;
 const SCRATCH_AT: u32 = 0x480;
 /// Data, then the case lines' prefixes.
 const DATA_AT: u32 = 0x500;
-/// The size of the region `proxy_on_memory_allocate` hands out, again and
-/// again: the probes never read what the host returns.
+/// The size of the last page, where `proxy_on_memory_allocate` hands out
+/// its region (all of it but [`Data::Tail`]) again and again: the probes
+/// never read what the host returns.
 const HEAP_SIZE: u32 = PAGE;
 
 /// Valid text arguments (a key, a name, an upstream).
@@ -111,9 +112,11 @@ impl Layout {
         let entry = |ptr: u32, len: u32| [ptr.to_le_bytes(), len.to_le_bytes()].concat();
         let (bytes_at, bytes) = &data[&Data::Bytes];
         let good = entry(*bytes_at, bytes.len() as u32);
+        debug_assert_eq!(good.len() as u32, TAIL);
         let bad = entry(memory_size, 4);
-        data.get_mut(&Data::Iovecs).expect("laid out").1 = good;
+        data.get_mut(&Data::Iovecs).expect("laid out").1 = good.clone();
         data.get_mut(&Data::IovecsBadEntry).expect("laid out").1 = bad;
+        data.insert(Data::Tail, (memory_size - TAIL, good));
         Layout {
             memory_size,
             data,
@@ -361,8 +364,10 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
     {
         let _ = writeln!(
             w,
-            "  (func (export \"{}\") (param i32) (result i32)\n    (select (i32.const {}) (i32.const 0) (i32.le_u (local.get 0) (i32.const {HEAP_SIZE}))))",
-            alloc.name, layout.heap_at
+            "  (func (export \"{}\") (param i32) (result i32)\n    (select (i32.const {}) (i32.const 0) (i32.le_u (local.get 0) (i32.const {}))))",
+            alloc.name,
+            layout.heap_at,
+            HEAP_SIZE - TAIL
         );
     }
     let level = abi
