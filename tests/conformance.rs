@@ -33,6 +33,15 @@ fn every_case_passes_on_the_reference_host() {
         assert_eq!(c.pass, c.cases, "{version}:\n{}", score.text());
         assert!(!score.fails(true));
         assert!(c.cases > 900, "{version}: only {} cases", c.cases);
+        use conformance::cases::Kind;
+        for kind in [
+            Kind::MissingKey,
+            Kind::UnknownId,
+            Kind::EmptyQueue,
+            Kind::CasMismatch,
+        ] {
+            assert!(kit.counts().contains_key(&kind), "{version}: no {kind:?}");
+        }
     }
 }
 
@@ -298,5 +307,69 @@ fn length_cases_reach_just_past_the_end() {
                 "{version}: {id}"
             );
         }
+    }
+}
+
+/// The kit with only the probe `file` and its cases.
+fn only(kit: &Kit, file: &str) -> Kit {
+    let mut kit = kit.clone();
+    kit.probes.retain(|(f, _)| f == file);
+    kit.manifest.cases.retain(|c| c.probe == file);
+    kit.manifest.probes.retain(|p| p.file == file);
+    kit
+}
+
+#[test]
+fn state_cases_come_from_the_description_and_a_wrong_answer_is_caught() {
+    use conformance::cases::Kind;
+    let kit = only(&kit("0.2.1"), "state.wasm");
+    for c in &kit.manifest.cases {
+        // Every expectation is a status the description lists for the
+        // function, with its condition as the basis.
+        assert_eq!(c.case.provenance, Provenance::Spec, "{}", c.case.id);
+        assert!(!c.case.basis.is_empty(), "{}", c.case.id);
+    }
+    let mutations: [(Kind, &'static str, &str); 4] = [
+        (
+            Kind::MissingKey,
+            "proxy_get_shared_data",
+            "proxy_get_shared_data/key/missing_key",
+        ),
+        (
+            Kind::UnknownId,
+            "proxy_get_metric",
+            "proxy_get_metric/metric_id/unknown_id",
+        ),
+        (
+            Kind::EmptyQueue,
+            "proxy_dequeue_shared_queue",
+            "proxy_dequeue_shared_queue/queue_id/empty_queue",
+        ),
+        (
+            Kind::CasMismatch,
+            "proxy_set_shared_data",
+            "proxy_set_shared_data/cas/cas_mismatch",
+        ),
+    ];
+    for (kind, function, id) in mutations {
+        let case = kit.manifest.cases.iter().find(|c| c.case.id == id);
+        assert_eq!(case.map(|c| c.case.kind), Some(kind), "{id}");
+        // A host that answers OK where the state says otherwise.
+        let mut host = Reference {
+            adjust: |h: &mut ReferenceHost| h.plugin.answer_instead(function, Some(0)),
+        };
+        let score = conformance::run_on(&kit, &mut host).expect("the probe runs");
+        let deviations: Vec<&str> = score
+            .deviations()
+            .iter()
+            .map(|c| c.case.case.id.as_str())
+            .collect();
+        assert!(deviations.contains(&id), "{function}: {deviations:?}");
+        assert!(score.fails(false), "{function}");
+        assert!(
+            score.text().contains(&format!("{id}: expected ")),
+            "{}",
+            score.text()
+        );
     }
 }

@@ -16,7 +16,12 @@
 //!   each way the serialized-map format forbids: `@role(bad_argument)`;
 //! - every map or buffer selector value, and every host function the access
 //!   rules restrict as a whole, called from a callback of the standard
-//!   lifecycle where no grant can hold: the function's `@forbidden` status.
+//!   lifecycle where no grant can hold: the function's `@forbidden` status;
+//! - state a plugin can bring about (a missing key, name or path, an id the
+//!   host never handed out, an empty queue, a stale compare-and-swap
+//!   value): the status the description lists for that condition. Which
+//!   calls bring the state about is the one thing named here (its recipes);
+//!   a case exists only where the description lists its status.
 //!
 //! A case runs in a callback where the same call with all-valid arguments
 //! is permitted (its *home*), so only the argument under test can make it
@@ -74,11 +79,20 @@ pub enum Kind {
     MalformedMap,
     /// A call from a callback where the access rules grant it nowhere.
     Forbidden,
+    /// A key, name or path the host does not hold.
+    MissingKey,
+    /// An id (metric, queue, gRPC call, context, upstream) the host never
+    /// handed out.
+    UnknownId,
+    /// A dequeue from a queue the probe registered and never filled.
+    EmptyQueue,
+    /// A shared-data write with a compare-and-swap value gone stale.
+    CasMismatch,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 12] = [
         Kind::OutOfBounds,
         Kind::Wrapping,
         Kind::LengthOutOfBounds,
@@ -87,6 +101,10 @@ impl Kind {
         Kind::NonUtf8,
         Kind::MalformedMap,
         Kind::Forbidden,
+        Kind::MissingKey,
+        Kind::UnknownId,
+        Kind::EmptyQueue,
+        Kind::CasMismatch,
     ];
 
     /// The keyword used in ids, manifests and reports.
@@ -100,6 +118,10 @@ impl Kind {
             Kind::NonUtf8 => "non_utf8",
             Kind::MalformedMap => "malformed_map",
             Kind::Forbidden => "forbidden",
+            Kind::MissingKey => "missing_key",
+            Kind::UnknownId => "unknown_id",
+            Kind::EmptyQueue => "empty_queue",
+            Kind::CasMismatch => "cas_mismatch",
         }
     }
 
@@ -113,6 +135,7 @@ impl Kind {
             | Kind::EntryOutOfBounds => "memory",
             Kind::UnknownEnum | Kind::NonUtf8 | Kind::MalformedMap => "arguments",
             Kind::Forbidden => "access",
+            Kind::MissingKey | Kind::UnknownId | Kind::EmptyQueue | Kind::CasMismatch => "state",
         }
     }
 }
@@ -140,7 +163,22 @@ pub enum Data {
     Tail,
     /// A malformed serialized map, one of [`MALFORMED_MAPS`].
     MalformedMap(usize),
+    /// Text of the state cases (a key, a queue name), one of [`NAMES`].
+    Named(&'static str),
 }
+
+/// The text the state cases name keys, queues and paths with; none is
+/// anything a host holds unless the probe puts it there.
+pub const NAMES: [&str; 4] = [MISSING, CAS_KEY, EMPTY_QUEUE, "conformance_missing"];
+/// A key, name or upstream no host holds.
+pub const MISSING: &str = "x-conformance-missing";
+/// The shared-data key of the compare-and-swap case.
+pub const CAS_KEY: &str = "conformance-cas";
+/// The queue the empty-queue case registers.
+pub const EMPTY_QUEUE: &str = "conformance-empty";
+/// An id no host hands out first: metric, queue and gRPC ids and context
+/// ids start low.
+pub const UNKNOWN_ID: u32 = 0x7fff_fff0;
 
 /// One wasm argument of a case's call, before the probe lays out its
 /// memory.
@@ -159,6 +197,18 @@ pub enum Arg {
     Scratch,
     /// The memory size plus this offset.
     End(i64),
+    /// The `u32` an earlier call of the case wrote into output slot `n`.
+    Loaded(u32),
+}
+
+/// A host call a case makes before its own call, to set up the state it
+/// tests; its status is not reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupCall {
+    /// The host function, qualified as [`Case::function`].
+    pub function: String,
+    /// Its wasm arguments.
+    pub args: Vec<Arg>,
 }
 
 /// The length of a buffer argument (`random_get`).
@@ -236,6 +286,9 @@ pub struct Case {
     /// The call's wasm arguments, as the probe lays them out.
     #[serde(skip)]
     pub args: Vec<Arg>,
+    /// The calls made first, in order (state cases).
+    #[serde(skip)]
+    pub setup: Vec<SetupCall>,
 }
 
 /// The callbacks of the standard lifecycle that cases run in, in the
@@ -484,6 +537,7 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
                 provenance,
                 basis,
                 args,
+                setup: Vec::new(),
             });
         };
         let with = |changes: &[(usize, Arg)]| {
@@ -633,7 +687,283 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
         }
         forbidden_cases(abi, f, &mut out);
     }
+    state_cases(abi, &mut out);
     out
+}
+
+/// One argument of a state case, set by parameter name.
+#[derive(Debug, Clone, Copy)]
+enum Set {
+    /// A text parameter: this text.
+    Text(&'static str),
+    /// A scalar parameter: this number.
+    Value(u32),
+    /// A scalar parameter: the `u32` in output slot `n`.
+    Loaded(u32),
+}
+
+/// A call of a state case: the function and the arguments that differ
+/// from a valid call.
+type Call = (&'static str, &'static [(&'static str, Set)]);
+
+/// A state case: the status the description gives for a condition a
+/// plugin can bring about, and the calls that bring it about.
+struct Recipe {
+    kind: Kind,
+    /// The id's middle part.
+    name: &'static str,
+    /// The calls made first (their out-slots numbered as [`valid_call`]).
+    setup: &'static [Call],
+    /// The call under test.
+    call: Call,
+    /// The status it expects; the case exists only where the description
+    /// lists that status for the function.
+    status: &'static str,
+}
+
+/// The state a plugin can provoke. Which call brings a condition about
+/// is this table's; the status, its condition and whether that is the
+/// spec's text come from the description, and a version whose
+/// description lacks the function, a parameter or the status has no case.
+const RECIPES: &[Recipe] = &[
+    Recipe {
+        kind: Kind::MissingKey,
+        name: "key",
+        setup: &[],
+        call: ("proxy_get_header_map_value", &[("key", Set::Text(MISSING))]),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::MissingKey,
+        name: "key",
+        setup: &[],
+        call: ("proxy_get_shared_data", &[("key", Set::Text(MISSING))]),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::MissingKey,
+        name: "path",
+        setup: &[],
+        call: (
+            "proxy_get_property",
+            &[("path", Set::Text("conformance_missing"))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::MissingKey,
+        name: "name",
+        setup: &[],
+        call: (
+            "proxy_resolve_shared_queue",
+            &[("name", Set::Text(MISSING))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::MissingKey,
+        name: "name",
+        setup: &[],
+        call: (
+            "proxy_call_foreign_function",
+            &[("name", Set::Text(MISSING))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "metric_id",
+        setup: &[],
+        call: (
+            "proxy_record_metric",
+            &[("metric_id", Set::Value(UNKNOWN_ID))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "metric_id",
+        setup: &[],
+        call: (
+            "proxy_increment_metric",
+            &[("metric_id", Set::Value(UNKNOWN_ID))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "metric_id",
+        setup: &[],
+        call: ("proxy_get_metric", &[("metric_id", Set::Value(UNKNOWN_ID))]),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "queue_id",
+        setup: &[],
+        call: (
+            "proxy_enqueue_shared_queue",
+            &[("queue_id", Set::Value(UNKNOWN_ID))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "queue_id",
+        setup: &[],
+        call: (
+            "proxy_dequeue_shared_queue",
+            &[("queue_id", Set::Value(UNKNOWN_ID))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "stream_id",
+        setup: &[],
+        call: ("proxy_grpc_send", &[("stream_id", Set::Value(UNKNOWN_ID))]),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "call_or_stream_id",
+        setup: &[],
+        call: (
+            "proxy_grpc_cancel",
+            &[("call_or_stream_id", Set::Value(UNKNOWN_ID))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "call_or_stream_id",
+        setup: &[],
+        call: (
+            "proxy_grpc_close",
+            &[("call_or_stream_id", Set::Value(UNKNOWN_ID))],
+        ),
+        status: "NOT_FOUND",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
+        name: "context_id",
+        setup: &[],
+        call: (
+            "proxy_set_effective_context",
+            &[("context_id", Set::Value(UNKNOWN_ID))],
+        ),
+        status: "BAD_ARGUMENT",
+    },
+    Recipe {
+        kind: Kind::EmptyQueue,
+        name: "queue_id",
+        setup: &[(
+            "proxy_register_shared_queue",
+            &[("name", Set::Text(EMPTY_QUEUE))],
+        )],
+        call: (
+            "proxy_dequeue_shared_queue",
+            &[("queue_id", Set::Loaded(0))],
+        ),
+        status: "EMPTY",
+    },
+    Recipe {
+        kind: Kind::CasMismatch,
+        name: "cas",
+        setup: &[
+            // Create the key, read its cas, write with it: the cas read
+            // is now stale.
+            (
+                "proxy_set_shared_data",
+                &[("key", Set::Text(CAS_KEY)), ("cas", Set::Value(0))],
+            ),
+            ("proxy_get_shared_data", &[("key", Set::Text(CAS_KEY))]),
+            (
+                "proxy_set_shared_data",
+                &[("key", Set::Text(CAS_KEY)), ("cas", Set::Loaded(2))],
+            ),
+        ],
+        call: (
+            "proxy_set_shared_data",
+            &[("key", Set::Text(CAS_KEY)), ("cas", Set::Loaded(2))],
+        ),
+        status: "CAS_MISMATCH",
+    },
+];
+
+/// `function` with valid arguments but for `changes`, selectors as in its
+/// home; `None` if the version lacks the function or a parameter.
+fn recipe_call(abi: &AbiVersion, (function, changes): &Call) -> Option<(&'static str, SetupCall)> {
+    let f = abi.host_functions().find(|f| f.name == *function)?;
+    let (callback, selected) = home(abi, f)?;
+    let (mut args, at) = valid_call(abi, f, &selected);
+    for (param, set) in *changes {
+        let i = f.params.iter().position(|p| p.name == *param)?;
+        let first = at[i];
+        match (*set, lower_param_typed(&f.params[i]).class) {
+            (Set::Text(t), ParamClass::Input(Shape::String | Shape::Path | Shape::Bytes)) => {
+                args[first] = Arg::DataAt(Data::Named(t));
+                args[first + 1] = Arg::DataLen(Data::Named(t));
+            }
+            (Set::Value(v), ParamClass::Scalar(_)) => args[first] = Arg::Value(v.into()),
+            (Set::Loaded(n), ParamClass::Scalar(_)) => args[first] = Arg::Loaded(n),
+            _ => return None,
+        }
+    }
+    let call = SetupCall {
+        function: f.qualified_name(),
+        args,
+    };
+    Some((callback, call))
+}
+
+/// The state cases of `abi` ([`RECIPES`]).
+fn state_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    for r in RECIPES {
+        let Some((callback, call)) = recipe_call(abi, &r.call) else {
+            continue;
+        };
+        let Some(f) = abi.function(&call.function) else {
+            continue;
+        };
+        // The description must list the status for this function.
+        if !f.outcomes.iter().any(|o| o.value.name() == r.status) {
+            continue;
+        }
+        let Some(status) = with_status(abi, f, r.status) else {
+            continue;
+        };
+        let setup: Option<Vec<SetupCall>> = r
+            .setup
+            .iter()
+            .map(|c| {
+                recipe_call(abi, c)
+                    .filter(|(home, _)| *home == callback)
+                    .map(|(_, s)| s)
+            })
+            .collect();
+        let Some(setup) = setup else { continue };
+        let (provenance, basis) = provenance(f, status, &[]);
+        out.push(Case {
+            id: format!("{}/{}/{}", f.name, r.name, r.kind.keyword()),
+            function: f.qualified_name(),
+            kind: r.kind,
+            callback: callback.to_string(),
+            expected: expected(abi, status),
+            provenance,
+            basis,
+            args: call.args,
+            setup,
+        });
+    }
+}
+
+/// The result enum's value named `name`.
+fn with_status<'a>(abi: &'a AbiVersion, f: &Function, name: &str) -> Option<&'a Variant> {
+    let Type::Enum(e) = &f.result.as_ref()?.ty else {
+        return None;
+    };
+    abi.enum_def(e)?.variant(name)
 }
 
 /// The access-rule cases of `f`: per selector value (or the function as a
@@ -667,6 +997,7 @@ fn forbidden_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
                 provenance,
                 basis,
                 args,
+                setup: Vec::new(),
             });
         };
     if let Some(own) = r.own {

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use proxy_wasm_abi_spec::ir::{AbiVersion, Function, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
-use super::cases::{Arg, Case, Data, MALFORMED_MAPS, TAIL, valid_call};
+use super::cases::{Arg, Case, Data, MALFORMED_MAPS, NAMES, TAIL, valid_call};
 
 /// The line prefix every case line starts with.
 pub const CASE_PREFIX: &str = "conformance case=";
@@ -98,6 +98,9 @@ impl Layout {
         for (i, (_, bytes)) in MALFORMED_MAPS.iter().enumerate() {
             items.push((Data::MalformedMap(i), bytes.to_vec()));
         }
+        for name in NAMES {
+            items.push((Data::Named(name), name.as_bytes().to_vec()));
+        }
         let mut at = DATA_AT;
         let mut data = BTreeMap::new();
         for (d, bytes) in items {
@@ -125,14 +128,21 @@ impl Layout {
         }
     }
 
-    /// The number an argument stands for.
+    /// The address of output slot `n`.
+    pub fn slot(&self, n: u32) -> u32 {
+        SLOTS_AT + 8 * n.min(SLOTS - 1)
+    }
+
+    /// The number an argument stands for (for [`Arg::Loaded`], the
+    /// address it is loaded from).
     pub fn resolve(&self, arg: Arg) -> u64 {
         match arg {
+            Arg::Loaded(n) => self.slot(n).into(),
             Arg::Value(v) => v,
             Arg::DataAt(d) => self.data[&d].0.into(),
             Arg::DataLen(Data::Iovecs | Data::IovecsBadEntry) => 1,
             Arg::DataLen(d) => self.data[&d].1.len() as u64,
-            Arg::Slot(n) => u64::from(SLOTS_AT + 8 * n.min(SLOTS - 1)),
+            Arg::Slot(n) => self.slot(n).into(),
             Arg::Scratch => SCRATCH_AT.into(),
             Arg::End(offset) => (i64::from(self.memory_size) + offset) as u64,
         }
@@ -228,43 +238,78 @@ fn go_on(abi: &AbiVersion, f: &Function) -> Option<String> {
     Some(constant(t, value.into()))
 }
 
-/// The call of `f` with `args`, its status reported under `prefix`
-/// (laid out at `at`).
-fn call_line(f: &Function, layout: &Layout, args: &[Arg], at: u32, len: usize) -> String {
+/// The WAT expression of one argument.
+fn arg_expr(t: WasmType, layout: &Layout, arg: Arg) -> String {
+    match (arg, t) {
+        (Arg::Loaded(n), WasmType::I32) => format!("(i32.load (i32.const {}))", layout.slot(n)),
+        (Arg::Loaded(n), WasmType::I64) => format!("(i64.load32_u (i32.const {}))", layout.slot(n)),
+        _ => constant(t, layout.resolve(arg)),
+    }
+}
+
+/// The call expression of `f` with `args`.
+fn call_expr(f: &Function, layout: &Layout, args: &[Arg]) -> String {
     let sig = lower(f);
     let values: Vec<String> = sig
         .params
         .iter()
         .zip(args)
-        .map(|(p, a)| constant(p.wasm, layout.resolve(*a)))
+        .map(|(p, a)| arg_expr(p.wasm, layout, *a))
         .collect();
+    format!("(call ${} {})", f.name, values.join(" "))
+}
+
+/// The call of `f` with `args`, its status reported under `prefix`
+/// (laid out at `at`).
+fn call_line(f: &Function, layout: &Layout, args: &[Arg], at: u32, len: usize) -> String {
     format!(
-        "    (call $report (i32.const {at}) (i32.const {len}) (call ${} {}))\n",
-        f.name,
-        values.join(" ")
+        "    (call $report (i32.const {at}) (i32.const {len}) {})\n",
+        call_expr(f, layout, args)
     )
 }
 
+/// A setup call: made, its status dropped.
+fn setup_line(f: &Function, layout: &Layout, args: &[Arg]) -> String {
+    let call = call_expr(f, layout, args);
+    if lower(f).results.is_empty() {
+        format!("    {call}\n")
+    } else {
+        format!("    (drop {call})\n")
+    }
+}
+
 /// The call as a host author reads it: `proxy_log(2, 0x500, 11)`.
+/// State cases list their setup calls first: `a(..); b(..)`, and an
+/// argument read from an earlier call's output slot reads `*0x430`.
 pub fn call_text(abi: &AbiVersion, case: &Case, layout: &Layout) -> String {
-    let Some(f) = abi.function(&case.function) else {
-        return String::new();
+    let text = |function: &str, args: &[Arg]| {
+        let Some(f) = abi.function(function) else {
+            return String::new();
+        };
+        let sig = lower(f);
+        let values: Vec<String> = sig
+            .params
+            .iter()
+            .zip(args)
+            .map(|(p, a)| {
+                let v = layout.resolve(*a);
+                match a {
+                    Arg::Loaded(_) => format!("*{v:#x}"),
+                    Arg::Value(_) if v < 0x1000 => v.to_string(),
+                    _ if p.wasm == WasmType::I64 => v.to_string(),
+                    _ => format!("{v:#x}"),
+                }
+            })
+            .collect();
+        format!("{}({})", f.name, values.join(", "))
     };
-    let sig = lower(f);
-    let values: Vec<String> = sig
-        .params
+    let mut calls: Vec<String> = case
+        .setup
         .iter()
-        .zip(&case.args)
-        .map(|(p, a)| {
-            let v = layout.resolve(*a);
-            match a {
-                Arg::Value(_) if v < 0x1000 => v.to_string(),
-                _ if p.wasm == WasmType::I64 => v.to_string(),
-                _ => format!("{v:#x}"),
-            }
-        })
+        .map(|c| text(&c.function, &c.args))
         .collect();
-    format!("{}({})", f.name, values.join(", "))
+    calls.push(text(&case.function, &case.args));
+    calls.join("; ")
 }
 
 /// The line prefix of a case.
@@ -330,10 +375,17 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
             continue;
         };
         let (at, len) = text(&case_prefix(&case.id));
-        bodies
-            .entry(case.callback.clone())
-            .or_default()
-            .push_str(&call_line(f, layout, &case.args, at, len));
+        let body = bodies.entry(case.callback.clone()).or_default();
+        for c in &case.setup {
+            let Some(g) = abi.function(&c.function) else {
+                continue;
+            };
+            body.push_str(&setup_line(g, layout, &c.args));
+            if !imports.contains(&g.name.as_str()) {
+                imports.push(&g.name);
+            }
+        }
+        body.push_str(&call_line(f, layout, &case.args, at, len));
         if !imports.contains(&f.name.as_str()) {
             imports.push(&f.name);
         }
