@@ -39,6 +39,7 @@ fn every_case_passes_on_the_reference_host() {
             Kind::UnknownId,
             Kind::EmptyQueue,
             Kind::CasMismatch,
+            Kind::AllocatorFailure,
         ] {
             assert!(kit.counts().contains_key(&kind), "{version}: no {kind:?}");
         }
@@ -320,16 +321,41 @@ fn only(kit: &Kit, file: &str) -> Kit {
 }
 
 #[test]
-fn state_cases_come_from_the_description_and_a_wrong_answer_is_caught() {
+fn state_and_allocator_cases_pass_and_a_wrong_answer_is_caught() {
     use conformance::cases::Kind;
-    let kit = only(&kit("0.2.1"), "state.wasm");
-    for c in &kit.manifest.cases {
+    let full = kit("0.2.1");
+    let mut kit = only(&full, "state.wasm");
+    let allocator = only(&full, "allocator.wasm");
+    kit.probes.extend(allocator.probes);
+    kit.manifest
+        .cases
+        .extend(allocator.manifest.cases.iter().cloned());
+    kit.manifest.probes.extend(allocator.manifest.probes);
+    for c in &allocator.manifest.cases {
+        // The allocator's failure: a clarification, the memory fault.
+        assert_eq!(c.case.kind, Kind::AllocatorFailure);
+        assert_eq!(c.case.provenance, Provenance::Clarification);
+        assert_eq!(c.case.expected.name, "INVALID_MEMORY_ACCESS");
+    }
+    assert!(allocator.manifest.cases.len() >= 4);
+    for c in kit
+        .manifest
+        .cases
+        .iter()
+        .filter(|c| c.probe == "state.wasm")
+    {
         // Every expectation is a status the description lists for the
         // function, with its condition as the basis.
         assert_eq!(c.case.provenance, Provenance::Spec, "{}", c.case.id);
         assert!(!c.case.basis.is_empty(), "{}", c.case.id);
     }
-    let mutations: [(Kind, &'static str, &str); 4] = [
+    let mutations: [(Kind, &'static str, &str); 5] = [
+        // A host that answers OK (and no data) when the allocator fails.
+        (
+            Kind::AllocatorFailure,
+            "proxy_get_header_map_pairs",
+            "proxy_get_header_map_pairs/pairs/allocator_failure",
+        ),
         (
             Kind::MissingKey,
             "proxy_get_shared_data",
@@ -365,7 +391,9 @@ fn state_cases_come_from_the_description_and_a_wrong_answer_is_caught() {
             .map(|c| c.case.case.id.as_str())
             .collect();
         assert!(deviations.contains(&id), "{function}: {deviations:?}");
-        assert!(score.fails(false), "{function}");
+        // A clarification's deviation fails only a strict score.
+        assert!(score.fails(true), "{function}");
+        assert_eq!(score.fails(false), kind != Kind::AllocatorFailure);
         assert!(
             score.text().contains(&format!("{id}: expected ")),
             "{}",

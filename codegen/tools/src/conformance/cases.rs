@@ -88,11 +88,13 @@ pub enum Kind {
     EmptyQueue,
     /// A shared-data write with a compare-and-swap value gone stale.
     CasMismatch,
+    /// A call that returns data while the plugin's allocator answers 0.
+    AllocatorFailure,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::OutOfBounds,
         Kind::Wrapping,
         Kind::LengthOutOfBounds,
@@ -105,6 +107,7 @@ impl Kind {
         Kind::UnknownId,
         Kind::EmptyQueue,
         Kind::CasMismatch,
+        Kind::AllocatorFailure,
     ];
 
     /// The keyword used in ids, manifests and reports.
@@ -122,6 +125,7 @@ impl Kind {
             Kind::UnknownId => "unknown_id",
             Kind::EmptyQueue => "empty_queue",
             Kind::CasMismatch => "cas_mismatch",
+            Kind::AllocatorFailure => "allocator_failure",
         }
     }
 
@@ -136,6 +140,7 @@ impl Kind {
             Kind::UnknownEnum | Kind::NonUtf8 | Kind::MalformedMap => "arguments",
             Kind::Forbidden => "access",
             Kind::MissingKey | Kind::UnknownId | Kind::EmptyQueue | Kind::CasMismatch => "state",
+            Kind::AllocatorFailure => ALLOCATOR_PROBE,
         }
     }
 }
@@ -169,7 +174,21 @@ pub enum Data {
 
 /// The text the state cases name keys, queues and paths with; none is
 /// anything a host holds unless the probe puts it there.
-pub const NAMES: [&str; 4] = [MISSING, CAS_KEY, EMPTY_QUEUE, "conformance_missing"];
+pub const NAMES: [&str; 7] = [
+    MISSING,
+    CAS_KEY,
+    EMPTY_QUEUE,
+    "conformance_missing",
+    ":path",
+    ALLOCATOR_KEY,
+    ALLOCATOR_QUEUE,
+];
+/// The probe whose allocator always answers 0 (failure).
+pub const ALLOCATOR_PROBE: &str = "allocator";
+/// The shared-data key the allocator cases read back.
+pub const ALLOCATOR_KEY: &str = "conformance-allocator";
+/// The queue the allocator cases fill and dequeue from.
+pub const ALLOCATOR_QUEUE: &str = "conformance-allocator";
 /// A key, name or upstream no host holds.
 pub const MISSING: &str = "x-conformance-missing";
 /// The shared-data key of the compare-and-swap case.
@@ -688,6 +707,7 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
         forbidden_cases(abi, f, &mut out);
     }
     state_cases(abi, &mut out);
+    allocator_cases(abi, &mut out);
     out
 }
 
@@ -890,6 +910,89 @@ const RECIPES: &[Recipe] = &[
         status: "CAS_MISMATCH",
     },
 ];
+
+/// Calls that return data the host must place in the plugin's memory, and
+/// that certainly have some in the standard lifecycle (an empty value
+/// needs no allocation): with the allocator answering 0, the host cannot
+/// return it.
+const ALLOCATOR_RECIPES: &[(&str, &[Call], Call)] = &[
+    ("pairs", &[], ("proxy_get_header_map_pairs", &[])),
+    (
+        "value",
+        &[],
+        ("proxy_get_header_map_value", &[("key", Set::Text(":path"))]),
+    ),
+    ("value", &[], ("proxy_get_configuration", &[])),
+    (
+        "value",
+        &[(
+            "proxy_set_shared_data",
+            &[("key", Set::Text(ALLOCATOR_KEY)), ("cas", Set::Value(0))],
+        )],
+        (
+            "proxy_get_shared_data",
+            &[("key", Set::Text(ALLOCATOR_KEY))],
+        ),
+    ),
+    (
+        "value",
+        &[
+            (
+                "proxy_register_shared_queue",
+                &[("name", Set::Text(ALLOCATOR_QUEUE))],
+            ),
+            (
+                "proxy_enqueue_shared_queue",
+                &[("queue_id", Set::Loaded(0))],
+            ),
+        ],
+        (
+            "proxy_dequeue_shared_queue",
+            &[("queue_id", Set::Loaded(0))],
+        ),
+    ),
+];
+
+/// Why the allocator cases expect the memory fault.
+pub const ALLOCATOR_BASIS: &str = "The plugin's allocator answered 0 (it could not allocate) for data the host returns; the specification names no status for this. The host answers the memory-fault status, as for returned data it cannot place in the plugin's memory (proxy-wasm-cpp-host answers INVALID_MEMORY_ACCESS when it cannot copy a value into the plugin).";
+
+/// The allocator contract: in the allocator probe, whose
+/// `proxy_on_memory_allocate` always answers 0, each call that returns
+/// data answers the result enum's `@role(memory_fault)` status.
+fn allocator_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    for (name, setup, call) in ALLOCATOR_RECIPES {
+        let Some((callback, made)) = recipe_call(abi, call) else {
+            continue;
+        };
+        let Some(f) = abi.function(&made.function) else {
+            continue;
+        };
+        let Some(fault) = with_role(abi, f, StatusRole::MemoryFault) else {
+            continue;
+        };
+        let setup: Option<Vec<SetupCall>> = setup
+            .iter()
+            .map(|c| {
+                recipe_call(abi, c)
+                    .filter(|(home, _)| *home == callback)
+                    .map(|(_, s)| s)
+            })
+            .collect();
+        let Some(setup) = setup else { continue };
+        let kind = Kind::AllocatorFailure;
+        out.push(Case {
+            id: format!("{}/{name}/{}", f.name, kind.keyword()),
+            function: f.qualified_name(),
+            kind,
+            callback: callback.to_string(),
+            expected: expected(abi, fault),
+            provenance: Provenance::Clarification,
+            basis: ALLOCATOR_BASIS.to_string(),
+            args: made.args,
+            setup,
+        });
+    }
+}
 
 /// `function` with valid arguments but for `changes`, selectors as in its
 /// home; `None` if the version lacks the function or a parameter.

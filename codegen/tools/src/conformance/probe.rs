@@ -12,7 +12,8 @@
 //! callback of the version (each answering "go on": `true`, `CONTINUE`),
 //! and, in `proxy_on_configure`, makes one HTTP call so that
 //! `proxy_on_http_call_response` runs; it logs that call's status as
-//! `conformance setup=proxy_http_call status=<n>`.
+//! `conformance setup=proxy_http_call status=<n>`. The `allocator` probe's
+//! `proxy_on_memory_allocate` always answers 0, for the allocator cases.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,7 +21,7 @@ use std::fmt::Write as _;
 use proxy_wasm_abi_spec::ir::{AbiVersion, Function, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
-use super::cases::{Arg, Case, Data, MALFORMED_MAPS, NAMES, TAIL, valid_call};
+use super::cases::{ALLOCATOR_PROBE, Arg, Case, Data, MALFORMED_MAPS, NAMES, TAIL, valid_call};
 
 /// The line prefix every case line starts with.
 pub const CASE_PREFIX: &str = "conformance case=";
@@ -414,12 +415,16 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         .callbacks()
         .find(|c| c.role == Some(proxy_wasm_abi_spec::ir::FunctionRole::Allocator))
     {
+        // The allocator probe's allocator always fails.
+        let limit = if name == ALLOCATOR_PROBE {
+            0
+        } else {
+            HEAP_SIZE - TAIL
+        };
         let _ = writeln!(
             w,
-            "  (func (export \"{}\") (param i32) (result i32)\n    (select (i32.const {}) (i32.const 0) (i32.le_u (local.get 0) (i32.const {}))))",
-            alloc.name,
-            layout.heap_at,
-            HEAP_SIZE - TAIL
+            "  (func (export \"{}\") (param i32) (result i32)\n    (select (i32.const {}) (i32.const 0) (i32.le_u (local.get 0) (i32.const {limit}))))",
+            alloc.name, layout.heap_at,
         );
     }
     let level = abi
