@@ -13,9 +13,11 @@
 use std::collections::BTreeSet;
 
 use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin};
-use proxy_wasm_abi_tools::runner::bindings::LogLevel;
+use proxy_wasm_abi_tools::runner::bindings::{CallError, LogLevel};
 use proxy_wasm_abi_tools::runner::reference::{HttpCallResponse, Pairs};
-use proxy_wasm_abi_tools::runner::{self, Input, ROOT_CONTEXT, ReferenceHost, Report, Session};
+use proxy_wasm_abi_tools::runner::{
+    self, Input, ROOT_CONTEXT, ReferenceHost, Report, RunError, Session,
+};
 
 /// The compiled plugin `name` under `tests/plugins`.
 fn plugin(name: &str) -> Vec<u8> {
@@ -76,9 +78,9 @@ fn a_typed_plugin_calls_every_host_function() {
         .unwrap_or_else(|error| panic!("typed-plugin did not run: {error}"));
     let host = &report.host;
 
-    // Every host function of v0.2.1 was called; proc_exit answers no
-    // status, so the trace does not list it: the host recorded its code,
-    // and the plugin went on.
+    // Every host function of v0.2.1 was called but proc_exit, which ends
+    // the plugin: only a plugin with a VM configuration calls it, on its
+    // second tick (see `statuses_the_sdk_panics_on_are_values`).
     let abi = proxy_wasm_abi_spec::standard();
     let v021 = abi
         .at("0.2.1".parse().expect("a version"))
@@ -95,7 +97,7 @@ fn a_typed_plugin_calls_every_host_function() {
         .collect();
     assert!(missing.is_empty(), "never called: {missing:?}");
     assert_eq!(v021.host_functions().count(), 47);
-    assert_eq!(host.exit_code, Some(7));
+    assert_eq!(host.exit_code, None);
 
     // What it read back, decoded by the typed layer.
     assert_logged(
@@ -133,7 +135,6 @@ fn a_typed_plugin_calls_every_host_function() {
             "call response: :status=201,x-callout=yes",
             "call body: callout body",
             "close_stream: ok ()",
-            "after proc_exit",
         ],
     );
     // What it changed, through map, bytes and path arguments.
@@ -193,6 +194,8 @@ fn statuses_the_sdk_panics_on_are_values() {
     let wasm = plugin("typed-plugin");
     let host = ReferenceHost {
         plugin_configuration: b"typed config".to_vec(),
+        // Asks the plugin to call proc_exit on its second tick.
+        vm_configuration: b"exit".to_vec(),
         ..ReferenceHost::default()
     };
     let mut session = Session::new(&wasm, host).expect("typed-plugin loads");
@@ -231,8 +234,32 @@ fn statuses_the_sdk_panics_on_are_values() {
             "get_metric: status=99",
             "get_shared_data: status=6",
             "set_tick_period_milliseconds: status=12",
-            "after proc_exit",
         ],
+    );
+
+    // The second tick calls proc_exit(7): the host gets the code and the
+    // callback ends there, so nothing after the call runs.
+    let exited = session.call(format!("proxy_on_tick({ROOT_CONTEXT})"), |p, store| {
+        p.proxy_on_tick(store, ROOT_CONTEXT)
+    });
+    assert!(
+        matches!(
+            &exited,
+            Err(RunError::Callback {
+                error: CallError::Exit {
+                    callback: "proxy_on_tick",
+                    code: 7
+                },
+                ..
+            })
+        ),
+        "the second tick did not end the plugin: {exited:?}"
+    );
+    let host = session.store.data();
+    assert_eq!(host.exit_code, Some(7));
+    assert!(
+        !host.logs.iter().any(|(_, line)| line == "after proc_exit"),
+        "the plugin ran on after proc_exit"
     );
 }
 

@@ -340,16 +340,21 @@ pub enum FunctionRole {
     Start,
     /// `main`, run after `_initialize`.
     Main,
+    /// A host function that ends the plugin and never returns to it (WASI
+    /// `proc_exit`): generated hosts end the running callback with an error
+    /// carrying the code, after the `Host` is told.
+    Exit,
 }
 
 impl FunctionRole {
     /// Every role with its keyword in `@role(...)`.
-    pub const ALL: [(&'static str, FunctionRole); 5] = [
+    pub const ALL: [(&'static str, FunctionRole); 6] = [
         ("allocator", FunctionRole::Allocator),
         ("legacy_allocator", FunctionRole::LegacyAllocator),
         ("initialize", FunctionRole::Initialize),
         ("start", FunctionRole::Start),
         ("main", FunctionRole::Main),
+        ("exit", FunctionRole::Exit),
     ];
 
     /// The keyword, as written in `@role(...)`.
@@ -363,7 +368,18 @@ impl FunctionRole {
     /// Whether the toolchain or libc provides the callback rather than
     /// plugin code: generators describe it but do not generate it.
     pub fn is_toolchain(self) -> bool {
-        !matches!(self, FunctionRole::Allocator)
+        matches!(
+            self,
+            FunctionRole::LegacyAllocator
+                | FunctionRole::Initialize
+                | FunctionRole::Start
+                | FunctionRole::Main
+        )
+    }
+
+    /// Whether the role belongs on a host function rather than a callback.
+    pub fn is_host(self) -> bool {
+        matches!(self, FunctionRole::Exit)
     }
 }
 

@@ -232,7 +232,9 @@ fn status_roles_and_invalid_argument_statuses_are_checked() {
     );
     assert_eq!(
         errors(&section("    @role(success) hostcall f();")),
-        ["6:5: `@role` is not allowed here"]
+        [
+            "6:11: a function's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main` on a callback, `exit` on a host function"
+        ]
     );
 }
 
@@ -249,15 +251,30 @@ fn callback_roles_are_checked() {
             "    @role(heap) callback alloc(n: usize) -> p: ptr(\"uint8_t *\");"
         )),
         [
-            "6:11: a callback's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main`"
+            "6:11: a function's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main` on a callback, `exit` on a host function"
         ]
     );
     // A value's role is not a callback's, and the reverse.
     assert_eq!(
         errors(&section("    @role(success) callback go();")),
         [
-            "6:11: a callback's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main`"
+            "6:11: a function's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main` on a callback, `exit` on a host function"
         ]
+    );
+    // `exit` belongs to host functions, the others to callbacks.
+    assert_eq!(
+        errors(&section("    @role(exit) hostcall quit(code: u32);")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors(&section("    @role(exit) callback quit(code: u32);")),
+        [
+            "6:5: `exit` is no role of a callback; its roles are `allocator`, `legacy_allocator`, `initialize`, `start` or `main`"
+        ]
+    );
+    assert_eq!(
+        errors(&section("    @role(main) hostcall quit(code: u32);")),
+        ["6:5: `main` is no role of a host function; its roles are `exit`"]
     );
     assert_eq!(
         errors("enum e { @role(allocator) A = 0 }"),

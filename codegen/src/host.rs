@@ -16,7 +16,9 @@
 //!   method per callback over `rt::host::PluginCore`.
 
 use proc_macro2::{Ident, Literal, TokenStream};
-use proxy_wasm_abi_spec::ir::{AbiVersion, ContextEffect, Enum, Function, Param, StatusRole};
+use proxy_wasm_abi_spec::ir::{
+    AbiVersion, ContextEffect, Enum, Function, FunctionRole, Param, StatusRole,
+};
 use proxy_wasm_abi_spec::lower::{
     LoweredParam, ParamClass, Scalar, Shape, ValueKind, WasmType, WasmValue, lower_param,
     lower_param_typed, lower_result,
@@ -266,6 +268,20 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
             #effect
         }
     });
+    // A call that ends the plugin (`@role(exit)`) returns to it as an error
+    // carrying its code, after the host is told: the plugin's code after
+    // the call must not run.
+    let (returns, exits) = if f.role == Some(FunctionRole::Exit) {
+        let [code] = names.as_slice() else {
+            return Err(format!("`{}` ends the plugin: it takes one code", f.name));
+        };
+        (
+            quote!(-> rt::wasmtime::Result<()>),
+            quote!(Err(rt::host::ProcExit::error(#code))),
+        )
+    } else {
+        (quote!(), quote!())
+    };
     Ok(Shim {
         imports: None,
         method: quote! {
@@ -273,9 +289,10 @@ fn void_shim(f: &Function, abi: &AbiVersion) -> Result<Shim, String> {
             fn #name(&mut self, #(#names: #types),*) {}
         },
         registration: quote! {
-            linker.func_wrap(#module, #wasm_name, move |mut caller: rt::wasmtime::Caller<'_, T>, #(#closure_params),*| {
+            linker.func_wrap(#module, #wasm_name, move |mut caller: rt::wasmtime::Caller<'_, T>, #(#closure_params),*| #returns {
                 get(caller.data_mut()).#name(#(#converts),*);
                 #effect
+                #exits
             })?;
         },
     })

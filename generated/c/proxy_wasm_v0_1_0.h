@@ -855,7 +855,11 @@ wasi_errno_t args_get(uint8_t **return_argv, uint8_t *return_argv_size);
 #endif
 
 #ifndef PROXY_WASM_NO_WASI_IMPORTS
-/** Ends the process with `exit_code`; never called in practice. */
+/**
+ * Ends the process with `exit_code`; never called in practice.
+ *
+ * Note (clarification): The specification does not say what follows the call. As in WASI, where proc_exit does not return, generated hosts end the running callback with an error carrying the code once the host has been told; the plugin's code after the call never runs.
+ */
 __attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_exit")))
 void proc_exit(uint32_t exit_code);
 #endif

@@ -37,7 +37,7 @@ pub(super) struct Attrs {
     pub(super) unused: bool,
     pub(super) extent: Option<String>,
     pub(super) role: Option<StatusRole>,
-    /// `@role(...)` on a callback, with the attribute's span.
+    /// `@role(...)` on a function, with the attribute's span.
     pub(super) function_role: Option<(FunctionRole, Span)>,
     pub(super) on_invalid: Option<Spanned<String>>,
     /// `@access(level)` on a parameter, with the attribute's span.
@@ -104,9 +104,9 @@ impl Attrs {
                 slots.forbidden = Some(&mut self.forbidden);
                 slots.context = Some(&mut self.context);
                 slots.resumes = Some(&mut self.resumes);
-                if allowed == Allowed::Callback {
-                    slots.function_role = Some(&mut self.function_role);
-                }
+                // Which roles fit which functions is checked where the
+                // direction is known.
+                slots.function_role = Some(&mut self.function_role);
             }
             Allowed::Param => {
                 slots.unused = Some(&mut self.unused);
@@ -474,7 +474,7 @@ impl Validator<'_> {
         found.map(|(_, role)| *role)
     }
 
-    /// `@role(r)` on a callback, with a known role.
+    /// `@role(r)` on a function, with a known role.
     fn read_function_role(&mut self, attr: &syntax::Attr) -> Option<FunctionRole> {
         let arg = self.single_positional(attr)?;
         let found = match &arg.value.value {
@@ -484,7 +484,7 @@ impl Validator<'_> {
         if found.is_none() {
             self.error(
                 arg.value.span,
-                "a callback's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main`",
+                "a function's role is `allocator`, `legacy_allocator`, `initialize`, `start` or `main` on a callback, `exit` on a host function",
             );
         }
         found.map(|(_, role)| *role)

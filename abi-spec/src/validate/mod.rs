@@ -475,7 +475,7 @@ impl Validator<'_> {
         decl: &syntax::FunctionDecl,
         enums: &[Enum],
     ) -> Option<(Function, FunctionSpans)> {
-        // Only callbacks have roles (the allocator, the toolchain's exports).
+        // Callbacks and host functions take different roles (checked below).
         let allowed = match &decl.kind {
             syntax::FunctionKindDecl::Func(func) if func.direction.value != "hostcall" => {
                 Allowed::Callback
@@ -507,7 +507,27 @@ impl Validator<'_> {
         let location = self.location(func.name.span);
         self.function_resumes(&cx, attrs.resumes, &location);
         let outcomes = self.outcomes(&cx, result_ty);
-        let role = attrs.function_role.map(|(role, _)| role);
+        let role = match attrs.function_role {
+            Some((role, span)) if role.is_host() != cx.is_host => {
+                let (what, roles) = if cx.is_host {
+                    ("a host function", "`exit`")
+                } else {
+                    (
+                        "a callback",
+                        "`allocator`, `legacy_allocator`, `initialize`, `start` or `main`",
+                    )
+                };
+                self.error(
+                    span,
+                    format!(
+                        "`{}` is no role of {what}; its roles are {roles}",
+                        role.keyword()
+                    ),
+                );
+                None
+            }
+            found => found.map(|(role, _)| role),
+        };
 
         let spans = FunctionSpans {
             forbidden: attrs.forbidden.as_ref().map(|(_, span)| *span),
@@ -533,14 +553,17 @@ impl Validator<'_> {
         Some((function, spans))
     }
 
-    /// `marker;`: the version export, which takes neither `@forbidden` nor
-    /// `@resumes`.
+    /// `marker;`: the version export, which takes no `@forbidden`,
+    /// `@resumes` or `@role`.
     fn marker(&mut self, section: &str, decl: &syntax::FunctionDecl, attrs: Attrs) -> Function {
         if let Some((_, span)) = &attrs.forbidden {
             self.error(*span, "`@forbidden` is not allowed on `marker`");
         }
         if let Some(first) = attrs.resumes.first() {
             self.error(first.span, "`@resumes` is not allowed on `marker`");
+        }
+        if let Some((_, span)) = &attrs.function_role {
+            self.error(*span, "`@role` is not allowed on `marker`");
         }
         Function {
             name: "proxy_abi_version".to_string(),

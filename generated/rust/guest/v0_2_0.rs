@@ -908,6 +908,8 @@ pub mod host {
             ) -> RawWasiErrno;
 
             /// Ends the process with `exit_code`; never called in practice.
+            ///
+            /// Note (clarification): The specification does not say what follows the call. As in WASI, where proc_exit does not return, generated hosts end the running callback with an error carrying the code once the host has been told; the plugin's code after the call never runs.
             pub fn proc_exit(exit_code: u32);
         }
     }
@@ -2052,6 +2054,8 @@ pub mod host {
     }
 
     /// Ends the process with `exit_code`; never called in practice.
+    ///
+    /// Note (clarification): The specification does not say what follows the call. As in WASI, where proc_exit does not return, generated hosts end the running callback with an error carrying the code once the host has been told; the plugin's code after the call never runs.
     pub fn proc_exit(exit_code: u32) {
         unsafe { wasi_snapshot_preview1::proc_exit(exit_code) }
     }

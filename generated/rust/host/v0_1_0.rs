@@ -953,6 +953,8 @@ pub trait Host {
     }
 
     /// Ends the process with `exit_code`; never called in practice.
+    ///
+    /// Note (clarification): The specification does not say what follows the call. As in WASI, where proc_exit does not return, generated hosts end the running callback with an error carrying the code once the host has been told; the plugin's code after the call never runs.
     fn proc_exit(&mut self, exit_code: u32) {}
 }
 
@@ -1718,8 +1720,12 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         .func_wrap(
             "wasi_snapshot_preview1",
             "proc_exit",
-            move |mut caller: rt::wasmtime::Caller<'_, T>, exit_code: u32| {
+            move |
+                mut caller: rt::wasmtime::Caller<'_, T>,
+                exit_code: u32,
+            | -> rt::wasmtime::Result<()> {
                 get(caller.data_mut()).proc_exit(exit_code);
+                Err(rt::host::ProcExit::error(exit_code))
             },
         )?;
     Ok(())

@@ -24,7 +24,7 @@ pub use limits::{EPOCH_TICK, EpochTicker, Limits};
 pub use memory::{GuestError, GuestMemory, utf8};
 pub use plugin::{
     After, CallError, CallResult, CallbackResult, Export, LookUpCallbacks, Lookup, PluginCore,
-    PluginCorePre, PluginError, PluginHandle, PluginPre, PluginStore, Returned, Version,
+    PluginCorePre, PluginError, PluginHandle, PluginPre, PluginStore, ProcExit, Returned, Version,
     declared_versions, role_exports,
 };
 pub use shim::{Answer, HostCall, Imports, Memory, Statuses, decode, decode_or, shim, to_u32};

@@ -98,6 +98,37 @@ pub enum CallError {
         /// The error, with the wasm backtrace.
         error: wasmtime::Error,
     },
+    /// The plugin ended itself with WASI `proc_exit` during the callback.
+    Exit {
+        /// The callback.
+        callback: &'static str,
+        /// The code it passed.
+        code: u32,
+    },
+}
+
+/// The error a generated `proc_exit` shim ends the running callback with,
+/// after the `Host` was told: the plugin asked never to be returned to.
+/// [`PluginCore`] reports it as [`CallError::Exit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcExit {
+    /// The code the plugin passed.
+    pub code: u32,
+}
+
+impl fmt::Display for ProcExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the plugin called proc_exit({})", self.code)
+    }
+}
+
+impl core::error::Error for ProcExit {}
+
+impl ProcExit {
+    /// The error that ends a callback for `proc_exit(code)`.
+    pub fn error(code: u32) -> wasmtime::Error {
+        wasmtime::Error::new(ProcExit { code })
+    }
 }
 
 impl CallError {
@@ -108,7 +139,7 @@ impl CallError {
             CallError::Trap(error)
             | CallError::Deadline { error, .. }
             | CallError::StackOverflow { error, .. } => error.downcast_ref(),
-            CallError::BadReturn { .. } => None,
+            CallError::BadReturn { .. } | CallError::Exit { .. } => None,
         }
     }
 }
@@ -118,7 +149,7 @@ impl fmt::Display for CallError {
         match self {
             CallError::Trap(error) => match error.downcast_ref::<wasmtime::Trap>() {
                 Some(trap) => write!(f, "the plugin trapped: {trap}"),
-                // A host function's error, or `proc_exit`: its own words,
+                // A host function's error: its own words,
                 // without the backtrace wasmtime adds as context.
                 None => {
                     let cause = alloc::format!("{}", error.root_cause());
@@ -141,6 +172,12 @@ impl fmt::Display for CallError {
             ),
             CallError::StackOverflow { callback, .. } => {
                 write!(f, "`{callback}` overflowed the wasm stack")
+            }
+            CallError::Exit { callback, code } => {
+                write!(
+                    f,
+                    "the plugin ended itself with proc_exit({code}) in `{callback}`"
+                )
             }
         }
     }
@@ -777,6 +814,12 @@ impl PluginCore {
         error: wasmtime::Error,
     ) -> CallError {
         let callback = self.callback_name(callback);
+        if let Some(exit) = error.downcast_ref::<ProcExit>() {
+            return CallError::Exit {
+                callback,
+                code: exit.code,
+            };
+        }
         match error.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::Interrupt) => {
                 let mut context = store.as_context_mut();

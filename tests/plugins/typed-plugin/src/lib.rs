@@ -18,8 +18,9 @@
 //! - `proxy_on_http_call_response`: the call's status, headers and body;
 //! - `proxy_on_log`: closing the stream;
 //! - `proxy_on_tick`: the metric, shared data and tick period once more
-//!   (where a test host answers statuses of its choosing), then
-//!   `proc_exit(7)`.
+//!   (where a test host answers statuses of its choosing); on the second
+//!   tick, if the VM has a configuration, `proc_exit(7)`, which ends the
+//!   plugin.
 
 mod abi {
     proxy_wasm_abi::guest!({ version: "0.2.1" });
@@ -38,6 +39,11 @@ thread_local! {
     static METRIC: Cell<u32> = const { Cell::new(0) };
     /// Whether the local response was sent (once).
     static REPLIED: Cell<bool> = const { Cell::new(false) };
+    /// How many ticks there were.
+    static TICKS: Cell<u32> = const { Cell::new(0) };
+    /// Whether the second tick calls `proc_exit(7)`: when the VM has a
+    /// configuration.
+    static EXIT_ON_SECOND_TICK: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Logs `message` at INFO; a failure to log is ignored (there is nowhere
@@ -96,6 +102,8 @@ struct Plugin;
 impl Callbacks for Plugin {
     fn proxy_on_vm_start(_unused: u32, vm_configuration_size: usize) -> bool {
         say(&format!("vm_start: {vm_configuration_size} bytes"));
+        // Any VM configuration asks for proc_exit on the second tick.
+        EXIT_ON_SECOND_TICK.set(vm_configuration_size > 0);
         true
     }
 
@@ -330,6 +338,13 @@ impl Callbacks for Plugin {
     }
 
     fn proxy_on_tick(_plugin_context_id: u32) {
+        TICKS.set(TICKS.get() + 1);
+        if EXIT_ON_SECOND_TICK.get() && TICKS.get() == 2 {
+            host::proc_exit(7);
+            // A host that returns from proc_exit lets this run.
+            say("after proc_exit");
+            return;
+        }
         say("tick");
         report("get_metric", host::get_metric(METRIC.get()));
         report("get_shared_data", host::get_shared_data("typed"));
@@ -337,8 +352,6 @@ impl Callbacks for Plugin {
             "set_tick_period_milliseconds",
             host::set_tick_period_milliseconds(1000),
         );
-        host::proc_exit(7);
-        say("after proc_exit");
     }
 }
 
