@@ -90,11 +90,14 @@ pub enum Kind {
     CasMismatch,
     /// A call that returns data while the plugin's allocator answers 0.
     AllocatorFailure,
+    /// A callback answer the host must accept, and the call that follows
+    /// from it (`proxy_on_done` answering `false`, then `proxy_done`).
+    CallbackResult,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::OutOfBounds,
         Kind::Wrapping,
         Kind::LengthOutOfBounds,
@@ -108,6 +111,7 @@ impl Kind {
         Kind::EmptyQueue,
         Kind::CasMismatch,
         Kind::AllocatorFailure,
+        Kind::CallbackResult,
     ];
 
     /// The keyword used in ids, manifests and reports.
@@ -126,6 +130,7 @@ impl Kind {
             Kind::EmptyQueue => "empty_queue",
             Kind::CasMismatch => "cas_mismatch",
             Kind::AllocatorFailure => "allocator_failure",
+            Kind::CallbackResult => "callback_result",
         }
     }
 
@@ -141,6 +146,7 @@ impl Kind {
             Kind::Forbidden => "access",
             Kind::MissingKey | Kind::UnknownId | Kind::EmptyQueue | Kind::CasMismatch => "state",
             Kind::AllocatorFailure => ALLOCATOR_PROBE,
+            Kind::CallbackResult => RESULTS_PROBE,
         }
     }
 }
@@ -183,6 +189,17 @@ pub const NAMES: [&str; 7] = [
     ALLOCATOR_KEY,
     ALLOCATOR_QUEUE,
 ];
+/// The probe whose `proxy_on_done` answers `false` ([`DEFERS_DONE`]).
+pub const RESULTS_PROBE: &str = "results";
+/// The callback that answers `false` in the results probe: the host must
+/// then wait for `proxy_done`.
+pub const DEFERS_DONE: &str = "proxy_on_done";
+/// The callback of the standard lifecycle after [`DEFERS_DONE`], where the
+/// results probe calls `proxy_done`.
+pub const AFTER_DONE: &str = "proxy_on_log";
+/// The host function that finishes a context whose `proxy_on_done`
+/// answered `false`.
+pub const DONE_FUNCTION: &str = "proxy_done";
 /// The probe whose allocator always answers 0 (failure).
 pub const ALLOCATOR_PROBE: &str = "allocator";
 /// The shared-data key the allocator cases read back.
@@ -708,7 +725,50 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
     }
     state_cases(abi, &mut out);
     allocator_cases(abi, &mut out);
+    results_cases(abi, &mut out);
     out
+}
+
+/// Callback results the host must accept: in the results probe,
+/// `proxy_on_done` answers `false`; `proxy_done` from the first stream
+/// callback, when nothing waits, answers what the description gives for
+/// "not waiting", and from the callback after `proxy_on_done` the
+/// success status.
+fn results_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    let Some(f) = abi.host_functions().find(|f| f.name == DONE_FUNCTION) else {
+        return;
+    };
+    if abi.callbacks().all(|c| c.name != DEFERS_DONE) {
+        return;
+    }
+    let Some((home, made)) = recipe_call(abi, &(DONE_FUNCTION, &[])) else {
+        return;
+    };
+    let success = with_role(abi, f, StatusRole::Success);
+    // The status the description lists besides success: not waiting.
+    let waiting = f.outcomes.iter().find_map(|o| {
+        let v = with_status(abi, f, o.value.name())?;
+        (v.role != Some(StatusRole::Success)).then_some(v)
+    });
+    let kind = Kind::CallbackResult;
+    for (name, callback, status) in [
+        ("not_waiting", home, waiting),
+        ("after_done_false", AFTER_DONE, success),
+    ] {
+        let Some(status) = status else { continue };
+        let (provenance, basis) = provenance(f, status, &[]);
+        out.push(Case {
+            id: format!("{}/{name}/{}", f.name, kind.keyword()),
+            function: f.qualified_name(),
+            kind,
+            callback: callback.to_string(),
+            expected: expected(abi, status),
+            provenance,
+            basis,
+            args: made.args.clone(),
+            setup: Vec::new(),
+        });
+    }
 }
 
 /// One argument of a state case, set by parameter name.
