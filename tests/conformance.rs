@@ -111,6 +111,21 @@ fn a_dropped_access_rule_is_caught() {
         "{}",
         score.text()
     );
+    // Also in the tick, the queue delivery and the TCP connection.
+    for callback in [
+        "proxy_on_tick",
+        "proxy_on_queue_ready",
+        "proxy_on_new_connection",
+        "proxy_on_downstream_data",
+        "proxy_on_upstream_data",
+        "proxy_on_downstream_connection_close",
+    ] {
+        assert!(
+            deviations.iter().any(|c| c.case.case.callback == callback),
+            "{callback}: {}",
+            score.text()
+        );
+    }
     // proxy_get_status outside a call's response: a clarification.
     let status = "proxy_get_status/in_proxy_on_request_headers";
     assert!(
@@ -159,12 +174,23 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
         "proxy_on_context_create",
         "proxy_on_vm_start",
         "proxy_on_configure",
+        "proxy_on_tick",
         "proxy_on_http_call_response",
+        "proxy_on_queue_ready",
         "proxy_on_context_create",
         "proxy_on_request_headers",
         "proxy_on_request_body",
         "proxy_on_response_headers",
         "proxy_on_response_body",
+        "proxy_on_done",
+        "proxy_on_log",
+        "proxy_on_delete",
+        "proxy_on_context_create",
+        "proxy_on_new_connection",
+        "proxy_on_downstream_data",
+        "proxy_on_upstream_data",
+        "proxy_on_downstream_connection_close",
+        "proxy_on_upstream_connection_close",
         "proxy_on_done",
         "proxy_on_log",
         "proxy_on_delete",

@@ -187,7 +187,7 @@ pub const NAMES: [&str; 7] = [
     "conformance_missing",
     ":path",
     ALLOCATOR_KEY,
-    ALLOCATOR_QUEUE,
+    READY_QUEUE,
 ];
 /// The probe whose `proxy_on_done` answers `false` ([`DEFERS_DONE`]).
 pub const RESULTS_PROBE: &str = "results";
@@ -330,7 +330,7 @@ pub struct Case {
 /// The callbacks of the standard lifecycle that cases run in, in the
 /// order a case's home is chosen: the request first, where most calls are
 /// permitted.
-pub const HOMES: [&str; 9] = [
+pub const HOMES: [&str; 16] = [
     "proxy_on_request_headers",
     "proxy_on_request_body",
     "proxy_on_response_headers",
@@ -340,7 +340,46 @@ pub const HOMES: [&str; 9] = [
     "proxy_on_http_call_response",
     "proxy_on_log",
     "proxy_on_done",
+    "proxy_on_tick",
+    "proxy_on_queue_ready",
+    "proxy_on_new_connection",
+    "proxy_on_downstream_data",
+    "proxy_on_upstream_data",
+    "proxy_on_downstream_connection_close",
+    "proxy_on_upstream_connection_close",
 ];
+
+/// The tick period the probes ask for in `proxy_on_configure`, so that
+/// `proxy_on_tick` runs.
+pub const TICK_PERIOD_MS: u32 = 1000;
+/// The queue the probes register in `proxy_on_configure`; the host puts
+/// one item on it so that `proxy_on_queue_ready` runs.
+pub const READY_QUEUE: &str = "conformance-ready";
+/// The host functions the probes call in `proxy_on_configure` to set up
+/// the lifecycle (an HTTP call, the tick, the queue), with their
+/// arguments, in order; each logs `conformance setup=<name> status=<n>`.
+pub const SETUP_FUNCTIONS: [&str; 3] = [
+    "proxy_http_call",
+    "proxy_set_tick_period_milliseconds",
+    "proxy_register_shared_queue",
+];
+
+/// The setup calls of [`SETUP_FUNCTIONS`] that `abi` has.
+pub fn lifecycle_setup(abi: &AbiVersion) -> Vec<SetupCall> {
+    let changes: [&[(&str, Set)]; 3] = [
+        &[],
+        &[("tick_period", Set::Value(TICK_PERIOD_MS))],
+        &[("name", Set::Text(READY_QUEUE))],
+    ];
+    SETUP_FUNCTIONS
+        .iter()
+        .zip(changes)
+        .filter_map(|(function, changes)| {
+            let f = abi.host_functions().find(|f| f.name == *function)?;
+            with_changes(abi, f, &[], changes)
+        })
+        .collect()
+}
 
 /// The callback `Before(X)` grants hold in for sure: the first stream
 /// callback of the lifecycle.
@@ -1059,8 +1098,19 @@ fn allocator_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
 fn recipe_call(abi: &AbiVersion, (function, changes): &Call) -> Option<(&'static str, SetupCall)> {
     let f = abi.host_functions().find(|f| f.name == *function)?;
     let (callback, selected) = home(abi, f)?;
-    let (mut args, at) = valid_call(abi, f, &selected);
-    for (param, set) in *changes {
+    Some((callback, with_changes(abi, f, &selected, changes)?))
+}
+
+/// `f`'s valid call with `selected` selectors, but for `changes`; `None`
+/// if it lacks one of the parameters.
+fn with_changes(
+    abi: &AbiVersion,
+    f: &Function,
+    selected: &[(usize, u32)],
+    changes: &[(&str, Set)],
+) -> Option<SetupCall> {
+    let (mut args, at) = valid_call(abi, f, selected);
+    for (param, set) in changes {
         let i = f.params.iter().position(|p| p.name == *param)?;
         let first = at[i];
         match (*set, lower_param_typed(&f.params[i]).class) {
@@ -1073,11 +1123,10 @@ fn recipe_call(abi: &AbiVersion, (function, changes): &Call) -> Option<(&'static
             _ => return None,
         }
     }
-    let call = SetupCall {
+    Some(SetupCall {
         function: f.qualified_name(),
         args,
-    };
-    Some((callback, call))
+    })
 }
 
 /// The state cases of `abi` ([`RECIPES`]).

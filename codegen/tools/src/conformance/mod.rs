@@ -39,8 +39,8 @@ use cases::Kind;
 use score::{Manifest, ManifestCase, ManifestProbe, Score};
 
 /// What the host feeds a probe and the order it calls the probe's
-/// callbacks in: one plugin start, one HTTP call answered, one HTTP
-/// request and its response.
+/// callbacks in: one plugin start, one HTTP call answered, a tick, a
+/// queue delivery, one HTTP request and its response, one TCP connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lifecycle {
     /// The root (plugin) context id.
@@ -64,6 +64,19 @@ pub struct Lifecycle {
     pub http_call_response_headers: Vec<(String, String)>,
     /// And its body.
     pub http_call_response_body: String,
+    /// The tick period the probe sets in `proxy_on_configure`.
+    pub tick_period_ms: u32,
+    /// The queue the probe registers in `proxy_on_configure` (in its own
+    /// VM), on which the host puts `queue_item` before the HTTP request.
+    pub queue_name: String,
+    /// The item.
+    pub queue_item: String,
+    /// The TCP connection's context id.
+    pub tcp_context: u32,
+    /// The connection's downstream data, in one chunk that ends it.
+    pub downstream_data: String,
+    /// Its upstream data, in one chunk that ends it.
+    pub upstream_data: String,
     /// The callbacks, in order, as the host calls them.
     pub steps: Vec<String>,
 }
@@ -93,17 +106,30 @@ impl Default for Lifecycle {
             response_body: "conformance-response-body".into(),
             http_call_response_headers: pairs(&[(":status", "200")]),
             http_call_response_body: "ok".into(),
+            tick_period_ms: cases::TICK_PERIOD_MS,
+            queue_name: cases::READY_QUEUE.into(),
+            queue_item: "conformance-item".into(),
+            tcp_context: runner::STREAM_CONTEXT + 1,
+            downstream_data: "conformance-downstream".into(),
+            upstream_data: "conformance-upstream".into(),
             steps: [
                 "proxy_on_context_create(root, 0)",
                 "proxy_on_vm_start(root, size of vm_configuration)",
                 "proxy_on_configure(root, size of plugin_configuration)",
+                "proxy_on_tick(root): the tick period set in proxy_on_configure",
                 "proxy_on_http_call_response(root, call id, headers, body size, 0): the answer to the call made in proxy_on_configure",
+                "(the host puts queue_item on queue_name) proxy_on_queue_ready(root, queue id)",
                 "proxy_on_context_create(stream, root)",
                 "proxy_on_request_headers(stream, headers, false)",
                 "proxy_on_request_body(stream, body size, true)",
                 "proxy_on_response_headers(stream, headers, false)",
                 "proxy_on_response_body(stream, body size, true)",
                 "proxy_on_done(stream), proxy_on_log(stream), proxy_on_delete(stream)",
+                "proxy_on_context_create(tcp, root), proxy_on_new_connection(tcp)",
+                "proxy_on_downstream_data(tcp, data size, true)",
+                "proxy_on_upstream_data(tcp, data size, true)",
+                "proxy_on_downstream_connection_close(tcp, REMOTE), proxy_on_upstream_connection_close(tcp, REMOTE)",
+                "proxy_on_done(tcp), proxy_on_log(tcp), proxy_on_delete(tcp)",
             ]
             .map(String::from)
             .to_vec(),
@@ -112,7 +138,30 @@ impl Default for Lifecycle {
 }
 
 impl Lifecycle {
-    /// The runner's input for this lifecycle.
+    /// The runner's inputs for this lifecycle: the HTTP request (with the
+    /// queue item), then the TCP connection.
+    pub fn inputs(&self) -> Vec<runner::Input> {
+        let mut http = self.input();
+        http.enqueue = vec![(
+            self.queue_name.clone(),
+            self.queue_item.clone().into_bytes(),
+        )];
+        let tcp = runner::Input {
+            lifecycle: runner::Lifecycle::Tcp,
+            request_body: self.downstream_data.clone().into_bytes(),
+            response_body: self.upstream_data.clone().into_bytes(),
+            ..http.clone()
+        };
+        let tcp = runner::Input {
+            enqueue: Vec::new(),
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+            ..tcp
+        };
+        vec![http, tcp]
+    }
+
+    /// The runner's input for this lifecycle's HTTP request alone.
     pub fn input(&self) -> runner::Input {
         let owned = |list: &[(String, String)]| runner::reference::owned(list);
         runner::Input {
@@ -291,8 +340,16 @@ context {stream}:
 - Response headers: {resp}; response body: `{resp_body}`.
 - The probe makes one HTTP call in `proxy_on_configure`, to the upstream
   `conformance`; answer it (headers {call}, body `{call_body}`) before the
-  request starts. It logs that call's status as
-  `conformance setup=proxy_http_call status=<n>`.
+  request starts.
+- In `proxy_on_configure` it also sets a tick period of {tick} ms (fire
+  `proxy_on_tick` once before the request; more ticks later do no harm)
+  and registers the queue `{queue}` in its own VM: put the item
+  `{item}` on it, as another plugin would, so that `proxy_on_queue_ready`
+  runs before the request.
+- It logs each of those calls' status as
+  `conformance setup=<function> status=<n>`.
+- TCP connection, context {tcp}: downstream data `{down}`, upstream data
+  `{up}`, each in one chunk that ends it; then both sides close.
 
 A callback runs its cases the first time it is called. A case whose call
 traps, or a callback your host fails, stops that probe's callback there;
@@ -326,6 +383,12 @@ manifest, with its `basis`) are reported apart and fail only with
             call = list(&l.http_call_response_headers),
             call_body = l.http_call_response_body,
             line = m.log_line,
+            tick = l.tick_period_ms,
+            queue = l.queue_name,
+            item = l.queue_item,
+            tcp = l.tcp_context,
+            down = l.downstream_data,
+            up = l.upstream_data,
         )
     }
 }
@@ -390,8 +453,11 @@ impl Default for Reference {
 
 impl<A: FnMut(&mut ReferenceHost)> ConformanceHost for Reference<A> {
     fn run_probe(&mut self, wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, String> {
-        let report = runner::run_with(wasm, &lifecycle.input(), &mut self.adjust)
+        let reports = runner::run_all_with(wasm, &lifecycle.inputs(), &mut self.adjust)
             .map_err(|e| e.to_string())?;
-        Ok(report.logs().iter().map(|(_, m)| m.clone()).collect())
+        Ok(reports
+            .iter()
+            .flat_map(|r| r.logs().iter().map(|(_, m)| m.clone()))
+            .collect())
     }
 }

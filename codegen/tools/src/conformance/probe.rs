@@ -11,8 +11,10 @@
 //! version's marker, `memory`, `proxy_on_memory_allocate` and every plugin
 //! callback of the version (each answering "go on": `true`, `CONTINUE`),
 //! and, in `proxy_on_configure`, makes one HTTP call so that
-//! `proxy_on_http_call_response` runs; it logs that call's status as
-//! `conformance setup=proxy_http_call status=<n>`. The `allocator` probe's
+//! `proxy_on_http_call_response` runs, sets a tick period so that
+//! `proxy_on_tick` runs and registers a queue so that
+//! `proxy_on_queue_ready` runs; it logs each status as
+//! `conformance setup=<function> status=<n>`. The `allocator` probe's
 //! `proxy_on_memory_allocate` always answers 0, for the allocator cases;
 //! the `results` probe's `proxy_on_done` answers `false`.
 
@@ -23,8 +25,8 @@ use proxy_wasm_abi_spec::ir::{AbiVersion, Function, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
 use super::cases::{
-    ALLOCATOR_PROBE, Arg, Case, DEFERS_DONE, Data, MALFORMED_MAPS, NAMES, RESULTS_PROBE, TAIL,
-    valid_call,
+    ALLOCATOR_PROBE, Arg, Case, DEFERS_DONE, Data, MALFORMED_MAPS, NAMES, RESULTS_PROBE,
+    SETUP_FUNCTIONS, TAIL, lifecycle_setup,
 };
 
 /// The line prefix every case line starts with.
@@ -33,10 +35,8 @@ pub const CASE_PREFIX: &str = "conformance case=";
 pub const STATUS_INFIX: &str = " status=";
 /// The function the probes log with.
 pub const LOG_FUNCTION: &str = "proxy_log";
-/// The function the probes make their setup call with, so that the HTTP
-/// call response callback runs.
-pub const CALL_FUNCTION: &str = "proxy_http_call";
-/// The callback that makes the setup call.
+/// The callback that makes the setup calls (an HTTP call, so that the
+/// HTTP call response callback runs; a tick period; a queue).
 pub const SETUP_CALLBACK: &str = "proxy_on_configure";
 
 const PAGE: u32 = 65536;
@@ -323,8 +323,8 @@ pub fn case_prefix(id: &str) -> String {
 }
 
 /// The prefix of the setup call's line.
-pub fn setup_prefix() -> String {
-    format!("conformance setup={CALL_FUNCTION}{STATUS_INFIX}")
+pub fn setup_prefix(function: &str) -> String {
+    format!("conformance setup={function}{STATUS_INFIX}")
 }
 
 /// The probes of `abi` for `cases` (each case in the probe its kind names),
@@ -343,7 +343,10 @@ pub fn sources(abi: &AbiVersion, cases: &[Case]) -> (Layout, Vec<ProbeSource>) {
         })
         .max()
         .unwrap_or(0)
-        + setup_prefix().len() as u32
+        + SETUP_FUNCTIONS
+            .iter()
+            .map(|f| setup_prefix(f).len() as u32)
+            .sum::<u32>()
         + 64;
     let layout = Layout::new(text_bytes);
     let probes = groups
@@ -363,17 +366,18 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
     // The calls, per callback, in case order.
     let mut bodies: BTreeMap<String, String> = BTreeMap::new();
     let mut imports: Vec<&str> = vec![LOG_FUNCTION];
-    let setup = abi.function(CALL_FUNCTION);
-    if let Some(f) = setup
-        && abi.callbacks().any(|c| c.name == SETUP_CALLBACK)
-    {
-        let (args, _) = valid_call(abi, f, &[]);
-        let (at, len) = text(&setup_prefix());
-        bodies
-            .entry(SETUP_CALLBACK.to_string())
-            .or_default()
-            .push_str(&call_line(f, layout, &args, at, len));
-        imports.push(&f.name);
+    if abi.callbacks().any(|c| c.name == SETUP_CALLBACK) {
+        for call in lifecycle_setup(abi) {
+            let Some(f) = abi.function(&call.function) else {
+                continue;
+            };
+            let (at, len) = text(&setup_prefix(&f.name));
+            bodies
+                .entry(SETUP_CALLBACK.to_string())
+                .or_default()
+                .push_str(&call_line(f, layout, &call.args, at, len));
+            imports.push(&f.name);
+        }
     }
     for case in cases {
         let Some(f) = abi.function(&case.function) else {

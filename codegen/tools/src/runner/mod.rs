@@ -949,6 +949,16 @@ pub fn run_with(
     Ok(reports.remove(0))
 }
 
+/// [`run_all`] with `adjust` applied to the reference host before the
+/// plugin starts (the conformance kit's HTTP request then TCP connection).
+pub fn run_all_with(
+    wasm: &[u8],
+    inputs: &[Input],
+    adjust: impl FnOnce(&mut ReferenceHost),
+) -> Result<Vec<Report>, RunError> {
+    run_adjusted(wasm, inputs, Schedule::OneAfterAnother, adjust)
+}
+
 fn run_adjusted(
     wasm: &[u8],
     inputs: &[Input],
