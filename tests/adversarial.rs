@@ -39,6 +39,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 
+use proxy_wasm_abi::serial::PropertyPath;
+
 mod v0_2_1 {
     proxy_wasm_abi_macros::host!({ version: "0.2.1" });
 }
@@ -450,14 +452,16 @@ impl Host for TestHost {
         self.hit("proxy_get_metric");
         Ok(METRIC_VALUE)
     }
-    fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status> {
+    fn proxy_get_property(&mut self, path: PropertyPath<'_>) -> Result<Vec<u8>, Status> {
         self.hit("proxy_get_property");
-        self.paths.push(path.iter().map(|s| s.to_vec()).collect());
+        self.paths
+            .push(path.segments().map(<[u8]>::to_vec).collect());
         Ok(self.value())
     }
-    fn proxy_set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status> {
+    fn proxy_set_property(&mut self, path: PropertyPath<'_>, value: &[u8]) -> Result<(), Status> {
         self.hit("proxy_set_property");
-        self.paths.push(path.iter().map(|s| s.to_vec()).collect());
+        self.paths
+            .push(path.segments().map(<[u8]>::to_vec).collect());
         self.bytes.push(value.to_vec());
         Ok(())
     }

@@ -143,7 +143,8 @@ fn host_input_type(class: &ParamClass) -> TokenStream {
         ParamClass::Input(Shape::Bytes) => quote!(&[u8]),
         ParamClass::Input(Shape::String) => quote!(&str),
         ParamClass::Input(Shape::Map) => quote!(&[(&[u8], &[u8])]),
-        ParamClass::Input(Shape::Path | Shape::Iovecs) => quote!(&[&[u8]]),
+        ParamClass::Input(Shape::Path) => quote!(rt::serial::PropertyPath<'_>),
+        ParamClass::Input(Shape::Iovecs) => quote!(&[&[u8]]),
         ParamClass::Buffer => quote!(&mut [u8]),
         // Outputs are returned, not received.
         ParamClass::Out(_) | ParamClass::HostAllocated(_) => quote!(()),
@@ -327,7 +328,7 @@ fn decode_input(p: &Param, lowered: &LoweredParam, s: &Statuses) -> Result<Token
         ParamClass::Input(Shape::Bytes) => quote!(let #var = mem.bytes(#first, #second)?;),
         ParamClass::Input(Shape::String) => quote!(let #var = mem.str(#first, #second)?;),
         ParamClass::Input(Shape::Map) => quote!(let #var = &mem.map(#first, #second)?;),
-        ParamClass::Input(Shape::Path) => quote!(let #var = &mem.path(#first, #second)?;),
+        ParamClass::Input(Shape::Path) => quote!(let #var = mem.path(#first, #second)?;),
         ParamClass::Input(Shape::Iovecs) => quote!(let #var = &mem.iovecs(#first, #second)?;),
         ParamClass::Buffer => quote!(let #var = mem.bytes_mut(#first, #second)?;),
         ParamClass::Out(_) | ParamClass::HostAllocated(_) => quote!(),

@@ -182,13 +182,47 @@ pub fn encode_path<S: AsRef<[u8]>>(segments: &[S]) -> Vec<u8> {
     out
 }
 
-/// Splits a property path into its segments; one trailing NUL is tolerated.
+/// Splits a property path into its segments; one trailing NUL is tolerated
+/// (see [`PropertyPath::segments`]).
 pub fn decode_path(bytes: &[u8]) -> Vec<&[u8]> {
-    let trimmed = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-    if trimmed.is_empty() {
-        return Vec::new();
+    PropertyPath::new(bytes).segments().collect()
+}
+
+/// A property path as the plugin sent it: segments separated by NUL bytes,
+/// borrowed from the plugin's memory.
+///
+/// What a generated host hands its `Host` for a `path` argument. Nothing is
+/// split or copied up front: a host with flat keys looks up
+/// [`as_bytes`](PropertyPath::as_bytes), exactly as sent (a trailing NUL
+/// included); one with nested keys walks [`segments`](PropertyPath::segments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PropertyPath<'a>(&'a [u8]);
+
+impl<'a> PropertyPath<'a> {
+    /// The path in `bytes`, as a plugin serializes it.
+    pub const fn new(bytes: &'a [u8]) -> Self {
+        PropertyPath(bytes)
     }
-    trimmed.split(|b| *b == 0).collect()
+
+    /// The bytes as the plugin sent them.
+    pub const fn as_bytes(self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Whether the plugin sent no bytes.
+    pub const fn is_empty(self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The segments, in order. A path ends at a single trailing NUL, which
+    /// SDKs add after the last segment (`a\0b\0` is `a`, `b`); a second one
+    /// makes an empty last segment (`a\0\0` is `a`, ``). No bytes are no
+    /// segments.
+    pub fn segments(self) -> impl Iterator<Item = &'a [u8]> + Clone + 'a {
+        let trimmed = self.0.strip_suffix(&[0]).unwrap_or(self.0);
+        let count = if trimmed.is_empty() { 0 } else { usize::MAX };
+        trimmed.split(|b| *b == 0).take(count)
+    }
 }
 
 #[cfg(test)]
@@ -262,5 +296,23 @@ mod tests {
         assert_eq!(decode_path(b"foo\0bar"), vec![&b"foo"[..], b"bar"]);
         assert_eq!(decode_path(b"foo\0bar\0"), vec![&b"foo"[..], b"bar"]);
         assert_eq!(decode_path(b""), Vec::<&[u8]>::new());
+    }
+
+    #[test]
+    fn a_property_path_keeps_its_bytes_and_splits_on_demand() {
+        let path = PropertyPath::new(b"request\0headers\0");
+        assert_eq!(path.as_bytes(), b"request\0headers\0");
+        let segments: Vec<&[u8]> = path.segments().collect();
+        assert_eq!(segments, [&b"request"[..], b"headers"]);
+        // A second trailing NUL is an empty last segment, not dropped.
+        let doubled: Vec<&[u8]> = PropertyPath::new(b"a\0\0").segments().collect();
+        assert_eq!(doubled, [&b"a"[..], b""]);
+        // A lone NUL is one empty segment's end: no segments; so is nothing.
+        assert_eq!(PropertyPath::new(b"\0").segments().count(), 0);
+        assert_eq!(PropertyPath::new(b"").segments().count(), 0);
+        assert!(PropertyPath::new(b"").is_empty());
+        // Empty segments in the middle stay.
+        let gaps: Vec<&[u8]> = PropertyPath::new(b"a\0\0b").segments().collect();
+        assert_eq!(gaps, [&b"a"[..], b"", b"b"]);
     }
 }

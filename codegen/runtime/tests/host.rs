@@ -298,7 +298,7 @@ fn bytes_paths_and_addresses_are_checked() {
             0 => data.seen.push(format!("{:?}", mem.bytes(ptr, len)?)),
             1 => mem.bytes_mut(ptr, len)?.fill(0xaa),
             2 => {
-                let segments = mem.path(ptr, len)?;
+                let segments: Vec<&[u8]> = mem.path(ptr, len)?.segments().collect();
                 data.seen.push(format!("{segments:?}"));
             }
             _ => mem.address(ptr)?,
@@ -411,7 +411,7 @@ fn arguments_over_the_limits_are_bad_arguments_and_reach_no_host() {
         let seen = match what {
             0 => format!("{:?}", mem.bytes(ptr, len)?),
             1 => mem.str(ptr, len)?.to_owned(),
-            2 => format!("{:?}", mem.path(ptr, len)?),
+            2 => format!("{:?}", mem.path(ptr, len)?.as_bytes()),
             3 => format!("{} pairs", mem.map(ptr, len)?.len()),
             _ => format!("{} iovecs", mem.iovecs(ptr, len)?.len()),
         };
@@ -455,7 +455,7 @@ fn arguments_over_the_limits_are_bad_arguments_and_reach_no_host() {
         [
             "[97, 98, 99, 100]",
             "abcd",
-            "[[97, 98, 99, 100]]",
+            "[97, 98, 99, 100]",
             "2 pairs",
             "2 iovecs"
         ]

@@ -881,7 +881,10 @@ pub trait Host {
     /// - `INVALID_MEMORY_ACCESS`: the path, `return_value_data` or `return_value_size` is outside the plugin's memory
     ///
     /// Note (clarification): The specification lists no status for a path larger than the host takes; the host answers BAD_ARGUMENT.
-    fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status> {
+    fn proxy_get_property(
+        &mut self,
+        path: rt::serial::PropertyPath<'_>,
+    ) -> Result<Vec<u8>, Status> {
         Err(Status::Unimplemented)
     }
 
@@ -898,7 +901,7 @@ pub trait Host {
     /// Note (clarification): The specification lists no status for a path or value larger than the host takes; the host answers BAD_ARGUMENT.
     fn proxy_set_property(
         &mut self,
-        path: &[&[u8]],
+        path: rt::serial::PropertyPath<'_>,
         value: &[u8],
     ) -> Result<(), Status> {
         Err(Status::Unimplemented)
@@ -1576,7 +1579,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
-            let path = &mem.path(path_data, path_size)?;
+            let path = mem.path(path_data, path_size)?;
             let out_value = get(data).proxy_get_property(path)?;
             call.return_bytes(&out_value, return_value_data, return_value_size)?;
             Ok(())
@@ -1586,7 +1589,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
         "proxy_set_property",
         move |call, path_data: u32, path_size: u32, value_data: u32, value_size: u32| {
             let (mem, data) = call.memory()?;
-            let path = &mem.path(path_data, path_size)?;
+            let path = mem.path(path_data, path_size)?;
             let value = mem.bytes(value_data, value_size)?;
             get(data).proxy_set_property(path, value)?;
             Ok(())

@@ -176,8 +176,8 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// A serialized property path at `ptr`, as its segments.
-    pub fn path(&self, ptr: u32, len: u32) -> Result<Vec<&[u8]>, GuestError> {
-        Ok(crate::serial::decode_path(self.slice(ptr, len)?))
+    pub fn path(&self, ptr: u32, len: u32) -> Result<crate::serial::PropertyPath<'_>, GuestError> {
+        Ok(crate::serial::PropertyPath::new(self.slice(ptr, len)?))
     }
 
     /// Writes `value` at `ptr`.
@@ -451,10 +451,15 @@ mod tests {
         let mut raw = vec![0u8; 16];
         raw[..8].copy_from_slice(b"a\0bc\0d\0\0");
         let mem = GuestMemory::new(&mut raw);
-        assert_eq!(mem.path(0, 7), Ok(vec![&b"a"[..], b"bc", b"d"]));
-        // Only one trailing NUL is dropped: a second makes an empty segment.
-        assert_eq!(mem.path(0, 8), Ok(vec![&b"a"[..], b"bc", b"d", b""]));
-        assert_eq!(mem.path(16, 0), Ok(vec![]));
+        let segments = |ptr, len| mem.path(ptr, len).map(|p| p.segments().collect::<Vec<_>>());
+        assert_eq!(segments(0, 7), Ok(vec![&b"a"[..], b"bc", b"d"]));
+        // Only one trailing NUL ends the path: a second makes an empty segment.
+        assert_eq!(segments(0, 8), Ok(vec![&b"a"[..], b"bc", b"d", b""]));
+        assert_eq!(
+            mem.path(0, 8).map(|p| p.as_bytes()),
+            Ok(&b"a\0bc\0d\0\0"[..])
+        );
+        assert_eq!(segments(16, 0), Ok(vec![]));
         assert_eq!(mem.path(10, 7), Err(oob(10, 7, 16)));
     }
 

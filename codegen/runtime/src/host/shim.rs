@@ -361,8 +361,8 @@ impl<'m> Memory<'m> {
 
     /// A serialized property path.
     #[inline]
-    pub fn path(&self, ptr: u32, len: u32) -> Result<Vec<&[u8]>, Answer> {
-        Ok(crate::serial::decode_path(self.bytes(ptr, len)?))
+    pub fn path(&self, ptr: u32, len: u32) -> Result<crate::serial::PropertyPath<'_>, Answer> {
+        Ok(crate::serial::PropertyPath::new(self.bytes(ptr, len)?))
     }
 
     /// A WASI iovec array; a bad argument when there are more than

@@ -27,7 +27,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use super::bindings::{
     BufferType, HasPluginState, Host, LogLevel, MapType, MetricType, PluginState,
 };
-use super::bindings::{RawLogLevel, Status, StreamType};
+use super::bindings::{RawLogLevel, Status, StreamType, serial};
 use super::bindings::{WasiClockId, WasiErrno, WasiFdId};
 
 /// Key/value pairs in order, as HTTP fields are.
@@ -815,7 +815,7 @@ impl Host for ReferenceHost {
     fn proxy_get_header_map_size(&mut self, map_id: MapType) -> Result<usize, Status> {
         let empty = Pairs::new();
         let pairs = self.map(map_id).unwrap_or(&empty);
-        Ok(super::bindings::serial::encoded_map_size(pairs))
+        Ok(serial::encoded_map_size(pairs))
     }
 
     fn proxy_get_header_map_pairs(&mut self, map_id: MapType) -> Result<Pairs, Status> {
@@ -1138,19 +1138,24 @@ impl Host for ReferenceHost {
         Ok(u64::try_from(metric.value).unwrap_or(0))
     }
 
-    fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status> {
-        let key: Vec<Vec<u8>> = path.iter().map(|s| s.to_vec()).collect();
+    fn proxy_get_property(&mut self, path: serial::PropertyPath<'_>) -> Result<Vec<u8>, Status> {
+        let segments: Vec<&[u8]> = path.segments().collect();
+        let key: Vec<Vec<u8>> = segments.iter().map(|s| s.to_vec()).collect();
         match self.properties.get(&key) {
             Some(value) => Ok(value.clone()),
             None => {
                 self.follow_effective_context();
-                self.derived_property(path).ok_or(Status::NotFound)
+                self.derived_property(&segments).ok_or(Status::NotFound)
             }
         }
     }
 
-    fn proxy_set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status> {
-        let key: Vec<Vec<u8>> = path.iter().map(|s| s.to_vec()).collect();
+    fn proxy_set_property(
+        &mut self,
+        path: serial::PropertyPath<'_>,
+        value: &[u8],
+    ) -> Result<(), Status> {
+        let key: Vec<Vec<u8>> = path.segments().map(<[u8]>::to_vec).collect();
         let most = self.capacity.properties;
         if self.properties.len() >= most && !self.properties.contains_key(&key) {
             return Err(Status::BadArgument);
@@ -1262,9 +1267,10 @@ mod tests {
             host.proxy_define_metric(MetricType::Counter, "n"),
             refused_id
         );
-        assert_eq!(host.proxy_set_property(&[b"a"], b"1"), Ok(()));
-        assert_eq!(host.proxy_set_property(&[b"a"], b"2"), Ok(()), "known");
-        assert_eq!(host.proxy_set_property(&[b"b"], b"1"), refused);
+        let path = serial::PropertyPath::new;
+        assert_eq!(host.proxy_set_property(path(b"a"), b"1"), Ok(()));
+        assert_eq!(host.proxy_set_property(path(b"a"), b"2"), Ok(()), "known");
+        assert_eq!(host.proxy_set_property(path(b"b"), b"1"), refused);
         assert_eq!(host.properties.len(), 1);
 
         let map = MapType::HttpRequestHeaders;

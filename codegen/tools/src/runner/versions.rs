@@ -159,8 +159,8 @@ macro_rules! with_shared_host_functions {
             fn proxy_record_metric(&mut self, metric_id: u32, value: u64) -> Result<(), Status>;
             fn proxy_increment_metric(&mut self, metric_id: u32, delta: i64) -> Result<(), Status>;
             fn proxy_get_metric(&mut self, metric_id: u32) -> Result<u64, Status>;
-            fn proxy_get_property(&mut self, path: &[&[u8]]) -> Result<Vec<u8>, Status>;
-            fn proxy_set_property(&mut self, path: &[&[u8]], value: &[u8]) -> Result<(), Status>;
+            fn proxy_get_property(&mut self, path: proxy_wasm_abi::serial::PropertyPath<'_>) -> Result<Vec<u8>, Status>;
+            fn proxy_set_property(&mut self, path: proxy_wasm_abi::serial::PropertyPath<'_>, value: &[u8]) -> Result<(), Status>;
             fn proxy_call_foreign_function(&mut self, function_name: &str, arguments: &[u8]) -> Result<Vec<u8>, Status>;
             fn args_sizes_get(&mut self) -> Result<(usize, usize), WasiErrno>;
             fn args_get(&mut self, memory: &mut [u8], return_array: u32, return_buffer: u32) -> Result<(), WasiErrno>;
