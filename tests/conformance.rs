@@ -446,3 +446,28 @@ fn state_allocator_and_result_cases_catch_a_wrong_answer() {
         );
     }
 }
+
+#[test]
+fn the_kit_readme_names_every_kind_probe_and_lifecycle_step() {
+    let kit = kit("0.2.1");
+    let readme = kit.readme();
+    for (kind, _) in kit.counts() {
+        assert!(
+            readme.contains(&format!("`{}`", kind.keyword())),
+            "{kind:?}"
+        );
+    }
+    for p in &kit.manifest.probes {
+        assert!(readme.contains(&format!("`{}`", p.file)), "{}", p.file);
+    }
+    for text in [
+        "proxy_on_tick",
+        "proxy_on_queue_ready",
+        "proxy_on_new_connection",
+        "proxy_on_downstream_data",
+        "conformance-ready",
+        "conformance setup=<function>",
+    ] {
+        assert!(readme.contains(text), "{text}");
+    }
+}

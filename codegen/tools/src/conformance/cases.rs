@@ -134,6 +134,28 @@ impl Kind {
         }
     }
 
+    /// What a case of this kind does, in a sentence.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Kind::OutOfBounds => "an address whose extent ends past the memory",
+            Kind::Wrapping => "an address whose extent wraps past 2^32",
+            Kind::LengthOutOfBounds => "a valid address near the end with a small length past it",
+            Kind::EntryOutOfBounds => "an iovec entry out of bounds",
+            Kind::UnknownEnum => "an enum value the enum lacks",
+            Kind::NonUtf8 => "text that is not UTF-8",
+            Kind::MalformedMap => "a malformed serialized map",
+            Kind::Forbidden => "a call from a callback the access rules exclude",
+            Kind::MissingKey => "a key, name or path the host does not hold",
+            Kind::UnknownId => "an id the host never handed out",
+            Kind::EmptyQueue => "a dequeue from an empty queue the probe registered",
+            Kind::CasMismatch => "a shared-data write with a stale compare-and-swap value",
+            Kind::AllocatorFailure => "returned data while the plugin's allocator answers 0",
+            Kind::CallbackResult => {
+                "proxy_done with and without proxy_on_done having answered false"
+            }
+        }
+    }
+
     /// The probe plugin that runs cases of this kind: a host that traps on
     /// one kind loses only that probe's later cases.
     pub fn probe(self) -> &'static str {
