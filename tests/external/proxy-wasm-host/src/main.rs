@@ -4,11 +4,13 @@
 //!
 //! The lifecycle is the kit's (manifest.json) minus the HTTP call's answer:
 //! this adapter offers no upstream, so the cases that run in
-//! `proxy_on_http_call_response` are not reached.
+//! `proxy_on_http_call_response` are not reached. It calls
+//! `proxy_on_queue_ready` for the queue the probe registered without
+//! putting an item on it (the probe does not read it).
 
 use std::sync::{Arc, Mutex};
 
-use proxy_wasm_host::abi::v0_2_1::types::{BufferType, LogLevel, MapType, Status};
+use proxy_wasm_host::abi::v0_2_1::types::{BufferType, LogLevel, MapType, PeerType, Status};
 use proxy_wasm_host::abi::v0_2_1::{
     Access, Guest, GuestError, Host, Invocation, LogContext, LogSink, PluginConfig, Started,
     StreamKind, StreamState, VmServices,
@@ -29,6 +31,8 @@ struct Stream {
     response_headers: VecHeaderMap,
     request_body: Vec<u8>,
     response_body: Vec<u8>,
+    downstream_data: Vec<u8>,
+    upstream_data: Vec<u8>,
 }
 
 impl StreamState for Stream {
@@ -53,6 +57,8 @@ impl StreamState for Stream {
         match buffer {
             BufferType::HttpRequestBody => Ok(&mut self.request_body),
             BufferType::HttpResponseBody => Ok(&mut self.response_body),
+            BufferType::DownstreamData => Ok(&mut self.downstream_data),
+            BufferType::UpstreamData => Ok(&mut self.upstream_data),
             _ => Err(Status::NotFound),
         }
     }
@@ -81,6 +87,17 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
     else {
         return Ok(());
     };
+    let changes = guest.take_changes();
+    let ticks = changes.tick_periods.get(&root).is_some_and(Option::is_some);
+    let queue_name = text("queue_name");
+    let queues: Vec<_> = changes
+        .queues
+        .iter()
+        .filter(|q| q.root == root && q.name == queue_name)
+        .map(|q| q.queue)
+        .collect();
+    let (downstream_data, upstream_data) = (text("downstream_data"), text("upstream_data"));
+    let (down_len, up_len) = (downstream_data.len() as u32, upstream_data.len() as u32);
     let (request_body, response_body) = (text("request_body"), text("response_body"));
     let (req_len, resp_len) = (request_body.len() as u32, response_body.len() as u32);
     let stream = Stream {
@@ -88,12 +105,22 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
         response_headers: pairs(&l["response_headers"]),
         request_body,
         response_body,
+        downstream_data: Vec::new(),
+        upstream_data: Vec::new(),
     };
     let (answer, _) = guest.with(stream, |scope| {
-        let s = scope.on_context_create(Some(root))?;
-        scope.expect_stream_kind(s, StreamKind::Http)?;
         // Each callback separately: one that fails does not stop the rest.
         let mut errors = Vec::new();
+        if ticks && let Err(e) = scope.on_tick(root) {
+            errors.push(e.to_string())
+        }
+        for queue in queues {
+            if let Err(e) = scope.on_queue_ready(root, queue) {
+                errors.push(e.to_string())
+            }
+        }
+        let s = scope.on_context_create(Some(root))?;
+        scope.expect_stream_kind(s, StreamKind::Http)?;
         let n = 4;
         if let Err(e) = scope.on_request_headers(s, n, false) {
             errors.push(e.to_string())
@@ -115,6 +142,41 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
         }
         if let Err(e) = scope.on_delete(s) {
             errors.push(e.to_string())
+        }
+        for e in errors {
+            eprintln!("callback failed: {e}");
+        }
+        Ok::<_, GuestError>(())
+    });
+    answer?;
+    // The TCP connection, in a scope of its own.
+    let connection = Stream {
+        request_headers: VecHeaderMap::default(),
+        response_headers: VecHeaderMap::default(),
+        request_body: Vec::new(),
+        response_body: Vec::new(),
+        downstream_data,
+        upstream_data,
+    };
+    let (answer, _) = guest.with(connection, |scope| {
+        let mut errors = Vec::new();
+        // The TCP connection.
+        let t = scope.on_context_create(Some(root))?;
+        scope.expect_stream_kind(t, StreamKind::Tcp)?;
+        let results = [
+            scope.on_new_connection(t).map(drop),
+            scope.on_downstream_data(t, down_len, true).map(drop),
+            scope.on_upstream_data(t, up_len, true).map(drop),
+            scope.on_downstream_connection_close(t, PeerType::Remote),
+            scope.on_upstream_connection_close(t, PeerType::Remote),
+            scope.on_done(t).map(drop),
+            scope.on_log(t),
+            scope.on_delete(t).map(drop),
+        ];
+        for r in results {
+            if let Err(e) = r {
+                errors.push(e.to_string())
+            }
         }
         for e in errors {
             eprintln!("callback failed: {e}");
