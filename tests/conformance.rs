@@ -179,6 +179,8 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
         "proxy_on_queue_ready",
         "proxy_on_context_create",
         "proxy_on_request_headers",
+        // Its timer fires while the results probe's request waits.
+        "proxy_on_tick",
         "proxy_on_request_body",
         "proxy_on_response_headers",
         "proxy_on_response_body",
@@ -381,7 +383,14 @@ fn state_allocator_and_result_cases_catch_a_wrong_answer() {
         assert_eq!(c.case.provenance, Provenance::Spec, "{}", c.case.id);
         assert!(!c.case.basis.is_empty(), "{}", c.case.id);
     }
-    let mutations: [(Kind, &'static str, u32, &str); 6] = [
+    let mutations: [(Kind, &'static str, u32, &str); 7] = [
+        // A host that cannot resume the request the plugin paused.
+        (
+            Kind::CallbackResult,
+            "proxy_continue_stream",
+            12,
+            "proxy_continue_stream/after_pause/callback_result",
+        ),
         // A host that did not take `false` from proxy_on_done as "wait".
         (
             Kind::CallbackResult,

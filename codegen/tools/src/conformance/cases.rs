@@ -91,7 +91,8 @@ pub enum Kind {
     /// A call that returns data while the plugin's allocator answers 0.
     AllocatorFailure,
     /// A callback answer the host must accept, and the call that follows
-    /// from it (`proxy_on_done` answering `false`, then `proxy_done`).
+    /// from it (`proxy_on_done` answering `false`, then `proxy_done`;
+    /// `PAUSE`, then resuming the request).
     CallbackResult,
 }
 
@@ -151,7 +152,7 @@ impl Kind {
             Kind::CasMismatch => "a shared-data write with a stale compare-and-swap value",
             Kind::AllocatorFailure => "returned data while the plugin's allocator answers 0",
             Kind::CallbackResult => {
-                "proxy_done with and without proxy_on_done having answered false"
+                "proxy_done with and without proxy_on_done having answered false; a paused request resumed"
             }
         }
     }
@@ -829,6 +830,87 @@ fn results_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             args: made.args.clone(),
             setup: Vec::new(),
         });
+    }
+    pause_case(abi, out);
+}
+
+/// The callback that answers the pause value in the results probe.
+pub const PAUSES: &str = "proxy_on_request_headers";
+/// The callback the results probe resumes the paused request from, the
+/// first time it runs while the request waits.
+pub const RESUMES_IN: &str = "proxy_on_tick";
+/// The output slot the results probe keeps the paused stream's context id
+/// in.
+pub const STREAM_SLOT: u32 = 7;
+/// The host functions that resume a paused request, by preference: the
+/// stream one with `HTTP_REQUEST`, or the older request one.
+const RESUMERS: [(&str, &[(&str, &str)]); 2] = [
+    ("proxy_continue_stream", &[("stream_type", "HTTP_REQUEST")]),
+    ("proxy_continue_request", &[]),
+];
+
+/// A pause the host must accept: the results probe's
+/// `proxy_on_request_headers` answers the action enum's
+/// `@role(pause)` value; from the next tick the probe switches to the
+/// stream's context and resumes the request, which answers success.
+fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
+    let pauses = abi.callbacks().find(|c| c.name == PAUSES);
+    if pauses
+        .and_then(|c| with_role(abi, c, StatusRole::Pause))
+        .is_none()
+        || abi.callbacks().all(|c| c.name != RESUMES_IN)
+    {
+        return;
+    }
+    let Some(switch) = abi
+        .host_functions()
+        .find(|f| f.name == "proxy_set_effective_context")
+    else {
+        return;
+    };
+    let Some(setup) = with_changes(
+        abi,
+        switch,
+        &[],
+        &[("context_id", Set::Loaded(STREAM_SLOT))],
+    ) else {
+        return;
+    };
+    for (name, values) in RESUMERS {
+        let Some(f) = abi.host_functions().find(|f| f.name == name) else {
+            continue;
+        };
+        let mut selected = Vec::new();
+        for (param, variant) in values {
+            let Some(i) = f.params.iter().position(|p| p.name == *param) else {
+                return;
+            };
+            let Type::Enum(e) = &f.params[i].ty else {
+                return;
+            };
+            let Some(v) = abi.enum_named(e.name()).and_then(|en| en.variant(variant)) else {
+                return;
+            };
+            selected.push((i, v.value));
+        }
+        let Some(success) = with_role(abi, f, StatusRole::Success) else {
+            return;
+        };
+        let (args, _) = valid_call(abi, f, &selected);
+        let (provenance, basis) = provenance(f, success, &[]);
+        let kind = Kind::CallbackResult;
+        out.push(Case {
+            id: format!("{}/after_pause/{}", f.name, kind.keyword()),
+            function: f.qualified_name(),
+            kind,
+            callback: RESUMES_IN.to_string(),
+            expected: expected(abi, success),
+            provenance,
+            basis,
+            args,
+            setup: vec![setup],
+        });
+        return;
     }
 }
 

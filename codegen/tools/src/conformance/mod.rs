@@ -4,7 +4,7 @@
 //! lengths, unknown enum values, non-UTF-8 text, malformed maps, calls the
 //! access rules forbid, missing keys, unknown ids, an empty queue, a stale
 //! compare-and-swap value, a failing allocator, `proxy_on_done` answering
-//! `false`), writes [`probe`] plugins that make each case's
+//! `false`, a paused request resumed), writes [`probe`] plugins that make each case's
 //! call and log its status, and a [`score::Manifest`] of what the
 //! description expects. Any host loads the probes, drives them through the
 //! standard [`Lifecycle`] and hands back its log; [`score::score`] says,
@@ -337,7 +337,12 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   no host function can return data to it.
 - `results.wasm`: its `proxy_on_done` answers `false`; it calls
   `proxy_done` in the next callback, `proxy_on_log` (call it as the
-  lifecycle lists, without waiting for `proxy_done`).
+  lifecycle lists, without waiting for `proxy_done`). Its
+  `proxy_on_request_headers` answers `PAUSE`: while the request waits,
+  call `proxy_on_tick` (as your timer would); the probe switches to the
+  stream's context there and resumes the request
+  (`proxy_continue_stream(HTTP_REQUEST)`, or `proxy_continue_request`
+  before 0.2.0), then the lifecycle goes on.
 
 ## Lifecycle
 

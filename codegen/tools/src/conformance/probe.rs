@@ -25,8 +25,8 @@ use proxy_wasm_abi_spec::ir::{AbiVersion, Function, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
 use super::cases::{
-    ALLOCATOR_PROBE, Arg, Case, DEFERS_DONE, Data, MALFORMED_MAPS, NAMES, RESULTS_PROBE,
-    SETUP_FUNCTIONS, TAIL, lifecycle_setup,
+    ALLOCATOR_PROBE, Arg, Case, DEFERS_DONE, Data, MALFORMED_MAPS, NAMES, PAUSES, RESULTS_PROBE,
+    RESUMES_IN, SETUP_FUNCTIONS, STREAM_SLOT, TAIL, lifecycle_setup,
 };
 
 /// The line prefix every case line starts with.
@@ -264,6 +264,16 @@ fn call_expr(f: &Function, layout: &Layout, args: &[Arg]) -> String {
     format!("(call ${} {})", f.name, values.join(" "))
 }
 
+/// The value a callback answers to pause, if its result enum has one.
+fn pause_value(abi: &AbiVersion, f: &Function) -> Option<String> {
+    let Type::Enum(e) = &f.result.as_ref()?.ty else {
+        return None;
+    };
+    let v = abi.enum_def(e)?.with_role(StatusRole::Pause)?;
+    let t = lower(f).results.first().map_or(WasmType::I32, |r| r.wasm);
+    Some(constant(t, v.value.into()))
+}
+
 /// The call of `f` with `args`, its status reported under `prefix`
 /// (laid out at `at`).
 fn call_line(f: &Function, layout: &Layout, args: &[Arg], at: u32, len: usize) -> String {
@@ -474,7 +484,13 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         .enumerate()
     {
         let signature = func_type(cb);
+        let results = name == RESULTS_PROBE;
         let body = match bodies.get(&cb.name) {
+            // The results probe resumes the paused request from the first
+            // tick while it waits.
+            Some(calls) if results && cb.name == RESUMES_IN => format!(
+                "    (if (global.get $paused) (then\n    (global.set $paused (i32.const 0))\n{calls}    ))\n"
+            ),
             Some(calls) => format!(
                 "    (if (i32.eqz (global.get $ran{k})) (then\n    (global.set $ran{k} (i32.const 1))\n{calls}    ))\n"
             ),
@@ -483,8 +499,22 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         if !body.is_empty() {
             let _ = writeln!(w, "  (global $ran{k} (mut i32) (i32.const 0))");
         }
-        let answer = if name == RESULTS_PROBE && cb.name == DEFERS_DONE {
+        let pause = pause_value(abi, cb).filter(|_| results && cb.name == PAUSES);
+        let answer = if results && cb.name == DEFERS_DONE {
             Some("(i32.const 0)".to_string())
+        } else if let Some(pause) = pause {
+            let mut body = body.clone();
+            let _ = write!(
+                body,
+                "    (i32.store (i32.const {}) (local.get 0))\n    (global.set $paused (i32.const 1))\n",
+                layout.slot(STREAM_SLOT)
+            );
+            let _ = write!(
+                w,
+                "  (global $paused (mut i32) (i32.const 0))\n  (func (export \"{}\"){signature}\n{body}    {pause}\n  )\n",
+                cb.name
+            );
+            continue;
         } else {
             go_on(abi, cb)
         };
