@@ -200,16 +200,7 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
             );
             return skip_value(&meta);
         };
-        let value: LitStr = meta.value()?.parse()?;
-        if slot.is_some() {
-            errors.on(
-                &meta.path,
-                format!("duplicate key `{}`", meta.path.to_token_stream()),
-            );
-        } else {
-            *slot = Some(value);
-        }
-        Ok(())
+        set_once(slot, &meta, &mut errors)
     });
     syn::parse::Parser::parse2(parser, attr)?;
     let unsound = match unsound.as_ref().map(LitStr::value).as_deref() {
@@ -243,6 +234,25 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
         unsound,
         runtime,
     })
+}
+
+/// Reads a key's string value into `slot`, or reports the key as given
+/// twice (keeping the first value).
+fn set_once(
+    slot: &mut Option<LitStr>,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    let value: LitStr = meta.value()?.parse()?;
+    if slot.is_some() {
+        errors.on(
+            &meta.path,
+            format!("duplicate key `{}`", meta.path.to_token_stream()),
+        );
+    } else {
+        *slot = Some(value);
+    }
+    Ok(())
 }
 
 /// Consumes the value of a key the caller does not know, so parsing goes on

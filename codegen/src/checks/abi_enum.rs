@@ -140,16 +140,7 @@ fn enum_target(
                 );
                 return skip_value(&meta);
             };
-            let value: LitStr = meta.value()?.parse()?;
-            if slot.is_some() {
-                errors.on(
-                    &meta.path,
-                    format!("duplicate key `{}`", meta.path.to_token_stream()),
-                );
-            } else {
-                *slot = Some(value);
-            }
-            Ok(())
+            super::set_once(slot, &meta, errors)
         });
         if let Err(error) = parsed {
             errors.add(error);
