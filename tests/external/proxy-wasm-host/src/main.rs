@@ -10,7 +10,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use proxy_wasm_host::abi::v0_2_1::types::{BufferType, LogLevel, MapType, PeerType, Status};
+use proxy_wasm_host::abi::v0_2_1::types::{
+    Action, BufferType, LogLevel, MapType, PeerType, Status, StreamType,
+};
 use proxy_wasm_host::abi::v0_2_1::{
     Access, Guest, GuestError, Host, Invocation, LogContext, LogSink, PluginConfig, Started,
     StreamKind, StreamState, VmServices,
@@ -47,6 +49,10 @@ impl StreamState for Stream {
             MapType::HttpResponseHeaders => Ok(&mut self.response_headers),
             _ => Err(Status::BadArgument),
         }
+    }
+    fn continue_stream(&mut self, _: Invocation, _: StreamType) -> Result<(), Status> {
+        // The adapter's lifecycle goes on whether or not the plugin paused.
+        Ok(())
     }
     fn buffer(
         &mut self,
@@ -122,8 +128,15 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
         let s = scope.on_context_create(Some(root))?;
         scope.expect_stream_kind(s, StreamKind::Http)?;
         let n = 4;
-        if let Err(e) = scope.on_request_headers(s, n, false) {
-            errors.push(e.to_string())
+        match scope.on_request_headers(s, n, false) {
+            // A paused request waits for the timer, as in a proxy.
+            Ok(Action::Pause) if ticks => {
+                if let Err(e) = scope.on_tick(root) {
+                    errors.push(e.to_string())
+                }
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(e.to_string()),
         }
         if let Err(e) = scope.on_request_body(s, req_len, true) {
             errors.push(e.to_string())
