@@ -480,3 +480,32 @@ fn the_kit_readme_names_every_kind_probe_and_lifecycle_step() {
         assert!(readme.contains(text), "{text}");
     }
 }
+
+/// The length cases stay within every limit, so a host answering the
+/// "larger than the host allows" status for them deviates, by name.
+#[test]
+fn a_too_large_answer_to_a_length_just_past_the_end_is_caught() {
+    let kit = only(&kit("0.2.1"), "memory.wasm");
+    let inval = kit.manifest.statuses["wasi_errno_t"]
+        .iter()
+        .find(|(_, name)| *name == "INVAL")
+        .map(|(value, _)| *value)
+        .expect("INVAL is described");
+    for (function, id) in [
+        ("random_get", "random_get/buffer_size/length_out_of_bounds"),
+        ("fd_write", "fd_write/iovec_size/length_out_of_bounds"),
+    ] {
+        let mut host = Reference {
+            adjust: |h: &mut ReferenceHost| h.plugin.answer_instead(function, Some(inval)),
+        };
+        let score = conformance::run_on(&kit, &mut host).expect("the probe runs");
+        assert!(
+            score
+                .text()
+                .contains(&format!("{id}: expected FAULT (21), got INVAL ({inval})")),
+            "{}",
+            score.text()
+        );
+        assert!(score.fails(false));
+    }
+}
