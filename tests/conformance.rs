@@ -41,6 +41,7 @@ fn every_case_passes_on_the_reference_host() {
             Kind::CasMismatch,
             Kind::AllocatorFailure,
             Kind::CallbackResult,
+            Kind::Granted,
         ] {
             assert!(kit.counts().contains_key(&kind), "{version}: no {kind:?}");
         }
@@ -508,4 +509,33 @@ fn a_too_large_answer_to_a_length_just_past_the_end_is_caught() {
         );
         assert!(score.fails(false));
     }
+}
+
+/// A host stricter than the access rules: it refuses a buffer's status
+/// where the rules grant reading it (the TCP connection's data in
+/// `proxy_on_downstream_data`, among others).
+#[test]
+fn a_granted_read_refused_is_caught() {
+    use conformance::cases::Kind;
+    let kit = only(&kit("0.2.1"), "access.wasm");
+    let mut host = Reference {
+        adjust: |h: &mut ReferenceHost| h.plugin.answer_instead("proxy_get_buffer_status", Some(1)),
+    };
+    let score = conformance::run_on(&kit, &mut host).expect("the probe runs");
+    let id =
+        "proxy_get_buffer_status/buffer_id=DOWNSTREAM_DATA/in_proxy_on_downstream_data/granted";
+    let case = score
+        .cases
+        .iter()
+        .find(|c| c.case.case.id == id)
+        .expect("the case");
+    assert_eq!(case.case.case.kind, Kind::Granted);
+    assert!(
+        score
+            .text()
+            .contains(&format!("{id}: expected OK (0), got NOT_FOUND (1)")),
+        "{}",
+        score.text()
+    );
+    assert!(score.fails(false));
 }

@@ -17,6 +17,8 @@
 //! - every map or buffer selector value, and every host function the access
 //!   rules restrict as a whole, called from a callback of the standard
 //!   lifecycle where no grant can hold: the function's `@forbidden` status;
+//!   and each read that takes only its selector, from each callback where
+//!   the selector's grant surely holds: the success status;
 //! - state a plugin can bring about (a missing key, name or path, an id the
 //!   host never handed out, an empty queue, a stale compare-and-swap
 //!   value): the status the description lists for that condition. Which
@@ -79,6 +81,8 @@ pub enum Kind {
     MalformedMap,
     /// A call from a callback where the access rules grant it nowhere.
     Forbidden,
+    /// A read from a callback where the access rules surely grant it.
+    Granted,
     /// A key, name or path the host does not hold.
     MissingKey,
     /// An id (metric, queue, gRPC call, context, upstream) the host never
@@ -98,7 +102,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::OutOfBounds,
         Kind::Wrapping,
         Kind::LengthOutOfBounds,
@@ -107,6 +111,7 @@ impl Kind {
         Kind::NonUtf8,
         Kind::MalformedMap,
         Kind::Forbidden,
+        Kind::Granted,
         Kind::MissingKey,
         Kind::UnknownId,
         Kind::EmptyQueue,
@@ -126,6 +131,7 @@ impl Kind {
             Kind::NonUtf8 => "non_utf8",
             Kind::MalformedMap => "malformed_map",
             Kind::Forbidden => "forbidden",
+            Kind::Granted => "granted",
             Kind::MissingKey => "missing_key",
             Kind::UnknownId => "unknown_id",
             Kind::EmptyQueue => "empty_queue",
@@ -146,6 +152,7 @@ impl Kind {
             Kind::NonUtf8 => "text that is not UTF-8",
             Kind::MalformedMap => "a malformed serialized map",
             Kind::Forbidden => "a call from a callback the access rules exclude",
+            Kind::Granted => "a read from a callback the access rules surely allow",
             Kind::MissingKey => "a key, name or path the host does not hold",
             Kind::UnknownId => "an id the host never handed out",
             Kind::EmptyQueue => "a dequeue from an empty queue the probe registered",
@@ -166,7 +173,7 @@ impl Kind {
             | Kind::LengthOutOfBounds
             | Kind::EntryOutOfBounds => "memory",
             Kind::UnknownEnum | Kind::NonUtf8 | Kind::MalformedMap => "arguments",
-            Kind::Forbidden => "access",
+            Kind::Forbidden | Kind::Granted => "access",
             Kind::MissingKey | Kind::UnknownId | Kind::EmptyQueue | Kind::CasMismatch => "state",
             Kind::AllocatorFailure => ALLOCATOR_PROBE,
             Kind::CallbackResult => RESULTS_PROBE,
@@ -784,6 +791,7 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
             }
         }
         forbidden_cases(abi, f, &mut out);
+        granted_cases(abi, f, &mut out);
     }
     state_cases(abi, &mut out);
     allocator_cases(abi, &mut out);
@@ -1280,6 +1288,79 @@ fn with_status<'a>(abi: &'a AbiVersion, f: &Function, name: &str) -> Option<&'a 
         return None;
     };
     abi.enum_def(e)?.variant(name)
+}
+
+/// The other side of the access rules, for reads that take nothing but
+/// their selector and output slots (a map's size or pairs, a buffer's
+/// status): per selector value and per callback of the standard lifecycle
+/// where its grant surely holds, a call expecting success. A host that
+/// refuses a granted read deviates.
+fn granted_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
+    let r = restrictions(abi, f);
+    if r.own.is_some() || r.selectors.len() != 1 {
+        return;
+    }
+    let (i, e, level) = r.selectors[0];
+    let reads_only = f.params.iter().enumerate().all(|(j, p)| {
+        j == i
+            || matches!(
+                lower_param_typed(p).class,
+                ParamClass::Out(_) | ParamClass::HostAllocated(_)
+            )
+    });
+    let (Some(en), Some(success), true) = (
+        abi.enum_named(e),
+        with_role(abi, f, StatusRole::Success),
+        reads_only,
+    ) else {
+        return;
+    };
+    let notes: Vec<&Note> = abi.access_meta.notes.iter().collect();
+    for v in &en.variants {
+        let rule = abi.variant_rule(e, &v.name);
+        for callback in HOMES {
+            if abi.callbacks().all(|c| c.name != callback) || !surely_holds(rule, level, callback) {
+                continue;
+            }
+            let (mut provenance, mut basis) = provenance(f, success, &notes);
+            // A grant this project reads into the spec (a clarification
+            // on the rule or on the grant that holds) makes the case one.
+            let grant_notes = rule.into_iter().flat_map(|r| {
+                r.meta.notes.iter().chain(
+                    r.grants
+                        .iter()
+                        .filter(|g| g.level.grants(level))
+                        .filter(|g| g.places.contains(&Place::In(callback.to_string())))
+                        .flat_map(|g| g.meta.notes.iter()),
+                )
+            });
+            for note in grant_notes {
+                if note.kind == NoteKind::Clarification {
+                    provenance = Provenance::Clarification;
+                    basis = note.text.clone();
+                }
+            }
+            let (args, _) = valid_call(abi, f, &[(i, v.value)]);
+            let kind = Kind::Granted;
+            out.push(Case {
+                id: format!(
+                    "{}/{}={}/in_{callback}/{}",
+                    f.name,
+                    f.params[i].name,
+                    v.name,
+                    kind.keyword()
+                ),
+                function: f.qualified_name(),
+                kind,
+                callback: callback.to_string(),
+                expected: expected(abi, success),
+                provenance,
+                basis,
+                args,
+                setup: Vec::new(),
+            });
+        }
+    }
 }
 
 /// The access-rule cases of `f`: per selector value (or the function as a
