@@ -42,6 +42,7 @@ fn every_case_passes_on_the_reference_host() {
             Kind::AllocatorFailure,
             Kind::CallbackResult,
             Kind::Granted,
+            Kind::Integration,
         ] {
             assert!(kit.counts().contains_key(&kind), "{version}: no {kind:?}");
         }
@@ -538,4 +539,37 @@ fn a_granted_read_refused_is_caught() {
         score.text()
     );
     assert!(score.fails(false));
+}
+
+/// A host that runs `_start` where `_initialize` and `main` are exported
+/// (or runs all three) is caught, naming the case.
+#[test]
+fn a_wrong_load_order_is_caught() {
+    let kit = kit("0.2.1");
+    let id = "_initialize/initialize_then_main/integration";
+    let case = kit.manifest.cases.iter().find(|c| c.case.id == id);
+    let case = case.expect("the case");
+    assert_eq!(case.case.expected.value, 12);
+    assert_eq!(case.probe, "integration.wasm");
+    assert!(
+        kit.manifest
+            .cases
+            .iter()
+            .any(|c| c.probe == "integration_start.wasm" && c.case.expected.value == 3)
+    );
+    let line = format!("conformance case={id} status=12");
+    let score = reference_log(&kit, |l| {
+        if l == line {
+            format!("conformance case={id} status=123")
+        } else {
+            l
+        }
+    });
+    let deviations: Vec<&str> = score
+        .deviations()
+        .iter()
+        .map(|c| c.case.case.id.as_str())
+        .collect();
+    assert_eq!(deviations, [id]);
+    assert!(score.text().contains(id), "{}", score.text());
 }

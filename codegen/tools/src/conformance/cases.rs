@@ -25,6 +25,10 @@
 //!   calls bring the state about is the one thing named here (its recipes);
 //!   a case exists only where the description lists its status.
 //!
+//! Two integration probes record which start functions the host ran, in
+//! what order (`_initialize` then `main`, or `_start` alone): the
+//! description's load order, a clarification.
+//!
 //! A case runs in a callback where the same call with all-valid arguments
 //! is permitted (its *home*), so only the argument under test can make it
 //! fail. Whether an expectation is the specification's text or this
@@ -98,11 +102,13 @@ pub enum Kind {
     /// from it (`proxy_on_done` answering `false`, then `proxy_done`;
     /// `PAUSE`, then resuming the request).
     CallbackResult,
+    /// The order the host runs the module's start functions in.
+    Integration,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::OutOfBounds,
         Kind::Wrapping,
         Kind::LengthOutOfBounds,
@@ -118,6 +124,7 @@ impl Kind {
         Kind::CasMismatch,
         Kind::AllocatorFailure,
         Kind::CallbackResult,
+        Kind::Integration,
     ];
 
     /// The keyword used in ids, manifests and reports.
@@ -138,6 +145,7 @@ impl Kind {
             Kind::CasMismatch => "cas_mismatch",
             Kind::AllocatorFailure => "allocator_failure",
             Kind::CallbackResult => "callback_result",
+            Kind::Integration => "integration",
         }
     }
 
@@ -161,6 +169,9 @@ impl Kind {
             Kind::CallbackResult => {
                 "proxy_done with and without proxy_on_done having answered false; a paused request resumed"
             }
+            Kind::Integration => {
+                "the start functions the host runs, in order, before the first callback"
+            }
         }
     }
 
@@ -177,6 +188,7 @@ impl Kind {
             Kind::MissingKey | Kind::UnknownId | Kind::EmptyQueue | Kind::CasMismatch => "state",
             Kind::AllocatorFailure => ALLOCATOR_PROBE,
             Kind::CallbackResult => RESULTS_PROBE,
+            Kind::Integration => INTEGRATION_PROBE,
         }
     }
 }
@@ -230,6 +242,11 @@ pub const AFTER_DONE: &str = "proxy_on_log";
 /// The host function that finishes a context whose `proxy_on_done`
 /// answered `false`.
 pub const DONE_FUNCTION: &str = "proxy_done";
+/// The probes that export start functions: `integration` exports
+/// `_initialize`, `main` and `_start`, `integration_start` only `_start`.
+pub const INTEGRATION_PROBE: &str = "integration";
+/// See [`INTEGRATION_PROBE`].
+pub const START_ONLY_PROBE: &str = "integration_start";
 /// The probe whose allocator always answers 0 (failure).
 pub const ALLOCATOR_PROBE: &str = "allocator";
 /// The shared-data key the allocator cases read back.
@@ -355,6 +372,16 @@ pub struct Case {
     /// The calls made first, in order (state cases).
     #[serde(skip)]
     pub setup: Vec<SetupCall>,
+    /// The probe that runs it, when not its kind's.
+    #[serde(skip)]
+    pub own_probe: Option<&'static str>,
+}
+
+impl Case {
+    /// The probe plugin that runs this case.
+    pub fn probe(&self) -> &'static str {
+        self.own_probe.unwrap_or_else(|| self.kind.probe())
+    }
 }
 
 /// The callbacks of the standard lifecycle that cases run in, in the
@@ -643,6 +670,7 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
                 basis,
                 args,
                 setup: Vec::new(),
+                own_probe: None,
             });
         };
         let with = |changes: &[(usize, Arg)]| {
@@ -796,7 +824,78 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
     state_cases(abi, &mut out);
     allocator_cases(abi, &mut out);
     results_cases(abi, &mut out);
+    integration_cases(abi, &mut out);
     out
+}
+
+/// The load order: the integration probes' start functions each append
+/// a digit (1 `_initialize`, 2 `main`, 3 `_start`) to a number the first
+/// callback, `proxy_on_vm_start`, reports. With `_initialize` exported the
+/// host runs it, then `main`, and not `_start` (12); with `_start` alone,
+/// `_start` (3). The description states the order in a clarification.
+fn integration_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    use proxy_wasm_abi_spec::ir::FunctionRole;
+    let by_role = |role: FunctionRole| abi.callbacks().find(|c| c.role == Some(role));
+    let (Some(init), Some(main), Some(start)) = (
+        by_role(FunctionRole::Initialize),
+        by_role(FunctionRole::Main),
+        by_role(FunctionRole::Start),
+    ) else {
+        return;
+    };
+    if abi.callbacks().all(|c| c.name != "proxy_on_vm_start") {
+        return;
+    }
+    let note = main
+        .meta
+        .notes
+        .iter()
+        .chain(&init.meta.notes)
+        .find(|n| n.kind == NoteKind::Clarification)
+        .map_or_else(|| init.meta.docs.clone(), |n| n.text.clone());
+    let provenance = if main
+        .meta
+        .notes
+        .iter()
+        .chain(&init.meta.notes)
+        .any(|n| n.kind == NoteKind::Clarification)
+    {
+        Provenance::Clarification
+    } else {
+        Provenance::Spec
+    };
+    for (id, value, name, probe) in [
+        (
+            "initialize_then_main",
+            12,
+            format!("{}, then {}, not {}", init.name, main.name, start.name),
+            INTEGRATION_PROBE,
+        ),
+        (
+            "start_alone",
+            3,
+            format!("{} alone", start.name),
+            START_ONLY_PROBE,
+        ),
+    ] {
+        let kind = Kind::Integration;
+        out.push(Case {
+            id: format!("{}/{id}/{}", init.name, kind.keyword()),
+            function: init.name.clone(),
+            kind,
+            callback: "proxy_on_vm_start".to_string(),
+            expected: Expected {
+                value,
+                name,
+                r#enum: "load order (1 _initialize, 2 main, 3 _start)".to_string(),
+            },
+            provenance,
+            basis: note.clone(),
+            args: Vec::new(),
+            setup: Vec::new(),
+            own_probe: Some(probe),
+        });
+    }
 }
 
 /// Callback results the host must accept: in the results probe,
@@ -837,6 +936,7 @@ fn results_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             basis,
             args: made.args.clone(),
             setup: Vec::new(),
+            own_probe: None,
         });
     }
     pause_case(abi, out);
@@ -917,6 +1017,7 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
             basis,
             args,
             setup: vec![setup],
+            own_probe: None,
         });
         return;
     }
@@ -1201,6 +1302,7 @@ fn allocator_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             basis: ALLOCATOR_BASIS.to_string(),
             args: made.args,
             setup,
+            own_probe: None,
         });
     }
 }
@@ -1278,6 +1380,7 @@ fn state_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             basis,
             args: call.args,
             setup,
+            own_probe: None,
         });
     }
 }
@@ -1358,6 +1461,7 @@ fn granted_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
                 basis,
                 args,
                 setup: Vec::new(),
+                own_probe: None,
             });
         }
     }
@@ -1395,6 +1499,7 @@ fn forbidden_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
                 basis,
                 args,
                 setup: Vec::new(),
+                own_probe: None,
             });
         };
     if let Some(own) = r.own {

@@ -219,7 +219,7 @@ pub fn kit(version: &Version) -> Result<Kit, String> {
     }
     let mut ordered = Vec::new();
     for source in &sources {
-        for case in all.iter().filter(|c| c.kind.probe() == source.name) {
+        for case in all.iter().filter(|c| c.probe() == source.name) {
             ordered.push(ManifestCase {
                 call: probe::call_text(&v, case, &layout),
                 case: case.clone(),
@@ -343,6 +343,11 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   stream's context there and resumes the request
   (`proxy_continue_stream(HTTP_REQUEST)`, or `proxy_continue_request`
   before 0.2.0), then the lifecycle goes on.
+- `integration.wasm` exports `_initialize`, `main` and `_start`,
+  `integration_start.wasm` only `_start`: load them as any plugin; each
+  start function records that it ran, and `proxy_on_vm_start` logs the
+  order as a number (1 `_initialize`, 2 `main`, 3 `_start`: `12` means
+  `_initialize` then `main`).
 
 ## Lifecycle
 

@@ -21,12 +21,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use proxy_wasm_abi_spec::ir::{AbiVersion, Function, StatusRole, Type};
+use proxy_wasm_abi_spec::ir::{AbiVersion, Function, FunctionRole, StatusRole, Type};
 use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
 use super::cases::{
-    ALLOCATOR_PROBE, Arg, Case, DEFERS_DONE, Data, MALFORMED_MAPS, NAMES, PAUSES, RESULTS_PROBE,
-    RESUMES_IN, SETUP_FUNCTIONS, STREAM_SLOT, TAIL, lifecycle_setup,
+    ALLOCATOR_PROBE, Arg, Case, DEFERS_DONE, Data, INTEGRATION_PROBE, Kind, MALFORMED_MAPS, NAMES,
+    PAUSES, RESULTS_PROBE, RESUMES_IN, SETUP_FUNCTIONS, START_ONLY_PROBE, STREAM_SLOT, TAIL,
+    lifecycle_setup,
 };
 
 /// The line prefix every case line starts with.
@@ -342,7 +343,7 @@ pub fn setup_prefix(function: &str) -> String {
 pub fn sources(abi: &AbiVersion, cases: &[Case]) -> (Layout, Vec<ProbeSource>) {
     let mut groups: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
     for case in cases {
-        groups.entry(case.kind.probe()).or_default().push(case);
+        groups.entry(case.probe()).or_default().push(case);
     }
     let text_bytes = groups
         .values()
@@ -390,6 +391,15 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         }
     }
     for case in cases {
+        if case.kind == Kind::Integration {
+            // The load order the start functions recorded.
+            let (at, len) = text(&case_prefix(&case.id));
+            let _ = writeln!(
+                bodies.entry(case.callback.clone()).or_default(),
+                "    (call $report (i32.const {at}) (i32.const {len}) (global.get $order))"
+            );
+            continue;
+        }
         let Some(f) = abi.function(&case.function) else {
             continue;
         };
@@ -429,6 +439,30 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         wat_string(&texts)
     );
     let _ = writeln!(w, "  (func (export \"{}\"))", abi.version.marker_name());
+    // The integration probes' start functions append their digit to the
+    // load order: 1 `_initialize`, 2 `main`, 3 `_start`.
+    let _ = writeln!(w, "  (global $order (mut i32) (i32.const 0))");
+    let starts: &[(FunctionRole, u32)] = match name {
+        INTEGRATION_PROBE => &[
+            (FunctionRole::Initialize, 1),
+            (FunctionRole::Main, 2),
+            (FunctionRole::Start, 3),
+        ],
+        START_ONLY_PROBE => &[(FunctionRole::Start, 3)],
+        _ => &[],
+    };
+    for (role, digit) in starts {
+        let Some(f) = abi.callbacks().find(|c| c.role == Some(*role)) else {
+            continue;
+        };
+        let answer = go_on(abi, f).map(|v| format!(" {v}")).unwrap_or_default();
+        let _ = writeln!(
+            w,
+            "  (func (export \"{}\"){}\n    (global.set $order (i32.add (i32.mul (global.get $order) (i32.const 10)) (i32.const {digit}))){answer})",
+            f.name,
+            func_type(f)
+        );
+    }
     if let Some(alloc) = abi
         .callbacks()
         .find(|c| c.role == Some(proxy_wasm_abi_spec::ir::FunctionRole::Allocator))
