@@ -98,6 +98,10 @@ pub enum Kind {
     CasMismatch,
     /// A call that returns data while the plugin's allocator answers 0.
     AllocatorFailure,
+    /// Which allocator the host hands returned data out of when the probe
+    /// exports both `@role(allocator)` and `@role(legacy_allocator)`, or
+    /// only the latter.
+    AllocatorChoice,
     /// A callback answer the host must accept, and the call that follows
     /// from it (`proxy_on_done` answering `false`, then `proxy_done`;
     /// `PAUSE`, then resuming the request).
@@ -108,7 +112,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::OutOfBounds,
         Kind::Wrapping,
         Kind::LengthOutOfBounds,
@@ -123,6 +127,7 @@ impl Kind {
         Kind::EmptyQueue,
         Kind::CasMismatch,
         Kind::AllocatorFailure,
+        Kind::AllocatorChoice,
         Kind::CallbackResult,
         Kind::Integration,
     ];
@@ -144,6 +149,7 @@ impl Kind {
             Kind::EmptyQueue => "empty_queue",
             Kind::CasMismatch => "cas_mismatch",
             Kind::AllocatorFailure => "allocator_failure",
+            Kind::AllocatorChoice => "allocator_choice",
             Kind::CallbackResult => "callback_result",
             Kind::Integration => "integration",
         }
@@ -166,6 +172,9 @@ impl Kind {
             Kind::EmptyQueue => "a dequeue from an empty queue the probe registered",
             Kind::CasMismatch => "a shared-data write with a stale compare-and-swap value",
             Kind::AllocatorFailure => "returned data while the plugin's allocator answers 0",
+            Kind::AllocatorChoice => {
+                "which exported allocator returned data lands in (0 the allocator's region, 1 the legacy allocator's, 2 neither)"
+            }
             Kind::CallbackResult => {
                 "proxy_done with and without proxy_on_done having answered false; a paused request resumed"
             }
@@ -187,6 +196,7 @@ impl Kind {
             Kind::Forbidden | Kind::Granted => "access",
             Kind::MissingKey | Kind::UnknownId | Kind::EmptyQueue | Kind::CasMismatch => "state",
             Kind::AllocatorFailure => ALLOCATOR_PROBE,
+            Kind::AllocatorChoice => BOTH_ALLOCATORS_PROBE,
             Kind::CallbackResult => RESULTS_PROBE,
             Kind::Integration => INTEGRATION_PROBE,
         }
@@ -249,6 +259,11 @@ pub const INTEGRATION_PROBE: &str = "integration";
 pub const START_ONLY_PROBE: &str = "integration_start";
 /// The probe whose allocator always answers 0 (failure).
 pub const ALLOCATOR_PROBE: &str = "allocator";
+/// The probe exporting both `@role(allocator)` and
+/// `@role(legacy_allocator)`, each handing out its own region.
+pub const BOTH_ALLOCATORS_PROBE: &str = "allocator_both";
+/// The probe exporting only `@role(legacy_allocator)`.
+pub const LEGACY_ALLOCATOR_PROBE: &str = "allocator_legacy";
 /// The shared-data key the allocator cases read back.
 pub const ALLOCATOR_KEY: &str = "conformance-allocator";
 /// The queue the allocator cases fill and dequeue from.
@@ -823,6 +838,7 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
     }
     state_cases(abi, &mut out);
     allocator_cases(abi, &mut out);
+    allocator_choice_cases(abi, &mut out);
     results_cases(abi, &mut out);
     integration_cases(abi, &mut out);
     out
@@ -1303,6 +1319,71 @@ fn allocator_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             args: made.args,
             setup,
             own_probe: None,
+        });
+    }
+}
+
+/// The allocator preference: a probe exporting both allocators reads a
+/// header value; the host must hand it out of `@role(allocator)`'s region
+/// (status 0), and, in a probe exporting only `@role(legacy_allocator)`,
+/// out of that one's (status 1). 2 is neither region.
+fn allocator_choice_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    use proxy_wasm_abi_spec::ir::FunctionRole;
+    let by_role = |role: FunctionRole| abi.callbacks().find(|c| c.role == Some(role));
+    let (Some(alloc), Some(legacy)) = (
+        by_role(FunctionRole::Allocator),
+        by_role(FunctionRole::LegacyAllocator),
+    ) else {
+        return;
+    };
+    let call: Call = ("proxy_get_header_map_value", &[("key", Set::Text(":path"))]);
+    let Some((callback, made)) = recipe_call(abi, &call) else {
+        return;
+    };
+    if !made.args.iter().any(|a| matches!(a, Arg::Slot(_))) {
+        return;
+    }
+    let basis = format!(
+        "{} {}: {}",
+        legacy.name,
+        legacy.meta.docs.trim().replace('\n', " "),
+        alloc
+            .meta
+            .notes
+            .iter()
+            .find(|n| n.kind == NoteKind::Clarification)
+            .map_or_else(|| alloc.meta.docs.clone(), |n| n.text.clone())
+    );
+    let kind = Kind::AllocatorChoice;
+    for (id, value, name, probe) in [
+        (
+            "preferred",
+            0,
+            format!("{}'s region, not {}'s", alloc.name, legacy.name),
+            BOTH_ALLOCATORS_PROBE,
+        ),
+        (
+            "legacy_alone",
+            1,
+            format!("{}'s region", legacy.name),
+            LEGACY_ALLOCATOR_PROBE,
+        ),
+    ] {
+        out.push(Case {
+            id: format!("{}/{id}/{}", alloc.name, kind.keyword()),
+            function: made.function.clone(),
+            kind,
+            callback: callback.to_string(),
+            expected: Expected {
+                value,
+                name,
+                r#enum: "allocator region (0 allocator, 1 legacy allocator, 2 neither)".to_string(),
+            },
+            provenance: Provenance::Clarification,
+            basis: basis.clone(),
+            args: made.args.clone(),
+            setup: Vec::new(),
+            own_probe: Some(probe),
         });
     }
 }

@@ -331,10 +331,15 @@ Each probe declares ABI {version} (it exports `proxy_abi_version_{marker}`),
 exports `memory` and `proxy_on_memory_allocate`, and every callback of the
 version. It imports only the host functions its cases call, `proxy_log`
 and those of its setup calls. Load each probe in a fresh plugin instance (the
-`.wat` next to it is its source). Two probes differ on purpose:
+`.wat` next to it is its source). Some probes differ on purpose:
 
 - `allocator.wasm`: its `proxy_on_memory_allocate` always answers 0, so
   no host function can return data to it.
+- `allocator_both.wasm` exports `proxy_on_memory_allocate` and `malloc`,
+  each handing out its own region, `allocator_legacy.wasm` only `malloc`:
+  `proxy_on_request_headers` reads a header value and logs the region it
+  landed in (0 `proxy_on_memory_allocate`'s, 1 `malloc`'s, 2 neither).
+  Use `malloc` only when `proxy_on_memory_allocate` is absent.
 - `results.wasm`: its `proxy_on_done` answers `false`; it calls
   `proxy_done` in the next callback, `proxy_on_log` (call it as the
   lifecycle lists, without waiting for `proxy_done`). Its

@@ -25,9 +25,9 @@ use proxy_wasm_abi_spec::ir::{AbiVersion, Function, FunctionRole, StatusRole, Ty
 use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
 use super::cases::{
-    ALLOCATOR_PROBE, Arg, Case, DEFERS_DONE, Data, INTEGRATION_PROBE, Kind, MALFORMED_MAPS, NAMES,
-    PAUSES, RESULTS_PROBE, RESUMES_IN, SETUP_FUNCTIONS, START_ONLY_PROBE, STREAM_SLOT, TAIL,
-    lifecycle_setup,
+    ALLOCATOR_PROBE, Arg, BOTH_ALLOCATORS_PROBE, Case, DEFERS_DONE, Data, INTEGRATION_PROBE, Kind,
+    LEGACY_ALLOCATOR_PROBE, MALFORMED_MAPS, NAMES, PAUSES, RESULTS_PROBE, RESUMES_IN,
+    SETUP_FUNCTIONS, START_ONLY_PROBE, STREAM_SLOT, TAIL, lifecycle_setup,
 };
 
 /// The line prefix every case line starts with.
@@ -56,6 +56,9 @@ const DATA_AT: u32 = 0x500;
 /// its region (all of it but [`Data::Tail`]) again and again: the probes
 /// never read what the host returns.
 const HEAP_SIZE: u32 = PAGE;
+/// Where, in the heap, the allocator-choice probes' legacy allocator
+/// hands out its region.
+const HALF_HEAP: u32 = HEAP_SIZE / 2;
 
 /// Valid text arguments (a key, a name, an upstream).
 pub const TEXT: &[u8] = b"conformance";
@@ -403,6 +406,32 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         let Some(f) = abi.function(&case.function) else {
             continue;
         };
+        if case.kind == Kind::AllocatorChoice {
+            // The call's status is dropped; the line reports the region
+            // the returned pointer (its first output slot) lies in.
+            let (at, len) = text(&case_prefix(&case.id));
+            let slot = case
+                .args
+                .iter()
+                .find_map(|a| match a {
+                    Arg::Slot(n) => Some(layout.slot(*n)),
+                    _ => None,
+                })
+                .unwrap_or(SCRATCH_AT);
+            let body = bodies.entry(case.callback.clone()).or_default();
+            let _ = writeln!(body, "    (i32.store (i32.const {slot}) (i32.const 0))");
+            body.push_str(&setup_line(f, layout, &case.args));
+            let _ = writeln!(
+                body,
+                "    (call $report (i32.const {at}) (i32.const {len}) (select (i32.const 0) (select (i32.const 1) (i32.const 2) (i32.eq (i32.load (i32.const {slot})) (i32.const {legacy}))) (i32.eq (i32.load (i32.const {slot})) (i32.const {heap}))))",
+                legacy = layout.heap_at + HALF_HEAP,
+                heap = layout.heap_at,
+            );
+            if !imports.contains(&f.name.as_str()) {
+                imports.push(&f.name);
+            }
+            continue;
+        }
         let (at, len) = text(&case_prefix(&case.id));
         let body = bodies.entry(case.callback.clone()).or_default();
         for c in &case.setup {
@@ -463,13 +492,30 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
             func_type(f)
         );
     }
-    if let Some(alloc) = abi
+    let legacy = abi
         .callbacks()
-        .find(|c| c.role == Some(proxy_wasm_abi_spec::ir::FunctionRole::Allocator))
-    {
+        .find(|c| c.role == Some(FunctionRole::LegacyAllocator));
+    if let (Some(legacy), BOTH_ALLOCATORS_PROBE | LEGACY_ALLOCATOR_PROBE) = (legacy, name) {
+        // The allocator-choice probes: the legacy allocator hands out the
+        // heap's second half, the allocator (if exported) its first.
+        let limit = HALF_HEAP - TAIL;
+        let _ = writeln!(
+            w,
+            "  (func (export \"{}\") (param i32) (result i32)\n    (select (i32.const {}) (i32.const 0) (i32.le_u (local.get 0) (i32.const {limit}))))",
+            legacy.name,
+            layout.heap_at + HALF_HEAP,
+        );
+    }
+    let allocator = abi
+        .callbacks()
+        .find(|c| c.role == Some(FunctionRole::Allocator))
+        .filter(|_| name != LEGACY_ALLOCATOR_PROBE);
+    if let Some(alloc) = allocator {
         // The allocator probe's allocator always fails.
         let limit = if name == ALLOCATOR_PROBE {
             0
+        } else if name == BOTH_ALLOCATORS_PROBE {
+            HALF_HEAP - TAIL
         } else {
             HEAP_SIZE - TAIL
         };
