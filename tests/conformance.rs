@@ -718,3 +718,30 @@ fn an_allocator_fallback_reversed_is_caught() {
     assert_eq!(deviations, [(both, Outcome::Deviates(1))]);
     assert!(reversed.text().contains(both), "{}", reversed.text());
 }
+
+/// A host that drops the grant a paused stream holds (`modify ... paused
+/// proxy_on_request_headers`) answers a status other than OK for the
+/// modify call made while the request waits: caught, naming the case.
+#[test]
+fn a_dropped_paused_grant_is_caught() {
+    let kit = kit("0.2.1");
+    let id = "proxy_replace_header_map_value/HTTP_REQUEST_HEADERS/paused/granted";
+    let case = kit.manifest.cases.iter().find(|c| c.case.id == id);
+    let case = case.expect("the case");
+    assert_eq!(case.probe, "results.wasm");
+    assert_eq!(case.case.callback, "proxy_on_tick");
+    let line = format!("conformance case={id} status=0");
+    let score = reference_log(&kit, |l| {
+        if l == line {
+            format!("conformance case={id} status=10")
+        } else {
+            l
+        }
+    });
+    let deviations: Vec<&str> = score
+        .deviations()
+        .iter()
+        .map(|c| c.case.case.id.as_str())
+        .collect();
+    assert_eq!(deviations, [id]);
+}

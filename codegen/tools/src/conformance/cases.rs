@@ -1000,6 +1000,38 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
     ) else {
         return;
     };
+    // While paused, before the resume below: the grant `modify ... paused
+    // proxy_on_request_headers` holds (it holds only then, so the probe's
+    // own pause makes it certain).
+    if let Some(f) = abi
+        .host_functions()
+        .find(|f| f.name == PAUSED_GRANT.0)
+        .filter(|_| paused_grant_holds(abi))
+    {
+        let selector = f.params.iter().position(|p| p.name == "map_id");
+        let value = abi
+            .enum_named("proxy_map_type_t")
+            .and_then(|e| e.variant(PAUSED_GRANT.1));
+        if let (Some(i), Some(v), Some(success)) =
+            (selector, value, with_role(abi, f, StatusRole::Success))
+        {
+            let (args, _) = valid_call(abi, f, &[(i, v.value)]);
+            let (provenance, basis) = provenance(f, success, &[]);
+            let kind = Kind::Granted;
+            out.push(Case {
+                id: format!("{}/{}/paused/{}", f.name, PAUSED_GRANT.1, kind.keyword()),
+                function: f.qualified_name(),
+                kind,
+                callback: RESUMES_IN.to_string(),
+                expected: expected(abi, success),
+                provenance,
+                basis: format!("{basis} Granted while the stream is paused in {PAUSES}."),
+                args,
+                setup: vec![setup.clone()],
+                own_probe: Some(RESULTS_PROBE),
+            });
+        }
+    }
     for (name, values) in RESUMERS {
         let Some(f) = abi.host_functions().find(|f| f.name == name) else {
             continue;
@@ -1037,6 +1069,22 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
         });
         return;
     }
+}
+
+/// The modify call the results probe makes while its request is paused
+/// in [`PAUSES`], and the map it modifies.
+const PAUSED_GRANT: (&str, &str) = ("proxy_replace_header_map_value", "HTTP_REQUEST_HEADERS");
+
+/// Whether the description grants `modify` of [`PAUSED_GRANT`]'s map
+/// while the stream is paused in [`PAUSES`].
+fn paused_grant_holds(abi: &AbiVersion) -> bool {
+    abi.variant_rule("proxy_map_type_t", PAUSED_GRANT.1)
+        .is_some_and(|rule| {
+            rule.grants.iter().any(|g| {
+                g.level.grants(AccessLevel::Modify)
+                    && g.places.contains(&Place::Paused(PAUSES.to_string()))
+            })
+        })
 }
 
 /// One argument of a state case, set by parameter name.

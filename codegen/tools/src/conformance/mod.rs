@@ -381,6 +381,24 @@ traps, or a callback your host fails, stops that probe's callback there;
 the score reports the case where it stopped and the cases after it as not
 reached.
 
+## Not covered
+
+Access-rule cases whose answer depends on a condition are generated only
+where the probe's own lifecycle makes the answer certain: the `modify`
+grant of the request headers while the request is paused in
+`proxy_on_request_headers` (`results.wasm`, from `proxy_on_tick` before it
+resumes). Still skipped:
+
+- `when end_of_stream` grants (`add` of the request or response trailers
+  in `proxy_on_request_body` or `proxy_on_response_body`): not generated
+  yet; the lifecycle's one body chunk ends the stream, so they could be.
+- `paused` grants of the other callbacks (trailers, response headers,
+  bodies, TCP data): the probes pause only in `proxy_on_request_headers`.
+- `before proxy_on_response_headers` (`proxy_send_local_response`): the
+  allowed call sends a response and ends the request, cutting the rest of
+  the probe's lifecycle short, and the refusal after it depends on the
+  host having passed the response headers on; neither is asserted.
+
 ## Logs
 
 Let the `INFO` level through. Every case logs one line through `proxy_log`:
