@@ -839,6 +839,7 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
     state_cases(abi, &mut out);
     allocator_cases(abi, &mut out);
     allocator_choice_cases(abi, &mut out);
+    end_of_stream_cases(abi, &mut out);
     results_cases(abi, &mut out);
     integration_cases(abi, &mut out);
     out
@@ -1085,6 +1086,70 @@ fn paused_grant_holds(abi: &AbiVersion) -> bool {
                     && g.places.contains(&Place::Paused(PAUSES.to_string()))
             })
         })
+}
+
+/// The body callbacks the standard lifecycle calls with `end_of_stream`
+/// true (each body comes in one chunk that ends it).
+const ENDS_STREAM: [&str; 2] = ["proxy_on_request_body", "proxy_on_response_body"];
+
+/// The `when end_of_stream` grants the lifecycle makes certain: per map
+/// with an `add in <body callback> when end_of_stream` grant, an
+/// `proxy_add_header_map_value` of it from that callback, expecting OK.
+fn end_of_stream_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    let Some(f) = abi
+        .host_functions()
+        .find(|f| f.name == "proxy_add_header_map_value")
+    else {
+        return;
+    };
+    let (Some(i), Some(success)) = (
+        f.params.iter().position(|p| p.name == "map_id"),
+        with_role(abi, f, StatusRole::Success),
+    ) else {
+        return;
+    };
+    let Some(en) = abi.enum_named("proxy_map_type_t") else {
+        return;
+    };
+    for v in &en.variants {
+        let Some(rule) = abi.variant_rule("proxy_map_type_t", &v.name) else {
+            continue;
+        };
+        for g in &rule.grants {
+            if g.when.as_deref() != Some("end_of_stream") || !g.level.grants(AccessLevel::Add) {
+                continue;
+            }
+            for place in &g.places {
+                let Place::In(callback) = place else { continue };
+                if !ENDS_STREAM.contains(&callback.as_str())
+                    || abi.callbacks().all(|c| &c.name != callback)
+                {
+                    continue;
+                }
+                let (args, _) = valid_call(abi, f, &[(i, v.value)]);
+                let (mut provenance, basis) = provenance(f, success, &[]);
+                let notes = g.meta.notes.iter().chain(&rule.meta.notes);
+                if notes.into_iter().any(|n| n.kind == NoteKind::Clarification) {
+                    provenance = Provenance::Clarification;
+                }
+                let kind = Kind::Granted;
+                out.push(Case {
+                    id: format!("{}/{}/end_of_stream/{}", f.name, v.name, kind.keyword()),
+                    function: f.qualified_name(),
+                    kind,
+                    callback: callback.clone(),
+                    expected: expected(abi, success),
+                    provenance,
+                    basis: format!(
+                        "{basis} Granted in {callback} when end_of_stream; the lifecycle's one chunk ends the stream."
+                    ),
+                    args,
+                    setup: Vec::new(),
+                    own_probe: None,
+                });
+            }
+        }
+    }
 }
 
 /// One argument of a state case, set by parameter name.

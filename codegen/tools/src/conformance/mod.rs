@@ -387,11 +387,12 @@ Access-rule cases whose answer depends on a condition are generated only
 where the probe's own lifecycle makes the answer certain: the `modify`
 grant of the request headers while the request is paused in
 `proxy_on_request_headers` (`results.wasm`, from `proxy_on_tick` before it
-resumes). Still skipped:
+resumes), and the `when end_of_stream` grants (`add` of the request or
+response trailers in `proxy_on_request_body` or `proxy_on_response_body`,
+whose one chunk ends the stream). Still skipped:
 
-- `when end_of_stream` grants (`add` of the request or response trailers
-  in `proxy_on_request_body` or `proxy_on_response_body`): not generated
-  yet; the lifecycle's one body chunk ends the stream, so they could be.
+- Refusals of `when end_of_stream` grants (a body chunk that does not end
+  the stream): the lifecycle sends each body in one chunk.
 - `paused` grants of the other callbacks (trailers, response headers,
   bodies, TCP data): the probes pause only in `proxy_on_request_headers`.
 - `before proxy_on_response_headers` (`proxy_send_local_response`): the
