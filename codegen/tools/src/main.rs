@@ -348,6 +348,7 @@ fn input_from_flags(
             body: args.call_response_body.clone().into_bytes(),
             trailers: Vec::new(),
         },
+        upstreams: None,
         chunk_size: args.chunk_size,
         buffer_limit: args.buffer_limit,
         request_trailers: pairs(&args.trailers, &[])?,

@@ -1233,6 +1233,13 @@ const RECIPES: &[Recipe] = &[
     },
     Recipe {
         kind: Kind::UnknownId,
+        name: "upstream_name",
+        setup: &[],
+        call: ("proxy_http_call", &[("upstream_name", Set::Text(MISSING))]),
+        status: "BAD_ARGUMENT",
+    },
+    Recipe {
+        kind: Kind::UnknownId,
         name: "metric_id",
         setup: &[],
         call: (

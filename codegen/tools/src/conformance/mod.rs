@@ -181,6 +181,8 @@ impl Lifecycle {
             // A host that fails a callback loses only that probe's later
             // cases; the score says which.
             on_failure: runner::OnFailure::FailOpen,
+            // The one upstream the probes call; any other is unknown.
+            upstreams: Some(vec![String::from_utf8_lossy(probe::TEXT).into_owned()]),
             ..Default::default()
         }
     }
@@ -365,7 +367,8 @@ context {stream}:
 - Response headers: {resp}; response body: `{resp_body}`.
 - The probe makes one HTTP call in `proxy_on_configure`, to the upstream
   `conformance`; answer it (headers {call}, body `{call_body}`) before the
-  request starts.
+  request starts. Know no other upstream: a call to
+  `x-conformance-missing` must be refused.
 - In `proxy_on_configure` it also sets a tick period of {tick} ms (fire
   `proxy_on_tick` once before the request; more ticks later do no harm)
   and registers the queue `{queue}` in its own VM: put the item

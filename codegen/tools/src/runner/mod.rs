@@ -59,6 +59,8 @@ pub struct Input {
     pub plugin_configuration: Vec<u8>,
     /// The answer given to each HTTP call the plugin makes.
     pub http_call_response: reference::HttpCallResponse,
+    /// The upstreams `proxy_http_call` knows (`None`: any non-empty name).
+    pub upstreams: Option<Vec<String>>,
     /// Deliver bodies and connection data in chunks of this many bytes
     /// (`None`: each in one chunk).
     pub chunk_size: Option<usize>,
@@ -980,6 +982,7 @@ fn run_adjusted(
             .map(|(key, value)| (key.clone(), (value.clone(), 1)))
             .collect(),
         now_ns: setup.clock_ns.unwrap_or(ReferenceHost::default().now_ns),
+        upstreams: setup.upstreams.clone(),
         ..ReferenceHost::default()
     };
     adjust(&mut host);

@@ -243,6 +243,9 @@ pub struct StreamState {
 /// the module docs.
 #[derive(Debug, Clone)]
 pub struct ReferenceHost {
+    /// The upstreams `proxy_http_call` knows (`None`: any name but the
+    /// empty one); others answer BAD_ARGUMENT, as the description says.
+    pub upstreams: Option<Vec<String>>,
     /// The stream whose state the stream fields hold (0: none yet).
     pub stream_context: u32,
     /// The other streams' state, by context id.
@@ -357,6 +360,7 @@ impl Usage {
 impl Default for ReferenceHost {
     fn default() -> Self {
         ReferenceHost {
+            upstreams: None,
             stream_context: 0,
             streams: HashMap::new(),
             plugin_contexts: BTreeSet::new(),
@@ -943,7 +947,14 @@ impl Host for ReferenceHost {
         timeout: u32,
     ) -> Result<u32, Status> {
         let has = |name: &[u8]| headers.iter().any(|(k, _)| *k == name);
-        if upstream_name.is_empty() || !(has(b":method") && has(b":path") && has(b":authority")) {
+        let known = self
+            .upstreams
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|u| u == upstream_name));
+        if upstream_name.is_empty()
+            || !known
+            || !(has(b":method") && has(b":path") && has(b":authority"))
+        {
             return Err(Status::BadArgument);
         }
         let size = |pairs: &[(&[u8], &[u8])]| -> usize {

@@ -330,6 +330,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<Scenario, String> {
                 .as_ref()
                 .map_or_else(|| call_response.clone(), CallResponse::to_response),
             http_call_fails: r.call_fails.unwrap_or(scenario.call_fails),
+            upstreams: None,
             chunk_size: scenario.chunk_size,
             buffer_limit: scenario.buffer_limit,
             log_level,
