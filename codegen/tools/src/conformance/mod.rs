@@ -403,6 +403,10 @@ whose one chunk ends the stream). Still skipped:
   the probe's lifecycle short, and the refusal after it depends on the
   host having passed the response headers on; neither is asserted.
 
+Nor is `proxy_on_done` answering `false` on the root context: the
+lifecycle does not shut the plugin down, so no case waits for the root's
+`proxy_done`.
+
 ## Logs
 
 Let the `INFO` level through. Every case logs one line through `proxy_log`:
