@@ -201,20 +201,31 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
         "proxy_on_delete",
     ];
     assert!(!lifecycle.steps.is_empty());
-    for name in order {
-        let Some(func) = instance.get_func(&mut store, name) else {
+    call_with_zeros(&mut store, &instance, &order)?;
+    Ok(std::mem::take(store.data_mut()))
+}
+
+/// Calls each of `names` the instance exports, with every argument 0, as a
+/// host that knows nothing of the callbacks' meaning would.
+fn call_with_zeros<T>(
+    store: &mut Store<T>,
+    instance: &wasmtime::Instance,
+    names: &[&str],
+) -> wasmtime::Result<()> {
+    let zero = |t: ValType| match t {
+        ValType::I64 => Val::I64(0),
+        _ => Val::I32(0),
+    };
+    for name in names {
+        let Some(func) = instance.get_func(&mut *store, name) else {
             continue;
         };
-        let ty = func.ty(&store);
-        let zero = |t: ValType| match t {
-            ValType::I64 => Val::I64(0),
-            _ => Val::I32(0),
-        };
+        let ty = func.ty(&*store);
         let params: Vec<Val> = ty.params().map(zero).collect();
         let mut results: Vec<Val> = ty.results().map(zero).collect();
-        func.call(&mut store, &params, &mut results)?;
+        func.call(&mut *store, &params, &mut results)?;
     }
-    Ok(std::mem::take(store.data_mut()))
+    Ok(())
 }
 
 #[test]
@@ -656,23 +667,15 @@ fn allocating_host(
         )?;
         linker.define_unknown_imports_as_default_values(&mut store, &module)?;
         let instance = linker.instantiate(&mut store, &module)?;
-        for name in [
-            "proxy_on_context_create",
-            "proxy_on_context_create",
-            "proxy_on_request_headers",
-        ] {
-            let Some(func) = instance.get_func(&mut store, name) else {
-                continue;
-            };
-            let ty = func.ty(&store);
-            let zero = |t: ValType| match t {
-                ValType::I64 => Val::I64(0),
-                _ => Val::I32(0),
-            };
-            let params: Vec<Val> = ty.params().map(zero).collect();
-            let mut results: Vec<Val> = ty.results().map(zero).collect();
-            func.call(&mut store, &params, &mut results)?;
-        }
+        call_with_zeros(
+            &mut store,
+            &instance,
+            &[
+                "proxy_on_context_create",
+                "proxy_on_context_create",
+                "proxy_on_request_headers",
+            ],
+        )?;
         Ok(std::mem::take(store.data_mut()))
     }
 }

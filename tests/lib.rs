@@ -723,3 +723,35 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Inputs the plugin tests share
+// ---------------------------------------------------------------------------
+
+/// Owned header pairs from text.
+pub fn pairs(list: &[(&str, &str)]) -> proxy_wasm_abi_tools::runner::reference::Pairs {
+    list.iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// The request and response the header-filter plugins are run with (the
+/// `sdk-headers` fixture and its typed-layer twin `typed-headers`).
+pub fn header_input() -> proxy_wasm_abi_tools::runner::Input {
+    proxy_wasm_abi_tools::runner::Input {
+        request_headers: pairs(&[
+            (":method", "GET"),
+            (":path", "/items"),
+            (":authority", "example.com"),
+            ("user-agent", "curl/8.5"),
+            ("x-debug-token", "s3cr3t"),
+        ]),
+        response_headers: pairs(&[
+            (":status", "200"),
+            ("server", "nginx"),
+            ("x-powered-by", "php"),
+            ("content-type", "text/plain"),
+        ]),
+        ..proxy_wasm_abi_tools::runner::Input::default()
+    }
+}

@@ -61,10 +61,10 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use proxy_wasm_abi_tests::{
-    PLUGIN_TARGET, build_workspace_plugin, ensure_plugin_target, plugin_target_dir,
+    PLUGIN_TARGET, build_workspace_plugin, ensure_plugin_target, pairs, plugin_target_dir,
     published_sources, workspace_root,
 };
-use proxy_wasm_abi_tools::runner::reference::{HttpCallResponse, Pairs};
+use proxy_wasm_abi_tools::runner::reference::HttpCallResponse;
 use proxy_wasm_abi_tools::runner::{self, Input, Lifecycle, Report, build};
 use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
@@ -953,12 +953,6 @@ struct FixtureCase {
     fixture: &'static str,
     input: Input,
     shows: &'static str,
-}
-
-fn pairs(list: &[(&str, &str)]) -> Pairs {
-    list.iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
 }
 
 /// An HTTP request for `path` answered 200, with `more` request headers.

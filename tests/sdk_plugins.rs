@@ -18,7 +18,7 @@
 
 use proxy_wasm_abi_tests::{
     SDK_EXAMPLES, SDK_RELEASES, build_plugin, build_published_examples, build_workspace_plugin,
-    check_module,
+    check_module, header_input, pairs,
 };
 use proxy_wasm_abi_tools::runner::bindings::{Action, LogLevel, MetricType, StreamType};
 use proxy_wasm_abi_tools::runner::reference::{self, HttpCallResponse, Pairs};
@@ -53,13 +53,6 @@ const FIXTURES: [&str; 12] = [
 fn fixture(name: &str) -> Vec<u8> {
     let path = build_workspace_plugin(WORKSPACE, name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Owned pairs from text.
-fn pairs(list: &[(&str, &str)]) -> Pairs {
-    list.iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
 }
 
 /// Pairs as text, for comparisons that print readably.
@@ -290,26 +283,6 @@ fn hello_tick_logs_on_start_and_on_each_tick() {
 // ---------------------------------------------------------------------------
 // 2. Header rewriting
 // ---------------------------------------------------------------------------
-
-/// The input the header tests use.
-fn header_input() -> Input {
-    Input {
-        request_headers: pairs(&[
-            (":method", "GET"),
-            (":path", "/items"),
-            (":authority", "example.com"),
-            ("user-agent", "curl/8.5"),
-            ("x-debug-token", "s3cr3t"),
-        ]),
-        response_headers: pairs(&[
-            (":status", "200"),
-            ("server", "nginx"),
-            ("x-powered-by", "php"),
-            ("content-type", "text/plain"),
-        ]),
-        ..Input::default()
-    }
-}
 
 #[test]
 fn headers_are_added_replaced_and_removed_on_both_sides() {

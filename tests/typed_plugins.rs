@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin};
+use proxy_wasm_abi_tests::{build_plugin, build_workspace_plugin, header_input, pairs};
 use proxy_wasm_abi_tools::runner::bindings::{CallError, LogLevel};
 use proxy_wasm_abi_tools::runner::reference::{HttpCallResponse, Pairs};
 use proxy_wasm_abi_tools::runner::{
@@ -23,13 +23,6 @@ use proxy_wasm_abi_tools::runner::{
 fn plugin(name: &str) -> Vec<u8> {
     let path = build_plugin(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Owned pairs from text.
-fn pairs(list: &[(&str, &str)]) -> Pairs {
-    list.iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
 }
 
 /// The logged messages, without levels.
@@ -280,22 +273,8 @@ fn the_typed_layer_is_no_larger_than_the_sdk() {
         "the typed plugin ({typed} bytes) is larger than the SDK's ({sdk} bytes)"
     );
 
-    let input = Input {
-        request_headers: pairs(&[
-            (":method", "GET"),
-            (":path", "/items"),
-            (":authority", "example.com"),
-            ("user-agent", "curl/8.5"),
-            ("x-debug-token", "s3cr3t"),
-        ]),
-        response_headers: pairs(&[
-            (":status", "200"),
-            ("server", "nginx"),
-            ("x-powered-by", "php"),
-            ("content-type", "text/plain"),
-        ]),
-        ..Input::default()
-    };
+    // The input the SDK's header fixture runs with in tests/sdk_plugins.rs.
+    let input = header_input();
     let run = |path: &std::path::Path| {
         let wasm = std::fs::read(path).expect("built");
         runner::run(&wasm, &input).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

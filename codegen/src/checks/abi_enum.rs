@@ -249,13 +249,7 @@ fn variant_rename(attrs: &[Attribute], errors: &mut Errors) -> Option<LitStr> {
                 );
                 return skip_value(&meta);
             }
-            let value: LitStr = meta.value()?.parse()?;
-            if name.is_some() {
-                errors.on(&meta.path, "duplicate key `name`");
-            } else {
-                name = Some(value);
-            }
-            Ok(())
+            super::set_once(&mut name, &meta, errors)
         });
         match parsed {
             Err(error) => errors.add(error),
