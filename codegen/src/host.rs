@@ -357,14 +357,15 @@ fn write_output(
             let er = raw_enum_ident(name);
             (quote!(mem.write_u32(#first, #er::from(#out).0);), true)
         }
-        ParamClass::HostAllocated(Shape::Bytes) => {
-            (quote!(call.return_bytes(&#out, #first, #second)?;), false)
-        }
+        ParamClass::HostAllocated(Shape::Bytes) => (
+            quote!(call.return_out_bytes(#out, #first, #second)?;),
+            false,
+        ),
         ParamClass::HostAllocated(Shape::String) => {
-            (quote!(call.return_str(&#out, #first, #second)?;), false)
+            (quote!(call.return_out_text(#out, #first, #second)?;), false)
         }
         ParamClass::HostAllocated(Shape::Map) => {
-            (quote!(call.return_map(&#out, #first, #second)?;), false)
+            (quote!(call.return_out_map(#out, #first, #second)?;), false)
         }
         other => return Err(format!("`{}`: cannot return a {other:?}", f.name)),
     })
@@ -453,7 +454,40 @@ fn status_shim(
         .iter()
         .map(|(_, l)| host_output_type(&l.class))
         .collect();
-    let method = host_method(f, &s, &method_params, &output_types);
+    let mut method = host_method(f, &s, &method_params, &output_types);
+    // Host-allocated outputs are filled into buffers the shim lends (and
+    // keeps from call to call) through the `_into` method.
+    let sinks: Vec<(usize, TokenStream)> = outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, l))| lent_buffer(&l.class).map(|take| (i, take)))
+        .collect();
+    let sink_names: Vec<&Ident> = sinks.iter().map(|(i, _)| &output_names[*i]).collect();
+    let kept_names: Vec<&Ident> = (0..outputs.len())
+        .filter(|i| !sinks.iter().any(|(j, _)| j == i))
+        .map(|i| &output_names[i])
+        .collect();
+    let (takes, into_call) = if sinks.is_empty() {
+        (Vec::new(), None)
+    } else {
+        method.extend(into_method(
+            f,
+            &s,
+            &method_params,
+            &outputs,
+            &output_types,
+            &sinks,
+        ));
+        let takes: Vec<TokenStream> = sinks
+            .iter()
+            .map(|(i, take)| {
+                let n = &output_names[*i];
+                quote!(let mut #n = call.#take();)
+            })
+            .collect();
+        let into = format_ident!("{}_into", f.name);
+        (takes, Some(into))
+    };
 
     // Bind only what the shim uses, so the generated code has no unused names.
     let writes_memory = has_raw_pointers
@@ -466,20 +500,30 @@ fn status_shim(
     };
     let check = access::shim_check(f, abi, &s.rich)?;
     let effect = access::shim_effect(f);
-    let bind_outputs = match output_names.as_slice() {
+    let bound: Vec<&Ident> = if into_call.is_some() {
+        kept_names
+    } else {
+        output_names.iter().collect()
+    };
+    let bind_outputs = match bound.as_slice() {
         [] => quote!(),
         [one] => quote!(let #one =),
         many => quote!(let (#(#many),*) =),
+    };
+    let host_call = match &into_call {
+        Some(into) => quote!(get(data).#into(#(#call_args,)* #(&mut #sink_names),*)?;),
+        None => quote!(get(data).#name(#(#call_args),*)?;),
     };
     let wrap = format_ident!("wrap{}", closure_params.len());
     let imports = imports_var(module, &s.roles, modules_with_two_types);
     let registration = quote! {
         #imports.#wrap(#wasm_name, move |call, #(#closure_params),*| {
+            #(#takes)*
             #binding
             #(#out_checks)*
             #(#decodes)*
             #check
-            #bind_outputs get(data).#name(#(#call_args),*)?;
+            #bind_outputs #host_call
             #effect
             #(#scalar_writes)*
             #(#buffer_writes)*
@@ -514,6 +558,106 @@ fn host_method(
         #docs
         fn #name(&mut self, #(#names: #types),*) -> Result<#ok_type, #rich> {
             Err(#unimplemented)
+        }
+    }
+}
+
+/// The `HostCall` method that lends the buffer an output of `class` is
+/// filled into, if it is one the host allocates in the plugin.
+fn lent_buffer(class: &ParamClass) -> Option<TokenStream> {
+    match class {
+        ParamClass::HostAllocated(Shape::Bytes) => Some(quote!(out_bytes)),
+        ParamClass::HostAllocated(Shape::String) => Some(quote!(out_text)),
+        ParamClass::HostAllocated(Shape::Map) => Some(quote!(out_map)),
+        _ => None,
+    }
+}
+
+/// The `_into` twin of a `Host` method with host-allocated outputs: it
+/// fills buffers the shim lends instead of returning new ones. The default
+/// calls the owned method, so a host implements whichever is simpler.
+fn into_method(
+    f: &Function,
+    s: &Statuses,
+    params: &[(Ident, TokenStream)],
+    outputs: &[(&Param, &LoweredParam)],
+    output_types: &[TokenStream],
+    sinks: &[(usize, TokenStream)],
+) -> TokenStream {
+    let name = ident(&f.name);
+    let into = format_ident!("{}_into", f.name);
+    let names: Vec<&Ident> = params.iter().map(|(n, _)| n).collect();
+    let types = params.iter().map(|(_, t)| t);
+    let is_sink = |i: usize| sinks.iter().any(|(j, _)| *j == i);
+    let sink_params = sinks.iter().map(|(i, _)| {
+        let n = ident(&outputs[*i].0.name);
+        let ty = match &outputs[*i].1.class {
+            ParamClass::HostAllocated(Shape::String) => quote!(String),
+            ParamClass::HostAllocated(Shape::Map) => quote!(rt::host::MapOut),
+            _ => quote!(Vec<u8>),
+        };
+        quote!(#n: &mut #ty)
+    });
+    let kept_types: Vec<&TokenStream> = output_types
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !is_sink(*i))
+        .map(|(_, t)| t)
+        .collect();
+    let ok_type = match kept_types.as_slice() {
+        [] => quote!(()),
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
+    };
+    let got: Vec<Ident> = outputs
+        .iter()
+        .map(|(p, _)| format_ident!("got_{}", p.name))
+        .collect();
+    let bind = match got.as_slice() {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
+    };
+    let fills = sinks.iter().map(|(i, _)| {
+        let (n, g) = (ident(&outputs[*i].0.name), &got[*i]);
+        match &outputs[*i].1.class {
+            ParamClass::HostAllocated(Shape::Map) => quote!(#n.extend(#g);),
+            _ => quote!(*#n = #g;),
+        }
+    });
+    let kept: Vec<&Ident> = (0..got.len())
+        .filter(|i| !is_sink(*i))
+        .map(|i| &got[i])
+        .collect();
+    let result = match kept.as_slice() {
+        [] => quote!(()),
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
+    };
+    let rich = &s.rich;
+    let filled: Vec<String> = sinks
+        .iter()
+        .map(|(i, _)| format!("`{}`", outputs[*i].0.name))
+        .collect();
+    let (filled, them) = match filled.as_slice() {
+        [one] => (one.clone(), "it"),
+        _ => (filled.join(" and "), "them"),
+    };
+    let owned = format!(
+        " Like [`Host::{0}`], filling {filled} (empty when called) instead of returning {them}.",
+        f.name
+    );
+    let lent = format!(
+        " The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::{}`].",
+        f.name
+    );
+    quote! {
+        #[doc = #owned]
+        #[doc = ""]
+        #[doc = #lent]
+        fn #into(&mut self, #(#names: #types,)* #(#sink_params),*) -> Result<#ok_type, #rich> {
+            let #bind = self.#name(#(#names),*)?;
+            #(#fills)*
+            Ok(#result)
         }
     }
 }

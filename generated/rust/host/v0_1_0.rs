@@ -266,6 +266,18 @@ pub trait Host {
         Err(Status::Unimplemented)
     }
 
+    /// Like [`Host::proxy_get_configuration`], filling `value` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_get_configuration`].
+    fn proxy_get_configuration_into(
+        &mut self,
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        let got_value = self.proxy_get_configuration()?;
+        *value = got_value;
+        Ok(())
+    }
+
     /// Writes `message` to the host's log at `log_level`.
     ///
     /// # Statuses
@@ -411,6 +423,21 @@ pub trait Host {
         Err(Status::Unimplemented)
     }
 
+    /// Like [`Host::proxy_get_buffer_bytes`], filling `value` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_get_buffer_bytes`].
+    fn proxy_get_buffer_bytes_into(
+        &mut self,
+        buffer_id: BufferType,
+        start: usize,
+        max_size: usize,
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        let got_value = self.proxy_get_buffer_bytes(buffer_id, start, max_size)?;
+        *value = got_value;
+        Ok(())
+    }
+
     /// Returns the current size of buffer `buffer_id`.
     ///
     /// # Statuses
@@ -448,6 +475,19 @@ pub trait Host {
         Err(Status::Unimplemented)
     }
 
+    /// Like [`Host::proxy_get_header_map_pairs`], filling `pairs` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_get_header_map_pairs`].
+    fn proxy_get_header_map_pairs_into(
+        &mut self,
+        map_id: MapType,
+        pairs: &mut rt::host::MapOut,
+    ) -> Result<(), Status> {
+        let got_pairs = self.proxy_get_header_map_pairs(map_id)?;
+        pairs.extend(got_pairs);
+        Ok(())
+    }
+
     /// Replaces the whole content of map `map_id` with the serialized `pairs`.
     ///
     /// # Statuses
@@ -478,6 +518,20 @@ pub trait Host {
         key: &str,
     ) -> Result<Vec<u8>, Status> {
         Err(Status::Unimplemented)
+    }
+
+    /// Like [`Host::proxy_get_header_map_value`], filling `value` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_get_header_map_value`].
+    fn proxy_get_header_map_value_into(
+        &mut self,
+        map_id: MapType,
+        key: &str,
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        let got_value = self.proxy_get_header_map_value(map_id, key)?;
+        *value = got_value;
+        Ok(())
     }
 
     /// Adds the pair `key`: `value` to map `map_id`.
@@ -541,6 +595,18 @@ pub trait Host {
     /// Note (clarification): The specification lists no status for a call when no call's status is being handled; the access rules answer NOT_FOUND.
     fn proxy_get_status(&mut self) -> Result<(u32, String), Status> {
         Err(Status::Unimplemented)
+    }
+
+    /// Like [`Host::proxy_get_status`], filling `status_message` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_get_status`].
+    fn proxy_get_status_into(
+        &mut self,
+        status_message: &mut String,
+    ) -> Result<u32, Status> {
+        let (got_status_code, got_status_message) = self.proxy_get_status()?;
+        *status_message = got_status_message;
+        Ok(got_status_code)
     }
 
     /// Answers the client with a response made by the plugin: `status_code`,
@@ -754,6 +820,19 @@ pub trait Host {
         Err(Status::Unimplemented)
     }
 
+    /// Like [`Host::proxy_get_shared_data`], filling `value` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_get_shared_data`].
+    fn proxy_get_shared_data_into(
+        &mut self,
+        key: &str,
+        value: &mut Vec<u8>,
+    ) -> Result<u32, Status> {
+        let (got_value, got_cas) = self.proxy_get_shared_data(key)?;
+        *value = got_value;
+        Ok(got_cas)
+    }
+
     /// Creates the queue `name`, or opens it if it exists, and returns its
     /// `queue_id`.
     ///
@@ -815,6 +894,19 @@ pub trait Host {
     /// - `INVALID_MEMORY_ACCESS`: `return_value_data` or `return_value_size` is outside the plugin's memory
     fn proxy_dequeue_shared_queue(&mut self, queue_id: u32) -> Result<Vec<u8>, Status> {
         Err(Status::Unimplemented)
+    }
+
+    /// Like [`Host::proxy_dequeue_shared_queue`], filling `value` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_dequeue_shared_queue`].
+    fn proxy_dequeue_shared_queue_into(
+        &mut self,
+        queue_id: u32,
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        let got_value = self.proxy_dequeue_shared_queue(queue_id)?;
+        *value = got_value;
+        Ok(())
     }
 
     /// Creates a metric `name` of kind `metric_type` and returns its
@@ -888,6 +980,19 @@ pub trait Host {
         Err(Status::Unimplemented)
     }
 
+    /// Like [`Host::proxy_get_property`], filling `value` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_get_property`].
+    fn proxy_get_property_into(
+        &mut self,
+        path: rt::serial::PropertyPath<'_>,
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        let got_value = self.proxy_get_property(path)?;
+        *value = got_value;
+        Ok(())
+    }
+
     /// Sets the property at `path` (segments separated by NUL bytes) to
     /// `value`.
     ///
@@ -924,6 +1029,20 @@ pub trait Host {
         arguments: &[u8],
     ) -> Result<Vec<u8>, Status> {
         Err(Status::Unimplemented)
+    }
+
+    /// Like [`Host::proxy_call_foreign_function`], filling `results` (empty when called) instead of returning it.
+    ///
+    /// The shim lends the same buffer at every call, so a host that copies from its own storage allocates nothing. The default calls [`Host::proxy_call_foreign_function`].
+    fn proxy_call_foreign_function_into(
+        &mut self,
+        name: &str,
+        arguments: &[u8],
+        results: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        let got_results = self.proxy_call_foreign_function(name, arguments)?;
+        *results = got_results;
+        Ok(())
     }
 
     /// Reports the number and total size of command-line arguments; hosts
@@ -988,13 +1107,14 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
     env.wrap2(
         "proxy_get_configuration",
         move |call, return_value_data: u32, return_value_size: u32| {
+            let mut out_value = call.out_bytes();
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
             let grants = PROXY_GET_CONFIGURATION_GRANTS;
             data.plugin_state().check(grants, AccessLevel::Call, Status::NotFound)?;
-            let out_value = get(data).proxy_get_configuration()?;
-            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            get(data).proxy_get_configuration_into(&mut out_value)?;
+            call.return_out_bytes(out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
@@ -1057,6 +1177,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             return_value_data: u32,
             return_value_size: u32|
         {
+            let mut out_value = call.out_bytes();
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
@@ -1065,9 +1186,14 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             let max_size = max_size as usize;
             let grants = buffer_type_grants(buffer_id);
             data.plugin_state().check(grants, AccessLevel::Read, Status::NotFound)?;
-            let out_value = get(data)
-                .proxy_get_buffer_bytes(buffer_id, start, max_size)?;
-            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            get(data)
+                .proxy_get_buffer_bytes_into(
+                    buffer_id,
+                    start,
+                    max_size,
+                    &mut out_value,
+                )?;
+            call.return_out_bytes(out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
@@ -1110,15 +1236,16 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             return_serialized_pairs_data: u32,
             return_serialized_pairs_size: u32|
         {
+            let mut out_pairs = call.out_map();
             let (mem, data) = call.memory()?;
             mem.out_slot(return_serialized_pairs_data, 4)?;
             mem.out_slot(return_serialized_pairs_size, 4)?;
             let map_id: MapType = rt::host::decode(map_id)?;
             let grants = map_type_grants(map_id);
             data.plugin_state().check(grants, AccessLevel::Read, Status::BadArgument)?;
-            let out_pairs = get(data).proxy_get_header_map_pairs(map_id)?;
-            call.return_map(
-                &out_pairs,
+            get(data).proxy_get_header_map_pairs_into(map_id, &mut out_pairs)?;
+            call.return_out_map(
+                out_pairs,
                 return_serialized_pairs_data,
                 return_serialized_pairs_size,
             )?;
@@ -1147,6 +1274,7 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             return_value_data: u32,
             return_value_size: u32|
         {
+            let mut out_value = call.out_bytes();
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
@@ -1154,8 +1282,8 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             let key = mem.str(key_data, key_size)?;
             let grants = map_type_grants(map_id);
             data.plugin_state().check(grants, AccessLevel::Read, Status::BadArgument)?;
-            let out_value = get(data).proxy_get_header_map_value(map_id, key)?;
-            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            get(data).proxy_get_header_map_value_into(map_id, key, &mut out_value)?;
+            call.return_out_bytes(out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
@@ -1219,16 +1347,18 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             return_status_message_data: u32,
             return_status_message_size: u32|
         {
+            let mut out_status_message = call.out_text();
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_status_code, 4)?;
             mem.out_slot(return_status_message_data, 4)?;
             mem.out_slot(return_status_message_size, 4)?;
             let grants = PROXY_GET_STATUS_GRANTS;
             data.plugin_state().check(grants, AccessLevel::Call, Status::NotFound)?;
-            let (out_status_code, out_status_message) = get(data).proxy_get_status()?;
+            let out_status_code = get(data)
+                .proxy_get_status_into(&mut out_status_message)?;
             mem.write_u32(return_status_code, out_status_code);
-            call.return_str(
-                &out_status_message,
+            call.return_out_text(
+                out_status_message,
                 return_status_message_data,
                 return_status_message_size,
             )?;
@@ -1462,14 +1592,15 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             return_value_size: u32,
             return_cas: u32|
         {
+            let mut out_value = call.out_bytes();
             let (mut mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
             mem.out_slot(return_cas, 4)?;
             let key = mem.str(key_data, key_size)?;
-            let (out_value, out_cas) = get(data).proxy_get_shared_data(key)?;
+            let out_cas = get(data).proxy_get_shared_data_into(key, &mut out_value)?;
             mem.write_u32(return_cas, out_cas);
-            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            call.return_out_bytes(out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
@@ -1515,11 +1646,12 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
     env.wrap3(
         "proxy_dequeue_shared_queue",
         move |call, queue_id: u32, return_value_data: u32, return_value_size: u32| {
+            let mut out_value = call.out_bytes();
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
-            let out_value = get(data).proxy_dequeue_shared_queue(queue_id)?;
-            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            get(data).proxy_dequeue_shared_queue_into(queue_id, &mut out_value)?;
+            call.return_out_bytes(out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
@@ -1576,12 +1708,13 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             return_value_data: u32,
             return_value_size: u32|
         {
+            let mut out_value = call.out_bytes();
             let (mem, data) = call.memory()?;
             mem.out_slot(return_value_data, 4)?;
             mem.out_slot(return_value_size, 4)?;
             let path = mem.path(path_data, path_size)?;
-            let out_value = get(data).proxy_get_property(path)?;
-            call.return_bytes(&out_value, return_value_data, return_value_size)?;
+            get(data).proxy_get_property_into(path, &mut out_value)?;
+            call.return_out_bytes(out_value, return_value_data, return_value_size)?;
             Ok(())
         },
     )?;
@@ -1606,13 +1739,19 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
             return_results_data: u32,
             return_results_size: u32|
         {
+            let mut out_results = call.out_bytes();
             let (mem, data) = call.memory()?;
             mem.out_slot(return_results_data, 4)?;
             mem.out_slot(return_results_size, 4)?;
             let name = mem.str(name_data, name_size)?;
             let arguments = mem.bytes(arguments_data, arguments_size)?;
-            let out_results = get(data).proxy_call_foreign_function(name, arguments)?;
-            call.return_bytes(&out_results, return_results_data, return_results_size)?;
+            get(data)
+                .proxy_call_foreign_function_into(name, arguments, &mut out_results)?;
+            call.return_out_bytes(
+                out_results,
+                return_results_data,
+                return_results_size,
+            )?;
             Ok(())
         },
     )?;

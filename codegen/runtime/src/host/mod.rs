@@ -8,12 +8,14 @@
 //!   plumbing of each generated linker shim.
 //! - [`PluginCore`], [`PluginError`], [`CallError`]: instantiation and
 //!   callback calls behind the generated `Plugin`.
+//! - [`MapOut`]: a map a `Host` hands back, serialized as it is filled.
 //! - [`Limits`], [`EpochTicker`]: deadlines for callbacks and caps on a
 //!   plugin's memory.
 
 mod callbacks;
 mod limits;
 mod memory;
+mod out;
 mod plugin;
 mod shim;
 mod state;
@@ -22,6 +24,7 @@ mod test_rng;
 
 pub use limits::{EPOCH_TICK, EpochTicker, Limits};
 pub use memory::{GuestError, GuestMemory, utf8};
+pub use out::MapOut;
 pub use plugin::{
     After, CallError, CallResult, CallbackResult, Export, LookUpCallbacks, Lookup, PluginCore,
     PluginCorePre, PluginError, PluginHandle, PluginPre, PluginStore, ProcExit, Returned, Version,

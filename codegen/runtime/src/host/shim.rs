@@ -16,6 +16,7 @@
 
 use super::limits::{ArgumentLimits, IOVECS_MAX};
 use super::memory::{GuestError, GuestMemory, utf8};
+use super::out::MapOut;
 use super::plugin::role_exports;
 use super::state::{AccessLevel, Grant, HasPluginState, PluginState};
 use crate::AbiEnum;
@@ -166,14 +167,21 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     /// address and length to `ptr_out` and `size_out` (0 and 0 for an empty
     /// value). A memory fault when the plugin could not allocate or
     /// answered an address outside its memory.
+    #[inline]
     pub fn return_bytes(
         &mut self,
         value: &[u8],
         ptr_out: u32,
         size_out: u32,
     ) -> Result<(), Answer> {
+        self.return_parts(&[value], ptr_out, size_out)
+    }
+
+    /// [`HostCall::return_bytes`] of `parts` one after another.
+    fn return_parts(&mut self, parts: &[&[u8]], ptr_out: u32, size_out: u32) -> Result<(), Answer> {
         let (memory, current) = self.find_memory()?;
-        let Ok(size) = u32::try_from(value.len()) else {
+        let total = parts.iter().map(|part| part.len()).sum::<usize>();
+        let Ok(size) = u32::try_from(total) else {
             return Err(Answer::MemoryFault);
         };
         if size == 0 {
@@ -186,10 +194,14 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
             return Err(Answer::MemoryFault);
         };
         let mut mem = GuestMemory::new(memory.data_mut(&mut self.caller));
-        let Ok(target) = mem.slice_mut(ptr, size) else {
+        let Ok(mut target) = mem.slice_mut(ptr, size) else {
             return Err(Answer::MemoryFault);
         };
-        target.copy_from_slice(value);
+        for part in parts {
+            let (head, rest) = target.split_at_mut(part.len());
+            head.copy_from_slice(part);
+            target = rest;
+        }
         // The allocator may have grown memory, but never shrinks it: the
         // output slots checked before the call are still in bounds.
         write_pair(&mut mem, ptr_out, ptr, size_out, size).map_err(|_| Answer::MemoryFault)
@@ -199,6 +211,73 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     #[inline]
     pub fn return_str(&mut self, value: &str, ptr_out: u32, size_out: u32) -> Result<(), Answer> {
         self.return_bytes(value.as_bytes(), ptr_out, size_out)
+    }
+
+    /// An empty buffer, kept from an earlier call, for a `Host` `_into`
+    /// method to fill; hand it back with [`HostCall::return_out_bytes`].
+    #[inline]
+    pub fn out_bytes(&mut self) -> Vec<u8> {
+        core::mem::take(&mut self.state().scratch.bytes)
+    }
+
+    /// Like [`HostCall::out_bytes`], for a string.
+    #[inline]
+    pub fn out_text(&mut self) -> alloc::string::String {
+        core::mem::take(&mut self.state().scratch.text)
+    }
+
+    /// Like [`HostCall::out_bytes`], for a map.
+    #[inline]
+    pub fn out_map(&mut self) -> MapOut {
+        core::mem::take(&mut self.state().scratch.map)
+    }
+
+    /// [`HostCall::return_bytes`] of a buffer from [`HostCall::out_bytes`],
+    /// which is then kept for the next call.
+    #[inline]
+    pub fn return_out_bytes(
+        &mut self,
+        value: Vec<u8>,
+        ptr_out: u32,
+        size_out: u32,
+    ) -> Result<(), Answer> {
+        let returned = self.return_parts(&[&value], ptr_out, size_out);
+        self.state().scratch.keep_bytes(value);
+        returned
+    }
+
+    /// [`HostCall::return_out_bytes`] for a string.
+    #[inline]
+    pub fn return_out_text(
+        &mut self,
+        value: alloc::string::String,
+        ptr_out: u32,
+        size_out: u32,
+    ) -> Result<(), Answer> {
+        let returned = self.return_parts(&[value.as_bytes()], ptr_out, size_out);
+        self.state().scratch.keep_text(value);
+        returned
+    }
+
+    /// [`HostCall::return_out_bytes`] for a map, serialized; a memory fault
+    /// when it is too large for the format.
+    #[inline]
+    pub fn return_out_map(
+        &mut self,
+        map: MapOut,
+        ptr_out: u32,
+        size_out: u32,
+    ) -> Result<(), Answer> {
+        let returned = match map.serialized_size() {
+            Some(_) => {
+                let count = map.count().to_le_bytes();
+                let [sizes, data] = map.parts();
+                self.return_parts(&[&count, sizes, data], ptr_out, size_out)
+            }
+            None => Err(Answer::MemoryFault),
+        };
+        self.state().scratch.keep_map(map);
+        returned
     }
 
     /// Like [`HostCall::return_bytes`], for a map, serialized.

@@ -16,6 +16,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::Limits;
+use super::out::Scratch;
 
 /// A callback as the access rules name it: its index in the version's
 /// generated `Callback` enum, which converts into this.
@@ -357,6 +358,8 @@ pub struct PluginState {
     /// `limits`' deadline in epoch ticks, worked out once rather than at
     /// every callback.
     pub(crate) deadline_ticks: Option<u64>,
+    /// The buffers the shims lend a `Host` to fill with returned values.
+    pub(crate) scratch: Scratch,
 }
 
 /// One host call a plugin made, as [`PluginState::trace_host_calls`]
@@ -385,6 +388,7 @@ impl Default for PluginState {
             answers: Vec::new(),
             limits: Limits::NONE,
             deadline_ticks: None,
+            scratch: Scratch::default(),
         }
     }
 }
@@ -405,6 +409,7 @@ impl Clone for PluginState {
             answers: self.answers.clone(),
             limits: self.limits,
             deadline_ticks: self.deadline_ticks,
+            scratch: Scratch::default(),
         }
     }
 }
@@ -543,6 +548,29 @@ impl PluginState {
         if !self.enforce {
             return true;
         }
+        // The common case first: the running callback, for its own context,
+        // holds a grant outright. Whatever this misses, the full rules below
+        // decide (they grant all this grants, and more).
+        if let Some(r) = self.running
+            && r.context_id == self.effective_context
+        {
+            let bit = r.callback.bit();
+            if grants.iter().any(|grant| {
+                grant.running & bit != 0
+                    && (r.condition || !grant.when)
+                    && grant.level.grants(level)
+            }) {
+                return true;
+            }
+        }
+        self.permits_otherwise(grants, level)
+    }
+
+    /// [`PluginState::permits`] beyond its common case: grants of a
+    /// callback running for another context, and of paused streams and
+    /// streams not yet past a callback.
+    #[inline(never)]
+    fn permits_otherwise(&self, grants: &[Grant], level: AccessLevel) -> bool {
         // A callback that runs for a stream grants access to that stream
         // only: switched to another context, its grants lapse. One that runs
         // for a plugin context (an HTTP call's response, a tick) keeps them
