@@ -16,8 +16,10 @@
 //!   allocator instead of looking them up by name.
 //! - **fair floor**: the same hand-written host doing the generated host's
 //!   checks as a person would write them ([`fair`]: access rules as a bit
-//!   table, enums range-tested, text UTF-8-checked, argument limits,
-//!   out-pointers first). Generated / fair floor is what generation costs;
+//!   table, with the state they need (the running callback's context and
+//!   end-of-stream flag, the effective context, which streams are paused
+//!   in or past which callback), enums range-tested, text UTF-8-checked,
+//!   argument limits, out-pointers first). Generated / fair floor is what generation costs;
 //!   fair / bare floor is what the checks cost. (The bare floor pays a
 //!   branch per check for sharing the code: about 20 instructions a call.)
 //!
@@ -102,6 +104,8 @@ const WASI_FAULT: u32 = 21;
 const WASI_INVAL: u32 = 28;
 /// `proxy_action_t` CONTINUE.
 const CONTINUE: u32 = 0;
+/// `proxy_action_t` PAUSE.
+const PAUSE: u32 = 1;
 
 // Map and buffer ids the floor serves.
 const REQUEST_HEADERS: u32 = 0;
@@ -307,26 +311,33 @@ impl Host for State {
         Ok(())
     }
 
-    fn proxy_get_buffer_bytes(
+    // The `_into` forms: values are copied from the state into the buffer
+    // the shim lends, as a host that cares about allocation writes them.
+    fn proxy_get_buffer_bytes_into(
         &mut self,
         buffer_id: BufferType,
         start: usize,
         max_size: usize,
-    ) -> Result<Vec<u8>, Status> {
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
         let buffer = self.buffer(buffer_id as u32).ok_or(Status::NotFound)?;
         let (start, end) = State::range(buffer, start, max_size);
-        Ok(buffer[start..end].to_vec())
+        value.extend_from_slice(&buffer[start..end]);
+        Ok(())
     }
 
-    fn proxy_get_header_map_value(
+    fn proxy_get_header_map_value_into(
         &mut self,
         map_id: MapType,
         key: &str,
-    ) -> Result<Vec<u8>, Status> {
-        self.map(map_id as u32)
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        let (_, found) = self
+            .map(map_id as u32)
             .and_then(|map| map.iter().find(|(k, _)| k.as_slice() == key.as_bytes()))
-            .map(|(_, v)| v.clone())
-            .ok_or(Status::NotFound)
+            .ok_or(Status::NotFound)?;
+        value.extend_from_slice(found);
+        Ok(())
     }
 
     fn proxy_add_header_map_value(
@@ -440,6 +451,23 @@ struct Floor {
     checked: bool,
     /// The running callback, for the fair floor's access rules.
     callback: usize,
+    /// The fair floor's view of the streams, as the access rules need it
+    /// (the generated host keeps the same): the running callback's context
+    /// and end-of-stream flag, the effective context, and per stream the
+    /// callbacks it is paused in and those it has passed.
+    context: u32,
+    end_of_stream: bool,
+    effective: u32,
+    streams: Vec<FloorStream>,
+}
+
+/// A stream as the fair floor's access rules see it: bits of the
+/// [`fair`] callback indices.
+#[derive(Clone, Copy)]
+struct FloorStream {
+    id: u32,
+    paused: u16,
+    passed: u16,
 }
 
 impl Floor {
@@ -450,6 +478,10 @@ impl Floor {
             allocate: None,
             checked: false,
             callback: fair::OTHER,
+            context: 0,
+            end_of_stream: false,
+            effective: 0,
+            streams: Vec::new(),
         }
     }
 
@@ -537,18 +569,107 @@ mod fair {
     pub const IOVECS_MAX: u32 = 1024;
 }
 
-/// Calls a floor callback with the fair floor's record of which one runs.
+impl Floor {
+    /// Whether the fair floor's rules permit `what` now: the running
+    /// callback's own grants, else a grant of a paused stream (modifying
+    /// the headers of a stream paused in that headers callback).
+    fn permits(&self, what: u16) -> bool {
+        if self.context == self.effective && fair::permits(self.callback, what) {
+            return true;
+        }
+        let Some(stream) = self.streams.iter().find(|s| s.id == self.effective) else {
+            return false;
+        };
+        (what & fair::ADD_REQUEST_HEADERS != 0 && stream.paused & 1 << fair::REQUEST_HEADERS != 0)
+            || (what & fair::ADD_RESPONSE_HEADERS != 0
+                && stream.paused & 1 << fair::RESPONSE_HEADERS != 0)
+    }
+
+    /// A stream context was created (`parent` 0: a plugin context).
+    fn created(&mut self, id: u32, parent: u32) {
+        if self.checked && parent != 0 {
+            self.streams.push(FloorStream {
+                id,
+                paused: 0,
+                passed: 0,
+            });
+        }
+    }
+
+    /// A context was deleted.
+    fn deleted(&mut self, id: u32) {
+        self.streams.retain(|s| s.id != id);
+    }
+}
+
+/// Calls a floor callback with the fair floor's record of which one runs,
+/// for which context, and whether it ends the stream.
 fn in_callback<R>(
     store: &mut Store<Floor>,
     callback: usize,
     call: impl FnOnce(&mut Store<Floor>) -> R,
 ) -> R {
+    in_stream_callback(store, callback, ROOT_CONTEXT, false, call)
+}
+
+/// [`in_callback`] for a callback of stream `context`.
+fn in_stream_callback<R>(
+    store: &mut Store<Floor>,
+    callback: usize,
+    context: u32,
+    end_of_stream: bool,
+    call: impl FnOnce(&mut Store<Floor>) -> R,
+) -> R {
     if !store.data().checked {
         return call(store);
     }
-    let saved = std::mem::replace(&mut store.data_mut().callback, callback);
+    let floor = store.data_mut();
+    let saved = (
+        floor.callback,
+        floor.context,
+        floor.end_of_stream,
+        floor.effective,
+    );
+    (
+        floor.callback,
+        floor.context,
+        floor.end_of_stream,
+        floor.effective,
+    ) = (callback, context, end_of_stream, context);
     let result = call(store);
-    store.data_mut().callback = saved;
+    let floor = store.data_mut();
+    (
+        floor.callback,
+        floor.context,
+        floor.end_of_stream,
+        floor.effective,
+    ) = saved;
+    result
+}
+
+/// A stream callback that may pause its stream: the fair floor records
+/// whether it did, for the paused grants.
+fn pausing_callback(
+    store: &mut Store<Floor>,
+    callback: usize,
+    context: u32,
+    end_of_stream: bool,
+    call: impl FnOnce(&mut Store<Floor>) -> wasmtime::Result<u32>,
+) -> wasmtime::Result<u32> {
+    let result = in_stream_callback(store, callback, context, end_of_stream, call);
+    let floor = store.data_mut();
+    if floor.checked
+        && let Ok(action) = result
+        && let Some(stream) = floor.streams.iter_mut().find(|s| s.id == context)
+    {
+        let bit = 1 << callback;
+        if action == PAUSE {
+            stream.paused |= bit;
+        } else {
+            stream.paused &= !bit;
+            stream.passed |= bit;
+        }
+    }
     result
 }
 
@@ -685,7 +806,7 @@ fn build_floor_linker(engine: &Engine) -> wasmtime::Result<Linker<Floor>> {
         "proxy_set_tick_period_milliseconds",
         |mut caller: Caller<'_, Floor>, period: u32| -> u32 {
             let floor = caller.data_mut();
-            if floor.checked && !fair::permits(floor.callback, fair::SET_TICK) {
+            if floor.checked && !floor.permits(fair::SET_TICK) {
                 return BAD_ARGUMENT;
             }
             floor.state.tick_period_ms = period;
@@ -713,7 +834,7 @@ fn build_floor_linker(engine: &Engine) -> wasmtime::Result<Linker<Floor>> {
                 let Some(access) = fair::buffer_access(buffer_id) else {
                     return Ok(BAD_ARGUMENT);
                 };
-                if !fair::permits(floor.callback, access) {
+                if !floor.permits(access) {
                     return Ok(NOT_FOUND);
                 }
             }
@@ -764,7 +885,7 @@ fn build_floor_linker(engine: &Engine) -> wasmtime::Result<Linker<Floor>> {
                 };
                 if key_len > fair::ARGUMENT_BYTES
                     || std::str::from_utf8(key).is_err()
-                    || !fair::permits(floor.callback, access)
+                    || !floor.permits(access)
                 {
                     return Ok(BAD_ARGUMENT);
                 }
@@ -807,7 +928,7 @@ fn build_floor_linker(engine: &Engine) -> wasmtime::Result<Linker<Floor>> {
                 if key_len > fair::ARGUMENT_BYTES
                     || value_len > fair::ARGUMENT_BYTES
                     || std::str::from_utf8(key).is_err()
-                    || !fair::permits(floor.callback, access)
+                    || !floor.permits(access)
                 {
                     return BAD_ARGUMENT;
                 }
@@ -1037,39 +1158,41 @@ fn floor_request(store: &mut Store<Floor>, plugin: &FloorPlugin, sizes: Sizes, i
         .on_context_create
         .call(&mut *store, (id, ROOT_CONTEXT))
         .expect("stream context");
-    let r = in_callback(store, fair::REQUEST_HEADERS, |store| {
+    store.data_mut().created(id, ROOT_CONTEXT);
+    let r = pausing_callback(store, fair::REQUEST_HEADERS, id, false, |store| {
         plugin
             .on_request_headers
             .call(store, (id, sizes.request_headers, 0))
     });
     assert!(r.is_ok_and(|a| a == CONTINUE), "request headers");
-    let r = in_callback(store, fair::REQUEST_BODY, |store| {
+    let r = pausing_callback(store, fair::REQUEST_BODY, id, true, |store| {
         plugin
             .on_request_body
             .call(store, (id, sizes.request_body, 1))
     });
     assert!(r.is_ok_and(|a| a == CONTINUE), "request body");
-    let r = in_callback(store, fair::RESPONSE_HEADERS, |store| {
+    let r = pausing_callback(store, fair::RESPONSE_HEADERS, id, false, |store| {
         plugin
             .on_response_headers
             .call(store, (id, sizes.response_headers, 0))
     });
     assert!(r.is_ok_and(|a| a == CONTINUE), "response headers");
-    let r = in_callback(store, fair::RESPONSE_BODY, |store| {
+    let r = pausing_callback(store, fair::RESPONSE_BODY, id, true, |store| {
         plugin
             .on_response_body
             .call(store, (id, sizes.response_body, 1))
     });
     assert!(r.is_ok_and(|a| a == CONTINUE), "response body");
-    let r = in_callback(store, fair::DONE_OR_LOG, |store| {
+    let r = in_stream_callback(store, fair::DONE_OR_LOG, id, false, |store| {
         plugin.on_done.call(store, id)
     });
     assert!(r.is_ok_and(|done| done != 0), "done");
-    in_callback(store, fair::DONE_OR_LOG, |store| {
+    in_stream_callback(store, fair::DONE_OR_LOG, id, false, |store| {
         plugin.on_log.call(store, id)
     })
     .expect("log");
     plugin.on_delete.call(&mut *store, id).expect("delete");
+    store.data_mut().deleted(id);
 }
 
 // ---------------------------------------------------------------------------
@@ -1183,6 +1306,10 @@ impl FloorCalls {
             missing,
             bare,
         };
+        // As the generated side creates the stream the calls run for.
+        this.store
+            .data_mut()
+            .created(HOST_CALL_STREAM, ROOT_CONTEXT);
         this.present();
         this.missing();
         this.bare();
@@ -1208,7 +1335,7 @@ fn floor_callback(
     store: &mut Store<Floor>,
     callback: usize,
 ) {
-    let r = in_callback(store, callback, |store| {
+    let r = pausing_callback(store, callback, HOST_CALL_STREAM, false, |store| {
         func.call(store, (HOST_CALL_STREAM, 0, 0))
     });
     assert!(r.is_ok_and(|a| a == CONTINUE), "floor callback");
