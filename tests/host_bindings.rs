@@ -136,6 +136,133 @@ fn host_functions_decode_check_and_answer() {
     assert_eq!(call(&mut store, &plugin, "get", &[65534]), 6);
 }
 
+/// A host that implements the `_into` forms: it copies into the buffers
+/// the shim lends and records what it was lent.
+#[derive(Default)]
+struct Lender {
+    value: Vec<u8>,
+    /// Each call's lent buffer: (was it empty, its capacity).
+    lent: Vec<(bool, usize)>,
+    refuse: bool,
+    plugin: PluginState,
+}
+
+impl HasPluginState for Lender {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
+    }
+}
+
+impl Host for Lender {
+    fn proxy_get_header_map_value_into(
+        &mut self,
+        _map_id: MapType,
+        _key: &str,
+        value: &mut Vec<u8>,
+    ) -> Result<(), Status> {
+        self.lent.push((value.is_empty(), value.capacity()));
+        value.extend_from_slice(&self.value);
+        if self.refuse {
+            // Written, then refused: the plugin must see only the status.
+            return Err(Status::NotFound);
+        }
+        Ok(())
+    }
+
+    fn proxy_get_header_map_pairs_into(
+        &mut self,
+        _map_id: MapType,
+        pairs: &mut proxy_wasm_abi::host::MapOut,
+    ) -> Result<(), Status> {
+        pairs.push(b"a", b"1");
+        pairs.push(b"key", &self.value);
+        Ok(())
+    }
+}
+
+const LENDING_PLUGIN: &str = r#"
+(module
+  (import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_header_map_pairs" (func $pairs (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 4)
+  (data (i32.const 32) "x-key")
+  (global $next (mut i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $ptr))
+  (func (export "get") (result i32)
+    (call $get (i32.const 0) (i32.const 32) (i32.const 5) (i32.const 200) (i32.const 204)))
+  (func (export "pairs") (result i32)
+    (call $pairs (i32.const 0) (i32.const 200) (i32.const 204)))
+)
+"#;
+
+/// The value the last call wrote at 200 (address) and 204 (size).
+fn returned_value(store: &wasmtime::Store<Lender>, plugin: &Plugin) -> Vec<u8> {
+    let mem = plugin.memory().data(store);
+    let ptr = u32::from_le_bytes(mem[200..204].try_into().unwrap()) as usize;
+    let len = u32::from_le_bytes(mem[204..208].try_into().unwrap()) as usize;
+    mem[ptr..ptr + len].to_vec()
+}
+
+#[test]
+fn a_host_fills_lent_buffers_that_are_reused_and_capped() {
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::new(&engine, LENDING_PLUGIN).unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |h: &mut Lender| h).unwrap();
+    let mut store = wasmtime::Store::new(&engine, Lender::default());
+    store.data_mut().plugin.enforce_access_rules(false);
+    let plugin = Plugin::instantiate(&mut store, &linker, &module).unwrap();
+    let call = |store: &mut wasmtime::Store<Lender>, name: &str| {
+        let func = plugin
+            .instance()
+            .get_typed_func::<(), i32>(&mut *store, name);
+        func.unwrap().call(&mut *store, ()).unwrap()
+    };
+
+    store.data_mut().value = b"value".to_vec();
+    assert_eq!(call(&mut store, "get"), 0);
+    assert_eq!(returned_value(&store, &plugin), b"value");
+    assert_eq!(call(&mut store, "get"), 0);
+    assert_eq!(returned_value(&store, &plugin), b"value");
+    let lent = &store.data().lent;
+    assert_eq!(lent[0], (true, 0), "the first call lends a new buffer");
+    assert!(
+        lent[1].0 && lent[1].1 >= 5,
+        "then the same one, emptied: {lent:?}"
+    );
+
+    // Refused after writing: the status only, and the next buffer is empty.
+    store.data_mut().refuse = true;
+    assert_eq!(call(&mut store, "get"), 1);
+    store.data_mut().refuse = false;
+    assert_eq!(call(&mut store, "get"), 0);
+    assert!(
+        store.data().lent[3].0,
+        "a refused call's bytes do not leak into the next"
+    );
+
+    // A buffer that grew past what a store keeps is not kept.
+    store.data_mut().value = vec![7; 100 << 10];
+    assert_eq!(call(&mut store, "get"), 0);
+    assert_eq!(returned_value(&store, &plugin).len(), 100 << 10);
+    assert_eq!(call(&mut store, "get"), 0);
+    assert_eq!(store.data().lent[5], (true, 0), "dropped, not kept");
+
+    // A map is serialized as it is filled.
+    store.data_mut().value = b"v".to_vec();
+    assert_eq!(call(&mut store, "pairs"), 0);
+    let expected: [(&[u8], &[u8]); 2] = [(b"a", b"1"), (b"key", b"v")];
+    assert_eq!(
+        returned_value(&store, &plugin),
+        proxy_wasm_abi::serial::encode_map(&expected)
+    );
+}
+
 #[test]
 fn callbacks_are_typed() {
     let (mut store, plugin) = setup();
