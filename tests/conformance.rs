@@ -6,7 +6,7 @@
 use proxy_wasm_abi_tools::conformance::score::{Outcome, Score};
 use proxy_wasm_abi_tools::conformance::{
     self, ConformanceHost as _, Kit, Lifecycle, Reference,
-    cases::{Kind, Provenance},
+    cases::{Kind, Provenance, ShutdownState, Stage},
 };
 use proxy_wasm_abi_tools::runner::ReferenceHost;
 use wasmtime::{Caller, Engine, Extern, Linker, Module, Store, Val, ValType};
@@ -185,18 +185,27 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
         // Its timer fires while the results probe's request waits.
         "proxy_on_tick",
         "proxy_on_request_body",
+        "proxy_on_request_body end",
         "proxy_on_response_headers",
         "proxy_on_response_body",
+        "proxy_on_response_body end",
         "proxy_on_done",
         "proxy_on_log",
         "proxy_on_delete",
         "proxy_on_context_create",
         "proxy_on_new_connection",
         "proxy_on_downstream_data",
+        "proxy_on_downstream_data end",
         "proxy_on_upstream_data",
+        "proxy_on_upstream_data end",
         "proxy_on_downstream_connection_close",
         "proxy_on_upstream_connection_close",
         "proxy_on_done",
+        "proxy_on_log",
+        "proxy_on_delete",
+        // The plugin's shutdown: the timer fires while the root waits.
+        "proxy_on_done",
+        "proxy_on_tick",
         "proxy_on_log",
         "proxy_on_delete",
     ];
@@ -206,7 +215,8 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
 }
 
 /// Calls each of `names` the instance exports, with every argument 0, as a
-/// host that knows nothing of the callbacks' meaning would.
+/// host that knows nothing of the callbacks' meaning would; `"<name> end"`
+/// calls it with its last argument (`end_of_stream`) 1.
 fn call_with_zeros<T>(
     store: &mut Store<T>,
     instance: &wasmtime::Instance,
@@ -217,11 +227,18 @@ fn call_with_zeros<T>(
         _ => Val::I32(0),
     };
     for name in names {
+        let (name, end) = match name.strip_suffix(" end") {
+            Some(name) => (name, true),
+            None => (*name, false),
+        };
         let Some(func) = instance.get_func(&mut *store, name) else {
             continue;
         };
         let ty = func.ty(&*store);
-        let params: Vec<Val> = ty.params().map(zero).collect();
+        let mut params: Vec<Val> = ty.params().map(zero).collect();
+        if let (true, Some(last)) = (end, params.last_mut()) {
+            *last = Val::I32(1);
+        }
         let mut results: Vec<Val> = ty.results().map(zero).collect();
         func.call(&mut *store, &params, &mut results)?;
     }
@@ -246,7 +263,12 @@ fn a_hand_written_wasmtime_host_runs_the_kit_through_the_adapter() {
                 || function == log
                 || c.case.case.expected.value == 0
                 // It places no data: the returned pointer is in neither region.
-                || (c.case.case.kind == Kind::AllocatorChoice && outcome == Outcome::Deviates(2)),
+                || (c.case.case.kind == Kind::AllocatorChoice && outcome == Outcome::Deviates(2))
+                // Every context is 0 to it, the root's too: the stream's
+                // `proxy_on_done` starts the root's wait, and its
+                // `proxy_on_log` and `proxy_on_delete` end the root early.
+                || (c.case.case.stage == Stage::RootFinal
+                    && outcome == Outcome::Deviates(ShutdownState::Waiting as u32)),
             "{}: {outcome:?}",
             c.case.case.id
         );
@@ -747,4 +769,124 @@ fn a_dropped_paused_grant_is_caught() {
         .map(|c| c.case.case.id.as_str())
         .collect();
     assert_eq!(deviations, [id]);
+}
+
+/// The plugin's shutdown: the results probe's root `proxy_on_done`
+/// answers `false`, the next tick calls `proxy_done`, and only then do
+/// `proxy_on_log` and `proxy_on_delete` run for the root. A host that
+/// ends the root without waiting, or without asking, is caught, naming
+/// the cases.
+#[test]
+fn a_root_ended_without_waiting_for_proxy_done_is_caught() {
+    use proxy_wasm_abi_tools::runner::RootShutdown;
+    for version in ["0.1.0", "0.2.1"] {
+        let kit = only(&kit(version), "results.wasm");
+        let ids = [
+            "proxy_done/root_after_done_false/callback_result",
+            "proxy_on_log/root_after_proxy_done/callback_result",
+            "proxy_on_delete/root_after_proxy_done/callback_result",
+        ];
+        for id in ids {
+            let case = kit.manifest.cases.iter().find(|c| c.case.id == id);
+            let case = case.unwrap_or_else(|| panic!("{version}: {id}"));
+            assert_eq!(case.case.provenance, Provenance::Spec, "{id}");
+        }
+        let score = conformance::run_on(&kit, &mut Reference::default()).expect("runs");
+        for id in ids {
+            let c = score.cases.iter().find(|c| c.case.case.id == id);
+            assert_eq!(c.map(|c| c.outcome), Some(Outcome::Pass), "{version}: {id}");
+        }
+        for (how, seen) in [
+            (RootShutdown::DeleteAtOnce, ShutdownState::Waiting),
+            (RootShutdown::SkipDone, ShutdownState::NotDone),
+        ] {
+            let mut host = Reference {
+                adjust: move |h: &mut ReferenceHost| h.root_shutdown = how,
+            };
+            let score = conformance::run_on(&kit, &mut host).expect("runs");
+            let deviations: Vec<(&str, Outcome)> = score
+                .deviations()
+                .iter()
+                .map(|c| (c.case.case.id.as_str(), c.outcome))
+                .collect();
+            let seen = Outcome::Deviates(seen as u32);
+            assert_eq!(deviations, [(ids[1], seen), (ids[2], seen)], "{how:?}");
+            // With the root gone, no tick calls `proxy_done`.
+            let done = score.cases.iter().find(|c| c.case.case.id == ids[0]);
+            assert_eq!(done.map(|c| c.outcome), Some(Outcome::NotReached));
+            assert!(score.fails(false), "{how:?}");
+            assert!(score.text().contains(ids[2]), "{}", score.text());
+        }
+    }
+}
+
+/// The `when end_of_stream` grants, both sides: the body's first chunk
+/// (not the end) refuses adding trailers, its last allows it. A host that
+/// lets the add through everywhere is caught on the first chunk; a host
+/// that sends each body in one chunk leaves the refusals not reached,
+/// never deviating.
+#[test]
+fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
+    let kit = only(&kit("0.2.1"), "access.wasm");
+    let refusals: Vec<&str> = kit
+        .manifest
+        .cases
+        .iter()
+        .filter(|c| c.case.stage == Stage::EndOfStream(false))
+        .map(|c| c.case.id.as_str())
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            "proxy_add_header_map_value/map_id=HTTP_REQUEST_TRAILERS/not_end_of_stream/in_proxy_on_request_body",
+            "proxy_add_header_map_value/map_id=HTTP_RESPONSE_TRAILERS/not_end_of_stream/in_proxy_on_response_body",
+        ]
+    );
+    let lifecycle = &kit.manifest.lifecycle;
+    for body in [&lifecycle.request_body, &lifecycle.response_body] {
+        assert!(body.len() > lifecycle.chunk_size && body.len() <= 2 * lifecycle.chunk_size);
+    }
+    let mut host = Reference {
+        adjust: |h: &mut ReferenceHost| {
+            h.plugin
+                .answer_instead("proxy_add_header_map_value", Some(0))
+        },
+    };
+    let score = conformance::run_on(&kit, &mut host).expect("runs");
+    let deviations: Vec<&str> = score
+        .deviations()
+        .iter()
+        .map(|c| c.case.case.id.as_str())
+        .collect();
+    for id in &refusals {
+        assert!(deviations.contains(id), "{id}: {deviations:?}");
+    }
+    // The map functions' status outside a grant is a clarification.
+    for c in kit
+        .manifest
+        .cases
+        .iter()
+        .filter(|c| refusals.contains(&c.case.id.as_str()))
+    {
+        assert_eq!(
+            c.case.provenance,
+            Provenance::Clarification,
+            "{}",
+            c.case.id
+        );
+    }
+    assert!(score.fails(true));
+    // One chunk that ends the stream: the first-chunk cases are not
+    // reached; the rest passes.
+    let mut whole = kit.clone();
+    whole.manifest.lifecycle.chunk_size = 1 << 10;
+    let score = conformance::run_on(&whole, &mut Reference::default()).expect("runs");
+    for c in &score.cases {
+        let expected = if refusals.contains(&c.case.case.id.as_str()) {
+            Outcome::NotReached
+        } else {
+            Outcome::Pass
+        };
+        assert_eq!(c.outcome, expected, "{}", c.case.case.id);
+    }
 }

@@ -103,7 +103,8 @@ pub enum Kind {
     /// only the latter.
     AllocatorChoice,
     /// A callback answer the host must accept, and the call that follows
-    /// from it (`proxy_on_done` answering `false`, then `proxy_done`;
+    /// from it (`proxy_on_done` answering `false`, then `proxy_done`, for
+    /// a stream and for the root context at the plugin's shutdown;
     /// `PAUSE`, then resuming the request).
     CallbackResult,
     /// The order the host runs the module's start functions in.
@@ -176,7 +177,7 @@ impl Kind {
                 "which exported allocator returned data lands in (0 the allocator's region, 1 the legacy allocator's, 2 neither)"
             }
             Kind::CallbackResult => {
-                "proxy_done with and without proxy_on_done having answered false; a paused request resumed"
+                "proxy_done with and without proxy_on_done having answered false, for a stream and for the root at shutdown; a paused request resumed"
             }
             Kind::Integration => {
                 "the start functions the host runs, in order, before the first callback"
@@ -390,6 +391,50 @@ pub struct Case {
     /// The probe that runs it, when not its kind's.
     #[serde(skip)]
     pub own_probe: Option<&'static str>,
+    /// Which run of its callback makes the call (left out for the first).
+    #[serde(default, skip_serializing_if = "Stage::is_first")]
+    pub stage: Stage,
+}
+
+/// Which run of a case's callback makes its call.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The callback's first run.
+    #[default]
+    First,
+    /// The first run of a body or data callback whose `end_of_stream` is
+    /// this value: `false` for the first of the lifecycle's two chunks,
+    /// `true` for the last.
+    EndOfStream(bool),
+    /// `proxy_on_tick` while the root context waits for `proxy_done`
+    /// (its `proxy_on_done` answered `false` at the plugin's shutdown).
+    RootWaiting,
+    /// The first run of the callback for the root context (`proxy_on_log`,
+    /// `proxy_on_delete` at the plugin's shutdown): the call reports how
+    /// far the shutdown had got ([`ShutdownState`]).
+    RootFinal,
+}
+
+impl Stage {
+    /// Whether this is the callback's first run.
+    pub fn is_first(&self) -> bool {
+        *self == Stage::First
+    }
+}
+
+/// How far the results probe's shutdown has got, as its `RootFinal`
+/// cases report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownState {
+    /// The root's `proxy_on_done` has not run.
+    NotDone = 0,
+    /// It answered `false`; the probe has not called `proxy_done` yet.
+    Waiting = 1,
+    /// The probe called `proxy_done` for the root.
+    Finished = 2,
 }
 
 impl Case {
@@ -686,6 +731,7 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
                 args,
                 setup: Vec::new(),
                 own_probe: None,
+                stage: Stage::First,
             });
         };
         let with = |changes: &[(usize, Arg)]| {
@@ -841,8 +887,87 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
     allocator_choice_cases(abi, &mut out);
     end_of_stream_cases(abi, &mut out);
     results_cases(abi, &mut out);
+    shutdown_cases(abi, &mut out);
     integration_cases(abi, &mut out);
     out
+}
+
+/// The callback that fires while the root context waits for
+/// `proxy_done` at the plugin's shutdown (the timer keeps running); the
+/// results probe calls `proxy_done` there.
+pub const ROOT_WAITS_IN: &str = "proxy_on_tick";
+/// The callbacks that end the root context, after it is done.
+pub const ROOT_FINAL: [&str; 2] = ["proxy_on_log", "proxy_on_delete"];
+
+/// The plugin's shutdown, in the results probe: the root's
+/// `proxy_on_done` answers `false`; while it waits, the next tick calls
+/// `proxy_done`, which answers success; only then may the host run
+/// `proxy_on_log` and `proxy_on_delete` for the root, which report how far
+/// the shutdown had got ([`ShutdownState::Finished`] expected).
+fn shutdown_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    let Some(f) = abi.host_functions().find(|f| f.name == DONE_FUNCTION) else {
+        return;
+    };
+    let Some(on_done) = abi.callbacks().find(|c| c.name == DEFERS_DONE) else {
+        return;
+    };
+    if abi.callbacks().all(|c| c.name != ROOT_WAITS_IN) {
+        return;
+    }
+    let (Some(success), Some((_, made))) = (
+        with_role(abi, f, StatusRole::Success),
+        recipe_call(abi, &(DONE_FUNCTION, &[])),
+    ) else {
+        return;
+    };
+    let kind = Kind::CallbackResult;
+    let (provenance, basis) = provenance(f, success, &[]);
+    out.push(Case {
+        id: format!("{}/root_after_done_false/{}", f.name, kind.keyword()),
+        function: f.qualified_name(),
+        kind,
+        callback: ROOT_WAITS_IN.to_string(),
+        expected: expected(abi, success),
+        provenance,
+        basis: format!(
+            "{basis} Called from {ROOT_WAITS_IN} while the root context waits, its {DEFERS_DONE} having answered false at the plugin's shutdown."
+        ),
+        args: made.args,
+        setup: Vec::new(),
+        own_probe: Some(RESULTS_PROBE),
+        stage: Stage::RootWaiting,
+    });
+    let waits = on_done
+        .outcomes
+        .iter()
+        .find(|o| o.value.name() == "false")
+        .map_or_else(String::new, |o| o.text.clone());
+    for name in ROOT_FINAL {
+        let Some(cb) = abi.callbacks().find(|c| c.name == name) else {
+            continue;
+        };
+        out.push(Case {
+            id: format!("{name}/root_after_proxy_done/{}", kind.keyword()),
+            function: name.to_string(),
+            kind,
+            callback: name.to_string(),
+            expected: Expected {
+                value: ShutdownState::Finished as u32,
+                name: format!("after {}", f.name),
+                r#enum: "root shutdown (0 proxy_on_done not run, 1 waiting for proxy_done, 2 proxy_done called)".to_string(),
+            },
+            provenance: Provenance::Spec,
+            basis: format!(
+                "{} {DEFERS_DONE} answering false: {waits}. The root context runs it only after {}.",
+                cb.meta.docs.trim().replace('\n', " "),
+                f.name
+            ),
+            args: Vec::new(),
+            setup: Vec::new(),
+            own_probe: Some(RESULTS_PROBE),
+            stage: Stage::RootFinal,
+        });
+    }
 }
 
 /// The load order: the integration probes' start functions each append
@@ -911,6 +1036,7 @@ fn integration_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             args: Vec::new(),
             setup: Vec::new(),
             own_probe: Some(probe),
+            stage: Stage::First,
         });
     }
 }
@@ -954,6 +1080,7 @@ fn results_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             args: made.args.clone(),
             setup: Vec::new(),
             own_probe: None,
+            stage: Stage::First,
         });
     }
     pause_case(abi, out);
@@ -1030,6 +1157,7 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
                 args,
                 setup: vec![setup.clone()],
                 own_probe: Some(RESULTS_PROBE),
+                stage: Stage::First,
             });
         }
     }
@@ -1067,6 +1195,7 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
             args,
             setup: vec![setup],
             own_probe: None,
+            stage: Stage::First,
         });
         return;
     }
@@ -1088,13 +1217,15 @@ fn paused_grant_holds(abi: &AbiVersion) -> bool {
         })
 }
 
-/// The body callbacks the standard lifecycle calls with `end_of_stream`
-/// true (each body comes in one chunk that ends it).
+/// The body callbacks the standard lifecycle calls twice, the first chunk
+/// with `end_of_stream` false, the second with it true.
 const ENDS_STREAM: [&str; 2] = ["proxy_on_request_body", "proxy_on_response_body"];
 
-/// The `when end_of_stream` grants the lifecycle makes certain: per map
-/// with an `add in <body callback> when end_of_stream` grant, an
-/// `proxy_add_header_map_value` of it from that callback, expecting OK.
+/// The `when end_of_stream` grants: per map with an `add in <body
+/// callback> when end_of_stream` grant, a `proxy_add_header_map_value` of
+/// it from that callback's last chunk, expecting OK, and from its first
+/// chunk (which does not end the stream), expecting the `@forbidden`
+/// status.
 fn end_of_stream_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
     let Some(f) = abi
         .host_functions()
@@ -1141,11 +1272,50 @@ fn end_of_stream_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
                     expected: expected(abi, success),
                     provenance,
                     basis: format!(
-                        "{basis} Granted in {callback} when end_of_stream; the lifecycle's one chunk ends the stream."
+                        "{basis} Granted in {callback} when end_of_stream; called from the chunk that ends the stream."
+                    ),
+                    args: args.clone(),
+                    setup: Vec::new(),
+                    own_probe: None,
+                    stage: Stage::EndOfStream(true),
+                });
+                // The other side: the chunk before it, where no other
+                // grant of `add` can hold.
+                let other = rule.grants.iter().filter(|x| !std::ptr::eq(*x, g));
+                let elsewhere = other.filter(|x| x.level.grants(AccessLevel::Add)).any(|x| {
+                    x.places.iter().any(|p| match p {
+                        Place::In(c) => c == callback,
+                        Place::Before(_) => true,
+                        Place::Paused(_) => false,
+                    })
+                });
+                let Some(forbidden) = f.forbidden.as_ref().and_then(|v| abi.variant_def(v)) else {
+                    continue;
+                };
+                if elsewhere {
+                    continue;
+                }
+                let mut notes: Vec<&Note> = abi.access_meta.notes.iter().collect();
+                notes.extend(rule.meta.notes.iter());
+                let (refused, basis) = self::provenance(f, forbidden, &notes);
+                let kind = Kind::Forbidden;
+                out.push(Case {
+                    id: format!(
+                        "{}/{}={}/not_end_of_stream/in_{callback}",
+                        f.name, f.params[i].name, v.name
+                    ),
+                    function: f.qualified_name(),
+                    kind,
+                    callback: callback.clone(),
+                    expected: expected(abi, forbidden),
+                    provenance: refused,
+                    basis: format!(
+                        "{basis} Granted in {callback} only when end_of_stream; called from a chunk that does not end the stream."
                     ),
                     args,
                     setup: Vec::new(),
                     own_probe: None,
+                    stage: Stage::EndOfStream(false),
                 });
             }
         }
@@ -1439,6 +1609,7 @@ fn allocator_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             args: made.args,
             setup,
             own_probe: None,
+            stage: Stage::First,
         });
     }
 }
@@ -1504,6 +1675,7 @@ fn allocator_choice_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             args: made.args.clone(),
             setup: Vec::new(),
             own_probe: Some(probe),
+            stage: Stage::First,
         });
     }
 }
@@ -1582,6 +1754,7 @@ fn state_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
             args: call.args,
             setup,
             own_probe: None,
+            stage: Stage::First,
         });
     }
 }
@@ -1663,6 +1836,7 @@ fn granted_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
                 args,
                 setup: Vec::new(),
                 own_probe: None,
+                stage: Stage::First,
             });
         }
     }
@@ -1701,6 +1875,7 @@ fn forbidden_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
                 args,
                 setup: Vec::new(),
                 own_probe: None,
+                stage: Stage::First,
             });
         };
     if let Some(own) = r.own {

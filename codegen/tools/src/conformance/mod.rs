@@ -4,7 +4,9 @@
 //! lengths, unknown enum values, non-UTF-8 text, malformed maps, calls the
 //! access rules forbid, missing keys, unknown ids, an empty queue, a stale
 //! compare-and-swap value, a failing allocator, `proxy_on_done` answering
-//! `false`, a paused request resumed), writes [`probe`] plugins that make each case's
+//! `false` for a stream and for the root at the plugin's shutdown, a
+//! paused request resumed, a body chunk that does not end the stream),
+//! writes [`probe`] plugins that make each case's
 //! call and log its status, and a [`score::Manifest`] of what the
 //! description expects. Any host loads the probes, drives them through the
 //! standard [`Lifecycle`] and hands back its log; [`score::score`] says,
@@ -42,7 +44,8 @@ use score::{Manifest, ManifestCase, ManifestProbe, Score};
 
 /// What the host feeds a probe and the order it calls the probe's
 /// callbacks in: one plugin start, one HTTP call answered, a tick, a
-/// queue delivery, one HTTP request and its response, one TCP connection.
+/// queue delivery, one HTTP request and its response, one TCP connection
+/// (bodies and data in two chunks each), the plugin's shutdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lifecycle {
     /// The root (plugin) context id.
@@ -55,12 +58,18 @@ pub struct Lifecycle {
     pub plugin_configuration: String,
     /// The request headers.
     pub request_headers: Vec<(String, String)>,
-    /// The request body, in one chunk that ends the request.
+    /// The request body, in chunks of `chunk_size` bytes: only the last
+    /// ends the request.
     pub request_body: String,
     /// The response headers.
     pub response_headers: Vec<(String, String)>,
-    /// The response body, in one chunk that ends the response.
+    /// The response body, in chunks of `chunk_size` bytes: only the last
+    /// ends the response.
     pub response_body: String,
+    /// How many bytes of a body or of connection data each chunk carries
+    /// (the last one may carry fewer): every body and data of the
+    /// lifecycle comes in two chunks.
+    pub chunk_size: usize,
     /// The answer to the probe's HTTP call (made in `proxy_on_configure`
     /// to the upstream `conformance`): its headers.
     pub http_call_response_headers: Vec<(String, String)>,
@@ -75,13 +84,17 @@ pub struct Lifecycle {
     pub queue_item: String,
     /// The TCP connection's context id.
     pub tcp_context: u32,
-    /// The connection's downstream data, in one chunk that ends it.
+    /// The connection's downstream data, in chunks as the bodies.
     pub downstream_data: String,
-    /// Its upstream data, in one chunk that ends it.
+    /// Its upstream data, in chunks as the bodies.
     pub upstream_data: String,
     /// The callbacks, in order, as the host calls them.
     pub steps: Vec<String>,
 }
+
+/// The lifecycle's chunk size: each body and each direction's data (16 to
+/// 25 bytes) comes in two chunks.
+pub const CHUNK_SIZE: usize = 16;
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
@@ -106,6 +119,7 @@ impl Default for Lifecycle {
             request_body: "conformance-request-body".into(),
             response_headers: pairs(&[(":status", "200")]),
             response_body: "conformance-response-body".into(),
+            chunk_size: CHUNK_SIZE,
             http_call_response_headers: pairs(&[(":status", "200")]),
             http_call_response_body: "ok".into(),
             tick_period_ms: cases::TICK_PERIOD_MS,
@@ -123,15 +137,17 @@ impl Default for Lifecycle {
                 "(the host puts queue_item on queue_name) proxy_on_queue_ready(root, queue id)",
                 "proxy_on_context_create(stream, root)",
                 "proxy_on_request_headers(stream, headers, false)",
-                "proxy_on_request_body(stream, body size, true)",
+                "proxy_on_request_body(stream, chunk_size, false), proxy_on_request_body(stream, body size, true)",
                 "proxy_on_response_headers(stream, headers, false)",
-                "proxy_on_response_body(stream, body size, true)",
+                "proxy_on_response_body(stream, chunk_size, false), proxy_on_response_body(stream, body size, true)",
                 "proxy_on_done(stream), proxy_on_log(stream), proxy_on_delete(stream)",
                 "proxy_on_context_create(tcp, root), proxy_on_new_connection(tcp)",
-                "proxy_on_downstream_data(tcp, data size, true)",
-                "proxy_on_upstream_data(tcp, data size, true)",
+                "proxy_on_downstream_data(tcp, chunk_size, false), proxy_on_downstream_data(tcp, data size, true)",
+                "proxy_on_upstream_data(tcp, chunk_size, false), proxy_on_upstream_data(tcp, data size, true)",
                 "proxy_on_downstream_connection_close(tcp, REMOTE), proxy_on_upstream_connection_close(tcp, REMOTE)",
                 "proxy_on_done(tcp), proxy_on_log(tcp), proxy_on_delete(tcp)",
+                "(the plugin shuts down) proxy_on_done(root): if it answers false, the timer keeps firing, proxy_on_tick(root), until the plugin calls proxy_done",
+                "proxy_on_log(root), proxy_on_delete(root), only once proxy_on_done(root) answered true or the plugin called proxy_done",
             ]
             .map(String::from)
             .to_vec(),
@@ -181,6 +197,7 @@ impl Lifecycle {
             // A host that fails a callback loses only that probe's later
             // cases; the score says which.
             on_failure: runner::OnFailure::FailOpen,
+            chunk_size: Some(self.chunk_size),
             // The one upstream the probes call; any other is unknown.
             upstreams: Some(vec![String::from_utf8_lossy(probe::TEXT).into_owned()]),
             ..Default::default()
@@ -342,9 +359,14 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   `proxy_on_request_headers` reads a header value and logs the region it
   landed in (0 `proxy_on_memory_allocate`'s, 1 `malloc`'s, 2 neither).
   Use `malloc` only when `proxy_on_memory_allocate` is absent.
-- `results.wasm`: its `proxy_on_done` answers `false`; it calls
-  `proxy_done` in the next callback, `proxy_on_log` (call it as the
-  lifecycle lists, without waiting for `proxy_done`). Its
+- `results.wasm`: its `proxy_on_done` answers `false`; for a stream it
+  calls `proxy_done` in the next callback, `proxy_on_log` (call it as the
+  lifecycle lists, without waiting for `proxy_done`). For the root
+  context, at the plugin's shutdown, it calls `proxy_done` from the next
+  `proxy_on_tick`: keep the timer firing while the root waits, and run the
+  root's `proxy_on_log` and `proxy_on_delete` only after that call; each
+  logs how far the shutdown had got (0 `proxy_on_done` had not run, 1
+  waiting for `proxy_done`, 2 `proxy_done` called). Its
   `proxy_on_request_headers` answers `PAUSE`: while the request waits,
   call `proxy_on_tick` (as your timer would); the probe switches to the
   stream's context there and resumes the request
@@ -376,13 +398,22 @@ context {stream}:
   runs before the request.
 - It logs each of those calls' status as
   `conformance setup=<function> status=<n>`.
+- Each body, and each direction of the connection's data, comes in
+  chunks of {chunk} bytes: two chunks, only the last with `end_of_stream`
+  true.
 - TCP connection, context {tcp}: downstream data `{down}`, upstream data
-  `{up}`, each in one chunk that ends it; then both sides close.
+  `{up}`; then both sides close.
+- Then shut the plugin down: `proxy_on_done` for the root context, and
+  `proxy_on_log` and `proxy_on_delete` for it once it is done.
 
-A callback runs its cases the first time it is called. A case whose call
-traps, or a callback your host fails, stops that probe's callback there;
-the score reports the case where it stopped and the cases after it as not
-reached.
+A callback runs its cases the first time it is called; a case with a
+`stage` in the manifest runs at another call: `end_of_stream` the first
+call of its body or data callback with that `end_of_stream`,
+`root_waiting` a tick while the root waits for `proxy_done`, `root_final`
+the callback's first call for the root context. A case whose call traps,
+or a callback your host fails, stops that probe's callback there (that
+call's cases); the score reports the case where it stopped and the cases
+after it as not reached.
 
 ## Not covered
 
@@ -390,22 +421,17 @@ Access-rule cases whose answer depends on a condition are generated only
 where the probe's own lifecycle makes the answer certain: the `modify`
 grant of the request headers while the request is paused in
 `proxy_on_request_headers` (`results.wasm`, from `proxy_on_tick` before it
-resumes), and the `when end_of_stream` grants (`add` of the request or
-response trailers in `proxy_on_request_body` or `proxy_on_response_body`,
-whose one chunk ends the stream). Still skipped:
+resumes), and both sides of the `when end_of_stream` grants (`add` of the
+request or response trailers in `proxy_on_request_body` or
+`proxy_on_response_body`: refused in the first chunk, allowed in the last,
+which ends the stream). Still skipped:
 
-- Refusals of `when end_of_stream` grants (a body chunk that does not end
-  the stream): the lifecycle sends each body in one chunk.
 - `paused` grants of the other callbacks (trailers, response headers,
   bodies, TCP data): the probes pause only in `proxy_on_request_headers`.
 - `before proxy_on_response_headers` (`proxy_send_local_response`): the
   allowed call sends a response and ends the request, cutting the rest of
   the probe's lifecycle short, and the refusal after it depends on the
   host having passed the response headers on; neither is asserted.
-
-Nor is `proxy_on_done` answering `false` on the root context: the
-lifecycle does not shut the plugin down, so no case waits for the root's
-`proxy_done`.
 
 ## Logs
 
@@ -438,6 +464,7 @@ manifest, with its `basis`) are reported apart and fail only with
             queue = l.queue_name,
             item = l.queue_item,
             tcp = l.tcp_context,
+            chunk = l.chunk_size,
             down = l.downstream_data,
             up = l.upstream_data,
         )
@@ -445,7 +472,10 @@ manifest, with its `basis`) are reported apart and fail only with
 }
 
 /// What a host needs to run the kit: load one probe, drive it through
-/// the [`Lifecycle`] and return every message it logged, in order.
+/// the [`Lifecycle`] (to the plugin's shutdown: the root context's
+/// `proxy_on_done`, ticks while it waits for `proxy_done`, then its
+/// `proxy_on_log` and `proxy_on_delete`) and return every message it
+/// logged, in order.
 ///
 /// Any `FnMut(&[u8], &Lifecycle) -> Result<Vec<String>, E>` is one.
 pub trait ConformanceHost {

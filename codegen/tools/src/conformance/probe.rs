@@ -27,7 +27,7 @@ use proxy_wasm_abi_spec::lower::{WasmType, lower};
 use super::cases::{
     ALLOCATOR_PROBE, Arg, BOTH_ALLOCATORS_PROBE, Case, DEFERS_DONE, Data, INTEGRATION_PROBE, Kind,
     LEGACY_ALLOCATOR_PROBE, MALFORMED_MAPS, NAMES, PAUSES, RESULTS_PROBE, RESUMES_IN,
-    SETUP_FUNCTIONS, START_ONLY_PROBE, STREAM_SLOT, TAIL, lifecycle_setup,
+    SETUP_FUNCTIONS, START_ONLY_PROBE, STREAM_SLOT, ShutdownState, Stage, TAIL, lifecycle_setup,
 };
 
 /// The line prefix every case line starts with.
@@ -377,8 +377,8 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         texts.extend_from_slice(s.as_bytes());
         (at, s.len())
     };
-    // The calls, per callback, in case order.
-    let mut bodies: BTreeMap<String, String> = BTreeMap::new();
+    // The calls, per callback and stage, in case order.
+    let mut bodies: BTreeMap<(String, Stage), String> = BTreeMap::new();
     let mut imports: Vec<&str> = vec![LOG_FUNCTION];
     if abi.callbacks().any(|c| c.name == SETUP_CALLBACK) {
         for call in lifecycle_setup(abi) {
@@ -387,7 +387,7 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
             };
             let (at, len) = text(&setup_prefix(&f.name));
             bodies
-                .entry(SETUP_CALLBACK.to_string())
+                .entry((SETUP_CALLBACK.to_string(), Stage::First))
                 .or_default()
                 .push_str(&call_line(f, layout, &call.args, at, len));
             imports.push(&f.name);
@@ -398,8 +398,21 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
             // The load order the start functions recorded.
             let (at, len) = text(&case_prefix(&case.id));
             let _ = writeln!(
-                bodies.entry(case.callback.clone()).or_default(),
+                bodies
+                    .entry((case.callback.clone(), case.stage))
+                    .or_default(),
                 "    (call $report (i32.const {at}) (i32.const {len}) (global.get $order))"
+            );
+            continue;
+        }
+        if case.stage == Stage::RootFinal {
+            // How far the root's shutdown had got.
+            let (at, len) = text(&case_prefix(&case.id));
+            let _ = writeln!(
+                bodies
+                    .entry((case.callback.clone(), case.stage))
+                    .or_default(),
+                "    (call $report (i32.const {at}) (i32.const {len}) (global.get $shutdown))"
             );
             continue;
         }
@@ -418,7 +431,9 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
                     _ => None,
                 })
                 .unwrap_or(SCRATCH_AT);
-            let body = bodies.entry(case.callback.clone()).or_default();
+            let body = bodies
+                .entry((case.callback.clone(), case.stage))
+                .or_default();
             let _ = writeln!(body, "    (i32.store (i32.const {slot}) (i32.const 0))");
             body.push_str(&setup_line(f, layout, &case.args));
             let _ = writeln!(
@@ -433,7 +448,9 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
             continue;
         }
         let (at, len) = text(&case_prefix(&case.id));
-        let body = bodies.entry(case.callback.clone()).or_default();
+        let body = bodies
+            .entry((case.callback.clone(), case.stage))
+            .or_default();
         for c in &case.setup {
             let Some(g) = abi.function(&c.function) else {
                 continue;
@@ -444,6 +461,13 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
             }
         }
         body.push_str(&call_line(f, layout, &case.args, at, len));
+        if case.stage == Stage::RootWaiting {
+            let _ = writeln!(
+                body,
+                "    (global.set $shutdown (i32.const {}))",
+                ShutdownState::Finished as u32
+            );
+        }
         if !imports.contains(&f.name.as_str()) {
             imports.push(&f.name);
         }
@@ -471,6 +495,9 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
     // The integration probes' start functions append their digit to the
     // load order: 1 `_initialize`, 2 `main`, 3 `_start`.
     let _ = writeln!(w, "  (global $order (mut i32) (i32.const 0))");
+    // The root context's id, and how far its shutdown has got.
+    let _ = writeln!(w, "  (global $root (mut i32) (i32.const 0))");
+    let _ = writeln!(w, "  (global $shutdown (mut i32) (i32.const 0))");
     let starts: &[(FunctionRole, u32)] = match name {
         INTEGRATION_PROBE => &[
             (FunctionRole::Initialize, 1),
@@ -565,19 +592,57 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
     {
         let signature = func_type(cb);
         let results = name == RESULTS_PROBE;
-        let body = match bodies.get(&cb.name) {
-            // The results probe resumes the paused request from the first
-            // tick while it waits.
-            Some(calls) if results && cb.name == RESUMES_IN => format!(
-                "    (if (global.get $paused) (then\n    (global.set $paused (i32.const 0))\n{calls}    ))\n"
-            ),
-            Some(calls) => format!(
-                "    (if (i32.eqz (global.get $ran{k})) (then\n    (global.set $ran{k} (i32.const 1))\n{calls}    ))\n"
-            ),
-            None => String::new(),
-        };
-        if !body.is_empty() {
-            let _ = writeln!(w, "  (global $ran{k} (mut i32) (i32.const 0))");
+        let mut body = String::new();
+        // The root context is the one created without a parent; the
+        // results probe's `proxy_on_done` for it starts the wait.
+        if results && cb.name == "proxy_on_context_create" {
+            body.push_str(
+                "    (if (i32.eqz (local.get 1)) (then (global.set $root (local.get 0))))\n",
+            );
+        }
+        if results && cb.name == DEFERS_DONE {
+            let _ = writeln!(
+                body,
+                "    (if (i32.eq (local.get 0) (global.get $root)) (then (global.set $shutdown (i32.const {}))))",
+                ShutdownState::Waiting as u32
+            );
+        }
+        let end_of_stream = cb.params.iter().position(|p| p.name == "end_of_stream");
+        let stages = bodies
+            .range((cb.name.clone(), Stage::First)..)
+            .take_while(|((c, _), _)| *c == cb.name);
+        for (i, ((_, stage), calls)) in stages.enumerate() {
+            let once = format!("$ran{k}_{i}");
+            let guard = match (stage, end_of_stream) {
+                // The results probe resumes the paused request from the
+                // first tick while it waits.
+                (Stage::First, _) if results && cb.name == RESUMES_IN => {
+                    let _ = write!(
+                        body,
+                        "    (if (global.get $paused) (then\n    (global.set $paused (i32.const 0))\n{calls}    ))\n"
+                    );
+                    continue;
+                }
+                (Stage::RootWaiting, _) => {
+                    let _ = write!(
+                        body,
+                        "    (if (i32.eq (global.get $shutdown) (i32.const {})) (then\n{calls}    ))\n",
+                        ShutdownState::Waiting as u32
+                    );
+                    continue;
+                }
+                (Stage::EndOfStream(true), Some(p)) => {
+                    format!("(i32.ne (local.get {p}) (i32.const 0))")
+                }
+                (Stage::EndOfStream(false), Some(p)) => format!("(i32.eqz (local.get {p}))"),
+                (Stage::RootFinal, _) => "(i32.eq (local.get 0) (global.get $root))".to_string(),
+                _ => "(i32.const 1)".to_string(),
+            };
+            let _ = writeln!(w, "  (global {once} (mut i32) (i32.const 0))");
+            let _ = write!(
+                body,
+                "    (if (i32.and (i32.eqz (global.get {once})) {guard}) (then\n    (global.set {once} (i32.const 1))\n{calls}    ))\n"
+            );
         }
         let pause = pause_value(abi, cb).filter(|_| results && cb.name == PAUSES);
         let answer = if results && cb.name == DEFERS_DONE {

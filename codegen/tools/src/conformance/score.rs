@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::Lifecycle;
-use super::cases::{Case, Kind, Provenance};
+use super::cases::{Case, Kind, Provenance, Stage};
 use super::probe::{CASE_PREFIX, STATUS_INFIX};
 
 /// One case as the manifest lists it.
@@ -176,11 +176,16 @@ pub fn score<S: AsRef<str>>(manifest: &Manifest, lines: &[S]) -> Score {
             case: c.clone(),
         })
         .collect();
-    // Within one probe's callback the cases run in order: the first one
-    // missing after a reported one is where the probe stopped.
-    let mut last: HashMap<(String, String), bool> = HashMap::new();
+    // Within one run (stage) of a probe's callback the cases run in
+    // order: the first one missing after a reported one is where the
+    // probe stopped.
+    let mut last: HashMap<(String, String, Stage), bool> = HashMap::new();
     for c in &mut cases {
-        let key = (c.case.probe.clone(), c.case.case.callback.clone());
+        let key = (
+            c.case.probe.clone(),
+            c.case.case.callback.clone(),
+            c.case.case.stage,
+        );
         let reported_before = last.get(&key).copied().unwrap_or(false);
         if c.outcome == Outcome::NotReached && reported_before {
             c.outcome = Outcome::Trapped;

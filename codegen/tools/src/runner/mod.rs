@@ -11,7 +11,7 @@ pub mod reference;
 pub mod scenario;
 pub mod versions;
 
-pub use reference::ReferenceHost;
+pub use reference::{ReferenceHost, RootShutdown};
 pub use versions::AnyPlugin;
 
 /// The generated wasmtime bindings of v0.2.1: the same emitter output as
@@ -884,6 +884,45 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Shuts the plugin down: `proxy_on_done` for the root context; if it
+    /// answers `false`, the timer fires and calls are answered once more
+    /// while it waits, and the root ends only if the plugin called
+    /// `proxy_done` meanwhile; then `proxy_on_log` and `proxy_on_delete`
+    /// (as the specification says: both run after `proxy_on_done` answered
+    /// `true` or after `proxy_done`). [`ReferenceHost::root_shutdown`] can
+    /// break this on purpose.
+    pub fn shutdown(&mut self) -> Result<(), RunError> {
+        let how = self.store.data().root_shutdown;
+        if how != reference::RootShutdown::SkipDone {
+            self.store.data_mut().done_pending = false;
+            let done = self.call(format!("proxy_on_done({ROOT_CONTEXT})"), |p, st| {
+                p.proxy_on_done(st, ROOT_CONTEXT)
+            })?;
+            if done == Some(false) {
+                self.store.data_mut().done_pending = true;
+                if how == reference::RootShutdown::WaitForDone {
+                    self.deliver()?;
+                    if self.store.data().done_pending {
+                        self.steps.push(Step {
+                            call: format!("(root context {ROOT_CONTEXT} waits for proxy_done)"),
+                            outcome: "never finished".to_string(),
+                        });
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        self.call(format!("proxy_on_log({ROOT_CONTEXT})"), |p, st| {
+            p.proxy_on_log(st, ROOT_CONTEXT)
+        })?;
+        self.call(format!("proxy_on_delete({ROOT_CONTEXT})"), |p, st| {
+            p.proxy_on_delete(st, ROOT_CONTEXT)
+        })?;
+        Ok(())
+    }
+}
+
 fn len32<T>(items: &[T]) -> u32 {
     u32::try_from(items.len()).unwrap_or(u32::MAX)
 }
@@ -952,13 +991,15 @@ pub fn run_with(
 }
 
 /// [`run_all`] with `adjust` applied to the reference host before the
-/// plugin starts (the conformance kit's HTTP request then TCP connection).
+/// plugin starts, then the plugin's [`Session::shutdown`], reported with
+/// the last input (the conformance kit's HTTP request then TCP
+/// connection, then the shutdown).
 pub fn run_all_with(
     wasm: &[u8],
     inputs: &[Input],
     adjust: impl FnOnce(&mut ReferenceHost),
 ) -> Result<Vec<Report>, RunError> {
-    run_adjusted(wasm, inputs, Schedule::OneAfterAnother, adjust)
+    run_shut_down(wasm, inputs, Schedule::OneAfterAnother, adjust, true)
 }
 
 fn run_adjusted(
@@ -966,6 +1007,16 @@ fn run_adjusted(
     inputs: &[Input],
     schedule: Schedule,
     adjust: impl FnOnce(&mut ReferenceHost),
+) -> Result<Vec<Report>, RunError> {
+    run_shut_down(wasm, inputs, schedule, adjust, false)
+}
+
+fn run_shut_down(
+    wasm: &[u8],
+    inputs: &[Input],
+    schedule: Schedule,
+    adjust: impl FnOnce(&mut ReferenceHost),
+    shutdown: bool,
 ) -> Result<Vec<Report>, RunError> {
     let Some(setup) = inputs.first() else {
         return Ok(Vec::new());
@@ -998,9 +1049,14 @@ fn run_adjusted(
     match schedule {
         Schedule::OneAfterAnother => {
             let mut reports = Vec::new();
-            for mut exchange in exchanges {
+            let last = exchanges.len() - 1;
+            for (i, mut exchange) in exchanges.into_iter().enumerate() {
                 for phase in Phase::ALL {
                     s.advance(&mut exchange, phase)?;
+                }
+                if shutdown && i == last {
+                    s.shutdown()?;
+                    s.gather(&mut exchange);
                 }
                 reports.push(s.report(exchange));
             }
@@ -1011,6 +1067,10 @@ fn run_adjusted(
                 for exchange in &mut exchanges {
                     s.advance(exchange, phase)?;
                 }
+            }
+            if let (true, Some(exchange)) = (shutdown, exchanges.last_mut()) {
+                s.shutdown()?;
+                s.gather(exchange);
             }
             Ok(exchanges.into_iter().map(|e| s.report(e)).collect())
         }
@@ -1152,6 +1212,12 @@ impl Session {
                 }
             }
         }
+        self.gather(exchange);
+        Ok(())
+    }
+
+    /// Moves what happened since the last gathering into `exchange`.
+    fn gather(&mut self, exchange: &mut Exchange) {
         exchange.steps.append(&mut self.steps);
         exchange.host_calls.extend(self.take_host_calls());
         let host = self.store.data();
@@ -1163,7 +1229,6 @@ impl Session {
             .http_calls
             .extend_from_slice(host.http_calls.get(calls..).unwrap_or_default());
         self.gathered = (host.logs.len(), host.http_calls.len());
-        Ok(())
     }
 
     /// The report of a finished `exchange`; its stream's state leaves the

@@ -308,6 +308,9 @@ pub struct ReferenceHost {
     pub effective_context: u32,
     /// Whether a context awaits `proxy_done` (its `proxy_on_done` said false).
     pub done_pending: bool,
+    /// How [`Session::shutdown`](super::Session::shutdown) ends the root
+    /// context.
+    pub root_shutdown: RootShutdown,
     /// What the generated bindings keep in the store: the plugin's exports
     /// and the access rules' view of the running callback and paused streams.
     pub plugin: PluginState,
@@ -391,6 +394,7 @@ impl Default for ReferenceHost {
             closed: Vec::new(),
             effective_context: 0,
             done_pending: false,
+            root_shutdown: RootShutdown::default(),
             plugin: PluginState::new(),
             // A fixed instant keeps runs reproducible: 2020-01-01T00:00:00Z.
             now_ns: 1_577_836_800_000_000_000,
@@ -690,6 +694,23 @@ impl ReferenceHost {
         self.random_state ^= self.random_state >> 27;
         self.random_state.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
+}
+
+/// How the plugin's shutdown ends the root context: as the specification
+/// says, or wrongly on purpose (to check that the conformance kit catches
+/// it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RootShutdown {
+    /// `proxy_on_done`; if it answers `false`, the timer and any answers
+    /// still come until the plugin calls `proxy_done`; then `proxy_on_log`
+    /// and `proxy_on_delete`.
+    #[default]
+    WaitForDone,
+    /// `proxy_on_done`, then `proxy_on_log` and `proxy_on_delete` at once,
+    /// whatever it answered.
+    DeleteAtOnce,
+    /// `proxy_on_log` and `proxy_on_delete` without `proxy_on_done`.
+    SkipDone,
 }
 
 impl HasPluginState for ReferenceHost {
