@@ -182,13 +182,16 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
         "proxy_on_queue_ready",
         "proxy_on_context_create",
         "proxy_on_request_headers",
-        // Its timer fires while the results probe's request waits.
+        // Its timer fires while the results probe's request waits (and
+        // after each last chunk, where it waits again).
         "proxy_on_tick",
         "proxy_on_request_body",
         "proxy_on_request_body end",
+        "proxy_on_tick",
         "proxy_on_response_headers",
         "proxy_on_response_body",
         "proxy_on_response_body end",
+        "proxy_on_tick",
         "proxy_on_done",
         "proxy_on_log",
         "proxy_on_delete",
@@ -196,8 +199,10 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
         "proxy_on_new_connection",
         "proxy_on_downstream_data",
         "proxy_on_downstream_data end",
+        "proxy_on_tick",
         "proxy_on_upstream_data",
         "proxy_on_upstream_data end",
+        "proxy_on_tick",
         "proxy_on_downstream_connection_close",
         "proxy_on_upstream_connection_close",
         "proxy_on_done",
@@ -888,5 +893,67 @@ fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
             Outcome::Pass
         };
         assert_eq!(c.outcome, expected, "{}", c.case.case.id);
+    }
+}
+
+/// The results probe pauses at the last chunk of each body and each
+/// direction of the connection's data too, reads the buffer the `paused`
+/// grant covers from the next tick, and resumes the stream: every such
+/// case passes on the reference host, and a host that refuses the read
+/// while the stream waits is caught on each of them.
+#[test]
+fn paused_grants_of_bodies_and_data_are_probed() {
+    for (version, points) in [
+        (
+            "0.1.0",
+            &["proxy_on_request_body", "proxy_on_response_body"][..],
+        ),
+        (
+            "0.2.1",
+            &[
+                "proxy_on_request_body",
+                "proxy_on_response_body",
+                "proxy_on_downstream_data",
+                "proxy_on_upstream_data",
+            ][..],
+        ),
+    ] {
+        let kit = only(&kit(version), "results.wasm");
+        let grants: Vec<&str> = kit
+            .manifest
+            .cases
+            .iter()
+            .filter(|c| c.case.kind == Kind::Granted && c.case.id.contains("/paused_in_"))
+            .map(|c| c.case.id.as_str())
+            .collect();
+        assert_eq!(grants.len(), points.len(), "{version}: {grants:?}");
+        for point in points {
+            let resumed = kit.manifest.cases.iter().any(|c| {
+                c.case.kind == Kind::CallbackResult
+                    && c.case.id.contains(&format!("/after_pause_in_{point}/"))
+            });
+            assert!(resumed, "{version}: {point}");
+        }
+        let score = conformance::run_on(&kit, &mut Reference::default()).expect("runs");
+        assert_eq!(
+            score.counts().pass,
+            score.counts().cases,
+            "{}",
+            score.text()
+        );
+        // NOT_FOUND: the buffer is not available, as outside its grants.
+        let mut host = Reference {
+            adjust: |h: &mut ReferenceHost| {
+                h.plugin.answer_instead("proxy_get_buffer_status", Some(1))
+            },
+        };
+        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let deviations: Vec<&str> = score
+            .deviations()
+            .iter()
+            .map(|c| c.case.case.id.as_str())
+            .collect();
+        assert_eq!(deviations, grants, "{version}");
+        assert!(score.fails(false));
     }
 }

@@ -177,7 +177,7 @@ impl Kind {
                 "which exported allocator returned data lands in (0 the allocator's region, 1 the legacy allocator's, 2 neither)"
             }
             Kind::CallbackResult => {
-                "proxy_done with and without proxy_on_done having answered false, for a stream and for the root at shutdown; a paused request resumed"
+                "proxy_done with and without proxy_on_done having answered false, for a stream and for the root at shutdown; a paused stream resumed"
             }
             Kind::Integration => {
                 "the start functions the host runs, in order, before the first callback"
@@ -412,6 +412,9 @@ pub enum Stage {
     /// `proxy_on_tick` while the root context waits for `proxy_done`
     /// (its `proxy_on_done` answered `false` at the plugin's shutdown).
     RootWaiting,
+    /// `proxy_on_tick` while the stream is paused at the results probe's
+    /// pause point of this index ([`PAUSE_POINTS`]).
+    Paused(u8),
     /// The first run of the callback for the root context (`proxy_on_log`,
     /// `proxy_on_delete` at the plugin's shutdown): the call reports how
     /// far the shutdown had got ([`ShutdownState`]).
@@ -1086,32 +1089,89 @@ fn results_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
     pause_case(abi, out);
 }
 
-/// The callback that answers the pause value in the results probe.
+/// The callback that answers the pause value first in the results probe.
 pub const PAUSES: &str = "proxy_on_request_headers";
-/// The callback the results probe resumes the paused request from, the
-/// first time it runs while the request waits.
+/// The callback the results probe resumes a paused stream from, the first
+/// time it runs while the stream waits.
 pub const RESUMES_IN: &str = "proxy_on_tick";
 /// The output slot the results probe keeps the paused stream's context id
 /// in.
 pub const STREAM_SLOT: u32 = 7;
-/// The host functions that resume a paused request, by preference: the
-/// stream one with `HTTP_REQUEST`, or the older request one.
-const RESUMERS: [(&str, &[(&str, &str)]); 2] = [
-    ("proxy_continue_stream", &[("stream_type", "HTTP_REQUEST")]),
-    ("proxy_continue_request", &[]),
+
+/// Where the results probe pauses, in lifecycle order: the callback, and
+/// whether it pauses only the call that ends the stream (a body or data
+/// callback: the host buffers earlier chunks and waits only at the last);
+/// the stream type that resumes it and 0.1.0's function for it; and the
+/// read made while it waits, from [`RESUMES_IN`] after switching to the
+/// stream: a host function whose selector picks the map or buffer the
+/// `paused <callback>` grant covers.
+pub struct PausePoint {
+    /// The callback that answers the pause value.
+    pub callback: &'static str,
+    /// Whether only its call with `end_of_stream` true pauses.
+    pub at_end: bool,
+    /// The stream type `proxy_continue_stream` resumes it with.
+    pub stream: &'static str,
+    /// The function that resumes it before `proxy_continue_stream`.
+    pub legacy_resume: Option<&'static str>,
+    /// The call made while paused, its selector parameter and value.
+    pub grant: (&'static str, &'static str, &'static str),
+}
+
+/// The results probe's pauses. The trailers and the response headers are
+/// left out: the lifecycle has no trailers, and the reference host goes
+/// on past paused response headers without waiting for the plugin.
+pub const PAUSE_POINTS: [PausePoint; 5] = [
+    PausePoint {
+        callback: PAUSES,
+        at_end: false,
+        stream: "HTTP_REQUEST",
+        legacy_resume: Some("proxy_continue_request"),
+        grant: (
+            "proxy_replace_header_map_value",
+            "map_id",
+            "HTTP_REQUEST_HEADERS",
+        ),
+    },
+    PausePoint {
+        callback: "proxy_on_request_body",
+        at_end: true,
+        stream: "HTTP_REQUEST",
+        legacy_resume: Some("proxy_continue_request"),
+        grant: ("proxy_get_buffer_status", "buffer_id", "HTTP_REQUEST_BODY"),
+    },
+    PausePoint {
+        callback: "proxy_on_response_body",
+        at_end: true,
+        stream: "HTTP_RESPONSE",
+        legacy_resume: Some("proxy_continue_response"),
+        grant: ("proxy_get_buffer_status", "buffer_id", "HTTP_RESPONSE_BODY"),
+    },
+    PausePoint {
+        callback: "proxy_on_downstream_data",
+        at_end: true,
+        stream: "DOWNSTREAM",
+        legacy_resume: None,
+        grant: ("proxy_get_buffer_status", "buffer_id", "DOWNSTREAM_DATA"),
+    },
+    PausePoint {
+        callback: "proxy_on_upstream_data",
+        at_end: true,
+        stream: "UPSTREAM",
+        legacy_resume: None,
+        grant: ("proxy_get_buffer_status", "buffer_id", "UPSTREAM_DATA"),
+    },
 ];
 
-/// A pause the host must accept: the results probe's
-/// `proxy_on_request_headers` answers the action enum's
-/// `@role(pause)` value; from the next tick the probe switches to the
-/// stream's context and resumes the request, which answers success.
+/// The pauses the host must accept: at each of [`PAUSE_POINTS`] the
+/// version can resume, the results probe's callback answers the action
+/// enum's `@role(pause)` value; from the next tick the probe switches to
+/// the stream's context, makes the point's read (the `paused` grant holds
+/// only then, so the probe's own pause makes it certain) and resumes the
+/// stream, which answers success. Their cases run at
+/// [`Stage::Paused`] with the point's index.
 fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
-    let pauses = abi.callbacks().find(|c| c.name == PAUSES);
-    if pauses
-        .and_then(|c| with_role(abi, c, StatusRole::Pause))
-        .is_none()
-        || abi.callbacks().all(|c| c.name != RESUMES_IN)
-    {
+    if abi.callbacks().all(|c| c.name != RESUMES_IN) {
         return;
     }
     let Some(switch) = abi
@@ -1128,64 +1188,78 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
     ) else {
         return;
     };
-    // While paused, before the resume below: the grant `modify ... paused
-    // proxy_on_request_headers` holds (it holds only then, so the probe's
-    // own pause makes it certain).
-    if let Some(f) = abi
-        .host_functions()
-        .find(|f| f.name == PAUSED_GRANT.0)
-        .filter(|_| paused_grant_holds(abi))
-    {
-        let selector = f.params.iter().position(|p| p.name == "map_id");
-        let value = abi
-            .enum_named("proxy_map_type_t")
-            .and_then(|e| e.variant(PAUSED_GRANT.1));
-        if let (Some(i), Some(v), Some(success)) =
-            (selector, value, with_role(abi, f, StatusRole::Success))
+    for (k, point) in PAUSE_POINTS.iter().enumerate() {
+        let stage = Stage::Paused(k as u8);
+        let pauses = abi.callbacks().find(|c| c.name == point.callback);
+        if pauses
+            .and_then(|c| with_role(abi, c, StatusRole::Pause))
+            .is_none()
         {
-            let (args, _) = valid_call(abi, f, &[(i, v.value)]);
-            let (provenance, basis) = provenance(f, success, &[]);
-            let kind = Kind::Granted;
-            out.push(Case {
-                id: format!("{}/{}/paused/{}", f.name, PAUSED_GRANT.1, kind.keyword()),
-                function: f.qualified_name(),
-                kind,
-                callback: RESUMES_IN.to_string(),
-                expected: expected(abi, success),
-                provenance,
-                basis: format!("{basis} Granted while the stream is paused in {PAUSES}."),
-                args,
-                setup: vec![setup.clone()],
-                own_probe: Some(RESULTS_PROBE),
-                stage: Stage::First,
-            });
+            continue;
         }
-    }
-    for (name, values) in RESUMERS {
-        let Some(f) = abi.host_functions().find(|f| f.name == name) else {
+        let Some((resume, args, success, f)) = resume_call(abi, point) else {
             continue;
         };
-        let mut selected = Vec::new();
-        for (param, variant) in values {
-            let Some(i) = f.params.iter().position(|p| p.name == *param) else {
-                return;
-            };
-            let Type::Enum(e) = &f.params[i].ty else {
-                return;
-            };
-            let Some(v) = abi.enum_named(e.name()).and_then(|en| en.variant(variant)) else {
-                return;
-            };
-            selected.push((i, v.value));
+        // While paused, before the resume: the `paused` grant.
+        let (name, param, value) = point.grant;
+        if let Some(g) = abi.host_functions().find(|f| f.name == name) {
+            let selector = g.params.iter().position(|p| p.name == param);
+            let level = selector.and_then(|i| g.params[i].access);
+            let en = selector.and_then(|i| match &g.params[i].ty {
+                Type::Enum(e) => abi.enum_named(e.name()),
+                _ => None,
+            });
+            let v = en.and_then(|e| e.variant(value));
+            let ok = with_role(abi, g, StatusRole::Success);
+            if let (Some(i), Some(level), Some(en), Some(v), Some(ok)) =
+                (selector, level, en, v, ok)
+                && paused_grant_holds(abi, &en.name, value, level, point.callback)
+            {
+                let (args, _) = valid_call(abi, g, &[(i, v.value)]);
+                let (provenance, basis) = provenance(g, ok, &[]);
+                let kind = Kind::Granted;
+                // The first point keeps the id it had before the others.
+                let id = if k == 0 {
+                    format!("{}/{value}/paused/{}", g.name, kind.keyword())
+                } else {
+                    format!(
+                        "{}/{value}/paused_in_{}/{}",
+                        g.name,
+                        point.callback,
+                        kind.keyword()
+                    )
+                };
+                out.push(Case {
+                    id,
+                    function: g.qualified_name(),
+                    kind,
+                    callback: RESUMES_IN.to_string(),
+                    expected: expected(abi, ok),
+                    provenance,
+                    basis: format!(
+                        "{basis} Granted while the stream is paused in {}.",
+                        point.callback
+                    ),
+                    args,
+                    setup: vec![setup.clone()],
+                    own_probe: Some(RESULTS_PROBE),
+                    stage,
+                });
+            }
         }
-        let Some(success) = with_role(abi, f, StatusRole::Success) else {
-            return;
-        };
-        let (args, _) = valid_call(abi, f, &selected);
         let (provenance, basis) = provenance(f, success, &[]);
         let kind = Kind::CallbackResult;
+        let id = if k == 0 {
+            format!("{resume}/after_pause/{}", kind.keyword())
+        } else {
+            format!(
+                "{resume}/after_pause_in_{}/{}",
+                point.callback,
+                kind.keyword()
+            )
+        };
         out.push(Case {
-            id: format!("{}/after_pause/{}", f.name, kind.keyword()),
+            id,
             function: f.qualified_name(),
             kind,
             callback: RESUMES_IN.to_string(),
@@ -1193,28 +1267,57 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
             provenance,
             basis,
             args,
-            setup: vec![setup],
-            own_probe: None,
-            stage: Stage::First,
+            setup: vec![setup.clone()],
+            own_probe: Some(RESULTS_PROBE),
+            stage,
         });
-        return;
     }
 }
 
-/// The modify call the results probe makes while its request is paused
-/// in [`PAUSES`], and the map it modifies.
-const PAUSED_GRANT: (&str, &str) = ("proxy_replace_header_map_value", "HTTP_REQUEST_HEADERS");
+/// The call that resumes `point`'s stream: `proxy_continue_stream` with
+/// its stream type, or the older function; its name, arguments, success
+/// status and function.
+fn resume_call<'a>(
+    abi: &'a AbiVersion,
+    point: &PausePoint,
+) -> Option<(&'static str, Vec<Arg>, &'a Variant, &'a Function)> {
+    let stream = abi
+        .host_functions()
+        .find(|f| f.name == "proxy_continue_stream");
+    if let Some(f) = stream {
+        let i = f.params.iter().position(|p| p.name == "stream_type")?;
+        let Type::Enum(e) = &f.params[i].ty else {
+            return None;
+        };
+        let v = abi.enum_named(e.name())?.variant(point.stream)?;
+        let (args, _) = valid_call(abi, f, &[(i, v.value)]);
+        return Some((
+            "proxy_continue_stream",
+            args,
+            with_role(abi, f, StatusRole::Success)?,
+            f,
+        ));
+    }
+    let name = point.legacy_resume?;
+    let f = abi.host_functions().find(|f| f.name == name)?;
+    let (args, _) = valid_call(abi, f, &[]);
+    Some((name, args, with_role(abi, f, StatusRole::Success)?, f))
+}
 
-/// Whether the description grants `modify` of [`PAUSED_GRANT`]'s map
-/// while the stream is paused in [`PAUSES`].
-fn paused_grant_holds(abi: &AbiVersion) -> bool {
-    abi.variant_rule("proxy_map_type_t", PAUSED_GRANT.1)
-        .is_some_and(|rule| {
-            rule.grants.iter().any(|g| {
-                g.level.grants(AccessLevel::Modify)
-                    && g.places.contains(&Place::Paused(PAUSES.to_string()))
-            })
+/// Whether the description grants `level` on `variant` of `en` while the
+/// stream is paused in `callback`.
+fn paused_grant_holds(
+    abi: &AbiVersion,
+    en: &str,
+    variant: &str,
+    level: AccessLevel,
+    callback: &str,
+) -> bool {
+    abi.variant_rule(en, variant).is_some_and(|rule| {
+        rule.grants.iter().any(|g| {
+            g.level.grants(level) && g.places.contains(&Place::Paused(callback.to_string()))
         })
+    })
 }
 
 /// The body callbacks the standard lifecycle calls twice, the first chunk

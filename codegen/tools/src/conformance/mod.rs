@@ -5,7 +5,8 @@
 //! access rules forbid, missing keys, unknown ids, an empty queue, a stale
 //! compare-and-swap value, a failing allocator, `proxy_on_done` answering
 //! `false` for a stream and for the root at the plugin's shutdown, a
-//! paused request resumed, a body chunk that does not end the stream),
+//! paused stream read and resumed, a body chunk that does not end the
+//! stream),
 //! writes [`probe`] plugins that make each case's
 //! call and log its status, and a [`score::Manifest`] of what the
 //! description expects. Any host loads the probes, drives them through the
@@ -367,11 +368,14 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   root's `proxy_on_log` and `proxy_on_delete` only after that call; each
   logs how far the shutdown had got (0 `proxy_on_done` had not run, 1
   waiting for `proxy_done`, 2 `proxy_done` called). Its
-  `proxy_on_request_headers` answers `PAUSE`: while the request waits,
-  call `proxy_on_tick` (as your timer would); the probe switches to the
-  stream's context there and resumes the request
-  (`proxy_continue_stream(HTTP_REQUEST)`, or `proxy_continue_request`
-  before 0.2.0), then the lifecycle goes on.
+  `proxy_on_request_headers` answers `PAUSE`, and so do its body and
+  data callbacks at the chunk that ends the stream (the connection's
+  only from 0.2.0): while the stream waits, call `proxy_on_tick` (as
+  your timer would); the probe switches to the stream's context there,
+  reads the map or buffer the `paused` grant covers, and resumes the
+  stream (`proxy_continue_stream` with `HTTP_REQUEST`, `HTTP_RESPONSE`,
+  `DOWNSTREAM` or `UPSTREAM`, or `proxy_continue_request` and
+  `proxy_continue_response` before 0.2.0), then the lifecycle goes on.
 - `integration.wasm` exports `_initialize`, `main` and `_start`,
   `integration_start.wasm` only `_start`: load them as any plugin; each
   start function records that it ran, and `proxy_on_vm_start` logs the
@@ -409,7 +413,10 @@ context {stream}:
 A callback runs its cases the first time it is called; a case with a
 `stage` in the manifest runs at another call: `end_of_stream` the first
 call of its body or data callback with that `end_of_stream`,
-`root_waiting` a tick while the root waits for `proxy_done`, `root_final`
+`paused` a tick while the stream waits at the results probe's pause
+point of that number (0 the request headers, then the request body, the
+response body, the downstream and the upstream data), `root_waiting` a
+tick while the root waits for `proxy_done`, `root_final`
 the callback's first call for the root context. A case whose call traps,
 or a callback your host fails, stops that probe's callback there (that
 call's cases); the score reports the case where it stopped and the cases
@@ -418,16 +425,20 @@ after it as not reached.
 ## Not covered
 
 Access-rule cases whose answer depends on a condition are generated only
-where the probe's own lifecycle makes the answer certain: the `modify`
-grant of the request headers while the request is paused in
-`proxy_on_request_headers` (`results.wasm`, from `proxy_on_tick` before it
-resumes), and both sides of the `when end_of_stream` grants (`add` of the
+where the probe's own lifecycle makes the answer certain: the `paused`
+grants where `results.wasm` pauses (the request headers, from
+`proxy_on_tick` before it resumes, and the request body, the response body
+and the connection's data in each direction, at their last chunk), and
+both sides of the `when end_of_stream` grants (`add` of the
 request or response trailers in `proxy_on_request_body` or
 `proxy_on_response_body`: refused in the first chunk, allowed in the last,
 which ends the stream). Still skipped:
 
-- `paused` grants of the other callbacks (trailers, response headers,
-  bodies, TCP data): the probes pause only in `proxy_on_request_headers`.
+- `paused` grants of the trailers and the response headers: the lifecycle
+  has no trailers, and the reference host goes on past paused response
+  headers without waiting for the plugin, so no tick is sure to come
+  while they wait. Nor the refusal of a `paused` grant once the stream
+  is resumed.
 - `before proxy_on_response_headers` (`proxy_send_local_response`): the
   allowed call sends a response and ends the request, cutting the rest of
   the probe's lifecycle short, and the refusal after it depends on the

@@ -26,8 +26,8 @@ use proxy_wasm_abi_spec::lower::{WasmType, lower};
 
 use super::cases::{
     ALLOCATOR_PROBE, Arg, BOTH_ALLOCATORS_PROBE, Case, DEFERS_DONE, Data, INTEGRATION_PROBE, Kind,
-    LEGACY_ALLOCATOR_PROBE, MALFORMED_MAPS, NAMES, PAUSES, RESULTS_PROBE, RESUMES_IN,
-    SETUP_FUNCTIONS, START_ONLY_PROBE, STREAM_SLOT, ShutdownState, Stage, TAIL, lifecycle_setup,
+    LEGACY_ALLOCATOR_PROBE, MALFORMED_MAPS, NAMES, PAUSE_POINTS, RESULTS_PROBE, SETUP_FUNCTIONS,
+    START_ONLY_PROBE, STREAM_SLOT, ShutdownState, Stage, TAIL, lifecycle_setup,
 };
 
 /// The line prefix every case line starts with.
@@ -498,6 +498,9 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
     // The root context's id, and how far its shutdown has got.
     let _ = writeln!(w, "  (global $root (mut i32) (i32.const 0))");
     let _ = writeln!(w, "  (global $shutdown (mut i32) (i32.const 0))");
+    // The results probe's pause point the stream waits at (1 the first),
+    // 0 when none.
+    let _ = writeln!(w, "  (global $paused (mut i32) (i32.const 0))");
     let starts: &[(FunctionRole, u32)] = match name {
         INTEGRATION_PROBE => &[
             (FunctionRole::Initialize, 1),
@@ -614,12 +617,13 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         for (i, ((_, stage), calls)) in stages.enumerate() {
             let once = format!("$ran{k}_{i}");
             let guard = match (stage, end_of_stream) {
-                // The results probe resumes the paused request from the
+                // The results probe resumes a paused stream from the
                 // first tick while it waits.
-                (Stage::First, _) if results && cb.name == RESUMES_IN => {
+                (Stage::Paused(point), _) => {
                     let _ = write!(
                         body,
-                        "    (if (global.get $paused) (then\n    (global.set $paused (i32.const 0))\n{calls}    ))\n"
+                        "    (if (i32.eq (global.get $paused) (i32.const {})) (then\n    (global.set $paused (i32.const 0))\n{calls}    ))\n",
+                        u32::from(*point) + 1
                     );
                     continue;
                 }
@@ -644,22 +648,36 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
                 "    (if (i32.and (i32.eqz (global.get {once})) {guard}) (then\n    (global.set {once} (i32.const 1))\n{calls}    ))\n"
             );
         }
-        let pause = pause_value(abi, cb).filter(|_| results && cb.name == PAUSES);
+        // The results probe pauses where a case resumes the stream.
+        let point = PAUSE_POINTS.iter().enumerate().find(|(k, p)| {
+            p.callback == cb.name
+                && cases
+                    .iter()
+                    .any(|c| c.stage == Stage::Paused(*k as u8) && c.kind == Kind::CallbackResult)
+        });
+        let pause = pause_value(abi, cb).filter(|_| results).zip(point);
         let answer = if results && cb.name == DEFERS_DONE {
             Some("(i32.const 0)".to_string())
-        } else if let Some(pause) = pause {
-            let mut body = body.clone();
-            let _ = write!(
-                body,
-                "    (i32.store (i32.const {}) (local.get 0))\n    (global.set $paused (i32.const 1))\n",
-                layout.slot(STREAM_SLOT)
+        } else if let Some((pause, (k, point))) = pause {
+            // Only the call that ends the stream pauses a body or data
+            // callback; the context is kept for the tick.
+            let remember = format!(
+                "(i32.store (i32.const {}) (local.get 0)) (global.set $paused (i32.const {}))",
+                layout.slot(STREAM_SLOT),
+                k + 1
             );
-            let _ = write!(
-                w,
-                "  (global $paused (mut i32) (i32.const 0))\n  (func (export \"{}\"){signature}\n{body}    {pause}\n  )\n",
-                cb.name
-            );
-            continue;
+            let end = end_of_stream.filter(|_| point.at_end);
+            let go = go_on(abi, cb).unwrap_or_default();
+            match end {
+                Some(p) => {
+                    let _ = writeln!(body, "    (if (local.get {p}) (then {remember}))");
+                    Some(format!("(select {pause} {go} (local.get {p}))"))
+                }
+                None => {
+                    let _ = writeln!(body, "    {remember}");
+                    Some(pause)
+                }
+            }
         } else {
             go_on(abi, cb)
         };
