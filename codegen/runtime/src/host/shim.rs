@@ -127,25 +127,26 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     /// caller's `memory` export.
     #[inline]
     fn find_memory(&mut self) -> Result<(wasmtime::Memory, bool), Answer> {
-        match self.memory {
-            Some(found) => Ok(found),
-            None => self.look_up_memory(),
+        if let Some(found) = self.memory {
+            return Ok(found);
         }
-    }
-
-    /// [`HostCall::find_memory`] the first time: kept out of line so that
-    /// the cached case inlines into every shim.
-    #[inline(never)]
-    fn look_up_memory(&mut self) -> Result<(wasmtime::Memory, bool), Answer> {
         let found = match self.caller.data_mut().plugin_state().current_memory() {
             Some(memory) => (memory, true),
-            None => match self.caller.get_export("memory") {
-                Some(wasmtime::Extern::Memory(memory)) => (memory, false),
-                _ => return Err(Answer::MemoryFault),
-            },
+            None => self.export_memory()?,
         };
         self.memory = Some(found);
         Ok(found)
+    }
+
+    /// The caller's `memory` export, for a call [`PluginState`] recorded no
+    /// memory for: kept out of line so that the recorded case inlines into
+    /// every shim.
+    #[inline(never)]
+    fn export_memory(&mut self) -> Result<(wasmtime::Memory, bool), Answer> {
+        match self.caller.get_export("memory") {
+            Some(wasmtime::Extern::Memory(memory)) => Ok((memory, false)),
+            _ => Err(Answer::MemoryFault),
+        }
     }
 
     /// The plugin's memory, checked, and the store's data beside it.
@@ -174,11 +175,16 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
         ptr_out: u32,
         size_out: u32,
     ) -> Result<(), Answer> {
-        self.return_parts(&[value], ptr_out, size_out)
+        self.return_parts([value], ptr_out, size_out)
     }
 
     /// [`HostCall::return_bytes`] of `parts` one after another.
-    fn return_parts(&mut self, parts: &[&[u8]], ptr_out: u32, size_out: u32) -> Result<(), Answer> {
+    fn return_parts<const N: usize>(
+        &mut self,
+        parts: [&[u8]; N],
+        ptr_out: u32,
+        size_out: u32,
+    ) -> Result<(), Answer> {
         let (memory, current) = self.find_memory()?;
         let total = parts.iter().map(|part| part.len()).sum::<usize>();
         let Ok(size) = u32::try_from(total) else {
@@ -241,7 +247,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
         ptr_out: u32,
         size_out: u32,
     ) -> Result<(), Answer> {
-        let returned = self.return_parts(&[&value], ptr_out, size_out);
+        let returned = self.return_parts([&value], ptr_out, size_out);
         self.state().scratch.keep_bytes(value);
         returned
     }
@@ -254,7 +260,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
         ptr_out: u32,
         size_out: u32,
     ) -> Result<(), Answer> {
-        let returned = self.return_parts(&[value.as_bytes()], ptr_out, size_out);
+        let returned = self.return_parts([value.as_bytes()], ptr_out, size_out);
         self.state().scratch.keep_text(value);
         returned
     }
@@ -272,7 +278,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
             Some(_) => {
                 let count = map.count().to_le_bytes();
                 let [sizes, data] = map.parts();
-                self.return_parts(&[&count, sizes, data], ptr_out, size_out)
+                self.return_parts([&count, sizes, data], ptr_out, size_out)
             }
             None => Err(Answer::MemoryFault),
         };
