@@ -1136,10 +1136,10 @@ fn floor_start(
             .typed(&store)
             .expect("type"),
     };
-    plugin
-        .on_context_create
-        .call(&mut store, (ROOT_CONTEXT, 0))
-        .expect("root context");
+    in_callback(&mut store, fair::OTHER, |store| {
+        plugin.on_context_create.call(store, (ROOT_CONTEXT, 0))
+    })
+    .expect("root context");
     let started = in_callback(&mut store, fair::ROOT, |store| {
         on_vm_start.call(store, (ROOT_CONTEXT, sizes.vm_configuration))
     });
@@ -1154,11 +1154,12 @@ fn floor_start(
 /// One HTTP request on stream context `id`.
 fn floor_request(store: &mut Store<Floor>, plugin: &FloorPlugin, sizes: Sizes, id: u32) {
     store.data_mut().state.reset();
-    plugin
-        .on_context_create
-        .call(&mut *store, (id, ROOT_CONTEXT))
-        .expect("stream context");
     store.data_mut().created(id, ROOT_CONTEXT);
+    // Every callback runs under the rules, these two with no grants.
+    in_stream_callback(store, fair::OTHER, id, false, |store| {
+        plugin.on_context_create.call(store, (id, ROOT_CONTEXT))
+    })
+    .expect("stream context");
     let r = pausing_callback(store, fair::REQUEST_HEADERS, id, false, |store| {
         plugin
             .on_request_headers
@@ -1191,7 +1192,10 @@ fn floor_request(store: &mut Store<Floor>, plugin: &FloorPlugin, sizes: Sizes, i
         plugin.on_log.call(store, id)
     })
     .expect("log");
-    plugin.on_delete.call(&mut *store, id).expect("delete");
+    in_stream_callback(store, fair::OTHER, id, false, |store| {
+        plugin.on_delete.call(store, id)
+    })
+    .expect("delete");
     store.data_mut().deleted(id);
 }
 
