@@ -9,10 +9,22 @@ use proxy_wasm_abi_tools::conformance::{
     cases::{Kind, Provenance, ShutdownState, Stage},
 };
 use proxy_wasm_abi_tools::runner::ReferenceHost;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use wasmtime::{Caller, Engine, Extern, Linker, Module, Store, Val, ValType};
 
+/// The kit of `version`, built once for all the tests (building one takes
+/// a good part of a second in a debug build).
 fn kit(version: &str) -> Kit {
-    conformance::kit(&version.parse().expect("a version")).expect("the kit builds")
+    static KITS: OnceLock<Mutex<HashMap<String, Kit>>> = OnceLock::new();
+    let mut kits = KITS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("no test panicked here");
+    let kit = kits.entry(version.to_string()).or_insert_with(|| {
+        conformance::kit(&version.parse().expect("a version")).expect("the kit builds")
+    });
+    kit.clone()
 }
 
 #[test]
@@ -955,5 +967,64 @@ fn paused_grants_of_bodies_and_data_are_probed() {
             .collect();
         assert_eq!(deviations, grants, "{version}");
         assert!(score.fails(false));
+    }
+}
+
+/// `proxy_send_local_response` may be called only before the response
+/// headers went on: from `proxy_on_request_headers` in a probe of its own
+/// (the call ends the request) it answers OK, from the stream's
+/// `proxy_on_log` the forbidden status. A host that refuses it everywhere
+/// and one that allows it everywhere are each caught on their side.
+#[test]
+fn a_local_response_is_allowed_before_the_response_headers_only() {
+    let full = kit("0.2.1");
+    let allowed = "proxy_send_local_response/before/in_proxy_on_request_headers/granted";
+    let refused = "proxy_send_local_response/after/in_proxy_on_log";
+    let find = |id: &str| {
+        let c = full.manifest.cases.iter().find(|c| c.case.id == id);
+        c.unwrap_or_else(|| panic!("{id}")).clone()
+    };
+    let (a, r) = (find(allowed), find(refused));
+    assert_eq!(a.probe, "local_response.wasm");
+    assert_eq!(
+        (a.case.kind, a.case.provenance),
+        (Kind::Granted, Provenance::Spec)
+    );
+    assert_eq!(r.probe, "access.wasm");
+    assert_eq!(r.case.kind, Kind::Forbidden);
+    assert_eq!(r.case.provenance, Provenance::Clarification);
+    let mut kit = only(&full, "local_response.wasm");
+    let access = only(&full, "access.wasm");
+    kit.probes.extend(access.probes.iter().cloned());
+    kit.manifest
+        .cases
+        .extend(access.manifest.cases.iter().cloned());
+    kit.manifest
+        .probes
+        .extend(access.manifest.probes.iter().cloned());
+    let score = conformance::run_on(&kit, &mut Reference::default()).expect("runs");
+    assert_eq!(
+        score.counts().pass,
+        score.counts().cases,
+        "{}",
+        score.text()
+    );
+    for (answer, caught) in [(0, refused), (2, allowed)] {
+        let mut host = Reference {
+            adjust: move |h: &mut ReferenceHost| {
+                h.plugin
+                    .answer_instead("proxy_send_local_response", Some(answer))
+            },
+        };
+        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let deviations: Vec<&str> = score
+            .deviations()
+            .iter()
+            .map(|c| c.case.case.id.as_str())
+            .collect();
+        assert!(deviations.contains(&caught), "{answer}: {deviations:?}");
+        // Refusing it where the spec's text allows it fails the kit.
+        assert_eq!(score.fails(false), caught == allowed, "{answer}");
+        assert!(score.fails(true));
     }
 }

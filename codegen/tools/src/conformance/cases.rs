@@ -891,8 +891,102 @@ pub fn cases(abi: &AbiVersion) -> Vec<Case> {
     end_of_stream_cases(abi, &mut out);
     results_cases(abi, &mut out);
     shutdown_cases(abi, &mut out);
+    before_cases(abi, &mut out);
     integration_cases(abi, &mut out);
     out
+}
+
+/// The probe whose request sends a local response from its first stream
+/// callback (the call ends the request, so no other probe makes it).
+pub const LOCAL_RESPONSE_PROBE: &str = "local_response";
+/// The callback of the standard lifecycle that surely runs after the
+/// response headers went downstream: the stream's `proxy_on_log`.
+const AFTER_RESPONSE: &str = "proxy_on_log";
+
+/// Both sides of the `call before <callback>` rules
+/// (`proxy_send_local_response`): the valid call from the first stream
+/// callback, where the stream has not got past any callback yet, expects
+/// success (in [`LOCAL_RESPONSE_PROBE`], since it ends the request); from
+/// the stream's `proxy_on_log`, after the response headers returned
+/// `CONTINUE`, it expects the `@forbidden` status (in the access probe:
+/// the request is over, so a host that lets it through cuts nothing).
+fn before_cases(abi: &AbiVersion, out: &mut Vec<Case>) {
+    let has = |name: &str| abi.callbacks().any(|c| c.name == name);
+    for f in abi.host_functions().filter(|f| !f.is_marker) {
+        let Some(rule) = abi.function_rule(&f.name) else {
+            continue;
+        };
+        let calls: Vec<&Place> = rule
+            .grants
+            .iter()
+            .filter(|g| g.level.grants(AccessLevel::Call))
+            .flat_map(|g| &g.places)
+            .collect();
+        // Only a rule made of `before` places, each a callback the
+        // lifecycle passes before the stream's `proxy_on_log`.
+        let before: Vec<&str> = calls
+            .iter()
+            .filter_map(|p| match p {
+                Place::Before(x) => Some(x.as_str()),
+                _ => None,
+            })
+            .collect();
+        if before.is_empty()
+            || before.len() != calls.len()
+            || !has(FIRST_STREAM_CALLBACK)
+            || !has(AFTER_RESPONSE)
+            || before
+                .iter()
+                .any(|x| !HOMES.contains(x) || !has(x) || *x == AFTER_RESPONSE)
+        {
+            continue;
+        }
+        let (args, _) = valid_call(abi, f, &[]);
+        let mut notes: Vec<&Note> = abi.access_meta.notes.iter().collect();
+        notes.extend(rule.meta.notes.iter());
+        let places = before.join(", ");
+        if let Some(success) = with_role(abi, f, StatusRole::Success) {
+            let (provenance, basis) = provenance(f, success, &[]);
+            let kind = Kind::Granted;
+            out.push(Case {
+                id: format!(
+                    "{}/before/in_{FIRST_STREAM_CALLBACK}/{}",
+                    f.name,
+                    kind.keyword()
+                ),
+                function: f.qualified_name(),
+                kind,
+                callback: FIRST_STREAM_CALLBACK.to_string(),
+                expected: expected(abi, success),
+                provenance,
+                basis: format!(
+                    "{basis} Granted before {places}: the stream's first callback runs before it."
+                ),
+                args: args.clone(),
+                setup: Vec::new(),
+                own_probe: Some(LOCAL_RESPONSE_PROBE),
+                stage: Stage::First,
+            });
+        }
+        if let Some(forbidden) = f.forbidden.as_ref().and_then(|v| abi.variant_def(v)) {
+            let (provenance, basis) = provenance(f, forbidden, &notes);
+            out.push(Case {
+                id: format!("{}/after/in_{AFTER_RESPONSE}", f.name),
+                function: f.qualified_name(),
+                kind: Kind::Forbidden,
+                callback: AFTER_RESPONSE.to_string(),
+                expected: expected(abi, forbidden),
+                provenance,
+                basis: format!(
+                    "{basis} Granted only before {places}; the stream's {AFTER_RESPONSE} runs after the response headers answered CONTINUE."
+                ),
+                args,
+                setup: Vec::new(),
+                own_probe: None,
+                stage: Stage::First,
+            });
+        }
+    }
 }
 
 /// The callback that fires while the root context waits for

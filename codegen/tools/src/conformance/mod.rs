@@ -376,6 +376,10 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   stream (`proxy_continue_stream` with `HTTP_REQUEST`, `HTTP_RESPONSE`,
   `DOWNSTREAM` or `UPSTREAM`, or `proxy_continue_request` and
   `proxy_continue_response` before 0.2.0), then the lifecycle goes on.
+- `local_response.wasm`: its `proxy_on_request_headers` sends a local
+  response (`proxy_send_local_response`), which ends the request: pass
+  the response on through the response callbacks as for any local
+  response, then go on with the lifecycle.
 - `integration.wasm` exports `_initialize`, `main` and `_start`,
   `integration_start.wasm` only `_start`: load them as any plugin; each
   start function records that it ran, and `proxy_on_vm_start` logs the
@@ -428,8 +432,11 @@ Access-rule cases whose answer depends on a condition are generated only
 where the probe's own lifecycle makes the answer certain: the `paused`
 grants where `results.wasm` pauses (the request headers, from
 `proxy_on_tick` before it resumes, and the request body, the response body
-and the connection's data in each direction, at their last chunk), and
-both sides of the `when end_of_stream` grants (`add` of the
+and the connection's data in each direction, at their last chunk), both
+sides of `call before proxy_on_response_headers`
+(`proxy_send_local_response` from `proxy_on_request_headers` in
+`local_response.wasm`, and from the stream's `proxy_on_log`, after the
+response headers went on, in `access.wasm`), and both sides of the `when end_of_stream` grants (`add` of the
 request or response trailers in `proxy_on_request_body` or
 `proxy_on_response_body`: refused in the first chunk, allowed in the last,
 which ends the stream). Still skipped:
@@ -439,10 +446,6 @@ which ends the stream). Still skipped:
   headers without waiting for the plugin, so no tick is sure to come
   while they wait. Nor the refusal of a `paused` grant once the stream
   is resumed.
-- `before proxy_on_response_headers` (`proxy_send_local_response`): the
-  allowed call sends a response and ends the request, cutting the rest of
-  the probe's lifecycle short, and the refusal after it depends on the
-  host having passed the response headers on; neither is asserted.
 
 ## Logs
 
