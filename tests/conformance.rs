@@ -1028,3 +1028,27 @@ fn a_local_response_is_allowed_before_the_response_headers_only() {
         assert!(score.fails(true));
     }
 }
+
+/// A host that takes any upstream name (it knows no list of them) answers
+/// OK to the HTTP call to `x-conformance-missing`: caught, naming the case.
+#[test]
+fn an_unknown_upstream_taken_is_caught() {
+    let kit = only(&kit("0.2.1"), "state.wasm");
+    let id = "proxy_http_call/upstream_name/unknown_id";
+    let case = kit.manifest.cases.iter().find(|c| c.case.id == id);
+    assert_eq!(
+        case.map(|c| c.case.expected.name.as_str()),
+        Some("BAD_ARGUMENT")
+    );
+    let mut host = Reference {
+        adjust: |h: &mut ReferenceHost| h.upstreams = None,
+    };
+    let score = conformance::run_on(&kit, &mut host).expect("runs");
+    let deviations: Vec<(&str, Outcome)> = score
+        .deviations()
+        .iter()
+        .map(|c| (c.case.case.id.as_str(), c.outcome))
+        .collect();
+    assert_eq!(deviations, [(id, Outcome::Deviates(0))]);
+    assert!(score.fails(false));
+}
