@@ -310,7 +310,7 @@ pub struct Slot {
 pub struct Saved {
     running: Option<Running>,
     effective_context: u32,
-    current: Option<Exports>,
+    current: u64,
 }
 
 /// What the generated host keeps in the store: what the access rules look
@@ -341,9 +341,14 @@ pub struct PluginState {
     running: Option<Running>,
     effective_context: u32,
     streams: Streams,
-    /// The exports of the instance whose callback runs, when its handle
-    /// has a [`Slot`] of this state.
-    current: Option<Exports>,
+    /// The instance whose callback runs (its [`Exports::instance`]), when
+    /// its handle has a [`Slot`] of this state; 0 otherwise.
+    current: u64,
+    /// The exports of the instance that last entered with a slot. Only
+    /// this id is saved and restored around a callback: after a nested
+    /// callback of another instance, the outer one's host calls find
+    /// `current` differs and look their memory up by name (the same one).
+    exports: Option<Exports>,
     /// The typed allocator of the instance that last allocated: typing a
     /// function costs a type-registry lookup, which every returned value
     /// would pay otherwise. One entry, so nothing piles up per instance.
@@ -382,7 +387,8 @@ impl Default for PluginState {
             running: None,
             effective_context: 0,
             streams: Streams::default(),
-            current: None,
+            current: 0,
+            exports: None,
             allocator: None,
             trace: None,
             answers: Vec::new(),
@@ -403,7 +409,8 @@ impl Clone for PluginState {
             running: self.running,
             effective_context: self.effective_context,
             streams: self.streams.clone(),
-            current: None,
+            current: 0,
+            exports: None,
             allocator: None,
             trace: self.trace.clone(),
             answers: self.answers.clone(),
@@ -644,9 +651,16 @@ impl PluginState {
         };
         self.running = running;
         self.effective_context = running.map_or(0, |r| r.context_id);
-        self.current = slot
-            .filter(|slot| slot.state == self.id)
-            .map(|slot| slot.exports);
+        self.current = match slot {
+            Some(slot) if slot.state == self.id => {
+                let instance = slot.exports.instance;
+                if self.exports.as_ref().is_none_or(|e| e.instance != instance) {
+                    self.exports = Some(slot.exports);
+                }
+                instance
+            }
+            _ => 0,
+        };
         saved
     }
 
@@ -656,6 +670,14 @@ impl PluginState {
         self.running = saved.running;
         self.effective_context = saved.effective_context;
         self.current = saved.current;
+    }
+
+    /// The exports of the instance whose callback runs now, if recorded.
+    #[inline]
+    fn current_exports(&self) -> Option<&Exports> {
+        self.exports
+            .as_ref()
+            .filter(|e| self.current != 0 && e.instance == self.current)
     }
 
     /// The slot to enter an instance with `exports` of this state's store.
@@ -669,14 +691,14 @@ impl PluginState {
     /// The memory of the instance whose callback runs now, if recorded.
     #[inline]
     pub(crate) fn current_memory(&self) -> Option<wasmtime::Memory> {
-        Some(self.current?.memory)
+        Some(self.current_exports()?.memory)
     }
 
     /// The allocator of the instance whose callback runs now, if recorded,
     /// and that instance's id.
     #[inline]
     pub(crate) fn current_allocator(&self) -> Option<(u64, wasmtime::Func)> {
-        let current = self.current?;
+        let current = self.current_exports()?;
         Some((current.instance, current.allocator?))
     }
 
@@ -1111,6 +1133,35 @@ mod tests {
     }
 
     #[test]
+    fn after_a_nested_instance_the_outer_one_is_not_given_its_exports() {
+        let mut s = PluginState::new();
+        let engine = wasmtime::Engine::default();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let mut slot = |s: &PluginState, instance| {
+            let memory = wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None))
+                .expect("a one-page memory");
+            s.slot(Exports {
+                memory,
+                allocator: None,
+                instance,
+            })
+        };
+        let (a, b) = (slot(&s, 1), slot(&s, 2));
+        let outer = s.enter(None, Some(a));
+        assert_eq!(s.current_exports().map(|e| e.instance), Some(1));
+        let inner = s.enter(None, Some(b));
+        assert_eq!(s.current_exports().map(|e| e.instance), Some(2));
+        s.leave(inner);
+        // Not b's memory: the outer instance's host calls look theirs up.
+        assert!(s.current_memory().is_none());
+        s.leave(outer);
+        assert!(s.current_memory().is_none());
+        let again = s.enter(None, Some(a));
+        assert_eq!(s.current_exports().map(|e| e.instance), Some(1));
+        s.leave(again);
+    }
+
+    #[test]
     fn created_makes_streams_only_under_a_parent() {
         let mut s = PluginState::new();
         s.created(7, 0);
@@ -1175,7 +1226,7 @@ mod tests {
 
         let mut clone = s.clone();
         assert_ne!(clone.id, s.id);
-        assert!(clone.current.is_none());
+        assert_eq!(clone.current, 0);
         assert!(clone.current_memory().is_none());
         assert!(!clone.access_rules_enforced());
         assert_eq!(clone.running(), Some(running));
@@ -1184,7 +1235,7 @@ mod tests {
         assert_eq!(clone.streams().len(), 1);
         // The original's slot names the original only.
         clone.enter(None, Some(slot));
-        assert!(clone.current.is_none());
+        assert_eq!(clone.current, 0);
     }
 
     #[test]
