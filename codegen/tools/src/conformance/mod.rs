@@ -414,7 +414,8 @@ context {stream}:
 - Then shut the plugin down: `proxy_on_done` for the root context, and
   `proxy_on_log` and `proxy_on_delete` for it once it is done.
 
-A callback runs its cases the first time it is called; a case with a
+A callback runs its cases the first time it is called (`proxy_on_done`,
+`proxy_on_log` and `proxy_on_delete`: for a stream); a case with a
 `stage` in the manifest runs at another call: `end_of_stream` the first
 call of its body or data callback with that `end_of_stream`,
 `paused` a tick while the stream waits at the results probe's pause

@@ -158,6 +158,9 @@ impl Layout {
     }
 }
 
+/// The callbacks that end a context, the root's as well as a stream's.
+const ENDS_CONTEXT: [&str; 3] = [DEFERS_DONE, "proxy_on_log", "proxy_on_delete"];
+
 /// One probe's source, before compilation.
 #[derive(Debug, Clone)]
 pub struct ProbeSource {
@@ -598,7 +601,7 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
         let mut body = String::new();
         // The root context is the one created without a parent; the
         // results probe's `proxy_on_done` for it starts the wait.
-        if results && cb.name == "proxy_on_context_create" {
+        if cb.name == "proxy_on_context_create" {
             body.push_str(
                 "    (if (i32.eqz (local.get 1)) (then (global.set $root (local.get 0))))\n",
             );
@@ -640,6 +643,11 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
                 }
                 (Stage::EndOfStream(false), Some(p)) => format!("(i32.eqz (local.get {p}))"),
                 (Stage::RootFinal, _) => "(i32.eq (local.get 0) (global.get $root))".to_string(),
+                // The callbacks that end a stream end the root too: a
+                // stream's cases run for a stream.
+                (Stage::First, _) if ENDS_CONTEXT.contains(&cb.name.as_str()) => {
+                    "(i32.ne (local.get 0) (global.get $root))".to_string()
+                }
                 _ => "(i32.const 1)".to_string(),
             };
             let _ = writeln!(w, "  (global {once} (mut i32) (i32.const 0))");
