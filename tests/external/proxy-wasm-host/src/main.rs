@@ -2,20 +2,23 @@
 //! v0.2.1 only) and prints every message they log, one per line, for
 //! `proxy-wasm-abi conformance score`.
 //!
-//! The lifecycle is the kit's (manifest.json) minus the HTTP call's answer:
-//! this adapter offers no upstream, so the cases that run in
-//! `proxy_on_http_call_response` are not reached. It calls
+//! The lifecycle is the kit's (manifest.json): it knows the upstream
+//! `conformance` (any other is refused as unknown) and answers the probe's
+//! HTTP call, serves empty trailers, sends bodies and data in the kit's
+//! chunks, and shuts the plugin down at the end. It calls
 //! `proxy_on_queue_ready` for the queue the probe registered without
 //! putting an item on it (the probe does not read it).
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 use proxy_wasm_host::abi::v0_2_1::types::{
     Action, BufferType, LogLevel, MapType, PeerType, Status, StreamType,
 };
 use proxy_wasm_host::abi::v0_2_1::{
-    Access, Guest, GuestError, Host, Invocation, LogContext, LogSink, PluginConfig, Started,
-    StreamKind, StreamState, VmServices,
+    Access, CallScope, Callback, CalloutId, Callouts, ContextId, Guest, GuestError, Host, HttpCall,
+    HttpCallRefusal, HttpCallResponse, Invocation, LocalResponse, LogContext, LogSink,
+    PluginConfig, Started, StreamKind, StreamState, VmServices,
 };
 use proxy_wasm_host::{Buffer, Engine, HeaderMap, Limits, Module, VecHeaderMap};
 
@@ -28,9 +31,38 @@ impl LogSink for Collect {
     }
 }
 
+/// The one upstream the kit's probes call.
+const UPSTREAM: &[u8] = b"conformance";
+
+/// Takes calls to [`UPSTREAM`] and keeps their ids to answer them.
+#[derive(Default)]
+struct Outbox(Mutex<Vec<CalloutId>>);
+
+impl Callouts for Outbox {
+    fn http_call(
+        &self,
+        _: Invocation,
+        callout: CalloutId,
+        request: HttpCall<'_>,
+    ) -> Result<(), HttpCallRefusal> {
+        if request.upstream.as_ref() != UPSTREAM {
+            return Err(HttpCallRefusal::UnknownUpstream);
+        }
+        self.0.lock().unwrap().push(callout);
+        Ok(())
+    }
+}
+
 struct Stream {
     request_headers: VecHeaderMap,
     response_headers: VecHeaderMap,
+    request_trailers: VecHeaderMap,
+    response_trailers: VecHeaderMap,
+    /// Whether the body chunk being delivered ends the stream.
+    end_of_stream: bool,
+    /// Whether the response headers went on (a local response is then
+    /// too late).
+    response_started: bool,
     request_body: Vec<u8>,
     response_body: Vec<u8>,
     downstream_data: Vec<u8>,
@@ -40,15 +72,37 @@ struct Stream {
 impl StreamState for Stream {
     fn header_map(
         &mut self,
-        _: Invocation,
-        _: Access,
+        call: Invocation,
+        access: Access,
         map: MapType,
     ) -> Result<&mut dyn HeaderMap, Status> {
+        // The (empty) trailers only where the description grants them:
+        // read in proxy_on_log, added in the body chunk that ends the
+        // stream. The headers, as before, everywhere.
+        let trailers = |body: Callback| match call.callback {
+            Some(Callback::Log) => access == Access::Read,
+            Some(c) => c == body && self.end_of_stream,
+            None => false,
+        };
         match map {
             MapType::HttpRequestHeaders => Ok(&mut self.request_headers),
             MapType::HttpResponseHeaders => Ok(&mut self.response_headers),
+            MapType::HttpRequestTrailers if trailers(Callback::RequestBody) => {
+                Ok(&mut self.request_trailers)
+            }
+            MapType::HttpResponseTrailers if trailers(Callback::ResponseBody) => {
+                Ok(&mut self.response_trailers)
+            }
             _ => Err(Status::BadArgument),
         }
+    }
+    fn send_local_response(&mut self, _: Invocation, _: LocalResponse<'_>) -> Result<(), Status> {
+        // Taken (and not sent: the lifecycle goes on as it would) until
+        // the response headers went on, as the description says.
+        if self.response_started {
+            return Err(Status::BadArgument);
+        }
+        Ok(())
     }
     fn continue_stream(&mut self, _: Invocation, _: StreamType) -> Result<(), Status> {
         // The adapter's lifecycle goes on whether or not the plugin paused.
@@ -80,13 +134,65 @@ fn pairs(value: &serde_json::Value) -> VecHeaderMap {
         .collect()
 }
 
+/// A body or data of `len` bytes in chunks of `chunk`: each chunk's
+/// buffered size and whether it ends the stream.
+fn chunks(len: u32, chunk: u32) -> Vec<(u32, bool)> {
+    let chunk = chunk.max(1);
+    let mut out = Vec::new();
+    let mut size = 0;
+    loop {
+        size = (size + chunk).min(len);
+        out.push((size, size == len));
+        if size == len {
+            return out;
+        }
+    }
+}
+
+/// Keeps the errors of callbacks that failed; the lifecycle goes on.
+struct Errors(Vec<String>);
+
+impl Errors {
+    fn keep<T>(&mut self, r: Result<T, GuestError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e.to_string())).ok()
+    }
+    fn print(self) {
+        for e in self.0 {
+            eprintln!("callback failed: {e}");
+        }
+    }
+}
+
+/// Sends a body or data in chunks through `callback`; a pause at the last
+/// chunk waits for the timer, as in a proxy.
+fn flow(
+    scope: &mut CallScope<'_, Stream>,
+    errors: &mut Errors,
+    root: ContextId,
+    ticks: bool,
+    sizes: &[(u32, bool)],
+    mut callback: impl FnMut(&mut CallScope<'_, Stream>, u32, bool) -> Result<Action, GuestError>,
+) {
+    for &(size, end) in sizes {
+        scope.stream_mut().end_of_stream = end;
+        let action = errors.keep(callback(scope, size, end));
+        scope.stream_mut().end_of_stream = false;
+        if end && action == Some(Action::Pause) && ticks {
+            errors.keep(scope.on_tick(root));
+        }
+    }
+}
+
 fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Result<(), GuestError> {
     let text = |k: &str| l[k].as_str().unwrap_or_default().as_bytes().to_vec();
+    let chunk = l["chunk_size"].as_u64().unwrap_or(u64::from(u32::MAX)) as u32;
     let engine = Engine::new()?;
     let module = Module::new(&engine, wasm)?;
     let host = Host::new(&engine)?;
-    let services =
-        VmServices::new(Arc::new(Collect(log))).with_vm_configuration(text("vm_configuration"));
+    let outbox = Arc::new(Outbox::default());
+    let services = VmServices::new(Arc::new(Collect(log)))
+        .with_vm_configuration(text("vm_configuration"))
+        .with_callouts(outbox.clone());
     let mut guest = Guest::new(&host, &module, services, &Limits::default())?;
     let Started::Serving(root) =
         guest.start(PluginConfig::new().with_configuration(text("plugin_configuration")))?
@@ -102,13 +208,34 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
         .filter(|q| q.root == root && q.name == queue_name)
         .map(|q| q.queue)
         .collect();
+    let calls: Vec<CalloutId> = std::mem::take(&mut *outbox.0.lock().unwrap());
+    let list = l["http_call_response_headers"].as_array().cloned();
+    let call_headers: Vec<(Cow<'static, [u8]>, Cow<'static, [u8]>)> = list
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let s = |i: usize| Cow::Owned(p[i].as_str().unwrap_or_default().as_bytes().to_vec());
+            (s(0), s(1))
+        })
+        .collect();
+    let call_body = text("http_call_response_body");
     let (downstream_data, upstream_data) = (text("downstream_data"), text("upstream_data"));
-    let (down_len, up_len) = (downstream_data.len() as u32, upstream_data.len() as u32);
+    let (down, up) = (
+        chunks(downstream_data.len() as u32, chunk),
+        chunks(upstream_data.len() as u32, chunk),
+    );
     let (request_body, response_body) = (text("request_body"), text("response_body"));
-    let (req_len, resp_len) = (request_body.len() as u32, response_body.len() as u32);
+    let (req, resp) = (
+        chunks(request_body.len() as u32, chunk),
+        chunks(response_body.len() as u32, chunk),
+    );
     let stream = Stream {
         request_headers: pairs(&l["request_headers"]),
         response_headers: pairs(&l["response_headers"]),
+        request_trailers: VecHeaderMap::default(),
+        response_trailers: VecHeaderMap::default(),
+        end_of_stream: false,
+        response_started: false,
         request_body,
         response_body,
         downstream_data: Vec::new(),
@@ -116,49 +243,43 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
     };
     let (answer, _) = guest.with(stream, |scope| {
         // Each callback separately: one that fails does not stop the rest.
-        let mut errors = Vec::new();
-        if ticks && let Err(e) = scope.on_tick(root) {
-            errors.push(e.to_string())
+        let mut errors = Errors(Vec::new());
+        if ticks {
+            errors.keep(scope.on_tick(root));
+        }
+        for call in calls {
+            let response =
+                HttpCallResponse::received(call_headers.clone()).with_body(call_body.clone());
+            errors.keep(scope.on_http_call_response(root, call, response));
         }
         for queue in queues {
-            if let Err(e) = scope.on_queue_ready(root, queue) {
-                errors.push(e.to_string())
-            }
+            errors.keep(scope.on_queue_ready(root, queue));
         }
         let s = scope.on_context_create(Some(root))?;
         scope.expect_stream_kind(s, StreamKind::Http)?;
-        let n = 4;
-        match scope.on_request_headers(s, n, false) {
-            // A paused request waits for the timer, as in a proxy.
-            Ok(Action::Pause) if ticks => {
-                if let Err(e) = scope.on_tick(root) {
-                    errors.push(e.to_string())
-                }
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(e.to_string()),
+        let n = pairs(&l["request_headers"]).len() as u32;
+        // A paused request waits for the timer, as in a proxy.
+        if errors.keep(scope.on_request_headers(s, n, false)) == Some(Action::Pause) && ticks {
+            errors.keep(scope.on_tick(root));
         }
-        if let Err(e) = scope.on_request_body(s, req_len, true) {
-            errors.push(e.to_string())
-        }
-        if let Err(e) = scope.on_response_headers(s, 1, false) {
-            errors.push(e.to_string())
-        }
-        if let Err(e) = scope.on_response_body(s, resp_len, true) {
-            errors.push(e.to_string())
-        }
-        if let Err(e) = scope.on_done(s) {
-            errors.push(e.to_string())
-        }
-        if let Err(e) = scope.on_log(s) {
-            errors.push(e.to_string())
-        }
-        if let Err(e) = scope.on_delete(s) {
-            errors.push(e.to_string())
-        }
-        for e in errors {
-            eprintln!("callback failed: {e}");
-        }
+        flow(scope, &mut errors, root, ticks, &req, |scope, size, end| {
+            scope.on_request_body(s, size, end)
+        });
+        let n = pairs(&l["response_headers"]).len() as u32;
+        errors.keep(scope.on_response_headers(s, n, false));
+        scope.stream_mut().response_started = true;
+        flow(
+            scope,
+            &mut errors,
+            root,
+            ticks,
+            &resp,
+            |scope, size, end| scope.on_response_body(s, size, end),
+        );
+        errors.keep(scope.on_done(s));
+        errors.keep(scope.on_log(s));
+        errors.keep(scope.on_delete(s));
+        errors.print();
         Ok::<_, GuestError>(())
     });
     answer?;
@@ -166,34 +287,44 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
     let connection = Stream {
         request_headers: VecHeaderMap::default(),
         response_headers: VecHeaderMap::default(),
+        request_trailers: VecHeaderMap::default(),
+        response_trailers: VecHeaderMap::default(),
+        end_of_stream: false,
+        response_started: false,
         request_body: Vec::new(),
         response_body: Vec::new(),
         downstream_data,
         upstream_data,
     };
     let (answer, _) = guest.with(connection, |scope| {
-        let mut errors = Vec::new();
-        // The TCP connection.
+        let mut errors = Errors(Vec::new());
         let t = scope.on_context_create(Some(root))?;
         scope.expect_stream_kind(t, StreamKind::Tcp)?;
-        let results = [
-            scope.on_new_connection(t).map(drop),
-            scope.on_downstream_data(t, down_len, true).map(drop),
-            scope.on_upstream_data(t, up_len, true).map(drop),
-            scope.on_downstream_connection_close(t, PeerType::Remote),
-            scope.on_upstream_connection_close(t, PeerType::Remote),
-            scope.on_done(t).map(drop),
-            scope.on_log(t),
-            scope.on_delete(t).map(drop),
-        ];
-        for r in results {
-            if let Err(e) = r {
-                errors.push(e.to_string())
-            }
+        errors.keep(scope.on_new_connection(t));
+        flow(
+            scope,
+            &mut errors,
+            root,
+            ticks,
+            &down,
+            |scope, size, end| scope.on_downstream_data(t, size, end),
+        );
+        flow(scope, &mut errors, root, ticks, &up, |scope, size, end| {
+            scope.on_upstream_data(t, size, end)
+        });
+        errors.keep(scope.on_downstream_connection_close(t, PeerType::Remote));
+        errors.keep(scope.on_upstream_connection_close(t, PeerType::Remote));
+        errors.keep(scope.on_done(t));
+        errors.keep(scope.on_log(t));
+        errors.keep(scope.on_delete(t));
+        // The plugin's shutdown: the timer keeps firing while the root
+        // waits for `proxy_done`; its log and delete come after.
+        if errors.keep(scope.on_done(root)) == Some(false) && ticks {
+            errors.keep(scope.on_tick(root));
         }
-        for e in errors {
-            eprintln!("callback failed: {e}");
-        }
+        errors.keep(scope.on_log(root));
+        errors.keep(scope.on_delete(root));
+        errors.print();
         Ok::<_, GuestError>(())
     });
     answer
