@@ -148,26 +148,38 @@ impl<'a> GuestMemory<'a> {
     /// checked. Their total length must fit a `u32`, which is how the
     /// number of bytes written is reported.
     pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<&[u8]>, GuestError> {
+        let mut chunks = Vec::new();
+        self.each_iovec(ptr, count, |chunk| chunks.push(chunk))?;
+        Ok(chunks)
+    }
+
+    /// [`GuestMemory::iovecs`], handing each chunk to `each` instead of
+    /// collecting them; on an error, some chunks may have been handed over.
+    pub fn each_iovec<'s>(
+        &'s self,
+        ptr: u32,
+        count: u32,
+        mut each: impl FnMut(&'s [u8]),
+    ) -> Result<(), GuestError> {
         let table_len = count.checked_mul(8).ok_or(GuestError::OutOfBounds {
             ptr,
             len: u64::from(count) * 8,
             memory: self.bytes.len(),
         })?;
         let table = self.slice(ptr, table_len)?;
-        let chunks = table
-            .chunks_exact(8)
-            .map(|entry| {
-                let word = |at: usize| {
-                    u32::from_le_bytes([entry[at], entry[at + 1], entry[at + 2], entry[at + 3]])
-                };
-                self.slice(word(0), word(4))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let total: u64 = chunks.iter().map(|chunk| chunk.len() as u64).sum();
+        let mut total = 0u64;
+        for entry in table.chunks_exact(8) {
+            let word = |at: usize| {
+                u32::from_le_bytes([entry[at], entry[at + 1], entry[at + 2], entry[at + 3]])
+            };
+            let chunk = self.slice(word(0), word(4))?;
+            total += chunk.len() as u64;
+            each(chunk);
+        }
         if total > u64::from(u32::MAX) {
             return Err(GuestError::TooLarge { total });
         }
-        Ok(chunks)
+        Ok(())
     }
 
     /// A serialized map at `ptr`, decoded into borrowed pairs.

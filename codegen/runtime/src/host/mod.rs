@@ -30,7 +30,9 @@ pub use plugin::{
     PluginCorePre, PluginError, PluginHandle, PluginPre, PluginStore, ProcExit, Returned, Version,
     declared_versions, role_exports,
 };
-pub use shim::{Answer, HostCall, Imports, Memory, Statuses, decode, decode_or, shim, to_u32};
+pub use shim::{
+    Answer, HostCall, Imports, Iovecs, Memory, Statuses, decode, decode_or, shim, to_u32,
+};
 pub use state::{
     AccessLevel, CallbackId, Grant, HasPluginState, PluginState, Running, Saved, Slot, TracedCall,
 };

@@ -452,18 +452,33 @@ impl<'m> Memory<'m> {
 
     /// A WASI iovec array; a bad argument when there are more than
     /// [`IOVECS_MAX`] or their total is over the argument limit (or does
-    /// not fit a `u32`).
+    /// not fit a `u32`). Up to [`Iovecs::INLINE`] chunks are held without
+    /// allocating.
     #[inline]
-    pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<&[u8]>, Answer> {
+    pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Iovecs<'_>, Answer> {
         // The table's address first: a bad one is a memory fault, whatever
         // the count.
         self.inner
             .check(ptr, count.saturating_mul(8))
             .map_err(answer)?;
         within(count, IOVECS_MAX)?;
-        let chunks = self.inner.iovecs(ptr, count).map_err(answer)?;
-        // The total fits a u32: `GuestMemory::iovecs` checked it.
-        let total = chunks.iter().map(|chunk| chunk.len() as u32).sum();
+        let mut chunks = Iovecs {
+            inline: [&[]; Iovecs::INLINE],
+            len: 0,
+            heap: Vec::new(),
+        };
+        if count as usize > Iovecs::INLINE {
+            chunks.heap.reserve_exact(count as usize);
+        }
+        let mut total = 0u32;
+        self.inner
+            .each_iovec(ptr, count, |chunk| {
+                // The total fits a u32 when this returns Ok: `each_iovec`
+                // checks it.
+                total = total.wrapping_add(chunk.len() as u32);
+                chunks.push(chunk);
+            })
+            .map_err(answer)?;
         within(total, self.limits.bytes)?;
         Ok(chunks)
     }
@@ -484,6 +499,41 @@ impl<'m> Memory<'m> {
     /// All of the memory, for host functions that take raw addresses.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         self.inner.as_mut_slice()
+    }
+}
+
+/// The chunks of a WASI iovec array, as a `Host` sees them (`&[&[u8]]`,
+/// through `Deref`): held inline up to [`Iovecs::INLINE`], so the usual
+/// write of a line or two allocates nothing.
+pub struct Iovecs<'m> {
+    inline: [&'m [u8]; Iovecs::INLINE],
+    len: usize,
+    heap: Vec<&'m [u8]>,
+}
+
+impl<'m> Iovecs<'m> {
+    /// How many chunks are held without allocating.
+    pub const INLINE: usize = 8;
+
+    fn push(&mut self, chunk: &'m [u8]) {
+        if self.heap.capacity() == 0 && self.len < Self::INLINE {
+            self.inline[self.len] = chunk;
+        } else {
+            self.heap.push(chunk);
+        }
+        self.len += 1;
+    }
+}
+
+impl<'m> core::ops::Deref for Iovecs<'m> {
+    type Target = [&'m [u8]];
+
+    fn deref(&self) -> &Self::Target {
+        if self.heap.capacity() == 0 {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
     }
 }
 
@@ -600,4 +650,71 @@ wraps! {
     wrap12[12](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L);
     wrap13[13](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L, m: M);
     wrap14[14](a: A, b: B, c: C, d: D, e: E, f: F, g: G, h: H, i: I, j: J, k: K, l: L, m: M, n: N);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Limits;
+    use alloc::vec;
+
+    /// `chunks` of 3 bytes each at 0, 3, 6, ... and their iovec table at
+    /// 512; the iovecs as the shim reads them.
+    fn read_iovecs(raw: &mut [u8], chunks: u32, limits: Limits) -> Result<Vec<Vec<u8>>, Answer> {
+        for i in 0..chunks {
+            let entry = 512 + 8 * i as usize;
+            raw[entry..entry + 4].copy_from_slice(&(3 * i).to_le_bytes());
+            raw[entry + 4..entry + 8].copy_from_slice(&3u32.to_le_bytes());
+        }
+        let memory = Memory {
+            inner: GuestMemory::new(raw),
+            limits: limits.arguments(),
+        };
+        let iovecs = memory.iovecs(512, chunks)?;
+        Ok(iovecs.iter().map(|chunk| chunk.to_vec()).collect())
+    }
+
+    #[test]
+    fn iovecs_read_the_same_inline_and_on_the_heap() {
+        let mut raw: Vec<u8> = (0..=255).cycle().take(4096).collect();
+        for count in [0, 1, Iovecs::INLINE as u32, Iovecs::INLINE as u32 + 1, 100] {
+            let chunks = read_iovecs(&mut raw, count, Limits::default()).expect("in bounds");
+            assert_eq!(chunks.len(), count as usize);
+            for (i, chunk) in chunks.iter().enumerate() {
+                assert_eq!(chunk, &raw[3 * i..3 * i + 3], "chunk {i} of {count}");
+            }
+        }
+    }
+
+    #[test]
+    fn iovecs_past_the_limits_are_bad_arguments() {
+        let mut raw = vec![0u8; 4096];
+        let tight = Limits {
+            argument_bytes: 8,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            read_iovecs(&mut raw, 3, tight),
+            Err(Answer::BadArgument)
+        ));
+        assert!(matches!(
+            read_iovecs(&mut raw, 2, tight),
+            Ok(chunks) if chunks.len() == 2
+        ));
+        // More than IOVECS_MAX, with the whole table in memory.
+        let mut large = vec![0u8; 16 << 10];
+        let memory = Memory {
+            inner: GuestMemory::new(&mut large),
+            limits: Limits::default().arguments(),
+        };
+        assert!(matches!(
+            memory.iovecs(0, IOVECS_MAX + 1),
+            Err(Answer::BadArgument)
+        ));
+        // A table past the end is a memory fault, whatever the count.
+        assert!(matches!(
+            memory.iovecs((16 << 10) - 8, 2),
+            Err(Answer::MemoryFault)
+        ));
+    }
 }
