@@ -69,7 +69,9 @@ pub struct Lifecycle {
     pub response_body: String,
     /// How many bytes of a body or of connection data each chunk carries
     /// (the last one may carry fewer): every body and data of the
-    /// lifecycle comes in two chunks.
+    /// lifecycle comes in two chunks. 0 (in a manifest written before
+    /// there were chunks): each in one.
+    #[serde(default)]
     pub chunk_size: usize,
     /// The answer to the probe's HTTP call (made in `proxy_on_configure`
     /// to the upstream `conformance`): its headers.
@@ -437,10 +439,10 @@ and the connection's data in each direction, at their last chunk), both
 sides of `call before proxy_on_response_headers`
 (`proxy_send_local_response` from `proxy_on_request_headers` in
 `local_response.wasm`, and from the stream's `proxy_on_log`, after the
-response headers went on, in `access.wasm`), and both sides of the `when end_of_stream` grants (`add` of the
-request or response trailers in `proxy_on_request_body` or
-`proxy_on_response_body`: refused in the first chunk, allowed in the last,
-which ends the stream). Still skipped:
+response headers went on, in `access.wasm`), and both sides of the `when
+end_of_stream` grants (`add` of the request or response trailers in
+`proxy_on_request_body` or `proxy_on_response_body`: refused in the first
+chunk, allowed in the last, which ends the stream). Still skipped:
 
 - `paused` grants of the trailers and the response headers: the lifecycle
   has no trailers, and the reference host goes on past paused response
