@@ -916,9 +916,10 @@ fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
 
 /// The results probe pauses at the last chunk of each body and each
 /// direction of the connection's data too, reads the buffer the `paused`
-/// grant covers from the next tick, and resumes the stream: every such
-/// case passes on the reference host, and a host that refuses the read
-/// while the stream waits is caught on each of them.
+/// grant covers from the next tick, resumes the stream and reads it again:
+/// every such case passes on the reference host, and a host that refuses
+/// the read while the stream waits, or allows it once resumed, is caught
+/// on each of them.
 #[test]
 fn paused_grants_of_bodies_and_data_are_probed() {
     for (version, points) in [
@@ -972,6 +973,36 @@ fn paused_grants_of_bodies_and_data_are_probed() {
             .map(|c| c.case.case.id.as_str())
             .collect();
         assert_eq!(deviations, grants, "{version}");
+        assert!(score.fails(false));
+        // Once resumed, in the same tick, the same read is refused: a
+        // host that still grants it (answers OK) is caught there.
+        let refusals: Vec<&str> = kit
+            .manifest
+            .cases
+            .iter()
+            .filter(|c| c.case.kind == Kind::Forbidden && c.case.id.contains("/resumed_from_"))
+            .map(|c| c.case.id.as_str())
+            .collect();
+        // The request headers' read too, for the first pause.
+        assert_eq!(refusals.len(), points.len() + 1, "{version}: {refusals:?}");
+        let mut host = Reference {
+            adjust: |h: &mut ReferenceHost| {
+                h.plugin.answer_instead("proxy_get_buffer_status", Some(0))
+            },
+        };
+        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let deviations: Vec<&str> = score
+            .deviations()
+            .iter()
+            .map(|c| c.case.case.id.as_str())
+            .collect();
+        let buffers: Vec<&str> = refusals
+            .iter()
+            .copied()
+            .filter(|id| id.starts_with("proxy_get_buffer_status/"))
+            .collect();
+        assert_eq!(deviations, buffers, "{version}");
+        // NOT_FOUND for a buffer not available is the spec's text.
         assert!(score.fails(false));
     }
 }

@@ -1296,6 +1296,8 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
         };
         // While paused, before the resume: the `paused` grant.
         let (name, param, value) = point.grant;
+        // The same call once the stream is resumed, in the same tick.
+        let mut refusal = None;
         if let Some(g) = abi.host_functions().find(|f| f.name == name) {
             let selector = g.params.iter().position(|p| p.name == param);
             let level = selector.and_then(|i| g.params[i].access);
@@ -1334,11 +1336,38 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
                         "{basis} Granted while the stream is paused in {}.",
                         point.callback
                     ),
-                    args,
+                    args: args.clone(),
                     setup: vec![setup.clone()],
                     own_probe: Some(RESULTS_PROBE),
                     stage,
                 });
+                let rule = abi.variant_rule(&en.name, value);
+                let forbidden = g.forbidden.as_ref().and_then(|v| abi.variant_def(v));
+                if let Some(forbidden) = forbidden.filter(|_| !could_hold(rule, level, RESUMES_IN))
+                {
+                    let mut notes: Vec<&Note> = abi.access_meta.notes.iter().collect();
+                    notes.extend(rule.iter().flat_map(|r| r.meta.notes.iter()));
+                    let (provenance, basis) = self::provenance(g, forbidden, &notes);
+                    refusal = Some(Case {
+                        id: format!(
+                            "{}/{param}={value}/resumed_from_{}/in_{RESUMES_IN}",
+                            g.name, point.callback
+                        ),
+                        function: g.qualified_name(),
+                        kind: Kind::Forbidden,
+                        callback: RESUMES_IN.to_string(),
+                        expected: expected(abi, forbidden),
+                        provenance,
+                        basis: format!(
+                            "{basis} Called right after the stream paused in {} was resumed: the `paused` grant no longer holds.",
+                            point.callback
+                        ),
+                        args,
+                        setup: vec![setup.clone()],
+                        own_probe: Some(RESULTS_PROBE),
+                        stage,
+                    });
+                }
             }
         }
         let (provenance, basis) = provenance(f, success, &[]);
@@ -1365,6 +1394,7 @@ fn pause_case(abi: &AbiVersion, out: &mut Vec<Case>) {
             own_probe: Some(RESULTS_PROBE),
             stage,
         });
+        out.extend(refusal);
     }
 }
 

@@ -374,10 +374,11 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   data callbacks at the chunk that ends the stream (the connection's
   only from 0.2.0): while the stream waits, call `proxy_on_tick` (as
   your timer would); the probe switches to the stream's context there,
-  reads the map or buffer the `paused` grant covers, and resumes the
-  stream (`proxy_continue_stream` with `HTTP_REQUEST`, `HTTP_RESPONSE`,
+  reads the map or buffer the `paused` grant covers, resumes the stream
+  (`proxy_continue_stream` with `HTTP_REQUEST`, `HTTP_RESPONSE`,
   `DOWNSTREAM` or `UPSTREAM`, or `proxy_continue_request` and
-  `proxy_continue_response` before 0.2.0), then the lifecycle goes on.
+  `proxy_continue_response` before 0.2.0) and reads it again, which the
+  resumed stream no longer grants; then the lifecycle goes on.
 - `local_response.wasm`: its `proxy_on_request_headers` sends a local
   response (`proxy_send_local_response`), which ends the request: pass
   the response on through the response callbacks as for any local
@@ -435,7 +436,8 @@ Access-rule cases whose answer depends on a condition are generated only
 where the probe's own lifecycle makes the answer certain: the `paused`
 grants where `results.wasm` pauses (the request headers, from
 `proxy_on_tick` before it resumes, and the request body, the response body
-and the connection's data in each direction, at their last chunk), both
+and the connection's data in each direction, at their last chunk; and,
+in the same tick, the same call refused once the stream is resumed), both
 sides of `call before proxy_on_response_headers`
 (`proxy_send_local_response` from `proxy_on_request_headers` in
 `local_response.wasm`, and from the stream's `proxy_on_log`, after the
@@ -447,8 +449,7 @@ chunk, allowed in the last, which ends the stream). Still skipped:
 - `paused` grants of the trailers and the response headers: the lifecycle
   has no trailers, and the reference host goes on past paused response
   headers without waiting for the plugin, so no tick is sure to come
-  while they wait. Nor the refusal of a `paused` grant once the stream
-  is resumed.
+  while they wait.
 
 ## Logs
 
