@@ -25,6 +25,16 @@
 //!   calls bring the state about is the one thing named here (its recipes);
 //!   a case exists only where the description lists its status.
 //!
+//! The results probe answers what the host must accept and checks what
+//! follows: `proxy_on_done` answering `false` for a stream and, at the
+//! plugin's shutdown, for the root (the root's `proxy_on_log` and
+//! `proxy_on_delete` must wait for its `proxy_done`), and `PAUSE` at each
+//! pause point of the lifecycle, where the `paused` grant holds until the
+//! stream is resumed. The body callbacks' two chunks give both sides of
+//! the `when end_of_stream` grants, and a probe of its own sends a local
+//! response, the one call a `before` rule allows, from the first stream
+//! callback.
+//!
 //! Two integration probes record which start functions the host ran, in
 //! what order (`_initialize` then `main`, or `_start` alone): the
 //! description's load order, a clarification.
