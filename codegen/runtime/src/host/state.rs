@@ -160,6 +160,10 @@ pub(crate) struct StreamState {
 pub(crate) struct Streams {
     slots: Vec<Option<(u32, StreamState)>>,
     len: usize,
+    /// The slot [`Streams::get_mut`] or [`Streams::insert`] found last,
+    /// tried first: a stream's callbacks come one after another. Its key is
+    /// checked on every use, so entries moving never make it wrong.
+    last: usize,
 }
 
 impl Streams {
@@ -197,7 +201,14 @@ impl Streams {
 
     #[inline]
     pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut StreamState> {
-        let at = self.find(id)?;
+        let at = match self.slots.get(self.last) {
+            Some(Some((key, _))) if *key == id => self.last,
+            _ => {
+                let at = self.find(id)?;
+                self.last = at;
+                at
+            }
+        };
         self.slots[at].as_mut().map(|(_, state)| state)
     }
 
@@ -227,6 +238,7 @@ impl Streams {
         }
         self.slots[at] = Some((id, state));
         self.len += 1;
+        self.last = at;
     }
 
     /// Forgets `id`, shifting later entries of its probe run back so that no
