@@ -1222,10 +1222,9 @@ pub struct PausePoint {
     pub grant: (&'static str, &'static str, &'static str),
 }
 
-/// The results probe's pauses. The trailers and the response headers are
-/// left out: the lifecycle has no trailers, and the reference host goes
-/// on past paused response headers without waiting for the plugin.
-pub const PAUSE_POINTS: [PausePoint; 5] = [
+/// The results probe's pauses. The trailers are left out: the lifecycle
+/// has none.
+pub const PAUSE_POINTS: [PausePoint; 6] = [
     PausePoint {
         callback: PAUSES,
         at_end: false,
@@ -1264,6 +1263,18 @@ pub const PAUSE_POINTS: [PausePoint; 5] = [
         stream: "UPSTREAM",
         legacy_resume: None,
         grant: ("proxy_get_buffer_status", "buffer_id", "UPSTREAM_DATA"),
+    },
+    // Last, so that the others keep their numbers.
+    PausePoint {
+        callback: "proxy_on_response_headers",
+        at_end: false,
+        stream: "HTTP_RESPONSE",
+        legacy_resume: Some("proxy_continue_response"),
+        grant: (
+            "proxy_replace_header_map_value",
+            "map_id",
+            "HTTP_RESPONSE_HEADERS",
+        ),
     },
 ];
 

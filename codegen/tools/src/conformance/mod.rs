@@ -370,9 +370,10 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   root's `proxy_on_log` and `proxy_on_delete` only after that call; each
   logs how far the shutdown had got (0 `proxy_on_done` had not run, 1
   waiting for `proxy_done`, 2 `proxy_done` called). Its
-  `proxy_on_request_headers` answers `PAUSE`, and so do its body and
-  data callbacks at the chunk that ends the stream (the connection's
-  only from 0.2.0): while the stream waits, call `proxy_on_tick` (as
+  `proxy_on_request_headers` answers `PAUSE`, and so do its
+  `proxy_on_response_headers` and its body and data callbacks at the
+  chunk that ends the stream (the connection's only from 0.2.0): while
+  the stream waits, call `proxy_on_tick` (as
   your timer would); the probe switches to the stream's context there,
   reads the map or buffer the `paused` grant covers, resumes the stream
   (`proxy_continue_stream` with `HTTP_REQUEST`, `HTTP_RESPONSE`,
@@ -423,7 +424,8 @@ A callback runs its cases the first time it is called (`proxy_on_done`,
 call of its body or data callback with that `end_of_stream`,
 `paused` a tick while the stream waits at the results probe's pause
 point of that number (0 the request headers, then the request body, the
-response body, the downstream and the upstream data), `root_waiting` a
+response body, the downstream data, the upstream data, 5 the response
+headers), `root_waiting` a
 tick while the root waits for `proxy_done`, `root_final`
 the callback's first call for the root context. A case whose call traps,
 or a callback your host fails, stops that probe's callback there (that
@@ -434,9 +436,9 @@ after it as not reached.
 
 Access-rule cases whose answer depends on a condition are generated only
 where the probe's own lifecycle makes the answer certain: the `paused`
-grants where `results.wasm` pauses (the request headers, from
-`proxy_on_tick` before it resumes, and the request body, the response body
-and the connection's data in each direction, at their last chunk; and,
+grants where `results.wasm` pauses (the request and response headers,
+from `proxy_on_tick` before it resumes, and the request body, the response
+body and the connection's data in each direction, at their last chunk; and,
 in the same tick, the same call refused once the stream is resumed), both
 sides of `call before proxy_on_response_headers`
 (`proxy_send_local_response` from `proxy_on_request_headers` in
@@ -446,10 +448,7 @@ end_of_stream` grants (`add` of the request or response trailers in
 `proxy_on_request_body` or `proxy_on_response_body`: refused in the first
 chunk, allowed in the last, which ends the stream). Still skipped:
 
-- `paused` grants of the trailers and the response headers: the lifecycle
-  has no trailers, and the reference host goes on past paused response
-  headers without waiting for the plugin, so no tick is sure to come
-  while they wait.
+- `paused` grants of the trailers: the lifecycle has none.
 
 ## Logs
 

@@ -17,7 +17,7 @@
 //! `conformance setup=<function> status=<n>`. The `allocator` probe's
 //! `proxy_on_memory_allocate` always answers 0, for the allocator cases;
 //! the `results` probe's `proxy_on_done` answers `false`, and its request
-//! headers, bodies and data callbacks pause (the body and data ones at the
+//! and response headers, bodies and data callbacks pause (the body and data ones at the
 //! chunk that ends the stream); the `local_response` probe sends a local
 //! response from `proxy_on_request_headers`. A case runs at its
 //! [`Stage`]: the callback's first run, or a later one the probe guards

@@ -288,6 +288,10 @@ pub struct Session {
     /// The plugin's first failure, one line, once [`Session::on_failure`]
     /// let the run go on after it; its callbacks are not called again.
     pub failure: Option<String>,
+    /// Whether a response paused in `proxy_on_response_headers` waits
+    /// for the plugin's calls to resume it, as a paused request does
+    /// (the conformance kit's lifecycle); otherwise it goes on at once.
+    pub waits_at_response_headers: bool,
     /// Advances the engine's epoch, which ends callbacks at their deadline,
     /// when the session made its engine.
     _ticker: Option<proxy_wasm_abi::host::EpochTicker>,
@@ -399,6 +403,7 @@ impl Session {
             gathered: (0, 0),
             on_failure: OnFailure::Stop,
             failure: None,
+            waits_at_response_headers: false,
             _ticker: None,
         })
     }
@@ -993,7 +998,8 @@ pub fn run_with(
 /// [`run_all`] with `adjust` applied to the reference host before the
 /// plugin starts, then the plugin's [`Session::shutdown`], reported with
 /// the last input (the conformance kit's HTTP request then TCP
-/// connection, then the shutdown).
+/// connection, then the shutdown); a response paused in its headers waits
+/// to be resumed ([`Session::waits_at_response_headers`]).
 pub fn run_all_with(
     wasm: &[u8],
     inputs: &[Input],
@@ -1038,6 +1044,7 @@ fn run_shut_down(
     };
     adjust(&mut host);
     let mut s = Session::with_limits(wasm, host, setup.limits)?;
+    s.waits_at_response_headers = shutdown;
     s.answers = Answers::of(setup);
     s.on_failure = setup.on_failure;
     s.start()?;
@@ -1315,11 +1322,15 @@ fn http_response(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunErro
     s.host(ctx).response_headers = input.response_headers.clone();
     let end = body.is_empty() && trailers.is_empty();
     let n = len32(&input.response_headers);
-    s.call(
+    let action = s.call(
         format!("proxy_on_response_headers({ctx}, {n}, {end})"),
         |p, st| p.proxy_on_response_headers(st, ctx, n, end),
     )?;
     if s.failed_closed(ctx, bindings::StreamType::HttpResponse) {
+        return Ok(());
+    }
+    let response = bindings::StreamType::HttpResponse;
+    if s.waits_at_response_headers && !s.goes_on_after(ctx, action, response, "response headers")? {
         return Ok(());
     }
     if !body.is_empty() {
