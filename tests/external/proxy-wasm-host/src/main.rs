@@ -266,7 +266,10 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
             scope.on_request_body(s, size, end)
         });
         let n = pairs(&l["response_headers"]).len() as u32;
-        errors.keep(scope.on_response_headers(s, n, false));
+        // A paused response waits for the timer too.
+        if errors.keep(scope.on_response_headers(s, n, false)) == Some(Action::Pause) && ticks {
+            errors.keep(scope.on_tick(root));
+        }
         scope.stream_mut().response_started = true;
         flow(
             scope,
