@@ -39,7 +39,10 @@
 //!    floor looks up only the callbacks the lifecycle calls.
 //! 3. `host_call`: a stream callback of a WAT plugin that calls
 //!    `proxy_get_header_map_value` once, for a present key and for a missing
-//!    one, and a callback that calls nothing (the bare round trip).
+//!    one, and a callback that calls nothing (the bare round trip). The
+//!    instruction counts also run these on the generated hosts of 0.1.0 and
+//!    0.2.0 (`host!` of those versions, the same `State`), each against the
+//!    fair floor running that version's plugin.
 //!
 //! One more ratio measures the cost of holding a plugin to
 //! [`Limits::default`] (a deadline per callback on epoch interruption, and
@@ -1258,17 +1261,17 @@ const HOST_CALL_WAT: &str = r#"
   (memory (export "memory") 1)
   (data (i32.const 16) "user-agent")
   (data (i32.const 32) "x-not-there")
-  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "MARKER"))
   (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
     (if (result i32) (i32.le_u (local.get $size) (i32.const 4096))
       (then (i32.const 4096))
       (else (i32.const 0))))
   (func (export "proxy_on_context_create") (param i32 i32))
-  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+  (func (export "proxy_on_request_headers") HEADERS (result i32)
     (if (call $get (i32.const 0) (i32.const 16) (i32.const 10) (i32.const 64) (i32.const 68))
       (then unreachable))
     (i32.const 0))
-  (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
+  (func (export "proxy_on_response_headers") HEADERS (result i32)
     (if (i32.ne
           (call $get (i32.const 2) (i32.const 32) (i32.const 11) (i32.const 64) (i32.const 68))
           (i32.const 1))
@@ -1278,6 +1281,22 @@ const HOST_CALL_WAT: &str = r#"
     (i32.const 0))
 )
 "#;
+
+/// [`HOST_CALL_WAT`] for `version`: its marker, and the headers callbacks'
+/// parameters (0.1.0's have no `end_of_stream`).
+fn host_call_wat(version: &str) -> String {
+    let headers = if version == "0.1.0" {
+        "(param i32 i32)"
+    } else {
+        "(param i32 i32 i32)"
+    };
+    HOST_CALL_WAT
+        .replace(
+            "MARKER",
+            &format!("proxy_abi_version_{}", version.replace('.', "_")),
+        )
+        .replace("HEADERS", headers)
+}
 
 /// The stream context the host-call callbacks run for.
 const HOST_CALL_STREAM: u32 = 2;
@@ -1333,28 +1352,19 @@ struct FloorCalls {
 
 impl FloorCalls {
     fn new(setup: &Setup, floor: Floor) -> FloorCalls {
-        let mut store = Store::new(&setup.engine, floor);
-        let instance = floor_instantiate(&mut store, &setup.floor, &setup.host_call);
-        let mut typed = |name: &str| {
-            instance
-                .get_typed_func(&mut store, name)
-                .unwrap_or_else(|e| panic!("{name}: {e}"))
-        };
-        let (present, missing, bare) = (
-            typed("proxy_on_request_headers"),
-            typed("proxy_on_response_headers"),
-            typed("proxy_on_request_body"),
-        );
+        FloorCalls::on(setup, &setup.host_call, floor)
+    }
+
+    /// `module` (a [`host_call_wat`] of 0.2.x) on the floor.
+    fn on(setup: &Setup, module: &Module, floor: Floor) -> FloorCalls {
+        let (store, [present, missing, bare]) = floor_host_calls(setup, module, floor);
+        let typed = |func: wasmtime::Func| func.typed(&store).expect("type");
         let mut this = FloorCalls {
+            present: typed(present),
+            missing: typed(missing),
+            bare: typed(bare),
             store,
-            present,
-            missing,
-            bare,
         };
-        // As the generated side creates the stream the calls run for.
-        this.store
-            .data_mut()
-            .created(HOST_CALL_STREAM, ROOT_CONTEXT);
         this.present();
         this.missing();
         this.bare();
@@ -1374,6 +1384,29 @@ impl FloorCalls {
     }
 }
 
+/// `module` instantiated on the floor with the stream the calls run for
+/// created (as the generated side creates it), and its three callbacks.
+fn floor_host_calls(
+    setup: &Setup,
+    module: &Module,
+    floor: Floor,
+) -> (Store<Floor>, [wasmtime::Func; 3]) {
+    let mut store = Store::new(&setup.engine, floor);
+    let instance = floor_instantiate(&mut store, &setup.floor, module);
+    let funcs = [
+        "proxy_on_request_headers",
+        "proxy_on_response_headers",
+        "proxy_on_request_body",
+    ]
+    .map(|name| {
+        instance
+            .get_func(&mut store, name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    });
+    store.data_mut().created(HOST_CALL_STREAM, ROOT_CONTEXT);
+    (store, funcs)
+}
+
 /// Calls a stream callback of [`HOST_CALL_WAT`] on the floor.
 fn floor_callback(
     func: &TypedFunc<(u32, u32, u32), u32>,
@@ -1384,6 +1417,161 @@ fn floor_callback(
         func.call(store, (HOST_CALL_STREAM, 0, 0))
     });
     assert!(r.is_ok_and(|a| a == CONTINUE), "floor callback");
+}
+
+/// [`FloorCalls`] for 0.1.0's plugin, whose headers callbacks take no
+/// `end_of_stream`.
+struct FloorCallsV010 {
+    store: Store<Floor>,
+    present: TypedFunc<(u32, u32), u32>,
+    missing: TypedFunc<(u32, u32), u32>,
+    bare: TypedFunc<(u32, u32, u32), u32>,
+}
+
+impl FloorCallsV010 {
+    fn new(setup: &Setup, floor: Floor) -> FloorCallsV010 {
+        let module = Module::new(&setup.engine, host_call_wat("0.1.0")).expect("compile");
+        let (store, [present, missing, bare]) = floor_host_calls(setup, &module, floor);
+        let mut this = FloorCallsV010 {
+            present: present.typed(&store).expect("type"),
+            missing: missing.typed(&store).expect("type"),
+            bare: bare.typed(&store).expect("type"),
+            store,
+        };
+        this.present();
+        this.missing();
+        this.bare();
+        this
+    }
+
+    fn headers(&mut self, present: bool) {
+        let (func, callback) = if present {
+            (&self.present, fair::REQUEST_HEADERS)
+        } else {
+            (&self.missing, fair::RESPONSE_HEADERS)
+        };
+        let r = pausing_callback(
+            &mut self.store,
+            callback,
+            HOST_CALL_STREAM,
+            false,
+            |store| func.call(store, (HOST_CALL_STREAM, 0)),
+        );
+        assert!(r.is_ok_and(|a| a == CONTINUE), "floor callback");
+    }
+
+    fn present(&mut self) {
+        self.headers(true);
+    }
+
+    fn missing(&mut self) {
+        self.headers(false);
+    }
+
+    fn bare(&mut self) {
+        floor_callback(&self.bare, &mut self.store, fair::REQUEST_BODY);
+    }
+}
+
+/// The host calls on the generated hosts of the other described versions,
+/// with the same [`State`] and the same `_into` method.
+macro_rules! other_version {
+    ($module:ident, $calls:ident, $version:literal, ($($headers:tt)*)) => {
+        #[allow(dead_code)]
+        mod $module {
+            proxy_wasm_abi_macros::host!({ version: $version });
+
+            impl Host for super::State {
+                fn proxy_get_header_map_value_into(
+                    &mut self,
+                    map_id: MapType,
+                    key: &str,
+                    value: &mut Vec<u8>,
+                ) -> Result<(), Status> {
+                    let (_, found) = self
+                        .map(map_id as u32)
+                        .and_then(|map| map.iter().find(|(k, _)| k.as_slice() == key.as_bytes()))
+                        .ok_or(Status::NotFound)?;
+                    value.extend_from_slice(found);
+                    Ok(())
+                }
+            }
+        }
+
+        #[doc = concat!("[`host_call_wat`] of ", $version, " on its generated host.")]
+        struct $calls {
+            store: Store<State>,
+            plugin: $module::Plugin,
+        }
+
+        impl $calls {
+            fn new(setup: &Setup) -> $calls {
+                let mut linker = Linker::new(&setup.engine);
+                $module::add_to_linker(&mut linker, |state: &mut State| state).expect("link");
+                let module = Module::new(&setup.engine, host_call_wat($version)).expect("compile");
+                let mut store = Store::new(&setup.engine, State::new());
+                let plugin = $module::Plugin::instantiate(&mut store, &linker, &module)
+                    .expect("instantiate the WAT");
+                plugin
+                    .proxy_on_context_create(&mut store, HOST_CALL_STREAM, ROOT_CONTEXT)
+                    .expect("stream context");
+                let mut this = $calls { store, plugin };
+                this.present();
+                this.missing();
+                this.bare();
+                this
+            }
+
+            fn present(&mut self) {
+                let r = (self.plugin).proxy_on_request_headers(
+                    &mut self.store, HOST_CALL_STREAM, 0 $($headers)*);
+                assert!(r.is_ok_and(|a| a == Some($module::Action::Continue)), "present key");
+            }
+
+            fn missing(&mut self) {
+                let r = (self.plugin).proxy_on_response_headers(
+                    &mut self.store, HOST_CALL_STREAM, 0 $($headers)*);
+                assert!(r.is_ok_and(|a| a == Some($module::Action::Continue)), "missing key");
+            }
+
+            fn bare(&mut self) {
+                let r = (self.plugin).proxy_on_request_body(&mut self.store, HOST_CALL_STREAM, 0, false);
+                assert!(r.is_ok_and(|a| a == Some($module::Action::Continue)), "bare callback");
+            }
+        }
+    };
+}
+
+other_version!(generated_v0_1_0, CallsV010, "0.1.0", ());
+other_version!(generated_v0_2_0, CallsV020, "0.2.0", (, false));
+
+/// Runs `op` (`present`, `missing` or `none`) `n` times on `side` of the
+/// host calls of an earlier `version`: its generated host, or the fair
+/// floor running the same version's plugin.
+fn repeat_version(setup: &Setup, op: &str, version: &str, side: &str, n: u32) {
+    macro_rules! run {
+        ($calls:expr) => {{
+            let mut calls = $calls;
+            match op {
+                "present" => (0..n).for_each(|_| calls.present()),
+                "missing" => (0..n).for_each(|_| calls.missing()),
+                "none" => (0..n).for_each(|_| calls.bare()),
+                _ => panic!("unknown operation {op}"),
+            }
+        }};
+    }
+    let module = |version| Module::new(&setup.engine, host_call_wat(version)).expect("compile");
+    match (version, side) {
+        ("0.1.0", "generated") => run!(CallsV010::new(setup)),
+        ("0.2.0", "generated") => run!(CallsV020::new(setup)),
+        ("0.1.0", "fair") => run!(FloorCallsV010::new(setup, Floor::fair(State::new()))),
+        ("0.2.0", "fair") => run!(FloorCalls::on(
+            setup,
+            &module("0.2.0"),
+            Floor::fair(State::new())
+        )),
+        _ => panic!("no host calls of {version} on {side}"),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1430,7 +1618,7 @@ impl Setup {
         let wasm = proxy_wasm_abi_tests::build_plugin(PLUGIN);
         let engine = Engine::default();
         let plugin = Module::from_file(&engine, &wasm).expect("compile the plugin");
-        let host_call = Module::new(&engine, HOST_CALL_WAT).expect("compile the WAT");
+        let host_call = Module::new(&engine, host_call_wat("0.2.1")).expect("compile the WAT");
         let limited_engine = Engine::new(&Limits::config()).expect("an engine with epochs");
         let limited = Limited {
             plugin: Module::from_file(&limited_engine, &wasm).expect("compile the plugin"),
@@ -1943,6 +2131,9 @@ fn repeat(setup: &Setup, spec: &str) {
         panic!("HOST_BENCH_REPEAT is op:side:n, e.g. missing:generated:1000");
     };
     let n: u32 = n.parse().expect("HOST_BENCH_REPEAT: n is a number");
+    if let Some((op, version)) = op.split_once('@') {
+        return repeat_version(setup, op, version, side, n);
+    }
     let sizes = State::new().sizes();
     match (op, side) {
         ("lifecycle", "generated") => {
@@ -2080,6 +2271,18 @@ counted! {
     count_present_fair_small, count_present_fair_large => "present":"fair", 1000, 6000;
     count_missing_fair_small, count_missing_fair_large => "missing":"fair", 1000, 6000;
     count_none_fair_small, count_none_fair_large => "none":"fair", 1000, 6000;
+    count_present_010_generated_small, count_present_010_generated_large => "present@0.1.0":"generated", 1000, 6000;
+    count_present_010_fair_small, count_present_010_fair_large => "present@0.1.0":"fair", 1000, 6000;
+    count_missing_010_generated_small, count_missing_010_generated_large => "missing@0.1.0":"generated", 1000, 6000;
+    count_missing_010_fair_small, count_missing_010_fair_large => "missing@0.1.0":"fair", 1000, 6000;
+    count_none_010_generated_small, count_none_010_generated_large => "none@0.1.0":"generated", 1000, 6000;
+    count_none_010_fair_small, count_none_010_fair_large => "none@0.1.0":"fair", 1000, 6000;
+    count_present_020_generated_small, count_present_020_generated_large => "present@0.2.0":"generated", 1000, 6000;
+    count_present_020_fair_small, count_present_020_fair_large => "present@0.2.0":"fair", 1000, 6000;
+    count_missing_020_generated_small, count_missing_020_generated_large => "missing@0.2.0":"generated", 1000, 6000;
+    count_missing_020_fair_small, count_missing_020_fair_large => "missing@0.2.0":"fair", 1000, 6000;
+    count_none_020_generated_small, count_none_020_generated_large => "none@0.2.0":"generated", 1000, 6000;
+    count_none_020_fair_small, count_none_020_fair_large => "none@0.2.0":"fair", 1000, 6000;
 }
 
 /// Instructions per operation, counted by running this bench once more
@@ -2151,19 +2354,26 @@ fn print_instructions(counts: &[(&str, f64)]) {
         ("host call, present key", "present", "fair"),
         ("host call, missing key", "missing", "fair"),
         ("callback, no host call", "none", "fair"),
+        ("host call, present key (0.2.0)", "present@0.2.0", "fair"),
+        ("host call, missing key (0.2.0)", "missing@0.2.0", "fair"),
+        ("callback, no host call (0.2.0)", "none@0.2.0", "fair"),
+        ("host call, present key (0.1.0)", "present@0.1.0", "fair"),
+        ("host call, missing key (0.1.0)", "missing@0.1.0", "fair"),
+        ("callback, no host call (0.1.0)", "none@0.1.0", "fair"),
         ("instantiate + start", "instantiate", "fair"),
     ] {
-        let (Some(g), Some(f), Some(b)) = (
-            of(&format!("{op}:generated")),
-            of(&format!("{op}:{fair}")),
-            of(&format!("{op}:floor")),
-        ) else {
+        let (Some(g), Some(f)) = (of(&format!("{op}:generated")), of(&format!("{op}:{fair}")))
+        else {
             continue;
         };
+        // The earlier versions are measured against the fair floor only.
+        let (bare, checks) = match of(&format!("{op}:floor")) {
+            Some(b) => (format!("{b:.0}"), format!("{:.3}", f / b)),
+            None => (String::new(), String::new()),
+        };
         println!(
-            "{label:<32} {g:>10.0} {f:>10.0} {b:>10.0} {:>8.3} {:>9.3}",
-            g / f,
-            f / b
+            "{label:<32} {g:>10.0} {f:>10.0} {bare:>10} {:>8.3} {checks:>9}",
+            g / f
         );
     }
     for (label, generated, floor) in [
