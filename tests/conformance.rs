@@ -62,6 +62,15 @@ fn every_case_passes_on_the_reference_host() {
     }
 }
 
+/// The ids of the cases `score` finds deviating, in the manifest's order.
+fn deviating_ids(score: &Score) -> Vec<&str> {
+    score
+        .deviations()
+        .iter()
+        .map(|c| c.case.case.id.as_str())
+        .collect()
+}
+
 /// The reference host's lines, with `edit` applied to each.
 fn reference_log(kit: &Kit, edit: impl Fn(String) -> String) -> Score {
     let mut host = |wasm: &[u8], lifecycle: &Lifecycle| {
@@ -92,11 +101,7 @@ fn a_wrong_status_for_a_bad_pointer_is_caught() {
             l
         }
     });
-    let deviations: Vec<&str> = score
-        .deviations()
-        .iter()
-        .map(|c| c.case.case.id.as_str())
-        .collect();
+    let deviations = deviating_ids(&score);
     assert_eq!(deviations, [id]);
     assert!(score.fails(false));
     let text = score.text();
@@ -503,11 +508,7 @@ fn state_allocator_and_result_cases_catch_a_wrong_answer() {
             adjust: |h: &mut ReferenceHost| h.plugin.answer_instead(function, Some(answer)),
         };
         let score = conformance::run_on(&kit, &mut host).expect("the probe runs");
-        let deviations: Vec<&str> = score
-            .deviations()
-            .iter()
-            .map(|c| c.case.case.id.as_str())
-            .collect();
+        let deviations = deviating_ids(&score);
         assert!(deviations.contains(&id), "{function}: {deviations:?}");
         // A clarification's deviation fails only a strict score.
         assert!(score.fails(true), "{function}");
@@ -627,11 +628,7 @@ fn a_wrong_load_order_is_caught() {
             l
         }
     });
-    let deviations: Vec<&str> = score
-        .deviations()
-        .iter()
-        .map(|c| c.case.case.id.as_str())
-        .collect();
+    let deviations = deviating_ids(&score);
     assert_eq!(deviations, [id]);
     assert!(score.text().contains(id), "{}", score.text());
 }
@@ -787,11 +784,7 @@ fn a_dropped_paused_grant_is_caught() {
             l
         }
     });
-    let deviations: Vec<&str> = score
-        .deviations()
-        .iter()
-        .map(|c| c.case.case.id.as_str())
-        .collect();
+    let deviations = deviating_ids(&score);
     assert_eq!(deviations, [id]);
 }
 
@@ -877,11 +870,7 @@ fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
         },
     };
     let score = conformance::run_on(&kit, &mut host).expect("runs");
-    let deviations: Vec<&str> = score
-        .deviations()
-        .iter()
-        .map(|c| c.case.case.id.as_str())
-        .collect();
+    let deviations = deviating_ids(&score);
     for id in &refusals {
         assert!(deviations.contains(id), "{id}: {deviations:?}");
     }
@@ -973,11 +962,7 @@ fn paused_grants_of_response_headers_bodies_and_data_are_probed() {
             },
         };
         let score = conformance::run_on(&kit, &mut host).expect("runs");
-        let deviations: Vec<&str> = score
-            .deviations()
-            .iter()
-            .map(|c| c.case.case.id.as_str())
-            .collect();
+        let deviations = deviating_ids(&score);
         let buffers: Vec<&str> = grants
             .iter()
             .copied()
@@ -1002,11 +987,7 @@ fn paused_grants_of_response_headers_bodies_and_data_are_probed() {
             },
         };
         let score = conformance::run_on(&kit, &mut host).expect("runs");
-        let deviations: Vec<&str> = score
-            .deviations()
-            .iter()
-            .map(|c| c.case.case.id.as_str())
-            .collect();
+        let deviations = deviating_ids(&score);
         let buffers: Vec<&str> = refusals
             .iter()
             .copied()
@@ -1065,11 +1046,7 @@ fn a_local_response_is_allowed_before_the_response_headers_only() {
             },
         };
         let score = conformance::run_on(&kit, &mut host).expect("runs");
-        let deviations: Vec<&str> = score
-            .deviations()
-            .iter()
-            .map(|c| c.case.case.id.as_str())
-            .collect();
+        let deviations = deviating_ids(&score);
         assert!(deviations.contains(&caught), "{answer}: {deviations:?}");
         // Refusing it where the spec's text allows it fails the kit.
         assert_eq!(score.fails(false), caught == allowed, "{answer}");

@@ -209,6 +209,14 @@ impl State {
         }
     }
 
+    /// The value of `key` in map `map_id`, as the generated hosts' `_into`
+    /// methods copy it.
+    fn header(&self, map_id: u32, key: &str) -> Option<&[u8]> {
+        let map = self.map(map_id)?;
+        let (_, value) = map.iter().find(|(k, _)| k.as_slice() == key.as_bytes())?;
+        Some(value)
+    }
+
     fn map_mut(&mut self, map_id: u32) -> Option<&mut Pairs> {
         match map_id {
             REQUEST_HEADERS => Some(&mut self.request_headers),
@@ -339,10 +347,7 @@ impl Host for State {
         key: &str,
         value: &mut Vec<u8>,
     ) -> Result<(), Status> {
-        let (_, found) = self
-            .map(map_id as u32)
-            .and_then(|map| map.iter().find(|(k, _)| k.as_slice() == key.as_bytes()))
-            .ok_or(Status::NotFound)?;
+        let found = self.header(map_id as u32, key).ok_or(Status::NotFound)?;
         value.extend_from_slice(found);
         Ok(())
     }
@@ -1488,10 +1493,7 @@ macro_rules! other_version {
                     key: &str,
                     value: &mut Vec<u8>,
                 ) -> Result<(), Status> {
-                    let (_, found) = self
-                        .map(map_id as u32)
-                        .and_then(|map| map.iter().find(|(k, _)| k.as_slice() == key.as_bytes()))
-                        .ok_or(Status::NotFound)?;
+                    let found = self.header(map_id as u32, key).ok_or(Status::NotFound)?;
                     value.extend_from_slice(found);
                     Ok(())
                 }
