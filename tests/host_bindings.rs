@@ -263,6 +263,65 @@ fn a_host_fills_lent_buffers_that_are_reused_and_capped() {
     );
 }
 
+/// A host implemented on the store's data itself: its methods read the
+/// access rules' view (the running callback, the effective context) from
+/// the `PluginState` beside them, instead of keeping a copy.
+#[derive(Default)]
+struct Witness {
+    /// Per `proxy_log`: the running callback's context and the effective one.
+    seen: Vec<(Option<u32>, u32)>,
+    plugin: PluginState,
+}
+
+impl HasPluginState for Witness {
+    fn plugin_state(&mut self) -> &mut PluginState {
+        &mut self.plugin
+    }
+}
+
+impl Host for Witness {
+    fn proxy_log(&mut self, _level: LogLevel, _message: &str) -> Result<(), Status> {
+        let running = self.plugin.running().map(|r| r.context_id);
+        self.seen.push((running, self.plugin.effective_context()));
+        Ok(())
+    }
+
+    fn proxy_set_effective_context(&mut self, _context_id: u32) -> Result<(), Status> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_host_on_the_store_data_sees_the_effective_context() {
+    let wat = r#"
+      (module
+        (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+        (import "env" "proxy_set_effective_context" (func $set (param i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "hi")
+        (func (export "proxy_abi_version_0_2_1"))
+        (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+        (func (export "proxy_on_context_create") (param i32 i32))
+        (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+          (drop (call $log (i32.const 2) (i32.const 16) (i32.const 2)))
+          (drop (call $set (i32.const 3)))
+          (drop (call $log (i32.const 2) (i32.const 16) (i32.const 2)))
+          (i32.const 0)))"#;
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::new(&engine, wat).unwrap();
+    let mut linker = wasmtime::Linker::new(&engine);
+    v0_2_1::add_to_linker(&mut linker, |w: &mut Witness| w).unwrap();
+    let mut store = wasmtime::Store::new(&engine, Witness::default());
+    let plugin = Plugin::instantiate(&mut store, &linker, &module).unwrap();
+    plugin.proxy_on_context_create(&mut store, 1, 0).unwrap();
+    plugin.proxy_on_context_create(&mut store, 2, 1).unwrap();
+    plugin.proxy_on_context_create(&mut store, 3, 1).unwrap();
+    plugin
+        .proxy_on_request_headers(&mut store, 2, 0, false)
+        .unwrap();
+    assert_eq!(store.data().seen, [(Some(2), 2), (Some(2), 3)]);
+}
+
 #[test]
 fn callbacks_are_typed() {
     let (mut store, plugin) = setup();
