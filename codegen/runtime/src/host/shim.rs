@@ -305,8 +305,8 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
         } else {
             None
         };
-        let allocator = match recorded {
-            Some(allocator) => allocator,
+        let (allocator, kept_for) = match recorded {
+            Some((instance, allocator)) => (allocator, Some(instance)),
             None => {
                 let found = [role_exports::ALLOCATOR, role_exports::LEGACY_ALLOCATOR]
                     .into_iter()
@@ -320,27 +320,32 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
                 let Ok(allocator) = found.typed::<u32, u32>(&self.caller) else {
                     return Ok(None);
                 };
-                allocator
+                (allocator, None)
             }
         };
-        let ptr = allocator.call(&mut self.caller, size)?;
+        let ptr = allocator.call(&mut self.caller, size);
+        if let Some(instance) = kept_for {
+            let state = self.caller.data_mut().plugin_state();
+            state.keep_typed_allocator(instance, allocator);
+        }
+        let ptr = ptr?;
         Ok((ptr != 0).then_some(ptr))
     }
 
-    /// The recorded allocator of the instance whose callback runs, typed
-    /// once per instance: typing looks the type up in the engine's
-    /// registry, which every returned value would pay otherwise.
-    fn typed_current_allocator(&mut self) -> Option<wasmtime::TypedFunc<u32, u32>> {
+    /// The recorded allocator of the instance whose callback runs, and that
+    /// instance, typed once per instance: typing looks the type up in the
+    /// engine's registry, which every returned value would pay otherwise.
+    /// Taken out of the state for the call; [`HostCall::allocate`] keeps it
+    /// again after.
+    fn typed_current_allocator(&mut self) -> Option<(u64, wasmtime::TypedFunc<u32, u32>)> {
         let state = self.caller.data_mut().plugin_state();
         let (instance, func) = state.current_allocator()?;
-        if let Some(typed) = state.typed_allocator(instance) {
-            return Some(typed);
+        if let Some(typed) = state.take_typed_allocator(instance) {
+            return Some((instance, typed));
         }
         // Checked to be `(u32) -> u32` at instantiation.
         let typed = func.typed::<u32, u32>(&self.caller).ok()?;
-        let state = self.caller.data_mut().plugin_state();
-        state.keep_typed_allocator(instance, typed.clone());
-        Some(typed)
+        Some((instance, typed))
     }
 }
 

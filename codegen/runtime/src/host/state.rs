@@ -715,11 +715,15 @@ impl PluginState {
     }
 
     /// The allocator of `instance` as [`PluginState::keep_typed_allocator`]
-    /// kept it last.
+    /// kept it last, taken out (cloning it costs a reference count and a
+    /// drop): keep it again after the call.
     #[inline]
-    pub(crate) fn typed_allocator(&self, instance: u64) -> Option<wasmtime::TypedFunc<u32, u32>> {
+    pub(crate) fn take_typed_allocator(
+        &mut self,
+        instance: u64,
+    ) -> Option<wasmtime::TypedFunc<u32, u32>> {
         match &self.allocator {
-            Some((kept, typed)) if *kept == instance => Some(typed.clone()),
+            Some((kept, _)) if *kept == instance => self.allocator.take().map(|(_, typed)| typed),
             _ => None,
         }
     }
