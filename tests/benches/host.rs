@@ -696,15 +696,24 @@ fn floor_memory(caller: &mut Caller<'_, Floor>) -> Option<Memory> {
     Some(memory)
 }
 
-/// The plugin's `proxy_on_memory_allocate`: cached, or looked up once.
+/// The plugin's `proxy_on_memory_allocate`: cached (taken out for the call,
+/// which needs the store, rather than cloned; [`floor_allocate`] puts it
+/// back), or looked up once.
 fn floor_allocator(caller: &mut Caller<'_, Floor>) -> Option<TypedFunc<u32, u32>> {
-    if let Some(allocate) = &caller.data().allocate {
-        return Some(allocate.clone());
+    if let Some(allocate) = caller.data_mut().allocate.take() {
+        return Some(allocate);
     }
     let func = caller.get_export("proxy_on_memory_allocate")?.into_func()?;
-    let allocate = func.typed::<u32, u32>(&*caller).ok()?;
-    caller.data_mut().allocate = Some(allocate.clone());
-    Some(allocate)
+    func.typed::<u32, u32>(&*caller).ok()
+}
+
+/// Allocates `len` bytes with the plugin's allocator; `None` when it has
+/// none.
+fn floor_allocate(caller: &mut Caller<'_, Floor>, len: u32) -> Option<wasmtime::Result<u32>> {
+    let allocate = floor_allocator(caller)?;
+    let ptr = allocate.call(&mut *caller, len);
+    caller.data_mut().allocate = Some(allocate);
+    Some(ptr)
 }
 
 /// `len` bytes at `ptr`, if in bounds.
@@ -742,10 +751,10 @@ fn floor_return(
     let ptr = if len == 0 {
         0
     } else {
-        let Some(allocate) = floor_allocator(caller) else {
+        let Some(ptr) = floor_allocate(caller, len) else {
             return Ok(INVALID_MEMORY_ACCESS);
         };
-        let ptr = allocate.call(&mut *caller, len)?;
+        let ptr = ptr?;
         if ptr == 0 {
             return Ok(INVALID_MEMORY_ACCESS);
         }
