@@ -11,7 +11,7 @@ pub mod reference;
 pub mod scenario;
 pub mod versions;
 
-pub use reference::{ReferenceHost, RootShutdown};
+pub use reference::{ReferenceHost, RootShutdown, TrailersPause};
 pub use versions::AnyPlugin;
 
 /// The generated wasmtime bindings of v0.2.1: the same emitter output as
@@ -288,9 +288,10 @@ pub struct Session {
     /// The plugin's first failure, one line, once [`Session::on_failure`]
     /// let the run go on after it; its callbacks are not called again.
     pub failure: Option<String>,
-    /// Whether a response paused in `proxy_on_response_headers` waits
-    /// for the plugin's calls to resume it, as a paused request does
-    /// (the conformance kit's lifecycle); otherwise it goes on at once.
+    /// Whether a response paused in `proxy_on_response_headers` (or in
+    /// `proxy_on_response_trailers`) waits for the plugin's calls to
+    /// resume it, as a paused request does (the conformance kit's
+    /// lifecycle); otherwise it goes on at once.
     pub waits_at_response_headers: bool,
     /// Advances the engine's epoch, which ends callbacks at their deadline,
     /// when the session made its engine.
@@ -998,8 +999,8 @@ pub fn run_with(
 /// [`run_all`] with `adjust` applied to the reference host before the
 /// plugin starts, then the plugin's [`Session::shutdown`], reported with
 /// the last input (the conformance kit's HTTP request then TCP
-/// connection, then the shutdown); a response paused in its headers waits
-/// to be resumed ([`Session::waits_at_response_headers`]).
+/// connection, then the shutdown); a response paused in its headers or
+/// trailers waits to be resumed ([`Session::waits_at_response_headers`]).
 pub fn run_all_with(
     wasm: &[u8],
     inputs: &[Input],
@@ -1308,6 +1309,8 @@ fn http_request(s: &mut Session, input: &Input, ctx: u32) -> Result<Passage, Run
         let action = s.call(format!("proxy_on_request_trailers({ctx}, {n})"), |p, st| {
             p.proxy_on_request_trailers(st, ctx, n)
         })?;
+        let waits = s.store.data().trailers_pause == reference::TrailersPause::Waits;
+        let action = action.filter(|_| waits);
         if !s.goes_on_after(ctx, action, request, "request trailers")? {
             return Ok(Passage::Stopped);
         }
@@ -1344,10 +1347,14 @@ fn http_response(s: &mut Session, input: &Input, ctx: u32) -> Result<(), RunErro
     if !trailers.is_empty() {
         s.host(ctx).response_trailers = trailers.clone();
         let n = len32(trailers);
-        s.call(
+        let action = s.call(
             format!("proxy_on_response_trailers({ctx}, {n})"),
             |p, st| p.proxy_on_response_trailers(st, ctx, n),
         )?;
+        let waits = s.store.data().trailers_pause == reference::TrailersPause::Waits;
+        if s.waits_at_response_headers && waits {
+            s.goes_on_after(ctx, action, response, "response trailers")?;
+        }
     }
     Ok(())
 }

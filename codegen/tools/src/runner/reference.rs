@@ -311,6 +311,9 @@ pub struct ReferenceHost {
     /// How [`Session::shutdown`](super::Session::shutdown) ends the root
     /// context.
     pub root_shutdown: RootShutdown,
+    /// Whether a stream paused in its trailers callbacks waits for the
+    /// plugin to resume it.
+    pub trailers_pause: TrailersPause,
     /// What the generated bindings keep in the store: the plugin's exports
     /// and the access rules' view of the running callback and paused streams.
     pub plugin: PluginState,
@@ -395,6 +398,7 @@ impl Default for ReferenceHost {
             effective_context: 0,
             done_pending: false,
             root_shutdown: RootShutdown::default(),
+            trailers_pause: TrailersPause::default(),
             plugin: PluginState::new(),
             // A fixed instant keeps runs reproducible: 2020-01-01T00:00:00Z.
             now_ns: 1_577_836_800_000_000_000,
@@ -711,6 +715,21 @@ pub enum RootShutdown {
     DeleteAtOnce,
     /// `proxy_on_log` and `proxy_on_delete` without `proxy_on_done`.
     SkipDone,
+}
+
+/// What the host does when `proxy_on_request_trailers` or
+/// `proxy_on_response_trailers` answers `PAUSE`: wait, as the
+/// specification says, or go on wrongly on purpose (to check that the
+/// conformance kit catches it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrailersPause {
+    /// The stream waits for the plugin's calls (its timer, answers) to
+    /// resume it; the response's trailers only where a response waits at
+    /// all ([`Session::waits_at_response_headers`](super::Session::waits_at_response_headers)).
+    #[default]
+    Waits,
+    /// The stream goes on at once, though the plugin holds it.
+    GoesOn,
 }
 
 impl HasPluginState for ReferenceHost {
