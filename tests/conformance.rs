@@ -190,7 +190,8 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
     )?;
     linker.define_unknown_imports_as_default_values(&mut store, &module)?;
     let instance = linker.instantiate(&mut store, &module)?;
-    // Context ids after `@` (root 1, stream 2, connection 3).
+    // Context ids after `@` (root 1, stream 2, connection 3, the stream
+    // with trailers 4).
     let order = [
         "proxy_on_context_create@1,0",
         "proxy_on_vm_start@1",
@@ -227,6 +228,22 @@ fn sloppy_host(wasm: &[u8], lifecycle: &Lifecycle) -> Result<Vec<String>, wasmti
         "proxy_on_done@3",
         "proxy_on_log@3",
         "proxy_on_delete@3",
+        // The stream with trailers: no chunk ends it; the results probe
+        // waits in each trailers callback.
+        "proxy_on_context_create@4,1",
+        "proxy_on_request_headers@4",
+        "proxy_on_request_body@4",
+        "proxy_on_request_body@4",
+        "proxy_on_request_trailers@4",
+        "proxy_on_tick@1",
+        "proxy_on_response_headers@4",
+        "proxy_on_response_body@4",
+        "proxy_on_response_body@4",
+        "proxy_on_response_trailers@4",
+        "proxy_on_tick@1",
+        "proxy_on_done@4",
+        "proxy_on_log@4",
+        "proxy_on_delete@4",
         // The plugin's shutdown: the timer fires while the root waits.
         "proxy_on_done@1",
         "proxy_on_tick@1",
@@ -840,8 +857,9 @@ fn a_root_ended_without_waiting_for_proxy_done_is_caught() {
 /// The `when end_of_stream` grants, both sides: the body's first chunk
 /// (not the end) refuses adding trailers, its last allows it. A host that
 /// lets the add through everywhere is caught on the first chunk; a host
-/// that sends each body in one chunk leaves the refusals not reached,
-/// never deviating.
+/// that sends each body in one chunk reaches the refusals only in the
+/// stream with trailers (without it, they are not reached, never
+/// deviating).
 #[test]
 fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
     let kit = only(&kit("0.2.1"), "access.wasm");
@@ -889,10 +907,20 @@ fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
         );
     }
     assert!(score.fails(true));
-    // One chunk that ends the stream: the first-chunk cases are not
-    // reached; the rest passes.
+    // One chunk that ends the stream: the first-chunk cases are reached
+    // only in the stream with trailers, whose chunks never end it.
     let mut whole = kit.clone();
     whole.manifest.lifecycle.chunk_size = 1 << 10;
+    let score = conformance::run_on(&whole, &mut Reference::default()).expect("runs");
+    assert_eq!(
+        score.counts().pass,
+        score.counts().cases,
+        "{}",
+        score.text()
+    );
+    // Without that stream (a manifest older than it), they are not
+    // reached; the rest passes.
+    whole.manifest.lifecycle.trailers_context = 0;
     let score = conformance::run_on(&whole, &mut Reference::default()).expect("runs");
     for c in &score.cases {
         let expected = if refusals.contains(&c.case.case.id.as_str()) {
@@ -904,8 +932,9 @@ fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
     }
 }
 
-/// The results probe pauses in the response headers and at the last chunk
-/// of each body and each direction of the connection's data too, reads the buffer the `paused`
+/// The results probe pauses in the response headers, at the last chunk
+/// of each body and each direction of the connection's data, and in the
+/// trailers too, reads the map or buffer the `paused`
 /// grant covers from the next tick, resumes the stream and reads it again:
 /// every such case passes on the reference host, and a host that refuses
 /// the read while the stream waits, or allows it once resumed, is caught
@@ -919,6 +948,8 @@ fn paused_grants_of_response_headers_bodies_and_data_are_probed() {
                 "proxy_on_request_body",
                 "proxy_on_response_body",
                 "proxy_on_response_headers",
+                "proxy_on_request_trailers",
+                "proxy_on_response_trailers",
             ][..],
         ),
         (
@@ -929,6 +960,8 @@ fn paused_grants_of_response_headers_bodies_and_data_are_probed() {
                 "proxy_on_downstream_data",
                 "proxy_on_upstream_data",
                 "proxy_on_response_headers",
+                "proxy_on_request_trailers",
+                "proxy_on_response_trailers",
             ][..],
         ),
     ] {
@@ -996,6 +1029,134 @@ fn paused_grants_of_response_headers_bodies_and_data_are_probed() {
         assert_eq!(deviations, buffers, "{version}");
         // NOT_FOUND for a buffer not available is the spec's text.
         assert!(score.fails(false));
+    }
+}
+
+/// The trailers' `paused` grants, in every version (0.1.0 has the
+/// trailers callbacks too): in the lifecycle's second HTTP stream, the
+/// only one with trailers, the results probe pauses in
+/// `proxy_on_request_trailers` and `proxy_on_response_trailers`, replaces
+/// a trailer from the next tick, resumes the stream and tries again. All
+/// pass on the reference host. A host that goes on past paused trailers
+/// without waiting is caught on each paused grant, naming it; one that
+/// lets any map be replaced anywhere is caught on the refusals after the
+/// resume.
+#[test]
+fn paused_grants_of_the_trailers_are_probed() {
+    use proxy_wasm_abi_tools::runner::TrailersPause;
+    for version in ["0.1.0", "0.2.0", "0.2.1"] {
+        let kit = only(&kit(version), "results.wasm");
+        let (request, response) = match version {
+            "0.1.0" => ("proxy_continue_request", "proxy_continue_response"),
+            _ => ("proxy_continue_stream", "proxy_continue_stream"),
+        };
+        let ids = |side: &str, resume: &str| {
+            let map = format!("HTTP_{}_TRAILERS", side.to_uppercase());
+            let point = format!("proxy_on_{side}_trailers");
+            [
+                format!("proxy_replace_header_map_value/{map}/paused_in_{point}/granted"),
+                format!("{resume}/after_pause_in_{point}/callback_result"),
+                format!(
+                    "proxy_replace_header_map_value/map_id={map}/resumed_from_{point}/in_proxy_on_tick"
+                ),
+            ]
+        };
+        let [request_grant, request_resume, request_refusal] = ids("request", request);
+        let [response_grant, response_resume, response_refusal] = ids("response", response);
+        for id in [
+            &request_grant,
+            &request_resume,
+            &request_refusal,
+            &response_grant,
+            &response_resume,
+            &response_refusal,
+        ] {
+            let case = kit.manifest.cases.iter().find(|c| &c.case.id == id);
+            let case = case.unwrap_or_else(|| panic!("{version}: no {id}"));
+            assert_eq!(case.probe, "results.wasm");
+            assert_eq!(case.case.callback, "proxy_on_tick");
+        }
+        let score = conformance::run_on(&kit, &mut Reference::default()).expect("runs");
+        assert_eq!(
+            score.counts().pass,
+            score.counts().cases,
+            "{}",
+            score.text()
+        );
+        // A host that goes on past paused request trailers: no tick comes
+        // while they wait, so their three cases are not reached (the
+        // response's trailers pause the stream again, and the shutdown's
+        // ticks still find it paused there).
+        let mut host = Reference {
+            adjust: |h: &mut ReferenceHost| h.trailers_pause = TrailersPause::GoesOn,
+        };
+        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let missed: Vec<&str> = score
+            .cases
+            .iter()
+            .filter(|c| c.outcome != Outcome::Pass)
+            .map(|c| c.case.case.id.as_str())
+            .collect();
+        assert_eq!(
+            missed,
+            [&request_grant, &request_resume, &request_refusal],
+            "{version}"
+        );
+        assert!(
+            score
+                .cases
+                .iter()
+                .all(|c| c.outcome != Outcome::NotReached || c.case.case.stage == Stage::Paused(6)),
+            "{version}"
+        );
+        assert!(score.fails(true));
+        // A host that refuses the trailers' paused grant (here its log
+        // says BAD_ARGUMENT) is caught on those two cases alone.
+        let refused = reference_log(&kit, |l| {
+            let granted = [&request_grant, &response_grant]
+                .iter()
+                .any(|id| l == format!("conformance case={id} status=0"));
+            if granted {
+                l.replace("status=0", "status=2")
+            } else {
+                l
+            }
+        });
+        assert_eq!(
+            deviating_ids(&refused),
+            [&request_grant, &response_grant],
+            "{version}"
+        );
+        // A host that lets any map be replaced anywhere (answers OK) is
+        // caught on every refusal once resumed, the trailers' included.
+        let mut host = Reference {
+            adjust: |h: &mut ReferenceHost| {
+                h.plugin
+                    .answer_instead("proxy_replace_header_map_value", Some(0))
+            },
+        };
+        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let deviations = deviating_ids(&score);
+        let headers: Vec<String> = ["request", "response"]
+            .map(|side| {
+                format!(
+                    "proxy_replace_header_map_value/map_id=HTTP_{}_HEADERS/resumed_from_proxy_on_{side}_headers/in_proxy_on_tick",
+                    side.to_uppercase()
+                )
+            })
+            .to_vec();
+        assert_eq!(
+            deviations,
+            [
+                &headers[0],
+                &headers[1],
+                &request_refusal,
+                &response_refusal
+            ],
+            "{version}"
+        );
+        // BAD_ARGUMENT for a map outside its grants is a clarification.
+        assert!(!score.fails(false) && score.fails(true));
     }
 }
 

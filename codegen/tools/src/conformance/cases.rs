@@ -1222,9 +1222,10 @@ pub struct PausePoint {
     pub grant: (&'static str, &'static str, &'static str),
 }
 
-/// The results probe's pauses. The trailers are left out: the lifecycle
-/// has none.
-pub const PAUSE_POINTS: [PausePoint; 6] = [
+/// The results probe's pauses. Each pauses once: the trailers ones in
+/// the lifecycle's second HTTP stream, the only one with trailers, whose
+/// headers and bodies (which do not end it) go on.
+pub const PAUSE_POINTS: [PausePoint; 8] = [
     PausePoint {
         callback: PAUSES,
         at_end: false,
@@ -1274,6 +1275,29 @@ pub const PAUSE_POINTS: [PausePoint; 6] = [
             "proxy_replace_header_map_value",
             "map_id",
             "HTTP_RESPONSE_HEADERS",
+        ),
+    },
+    // In the stream with trailers, after those above.
+    PausePoint {
+        callback: "proxy_on_request_trailers",
+        at_end: false,
+        stream: "HTTP_REQUEST",
+        legacy_resume: Some("proxy_continue_request"),
+        grant: (
+            "proxy_replace_header_map_value",
+            "map_id",
+            "HTTP_REQUEST_TRAILERS",
+        ),
+    },
+    PausePoint {
+        callback: "proxy_on_response_trailers",
+        at_end: false,
+        stream: "HTTP_RESPONSE",
+        legacy_resume: Some("proxy_continue_response"),
+        grant: (
+            "proxy_replace_header_map_value",
+            "map_id",
+            "HTTP_RESPONSE_TRAILERS",
         ),
     },
 ];

@@ -46,7 +46,8 @@ use score::{Manifest, ManifestCase, ManifestProbe, Score};
 /// What the host feeds a probe and the order it calls the probe's
 /// callbacks in: one plugin start, one HTTP call answered, a tick, a
 /// queue delivery, one HTTP request and its response, one TCP connection
-/// (bodies and data in two chunks each), the plugin's shutdown.
+/// (bodies and data in two chunks each), a second HTTP stream whose
+/// request and response end with trailers, the plugin's shutdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lifecycle {
     /// The root (plugin) context id.
@@ -91,6 +92,18 @@ pub struct Lifecycle {
     pub downstream_data: String,
     /// Its upstream data, in chunks as the bodies.
     pub upstream_data: String,
+    /// The second HTTP stream's context id (after the connection): the
+    /// same request and response, with trailers. 0 (in a manifest
+    /// written before it): no such stream.
+    #[serde(default)]
+    pub trailers_context: u32,
+    /// Its request trailers, after the request body, whose chunks then
+    /// all have `end_of_stream` false.
+    #[serde(default)]
+    pub request_trailers: Vec<(String, String)>,
+    /// Its response trailers, likewise after the response body.
+    #[serde(default)]
+    pub response_trailers: Vec<(String, String)>,
     /// The callbacks, in order, as the host calls them.
     pub steps: Vec<String>,
 }
@@ -131,6 +144,9 @@ impl Default for Lifecycle {
             tcp_context: runner::STREAM_CONTEXT + 1,
             downstream_data: "conformance-downstream".into(),
             upstream_data: "conformance-upstream".into(),
+            trailers_context: runner::STREAM_CONTEXT + 2,
+            request_trailers: pairs(&[("x-conformance-trailer", "request")]),
+            response_trailers: pairs(&[("x-conformance-trailer", "response")]),
             steps: [
                 "proxy_on_context_create(root, 0)",
                 "proxy_on_vm_start(root, size of vm_configuration)",
@@ -149,6 +165,14 @@ impl Default for Lifecycle {
                 "proxy_on_upstream_data(tcp, chunk_size, false), proxy_on_upstream_data(tcp, data size, true)",
                 "proxy_on_downstream_connection_close(tcp, REMOTE), proxy_on_upstream_connection_close(tcp, REMOTE)",
                 "proxy_on_done(tcp), proxy_on_log(tcp), proxy_on_delete(tcp)",
+                "proxy_on_context_create(trailers, root)",
+                "proxy_on_request_headers(trailers, headers, false)",
+                "proxy_on_request_body(trailers, chunk_size, false), proxy_on_request_body(trailers, body size, false)",
+                "proxy_on_request_trailers(trailers, request trailers)",
+                "proxy_on_response_headers(trailers, headers, false)",
+                "proxy_on_response_body(trailers, chunk_size, false), proxy_on_response_body(trailers, body size, false)",
+                "proxy_on_response_trailers(trailers, response trailers)",
+                "proxy_on_done(trailers), proxy_on_log(trailers), proxy_on_delete(trailers)",
                 "(the plugin shuts down) proxy_on_done(root): if it answers false, the timer keeps firing, proxy_on_tick(root), until the plugin calls proxy_done",
                 "proxy_on_log(root), proxy_on_delete(root), only once proxy_on_done(root) answered true or the plugin called proxy_done",
             ]
@@ -160,7 +184,8 @@ impl Default for Lifecycle {
 
 impl Lifecycle {
     /// The runner's inputs for this lifecycle: the HTTP request (with the
-    /// queue item), then the TCP connection.
+    /// queue item), then the TCP connection, then (when it has a context)
+    /// the HTTP stream with trailers.
     pub fn inputs(&self) -> Vec<runner::Input> {
         let mut http = self.input();
         http.enqueue = vec![(
@@ -179,7 +204,16 @@ impl Lifecycle {
             response_headers: Vec::new(),
             ..tcp
         };
-        vec![http, tcp]
+        let mut inputs = vec![http, tcp];
+        if self.trailers_context != 0 {
+            let owned = |list: &[(String, String)]| runner::reference::owned(list);
+            inputs.push(runner::Input {
+                request_trailers: owned(&self.request_trailers),
+                response_trailers: owned(&self.response_trailers),
+                ..self.input()
+            });
+        }
+        inputs
     }
 
     /// The runner's input for this lifecycle's HTTP request alone.
@@ -371,8 +405,10 @@ and those of its setup calls. Load each probe in a fresh plugin instance (the
   logs how far the shutdown had got (0 `proxy_on_done` had not run, 1
   waiting for `proxy_done`, 2 `proxy_done` called). Its
   `proxy_on_request_headers` answers `PAUSE`, and so do its
-  `proxy_on_response_headers` and its body and data callbacks at the
-  chunk that ends the stream (the connection's only from 0.2.0): while
+  `proxy_on_response_headers`, its body and data callbacks at the
+  chunk that ends the stream (the connection's only from 0.2.0) and its
+  trailers callbacks, each the first time only (the second HTTP stream
+  goes on through its headers): while
   the stream waits, call `proxy_on_tick` (as
   your timer would); the probe switches to the stream's context there,
   reads the map or buffer the `paused` grant covers, resumes the stream
@@ -415,6 +451,13 @@ context {stream}:
   true.
 - TCP connection, context {tcp}: downstream data `{down}`, upstream data
   `{up}`; then both sides close.
+- Then a second HTTP stream, context {trailers}, the only one with
+  trailers: the same headers and bodies, but no body chunk ends its
+  request or response (`end_of_stream` false on both chunks); request
+  trailers {req_trailers} come after the request body, response trailers
+  {resp_trailers} after the response body. `results.wasm` pauses in its
+  `proxy_on_request_trailers` and `proxy_on_response_trailers`: wait
+  there for a tick, as at its other pauses.
 - Then shut the plugin down: `proxy_on_done` for the root context, and
   `proxy_on_log` and `proxy_on_delete` for it once it is done.
 
@@ -425,7 +468,7 @@ call of its body or data callback with that `end_of_stream`,
 `paused` a tick while the stream waits at the results probe's pause
 point of that number (0 the request headers, then the request body, the
 response body, the downstream data, the upstream data, 5 the response
-headers), `root_waiting` a
+headers, 6 the request trailers, 7 the response trailers), `root_waiting` a
 tick while the root waits for `proxy_done`, `root_final`
 the callback's first call for the root context. A case whose call traps,
 or a callback your host fails, stops that probe's callback there (that
@@ -437,8 +480,9 @@ after it as not reached.
 Access-rule cases whose answer depends on a condition are generated only
 where the probe's own lifecycle makes the answer certain: the `paused`
 grants where `results.wasm` pauses (the request and response headers,
-from `proxy_on_tick` before it resumes, and the request body, the response
-body and the connection's data in each direction, at their last chunk; and,
+from `proxy_on_tick` before it resumes, the request body, the response
+body and the connection's data in each direction, at their last chunk,
+and the request and response trailers of the second HTTP stream; and,
 in the same tick, the same call refused once the stream is resumed), both
 sides of `call before proxy_on_response_headers`
 (`proxy_send_local_response` from `proxy_on_request_headers` in
@@ -446,9 +490,8 @@ sides of `call before proxy_on_response_headers`
 response headers went on, in `access.wasm`), and both sides of the `when
 end_of_stream` grants (`add` of the request or response trailers in
 `proxy_on_request_body` or `proxy_on_response_body`: refused in the first
-chunk, allowed in the last, which ends the stream). Still skipped:
-
-- `paused` grants of the trailers: the lifecycle has none.
+chunk, allowed in the last, which ends the stream). No access rule of
+the description is skipped for its condition.
 
 ## Logs
 
@@ -481,6 +524,9 @@ manifest, with its `basis`) are reported apart and fail only with
             queue = l.queue_name,
             item = l.queue_item,
             tcp = l.tcp_context,
+            trailers = l.trailers_context,
+            req_trailers = list(&l.request_trailers),
+            resp_trailers = list(&l.response_trailers),
             chunk = l.chunk_size,
             down = l.downstream_data,
             up = l.upstream_data,
@@ -489,7 +535,11 @@ manifest, with its `basis`) are reported apart and fail only with
 }
 
 /// What a host needs to run the kit: load one probe, drive it through
-/// the [`Lifecycle`] (to the plugin's shutdown: the root context's
+/// the [`Lifecycle`] (its HTTP stream, its TCP connection and its second
+/// HTTP stream, whose request and response end with trailers; a stream
+/// the results probe pauses, in headers, at the last body or data chunk
+/// or in trailers, waits for a tick that resumes it; then the plugin's
+/// shutdown: the root context's
 /// `proxy_on_done`, ticks while it waits for `proxy_done`, then its
 /// `proxy_on_log` and `proxy_on_delete`) and return every message it
 /// logged, in order.

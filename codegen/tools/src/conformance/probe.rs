@@ -17,8 +17,9 @@
 //! `conformance setup=<function> status=<n>`. The `allocator` probe's
 //! `proxy_on_memory_allocate` always answers 0, for the allocator cases;
 //! the `results` probe's `proxy_on_done` answers `false`, and its request
-//! and response headers, bodies and data callbacks pause (the body and data ones at the
-//! chunk that ends the stream); the `local_response` probe sends a local
+//! and response headers, bodies, data and trailers callbacks pause, each
+//! once (the body and data ones at the chunk that ends the stream, the
+//! trailers ones in the stream that has trailers); the `local_response` probe sends a local
 //! response from `proxy_on_request_headers`. A case runs at its
 //! [`Stage`]: the callback's first run, or a later one the probe guards
 //! for.
@@ -509,6 +510,8 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
     // The results probe's pause point the stream waits at (1 the first),
     // 0 when none.
     let _ = writeln!(w, "  (global $paused (mut i32) (i32.const 0))");
+    // Whether the running callback pauses its stream.
+    let _ = writeln!(w, "  (global $pausing (mut i32) (i32.const 0))");
     let starts: &[(FunctionRole, u32)] = match name {
         INTEGRATION_PROBE => &[
             (FunctionRole::Initialize, 1),
@@ -673,24 +676,24 @@ fn probe(abi: &AbiVersion, layout: &Layout, name: &str, cases: &[&Case]) -> Prob
             Some("(i32.const 0)".to_string())
         } else if let Some((pause, (k, point))) = pause {
             // Only the call that ends the stream pauses a body or data
-            // callback; the context is kept for the tick.
+            // callback, and each point pauses once (a later stream goes
+            // on there); the context is kept for the tick.
+            let once = format!("$pause{k}");
+            let _ = writeln!(w, "  (global {once} (mut i32) (i32.const 0))");
             let remember = format!(
-                "(i32.store (i32.const {}) (local.get 0)) (global.set $paused (i32.const {}))",
+                "(i32.store (i32.const {}) (local.get 0)) (global.set $paused (i32.const {})) (global.set {once} (i32.const 1))",
                 layout.slot(STREAM_SLOT),
                 k + 1
             );
             let end = end_of_stream.filter(|_| point.at_end);
             let go = go_on(abi, cb).unwrap_or_default();
-            match end {
-                Some(p) => {
-                    let _ = writeln!(body, "    (if (local.get {p}) (then {remember}))");
-                    Some(format!("(select {pause} {go} (local.get {p}))"))
-                }
-                None => {
-                    let _ = writeln!(body, "    {remember}");
-                    Some(pause)
-                }
-            }
+            let now = match end {
+                Some(p) => format!("(i32.and (i32.eqz (global.get {once})) (local.get {p}))"),
+                None => format!("(i32.eqz (global.get {once}))"),
+            };
+            let _ = writeln!(body, "    (global.set $pausing {now})");
+            let _ = writeln!(body, "    (if (global.get $pausing) (then {remember}))");
+            Some(format!("(select {pause} {go} (global.get $pausing))"))
         } else {
             go_on(abi, cb)
         };
