@@ -4,8 +4,9 @@
 //!
 //! The lifecycle is the kit's (manifest.json): it knows the upstream
 //! `conformance` (any other is refused as unknown) and answers the probe's
-//! HTTP call, serves empty trailers, sends bodies and data in the kit's
-//! chunks, and shuts the plugin down at the end. It calls
+//! HTTP call, serves empty trailers (the manifest's in its second HTTP
+//! stream, which has them), sends bodies and data in the kit's chunks,
+//! waits for a tick at a pause, and shuts the plugin down at the end. It calls
 //! `proxy_on_queue_ready` for the queue the probe registered without
 //! putting an item on it (the probe does not read it).
 
@@ -63,6 +64,9 @@ struct Stream {
     /// Whether the response headers went on (a local response is then
     /// too late).
     response_started: bool,
+    /// The trailers callback the stream is paused in, until the plugin
+    /// resumes it.
+    paused_trailers: Option<Callback>,
     request_body: Vec<u8>,
     response_body: Vec<u8>,
     downstream_data: Vec<u8>,
@@ -76,21 +80,28 @@ impl StreamState for Stream {
         access: Access,
         map: MapType,
     ) -> Result<&mut dyn HeaderMap, Status> {
-        // The (empty) trailers only where the description grants them:
-        // read in proxy_on_log, added in the body chunk that ends the
-        // stream. The headers, as before, everywhere.
-        let trailers = |body: Callback| match call.callback {
+        // The trailers only where the description grants them: read in
+        // proxy_on_log, added in the body chunk that ends the stream,
+        // changed in their own callback and while it holds the stream
+        // paused. The headers, as before, everywhere.
+        let paused = self.paused_trailers;
+        let trailers = |body: Callback, own: Callback| match call.callback {
             Some(Callback::Log) => access == Access::Read,
-            Some(c) => c == body && self.end_of_stream,
-            None => false,
+            Some(c) if c == own => true,
+            Some(c) => (c == body && self.end_of_stream) || paused == Some(own),
+            None => paused == Some(own),
         };
         match map {
             MapType::HttpRequestHeaders => Ok(&mut self.request_headers),
             MapType::HttpResponseHeaders => Ok(&mut self.response_headers),
-            MapType::HttpRequestTrailers if trailers(Callback::RequestBody) => {
+            MapType::HttpRequestTrailers
+                if trailers(Callback::RequestBody, Callback::RequestTrailers) =>
+            {
                 Ok(&mut self.request_trailers)
             }
-            MapType::HttpResponseTrailers if trailers(Callback::ResponseBody) => {
+            MapType::HttpResponseTrailers
+                if trailers(Callback::ResponseBody, Callback::ResponseTrailers) =>
+            {
                 Ok(&mut self.response_trailers)
             }
             _ => Err(Status::BadArgument),
@@ -104,8 +115,17 @@ impl StreamState for Stream {
         }
         Ok(())
     }
-    fn continue_stream(&mut self, _: Invocation, _: StreamType) -> Result<(), Status> {
-        // The adapter's lifecycle goes on whether or not the plugin paused.
+    fn continue_stream(&mut self, _: Invocation, stream: StreamType) -> Result<(), Status> {
+        // The adapter's lifecycle goes on whether or not the plugin paused;
+        // a pause in the trailers (and their grant) ends here.
+        let own = match stream {
+            StreamType::HttpRequest => Some(Callback::RequestTrailers),
+            StreamType::HttpResponse => Some(Callback::ResponseTrailers),
+            _ => None,
+        };
+        if own.is_some() && self.paused_trailers == own {
+            self.paused_trailers = None;
+        }
         Ok(())
     }
     fn buffer(
@@ -236,6 +256,7 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
         response_trailers: VecHeaderMap::default(),
         end_of_stream: false,
         response_started: false,
+        paused_trailers: None,
         request_body,
         response_body,
         downstream_data: Vec::new(),
@@ -294,6 +315,7 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
         response_trailers: VecHeaderMap::default(),
         end_of_stream: false,
         response_started: false,
+        paused_trailers: None,
         request_body: Vec::new(),
         response_body: Vec::new(),
         downstream_data,
@@ -320,6 +342,79 @@ fn run(wasm: &[u8], l: &serde_json::Value, log: Arc<Mutex<Vec<String>>>) -> Resu
         errors.keep(scope.on_done(t));
         errors.keep(scope.on_log(t));
         errors.keep(scope.on_delete(t));
+        errors.print();
+        Ok::<_, GuestError>(())
+    });
+    answer?;
+    // The second HTTP stream, whose request and response end with
+    // trailers (no chunk ends them), then the plugin's shutdown.
+    let with_trailers = l["trailers_context"].as_u64().unwrap_or(0) != 0;
+    let (request_body, response_body) = (text("request_body"), text("response_body"));
+    let not_ending = |sizes: Vec<(u32, bool)>| -> Vec<(u32, bool)> {
+        sizes.into_iter().map(|(size, _)| (size, false)).collect()
+    };
+    let (req, resp) = (
+        not_ending(chunks(request_body.len() as u32, chunk)),
+        not_ending(chunks(response_body.len() as u32, chunk)),
+    );
+    let stream = Stream {
+        request_headers: pairs(&l["request_headers"]),
+        response_headers: pairs(&l["response_headers"]),
+        request_trailers: pairs(&l["request_trailers"]),
+        response_trailers: pairs(&l["response_trailers"]),
+        end_of_stream: false,
+        response_started: false,
+        paused_trailers: None,
+        request_body,
+        response_body,
+        downstream_data: Vec::new(),
+        upstream_data: Vec::new(),
+    };
+    let (answer, _) = guest.with(stream, |scope| {
+        let mut errors = Errors(Vec::new());
+        if with_trailers {
+            let s = scope.on_context_create(Some(root))?;
+            scope.expect_stream_kind(s, StreamKind::Http)?;
+            let n = pairs(&l["request_headers"]).len() as u32;
+            if errors.keep(scope.on_request_headers(s, n, false)) == Some(Action::Pause) && ticks {
+                errors.keep(scope.on_tick(root));
+            }
+            flow(scope, &mut errors, root, ticks, &req, |scope, size, end| {
+                scope.on_request_body(s, size, end)
+            });
+            // A pause in the trailers waits for the timer, which may
+            // resume it.
+            let n = pairs(&l["request_trailers"]).len() as u32;
+            if errors.keep(scope.on_request_trailers(s, n)) == Some(Action::Pause) {
+                scope.stream_mut().paused_trailers = Some(Callback::RequestTrailers);
+                if ticks {
+                    errors.keep(scope.on_tick(root));
+                }
+            }
+            let n = pairs(&l["response_headers"]).len() as u32;
+            if errors.keep(scope.on_response_headers(s, n, false)) == Some(Action::Pause) && ticks {
+                errors.keep(scope.on_tick(root));
+            }
+            scope.stream_mut().response_started = true;
+            flow(
+                scope,
+                &mut errors,
+                root,
+                ticks,
+                &resp,
+                |scope, size, end| scope.on_response_body(s, size, end),
+            );
+            let n = pairs(&l["response_trailers"]).len() as u32;
+            if errors.keep(scope.on_response_trailers(s, n)) == Some(Action::Pause) {
+                scope.stream_mut().paused_trailers = Some(Callback::ResponseTrailers);
+                if ticks {
+                    errors.keep(scope.on_tick(root));
+                }
+            }
+            errors.keep(scope.on_done(s));
+            errors.keep(scope.on_log(s));
+            errors.keep(scope.on_delete(s));
+        }
         // The plugin's shutdown: the timer keeps firing while the root
         // waits for `proxy_done`; its log and delete come after.
         if errors.keep(scope.on_done(root)) == Some(false) && ticks {
