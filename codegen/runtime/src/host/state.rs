@@ -729,6 +729,7 @@ impl PluginState {
     }
 
     /// Keeps `typed`, the allocator of `instance`, for its next allocations.
+    #[inline]
     pub(crate) fn keep_typed_allocator(
         &mut self,
         instance: u64,
