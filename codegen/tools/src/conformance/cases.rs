@@ -479,6 +479,30 @@ pub const HOMES: [&str; 16] = [
     "proxy_on_upstream_connection_close",
 ];
 
+/// The callbacks the access-rule matrix (granted and forbidden cases)
+/// runs in: [`HOMES`], then the trailers callbacks, which only the
+/// lifecycle's second HTTP stream reaches (no other case is homed there).
+pub const ACCESS_CALLBACKS: [&str; 18] = [
+    HOMES[0],
+    HOMES[1],
+    HOMES[2],
+    HOMES[3],
+    HOMES[4],
+    HOMES[5],
+    HOMES[6],
+    HOMES[7],
+    HOMES[8],
+    HOMES[9],
+    HOMES[10],
+    HOMES[11],
+    HOMES[12],
+    HOMES[13],
+    HOMES[14],
+    HOMES[15],
+    "proxy_on_request_trailers",
+    "proxy_on_response_trailers",
+];
+
 /// The tick period the probes ask for in `proxy_on_configure`, so that
 /// `proxy_on_tick` runs.
 pub const TICK_PERIOD_MS: u32 = 1000;
@@ -2067,7 +2091,7 @@ fn granted_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
     let notes: Vec<&Note> = abi.access_meta.notes.iter().collect();
     for v in &en.variants {
         let rule = abi.variant_rule(e, &v.name);
-        for callback in HOMES {
+        for callback in ACCESS_CALLBACKS {
             if abi.callbacks().all(|c| c.name != callback) || !surely_holds(rule, level, callback) {
                 continue;
             }
@@ -2122,7 +2146,7 @@ fn forbidden_cases(abi: &AbiVersion, f: &Function, out: &mut Vec<Case>) {
         return;
     };
     let r = restrictions(abi, f);
-    let callbacks: Vec<&str> = HOMES
+    let callbacks: Vec<&str> = ACCESS_CALLBACKS
         .iter()
         .copied()
         .filter(|c| abi.callbacks().any(|x| x.name == *c))

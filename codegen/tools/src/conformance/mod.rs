@@ -455,8 +455,10 @@ context {stream}:
   trailers: the same headers and bodies, but no body chunk ends its
   request or response (`end_of_stream` false on both chunks); request
   trailers {req_trailers} come after the request body, response trailers
-  {resp_trailers} after the response body. `results.wasm` pauses in its
-  `proxy_on_request_trailers` and `proxy_on_response_trailers`: wait
+  {resp_trailers} after the response body. The probes make their
+  access-rule calls from its `proxy_on_request_trailers` and
+  `proxy_on_response_trailers` (its other callbacks run no cases: theirs
+  ran in the first stream), and `results.wasm` pauses in both: wait
   there for a tick, as at its other pauses.
 - Then shut the plugin down: `proxy_on_done` for the root context, and
   `proxy_on_log` and `proxy_on_delete` for it once it is done.
@@ -491,7 +493,10 @@ response headers went on, in `access.wasm`), and both sides of the `when
 end_of_stream` grants (`add` of the request or response trailers in
 `proxy_on_request_body` or `proxy_on_response_body`: refused in the first
 chunk, allowed in the last, which ends the stream). No access rule of
-the description is skipped for its condition.
+the description is skipped for its condition. The unconditional ones are
+probed in every callback of the lifecycle, the trailers callbacks of the
+second HTTP stream included: `granted` reads where a grant surely holds,
+`forbidden` calls where none can.
 
 ## Logs
 
