@@ -62,6 +62,15 @@ fn every_case_passes_on_the_reference_host() {
     }
 }
 
+/// The score of `kit` on the reference host answering every call of
+/// `function` with `status` instead of running it.
+fn answered(kit: &Kit, function: &'static str, status: u32) -> Score {
+    let mut host = Reference {
+        adjust: move |h: &mut ReferenceHost| h.plugin.answer_instead(function, Some(status)),
+    };
+    conformance::run_on(kit, &mut host).expect("the probes run")
+}
+
 /// The ids of the cases `score` finds deviating, in the manifest's order.
 fn deviating_ids(score: &Score) -> Vec<&str> {
     score
@@ -524,10 +533,7 @@ fn state_allocator_and_result_cases_catch_a_wrong_answer() {
         assert_eq!(case.map(|c| c.case.kind), Some(kind), "{id}");
         // A host that answers `answer` (OK where the state says
         // otherwise; NOT_FOUND where it should be waiting).
-        let mut host = Reference {
-            adjust: |h: &mut ReferenceHost| h.plugin.answer_instead(function, Some(answer)),
-        };
-        let score = conformance::run_on(&kit, &mut host).expect("the probe runs");
+        let score = answered(&kit, function, answer);
         let deviations = deviating_ids(&score);
         assert!(deviations.contains(&id), "{function}: {deviations:?}");
         // A clarification's deviation fails only a strict score.
@@ -580,10 +586,7 @@ fn a_too_large_answer_to_a_length_just_past_the_end_is_caught() {
         ("random_get", "random_get/buffer_size/length_out_of_bounds"),
         ("fd_write", "fd_write/iovec_size/length_out_of_bounds"),
     ] {
-        let mut host = Reference {
-            adjust: |h: &mut ReferenceHost| h.plugin.answer_instead(function, Some(inval)),
-        };
-        let score = conformance::run_on(&kit, &mut host).expect("the probe runs");
+        let score = answered(&kit, function, inval);
         assert!(
             score
                 .text()
@@ -602,10 +605,7 @@ fn a_too_large_answer_to_a_length_just_past_the_end_is_caught() {
 fn a_granted_read_refused_is_caught() {
     use conformance::cases::Kind;
     let kit = only(&kit("0.2.1"), "access.wasm");
-    let mut host = Reference {
-        adjust: |h: &mut ReferenceHost| h.plugin.answer_instead("proxy_get_buffer_status", Some(1)),
-    };
-    let score = conformance::run_on(&kit, &mut host).expect("the probe runs");
+    let score = answered(&kit, "proxy_get_buffer_status", 1);
     let id =
         "proxy_get_buffer_status/buffer_id=DOWNSTREAM_DATA/in_proxy_on_downstream_data/granted";
     let case = score
@@ -884,13 +884,7 @@ fn end_of_stream_refusals_are_probed_on_the_first_chunk() {
     for body in [&lifecycle.request_body, &lifecycle.response_body] {
         assert!(body.len() > lifecycle.chunk_size && body.len() <= 2 * lifecycle.chunk_size);
     }
-    let mut host = Reference {
-        adjust: |h: &mut ReferenceHost| {
-            h.plugin
-                .answer_instead("proxy_add_header_map_value", Some(0))
-        },
-    };
-    let score = conformance::run_on(&kit, &mut host).expect("runs");
+    let score = answered(&kit, "proxy_add_header_map_value", 0);
     let deviations = deviating_ids(&score);
     for id in &refusals {
         assert!(deviations.contains(id), "{id}: {deviations:?}");
@@ -993,12 +987,7 @@ fn paused_grants_of_response_headers_bodies_and_data_are_probed() {
             score.text()
         );
         // NOT_FOUND: the buffer is not available, as outside its grants.
-        let mut host = Reference {
-            adjust: |h: &mut ReferenceHost| {
-                h.plugin.answer_instead("proxy_get_buffer_status", Some(1))
-            },
-        };
-        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let score = answered(&kit, "proxy_get_buffer_status", 1);
         let deviations = deviating_ids(&score);
         let buffers: Vec<&str> = grants
             .iter()
@@ -1018,12 +1007,7 @@ fn paused_grants_of_response_headers_bodies_and_data_are_probed() {
             .collect();
         // The request headers' read too, for the first pause.
         assert_eq!(refusals.len(), points.len() + 1, "{version}: {refusals:?}");
-        let mut host = Reference {
-            adjust: |h: &mut ReferenceHost| {
-                h.plugin.answer_instead("proxy_get_buffer_status", Some(0))
-            },
-        };
-        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let score = answered(&kit, "proxy_get_buffer_status", 0);
         let deviations = deviating_ids(&score);
         let buffers: Vec<&str> = refusals
             .iter()
@@ -1133,13 +1117,7 @@ fn paused_grants_of_the_trailers_are_probed() {
         );
         // A host that lets any map be replaced anywhere (answers OK) is
         // caught on every refusal once resumed, the trailers' included.
-        let mut host = Reference {
-            adjust: |h: &mut ReferenceHost| {
-                h.plugin
-                    .answer_instead("proxy_replace_header_map_value", Some(0))
-            },
-        };
-        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let score = answered(&kit, "proxy_replace_header_map_value", 0);
         let deviations = deviating_ids(&score);
         let headers: Vec<String> = ["request", "response"]
             .map(|side| {
@@ -1204,13 +1182,7 @@ fn a_local_response_is_allowed_before_the_response_headers_only() {
         score.text()
     );
     for (answer, caught) in [(0, refused), (2, allowed)] {
-        let mut host = Reference {
-            adjust: move |h: &mut ReferenceHost| {
-                h.plugin
-                    .answer_instead("proxy_send_local_response", Some(answer))
-            },
-        };
-        let score = conformance::run_on(&kit, &mut host).expect("runs");
+        let score = answered(&kit, "proxy_send_local_response", answer);
         let deviations = deviating_ids(&score);
         assert!(deviations.contains(&caught), "{answer}: {deviations:?}");
         // Refusing it where the spec's text allows it fails the kit.
