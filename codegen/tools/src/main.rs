@@ -93,6 +93,20 @@ enum Command {
     #[cfg(feature = "run")]
     #[command(subcommand)]
     Conformance(conformance_cli::ConformanceCommand),
+    /// `run` in a build without wasmtime: says which command has it.
+    #[cfg(not(feature = "run"))]
+    #[command(name = "run", hide = true)]
+    RunUnavailable {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        _args: Vec<String>,
+    },
+    /// `conformance` in a build without wasmtime: says which command has it.
+    #[cfg(not(feature = "run"))]
+    #[command(name = "conformance", hide = true)]
+    ConformanceUnavailable {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        _args: Vec<String>,
+    },
 }
 
 #[cfg(feature = "run")]
@@ -442,6 +456,18 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     if let Command::Conformance(command) = cli.command {
         return conformance_cli::run(command).map_err(Failure);
     }
+    // `cargo abi` builds without wasmtime, so that generating stays light;
+    // its sibling aliases build with it.
+    #[cfg(not(feature = "run"))]
+    if let Command::RunUnavailable { .. } | Command::ConformanceUnavailable { .. } = &cli.command {
+        let which = match cli.command {
+            Command::RunUnavailable { .. } => "run",
+            _ => "conformance",
+        };
+        return Err(Failure(format!(
+            "error: `{which}` needs wasmtime, which this build leaves out: use `cargo abi-{which} ...` (or build with `--features run`)"
+        )));
+    }
     let Description { abi, name: source } = load(cli.spec.as_deref())?;
     match cli.command {
         Command::Generate { out } => {
@@ -541,6 +567,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Run(_) => unreachable!("handled before the description is loaded"),
         #[cfg(feature = "run")]
         Command::Conformance(_) => unreachable!("handled before the description is loaded"),
+        #[cfg(not(feature = "run"))]
+        Command::RunUnavailable { .. } | Command::ConformanceUnavailable { .. } => {
+            unreachable!("handled before the description is loaded")
+        }
         Command::Summary => {
             say!("version  host functions  callbacks  enums  enum values");
             for version in &abi.versions {
