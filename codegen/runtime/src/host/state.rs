@@ -120,6 +120,13 @@ impl Grant {
         self.when = true;
         self
     }
+
+    /// Whether the grant holds while `running` runs: it names that
+    /// callback, with its condition when it asks for one.
+    #[inline]
+    const fn holds_while(&self, running: Running) -> bool {
+        self.running & running.callback.bit() != 0 && (running.condition || !self.when)
+    }
 }
 
 /// The callback now running, as the access rules see it.
@@ -572,15 +579,11 @@ impl PluginState {
         // decide (they grant all this grants, and more).
         if let Some(r) = self.running
             && r.context_id == self.effective_context
+            && grants
+                .iter()
+                .any(|grant| grant.level.grants(level) && grant.holds_while(r))
         {
-            let bit = r.callback.bit();
-            if grants.iter().any(|grant| {
-                grant.running & bit != 0
-                    && (r.condition || !grant.when)
-                    && grant.level.grants(level)
-            }) {
-                return true;
-            }
+            return true;
         }
         self.permits_otherwise(grants, level)
     }
@@ -600,12 +603,11 @@ impl PluginState {
         let stream = || self.streams.get(self.effective_context);
         grants.iter().any(|grant| {
             grant.level.grants(level)
-                && (running.is_some_and(|r| {
-                    grant.running & r.callback.bit() != 0 && (r.condition || !grant.when)
-                }) || (grant.paused | grant.before != 0
-                    && stream().is_some_and(|s| {
-                        s.paused & grant.paused != 0 || !s.passed & grant.before != 0
-                    })))
+                && (running.is_some_and(|r| grant.holds_while(r))
+                    || (grant.paused | grant.before != 0
+                        && stream().is_some_and(|s| {
+                            s.paused & grant.paused != 0 || !s.passed & grant.before != 0
+                        })))
         })
     }
 
