@@ -357,17 +357,10 @@ fn write_output(
             let er = raw_enum_ident(name);
             (quote!(mem.write_u32(#first, #er::from(#out).0);), true)
         }
-        ParamClass::HostAllocated(Shape::Bytes) => (
-            quote!(call.return_out_bytes(#out, #first, #second)?;),
-            false,
-        ),
-        ParamClass::HostAllocated(Shape::String) => {
-            (quote!(call.return_out_text(#out, #first, #second)?;), false)
-        }
-        ParamClass::HostAllocated(Shape::Map) => {
-            (quote!(call.return_out_map(#out, #first, #second)?;), false)
-        }
-        other => return Err(format!("`{}`: cannot return a {other:?}", f.name)),
+        other => match lent_buffer(other) {
+            Some(Lent { give, .. }) => (quote!(call.#give(#out, #first, #second)?;), false),
+            None => return Err(format!("`{}`: cannot return a {other:?}", f.name)),
+        },
     })
 }
 
@@ -457,10 +450,10 @@ fn status_shim(
     let mut method = host_method(f, &s, &method_params, &output_types);
     // Host-allocated outputs are filled into buffers the shim lends (and
     // keeps from call to call) through the `_into` method.
-    let sinks: Vec<(usize, TokenStream)> = outputs
+    let sinks: Vec<(usize, Lent)> = outputs
         .iter()
         .enumerate()
-        .filter_map(|(i, (_, l))| lent_buffer(&l.class).map(|take| (i, take)))
+        .filter_map(|(i, (_, l))| lent_buffer(&l.class).map(|lent| (i, lent)))
         .collect();
     let sink_names: Vec<&Ident> = sinks.iter().map(|(i, _)| &output_names[*i]).collect();
     let kept_names: Vec<&Ident> = (0..outputs.len())
@@ -480,7 +473,7 @@ fn status_shim(
         ));
         let takes: Vec<TokenStream> = sinks
             .iter()
-            .map(|(i, take)| {
+            .map(|(i, Lent { take, .. })| {
                 let n = &output_names[*i];
                 quote!(let mut #n = call.#take();)
             })
@@ -562,15 +555,47 @@ fn host_method(
     }
 }
 
-/// The `HostCall` method that lends the buffer an output of `class` is
-/// filled into, if it is one the host allocates in the plugin.
-fn lent_buffer(class: &ParamClass) -> Option<TokenStream> {
-    match class {
-        ParamClass::HostAllocated(Shape::Bytes) => Some(quote!(out_bytes)),
-        ParamClass::HostAllocated(Shape::String) => Some(quote!(out_text)),
-        ParamClass::HostAllocated(Shape::Map) => Some(quote!(out_map)),
-        _ => None,
-    }
+/// How an output the host allocates in the plugin travels: the buffer the
+/// shim lends for it, the `_into` method's type for that buffer, and the
+/// shim's call that hands it to the plugin (and keeps the buffer).
+struct Lent {
+    take: TokenStream,
+    ty: TokenStream,
+    give: TokenStream,
+    /// A map: the default `_into` extends it with the owned pairs, where it
+    /// replaces a byte or text buffer with the owned value.
+    pairs: bool,
+}
+
+/// [`Lent`] for an output of `class`, if the host allocates it.
+fn lent_buffer(class: &ParamClass) -> Option<Lent> {
+    let (take, ty, give, pairs) = match class {
+        ParamClass::HostAllocated(Shape::Bytes) => (
+            quote!(out_bytes),
+            quote!(Vec<u8>),
+            quote!(return_out_bytes),
+            false,
+        ),
+        ParamClass::HostAllocated(Shape::String) => (
+            quote!(out_text),
+            quote!(String),
+            quote!(return_out_text),
+            false,
+        ),
+        ParamClass::HostAllocated(Shape::Map) => (
+            quote!(out_map),
+            quote!(rt::host::MapOut),
+            quote!(return_out_map),
+            true,
+        ),
+        _ => return None,
+    };
+    Some(Lent {
+        take,
+        ty,
+        give,
+        pairs,
+    })
 }
 
 /// The `_into` twin of a `Host` method with host-allocated outputs: it
@@ -582,20 +607,15 @@ fn into_method(
     params: &[(Ident, TokenStream)],
     outputs: &[(&Param, &LoweredParam)],
     output_types: &[TokenStream],
-    sinks: &[(usize, TokenStream)],
+    sinks: &[(usize, Lent)],
 ) -> TokenStream {
     let name = ident(&f.name);
     let into = format_ident!("{}_into", f.name);
     let names: Vec<&Ident> = params.iter().map(|(n, _)| n).collect();
     let types = params.iter().map(|(_, t)| t);
     let is_sink = |i: usize| sinks.iter().any(|(j, _)| *j == i);
-    let sink_params = sinks.iter().map(|(i, _)| {
+    let sink_params = sinks.iter().map(|(i, Lent { ty, .. })| {
         let n = ident(&outputs[*i].0.name);
-        let ty = match &outputs[*i].1.class {
-            ParamClass::HostAllocated(Shape::String) => quote!(String),
-            ParamClass::HostAllocated(Shape::Map) => quote!(rt::host::MapOut),
-            _ => quote!(Vec<u8>),
-        };
         quote!(#n: &mut #ty)
     });
     let kept_types: Vec<&TokenStream> = output_types
@@ -617,11 +637,12 @@ fn into_method(
         [one] => quote!(#one),
         many => quote!((#(#many),*)),
     };
-    let fills = sinks.iter().map(|(i, _)| {
+    let fills = sinks.iter().map(|(i, lent)| {
         let (n, g) = (ident(&outputs[*i].0.name), &got[*i]);
-        match &outputs[*i].1.class {
-            ParamClass::HostAllocated(Shape::Map) => quote!(#n.extend(#g);),
-            _ => quote!(*#n = #g;),
+        if lent.pairs {
+            quote!(#n.extend(#g);)
+        } else {
+            quote!(*#n = #g;)
         }
     });
     let kept: Vec<&Ident> = (0..got.len())
