@@ -106,6 +106,123 @@ pub fn encoded_map_size<K: AsRef<[u8]>, V: AsRef<[u8]>>(pairs: &[(K, V)]) -> usi
     4 + pairs.len() * 8 + data
 }
 
+/// A map serialized as it is filled (what a `Host` hands back to the
+/// plugin through its `_into` methods): the
+/// pair sizes and the NUL-terminated keys and values go to two buffers, so
+/// no pair is allocated and the shim copies three slices into the plugin.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct MapOut {
+    count: u32,
+    /// Each pair's key and value length, little-endian `u32`s.
+    sizes: Vec<u8>,
+    /// Each key and value followed by a NUL.
+    data: Vec<u8>,
+    /// A pair or the total did not fit the format's `u32`s.
+    overflow: bool,
+}
+
+impl MapOut {
+    /// An empty map.
+    pub const fn new() -> Self {
+        MapOut {
+            count: 0,
+            sizes: Vec::new(),
+            data: Vec::new(),
+            overflow: false,
+        }
+    }
+
+    /// Appends the pair `key`: `value`.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) {
+        let (Ok(key_len), Ok(value_len)) = (u32::try_from(key.len()), u32::try_from(value.len()))
+        else {
+            self.overflow = true;
+            return;
+        };
+        let Some(count) = self.count.checked_add(1) else {
+            self.overflow = true;
+            return;
+        };
+        self.count = count;
+        self.sizes.extend_from_slice(&key_len.to_le_bytes());
+        self.sizes.extend_from_slice(&value_len.to_le_bytes());
+        self.data.reserve(key.len() + value.len() + 2);
+        self.data.extend_from_slice(key);
+        self.data.push(0);
+        self.data.extend_from_slice(value);
+        self.data.push(0);
+    }
+
+    /// How many pairs were pushed.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether no pair was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Forgets every pair, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.count = 0;
+        self.sizes.clear();
+        self.data.clear();
+        self.overflow = false;
+    }
+
+    /// The size of the serialized map (what `proxy_get_header_map_size`
+    /// answers); `None` when it does not fit a `u32`.
+    pub fn serialized_size(&self) -> Option<u32> {
+        if self.overflow {
+            return None;
+        }
+        let total = 4usize
+            .checked_add(self.sizes.len())?
+            .checked_add(self.data.len())?;
+        u32::try_from(total).ok()
+    }
+
+    /// The serialized map in its three parts, to be written one after
+    /// another: the pair count, the sizes, the data.
+    pub(crate) fn parts(&self) -> ([u8; 4], &[u8], &[u8]) {
+        (self.count.to_le_bytes(), &self.sizes, &self.data)
+    }
+
+    /// The serialized map in one buffer.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (count, sizes, data) = self.parts();
+        let mut bytes = Vec::with_capacity(count.len() + sizes.len() + data.len());
+        bytes.extend_from_slice(&count);
+        bytes.extend_from_slice(sizes);
+        bytes.extend_from_slice(data);
+        bytes
+    }
+
+    /// The bytes its buffers hold on to.
+    #[cfg(feature = "host")]
+    pub(crate) fn capacity(&self) -> usize {
+        self.sizes.capacity() + self.data.capacity()
+    }
+}
+
+impl core::fmt::Debug for MapOut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MapOut")
+            .field("pairs", &self.count)
+            .field("bytes", &self.serialized_size())
+            .finish()
+    }
+}
+
+impl<K: AsRef<[u8]>, V: AsRef<[u8]>> Extend<(K, V)> for MapOut {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
+        for (key, value) in pairs {
+            self.push(key.as_ref(), value.as_ref());
+        }
+    }
+}
+
 fn read_u32(bytes: &[u8], offset: usize) -> Result<usize, MapError> {
     let end = offset
         .checked_add(4)
@@ -229,6 +346,19 @@ impl<'a> PropertyPath<'a> {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn a_map_out_serializes_as_encode_map_does() {
+        let pairs: [(&[u8], &[u8]); 3] = [(b"a", b"1"), (b"", b""), (b"key", b"value")];
+        let mut out = MapOut::new();
+        out.extend(pairs);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out.to_bytes(), encode_map(&pairs));
+        assert_eq!(out.serialized_size(), Some(encoded_map_size(&pairs) as u32));
+        out.clear();
+        assert!(out.is_empty());
+        assert_eq!(out.to_bytes(), encode_map::<&[u8], &[u8]>(&[]));
+    }
 
     #[test]
     fn round_trips_pairs_in_order() {

@@ -22,9 +22,9 @@ mod state;
 #[cfg(test)]
 mod test_rng;
 
+pub use crate::serial::MapOut;
 pub use limits::{EPOCH_TICK, EpochTicker, Limits};
 pub use memory::{GuestError, GuestMemory, utf8};
-pub use out::MapOut;
 pub use plugin::{
     After, CallError, CallResult, CallbackResult, Export, LookUpCallbacks, Lookup, PluginCore,
     PluginCorePre, PluginError, PluginHandle, PluginPre, PluginStore, ProcExit, Returned, Version,

@@ -16,10 +16,10 @@
 
 use super::limits::{ArgumentLimits, IOVECS_MAX};
 use super::memory::{GuestError, GuestMemory, utf8};
-use super::out::MapOut;
 use super::plugin::role_exports;
 use super::state::{AccessLevel, Grant, HasPluginState, PluginState};
 use crate::AbiEnum;
+use crate::serial::MapOut;
 use crate::serial::Pair;
 use alloc::vec::Vec;
 
@@ -276,8 +276,7 @@ impl<'a, T: HasPluginState + 'static> HostCall<'a, T> {
     ) -> Result<(), Answer> {
         let returned = match map.serialized_size() {
             Some(_) => {
-                let count = map.count().to_le_bytes();
-                let [sizes, data] = map.parts();
+                let (count, sizes, data) = map.parts();
                 self.return_parts([&count, sizes, data], ptr_out, size_out)
             }
             None => Err(Answer::MemoryFault),
