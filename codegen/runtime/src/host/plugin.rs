@@ -289,7 +289,7 @@ fn allocator_export(module: &wasmtime::Module, name: &str) -> Option<wasmtime::M
 fn entered<S, T, R>(
     mut store: S,
     running: Option<Running>,
-    slot: Option<Slot>,
+    slot: Option<&Slot>,
     call: impl FnOnce(&mut S) -> R,
 ) -> R
 where
@@ -514,7 +514,7 @@ impl<T: HasPluginState + 'static> PluginCorePre<T> {
         };
         // The start functions run outside any callback: a context they
         // switch to does not outlive them.
-        entered(&mut store, None, slot, |store| start.run(store))?;
+        entered(&mut store, None, slot.as_ref(), |store| start.run(store))?;
         Ok((
             PluginCore {
                 instance,
@@ -762,7 +762,7 @@ impl PluginCore {
             }
             return Ok(None);
         };
-        let called = entered(&mut store, Some(running), self.slot, |store| {
+        let called = entered(&mut store, Some(running), self.slot.as_ref(), |store| {
             func.call(store, params)
         });
         if after == After::Deletes {

@@ -229,29 +229,43 @@ impl Streams {
         self.len
     }
 
-    /// Sets the state of `id`, adding it if new.
+    /// Sets the state of `id`, adding it if new: one probe finds either
+    /// its slot or the free one it goes in.
     pub(crate) fn insert(&mut self, id: u32, state: StreamState) {
-        if let Some(at) = self.find(id) {
-            self.slots[at] = Some((id, state));
-            return;
-        }
+        // Growing first (even when `id` is there) keeps a free slot for
+        // the probe to stop at.
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
         let mask = self.slots.len() - 1;
         let mut at = self.home(id);
-        while self.slots[at].is_some() {
-            at = (at + 1) & mask;
+        loop {
+            match &mut self.slots[at] {
+                Some((key, old)) if *key == id => {
+                    *old = state;
+                    break;
+                }
+                Some(_) => at = (at + 1) & mask,
+                free @ None => {
+                    *free = Some((id, state));
+                    self.len += 1;
+                    break;
+                }
+            }
         }
-        self.slots[at] = Some((id, state));
-        self.len += 1;
         self.last = at;
     }
 
     /// Forgets `id`, shifting later entries of its probe run back so that no
     /// lookup stops early at the hole.
     pub(crate) fn remove(&mut self, id: u32) {
-        let Some(mut hole) = self.find(id) else {
+        // A stream is deleted after its own callbacks, so the slot found
+        // last is most often its own.
+        let hole = match self.slots.get(self.last) {
+            Some(Some((key, _))) if *key == id => Some(self.last),
+            _ => self.find(id),
+        };
+        let Some(mut hole) = hole else {
             return;
         };
         self.slots[hole] = None;
@@ -368,6 +382,9 @@ pub struct PluginState {
     /// callback of another instance, the outer one's host calls find
     /// `current` differs and look their memory up by name (the same one).
     exports: Option<Exports>,
+    /// `exports`' instance, 0 when none: what [`PluginState::enter`]
+    /// compares with a slot's.
+    cached_instance: u64,
     /// The typed allocator of the instance that last allocated: typing a
     /// function costs a type-registry lookup, which every returned value
     /// would pay otherwise. One entry, so nothing piles up per instance.
@@ -408,6 +425,7 @@ impl Default for PluginState {
             streams: Streams::default(),
             current: 0,
             exports: None,
+            cached_instance: 0,
             allocator: None,
             trace: None,
             answers: Vec::new(),
@@ -430,6 +448,7 @@ impl Clone for PluginState {
             streams: self.streams.clone(),
             current: 0,
             exports: None,
+            cached_instance: 0,
             allocator: None,
             trace: self.trace.clone(),
             answers: self.answers.clone(),
@@ -657,7 +676,7 @@ impl PluginState {
     /// instantiation and start functions); returns what to restore when it
     /// ends.
     #[inline]
-    pub fn enter(&mut self, running: Option<Running>, slot: Option<Slot>) -> Saved {
+    pub fn enter(&mut self, running: Option<Running>, slot: Option<&Slot>) -> Saved {
         let saved = Saved {
             running: self.running,
             effective_context: self.effective_context,
@@ -666,16 +685,26 @@ impl PluginState {
         self.running = running;
         self.effective_context = running.map_or(0, |r| r.context_id);
         self.current = match slot {
-            Some(slot) if slot.state == self.id => {
-                let instance = slot.exports.instance;
-                if self.exports.as_ref().is_none_or(|e| e.instance != instance) {
-                    self.exports = Some(slot.exports);
-                }
-                instance
-            }
-            _ => 0,
+            // Instance ids are unique across stores, and only `install`
+            // caches exports, after checking the slot is this state's: the
+            // instance last cached is one of this store.
+            Some(slot) if slot.exports.instance == self.cached_instance => self.cached_instance,
+            Some(slot) => self.install(slot),
+            None => 0,
         };
         saved
+    }
+
+    /// Caches the exports of `slot` if it is one of this state's; returns
+    /// the instance to enter (0 for another state's slot).
+    #[cold]
+    fn install(&mut self, slot: &Slot) -> u64 {
+        if slot.state != self.id {
+            return 0;
+        }
+        self.exports = Some(slot.exports);
+        self.cached_instance = slot.exports.instance;
+        self.cached_instance
     }
 
     /// The callback [`PluginState::enter`] started ended.
@@ -1140,10 +1169,15 @@ mod tests {
             instance: 1,
         };
         let own = s.slot(exports);
-        let foreign = other.slot(exports);
-        let saved = s.enter(None, Some(own));
+        // Every instance has its own id (`next_instance_id`), and belongs
+        // to one store.
+        let foreign = other.slot(Exports {
+            instance: 2,
+            ..exports
+        });
+        let saved = s.enter(None, Some(&own));
         assert!(s.current_memory().is_some());
-        let inner = s.enter(None, Some(foreign));
+        let inner = s.enter(None, Some(&foreign));
         assert!(s.current_memory().is_none(), "a slot of another store");
         s.leave(inner);
         assert!(s.current_memory().is_some());
@@ -1166,16 +1200,16 @@ mod tests {
             })
         };
         let (a, b) = (slot(&s, 1), slot(&s, 2));
-        let outer = s.enter(None, Some(a));
+        let outer = s.enter(None, Some(&a));
         assert_eq!(s.current_exports().map(|e| e.instance), Some(1));
-        let inner = s.enter(None, Some(b));
+        let inner = s.enter(None, Some(&b));
         assert_eq!(s.current_exports().map(|e| e.instance), Some(2));
         s.leave(inner);
         // Not b's memory: the outer instance's host calls look theirs up.
         assert!(s.current_memory().is_none());
         s.leave(outer);
         assert!(s.current_memory().is_none());
-        let again = s.enter(None, Some(a));
+        let again = s.enter(None, Some(&a));
         assert_eq!(s.current_exports().map(|e| e.instance), Some(1));
         s.leave(again);
     }
@@ -1239,7 +1273,7 @@ mod tests {
             instance: 1,
         });
         let running = Running::new(CallbackId(2), 5, false);
-        s.enter(Some(running), Some(slot));
+        s.enter(Some(running), Some(&slot));
         assert!(s.current_memory().is_some());
         assert!(s.current_allocator().is_none());
 
@@ -1253,7 +1287,7 @@ mod tests {
         assert!(clone.is_paused(5, CallbackId(2)));
         assert_eq!(clone.streams().len(), 1);
         // The original's slot names the original only.
-        clone.enter(None, Some(slot));
+        clone.enter(None, Some(&slot));
         assert_eq!(clone.current, 0);
     }
 
