@@ -46,9 +46,9 @@ fn level_tokens(level: AccessLevel) -> TokenStream {
     }
 }
 
-/// The grant table of one rule, as a `&'static [Grant]` expression: each
-/// grant built from its level with only the places it has, so the table
-/// reads as the rule does.
+/// One rule, as a `Rule` expression to evaluate in a `const`: each grant
+/// built from its level with only the places it has, so the table reads as
+/// the rule does.
 fn grants_tokens(rule: &AccessRule) -> TokenStream {
     let grants = rule.grants.iter().map(|g| {
         let level = level_tokens(g.level);
@@ -78,7 +78,7 @@ fn grants_tokens(rule: &AccessRule) -> TokenStream {
         }
         grant
     });
-    quote!(&[#(#grants),*])
+    quote!(Rule::new(&[#(#grants),*]))
 }
 
 /// The name of the grant lookup for an enum: `proxy_map_type_t` ->
@@ -254,7 +254,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
             let doc = doc_lines(&format!("Where `{name}` may be called."));
             consts.push(quote! {
                 #doc
-                pub const #c: &[Grant] = #table;
+                pub const #c: &Rule<'static> = &#table;
             });
         }
     }
@@ -269,7 +269,7 @@ pub fn tokens(abi: &AbiVersion) -> Result<TokenStream, String> {
     })
 }
 
-/// `pub fn map_type_grants(value: MapType) -> &'static [Grant]`.
+/// `pub fn map_type_grants(value: MapType) -> &'static Rule<'static>`.
 fn enum_lookup(abi: &AbiVersion, enum_name: &str) -> Result<TokenStream, String> {
     let en = abi
         .enum_named(enum_name)
@@ -282,15 +282,20 @@ fn enum_lookup(abi: &AbiVersion, enum_name: &str) -> Result<TokenStream, String>
         let table = abi
             .variant_rule(enum_name, &v.name)
             .map(grants_tokens)
-            .unwrap_or_else(|| quote!(&[]));
-        arms.push(quote!(#rich::#vi => const { #table },));
+            .unwrap_or_else(|| quote!(Rule::new(&[])));
+        // A `const` item, not an inline `const` block: only an item's
+        // initializer lends its temporaries (the grants array) `'static`.
+        arms.push(quote!(#rich::#vi => {
+            const RULE: &Rule<'static> = &#table;
+            RULE
+        }));
     }
     let doc = doc_lines(&format!(
         "Where each `{enum_name}` value may be used, from the description's access rules."
     ));
     Ok(quote! {
         #doc
-        pub fn #name(value: #rich) -> &'static [Grant] {
+        pub fn #name(value: #rich) -> &'static Rule<'static> {
             match value {
                 #(#arms)*
             }

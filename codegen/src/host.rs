@@ -959,7 +959,7 @@ pub fn tokens(abi: &AbiVersion, runtime: &RuntimePath) -> Result<TokenStream, St
         #common
 
         pub use rt::host::{
-            AccessLevel, CallError, CallResult, Export, Grant, HasPluginState, Pairs, PluginError, PluginState, PluginStore, Running,
+            AccessLevel, CallError, CallResult, Export, Grant, HasPluginState, Pairs, PluginError, PluginState, PluginStore, Rule, Running,
         };
         use rt::host::After;
 

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use criterion::Criterion;
-use proxy_wasm_abi::host::{AccessLevel, CallbackId, Grant, GuestMemory, PluginState, Running};
+use proxy_wasm_abi::host::{
+    AccessLevel, CallbackId, Grant, GuestMemory, PluginState, Rule, Running,
+};
 use proxy_wasm_abi::serial::{decode_map, encode_map};
 
 /// The ratios reported: a label, the benchmark and its baseline.
@@ -141,20 +143,21 @@ fn permits(c: &mut Criterion) {
             when: false,
         },
     ];
+    let rule = Rule::new(&grants);
     let mut state = PluginState::new();
     for id in 1..=50 {
         state.created(id, 1000);
     }
     state.enter(Some(Running::new(CallbackId(2), 7, false)), None);
-    assert!(state.permits(&grants, AccessLevel::Read));
+    assert!(state.permits(&rule, AccessLevel::Read));
     let mut open = state.clone();
     open.enforce_access_rules(false);
     let mut group = c.benchmark_group("permits");
     group.bench_function("enforced_3_grants", |b| {
-        b.iter(|| state.permits(black_box(&grants), black_box(AccessLevel::Read)))
+        b.iter(|| state.permits(black_box(&rule), black_box(AccessLevel::Read)))
     });
     group.bench_function("not_enforced", |b| {
-        b.iter(|| open.permits(black_box(&grants), black_box(AccessLevel::Read)))
+        b.iter(|| open.permits(black_box(&rule), black_box(AccessLevel::Read)))
     });
     group.finish();
 }

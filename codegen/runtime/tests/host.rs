@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use proxy_wasm_abi::AbiEnum;
 use proxy_wasm_abi::host::{
     AccessLevel, After, Answer, CallError, CallbackId, Export, Grant, HasPluginState, HostCall,
-    Imports, Limits, PluginCore, PluginCorePre, PluginError, PluginState, Returned, Running,
+    Imports, Limits, PluginCore, PluginCorePre, PluginError, PluginState, Returned, Rule, Running,
     Statuses, Version, declared_versions, decode, decode_or, to_u32,
 };
 use proxy_wasm_abi::serial::encode_map;
@@ -495,17 +495,16 @@ fn enums_and_sizes_decode_to_bad_argument_or_the_status_named() {
 #[test]
 fn access_checks_answer_the_forbidden_status() {
     const FORBIDDEN: u32 = 9;
-    static GRANTS: [Grant; 1] = [Grant {
+    static RULE: Rule = Rule::new(&[Grant {
         level: AccessLevel::Modify,
         running: CallbackId(3).bit(),
         paused: 0,
         before: 0,
         when: false,
-    }];
+    }]);
     let linker = linker_with(|call, [level, ..]| {
         let level = [AccessLevel::Read, AccessLevel::Call][level as usize];
-        call.state()
-            .check(&GRANTS, level, Answer::Status(FORBIDDEN))
+        call.state().check(&RULE, level, Answer::Status(FORBIDDEN))
     });
     let mut guest = Guest::new(MEMORY, &linker);
     assert_eq!(guest.status([0; 4]), FORBIDDEN, "no callback runs");

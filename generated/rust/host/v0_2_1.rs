@@ -216,7 +216,7 @@ rt::abi_enum! {
 
 pub use rt::host::{
     AccessLevel, CallError, CallResult, Export, Grant, HasPluginState, Pairs,
-    PluginError, PluginState, PluginStore, Running,
+    PluginError, PluginState, PluginStore, Rule, Running,
 };
 use rt::host::After;
 /// What the shims of functions returning `proxy_status_t` answer with.
@@ -1847,86 +1847,100 @@ pub fn add_to_linker<T: HasPluginState + 'static, H: Host + 'static>(
 }
 
 /// Where each `proxy_buffer_type_t` value may be used, from the description's access rules.
-pub fn buffer_type_grants(value: BufferType) -> &'static [Grant] {
+pub fn buffer_type_grants(value: BufferType) -> &'static Rule<'static> {
     match value {
         BufferType::HttpRequestBody => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Modify)
                         .running(Callback::RequestBody.bit())
                         .paused(Callback::RequestBody.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         BufferType::HttpResponseBody => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Modify)
                         .running(Callback::ResponseBody.bit())
                         .paused(Callback::ResponseBody.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         BufferType::DownstreamData => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Modify)
                         .running(Callback::DownstreamData.bit())
                         .paused(Callback::DownstreamData.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         BufferType::UpstreamData => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Modify)
                         .running(Callback::UpstreamData.bit())
                         .paused(Callback::UpstreamData.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         BufferType::HttpCallResponseBody => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read)
                         .running(Callback::HttpCallResponse.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         BufferType::GrpcCallMessage => {
-            const {
-                &[Grant::new(AccessLevel::Read).running(Callback::GrpcReceive.bit())]
-            }
+            const RULE: &Rule<'static> = &Rule::new(
+                &[Grant::new(AccessLevel::Read).running(Callback::GrpcReceive.bit())],
+            );
+            RULE
         }
         BufferType::VmConfiguration => {
-            const { &[Grant::new(AccessLevel::Read).running(Callback::VmStart.bit())] }
+            const RULE: &Rule<'static> = &Rule::new(
+                &[Grant::new(AccessLevel::Read).running(Callback::VmStart.bit())],
+            );
+            RULE
         }
         BufferType::PluginConfiguration => {
-            const { &[Grant::new(AccessLevel::Read).running(Callback::Configure.bit())] }
+            const RULE: &Rule<'static> = &Rule::new(
+                &[Grant::new(AccessLevel::Read).running(Callback::Configure.bit())],
+            );
+            RULE
         }
         BufferType::ForeignFunctionArguments => {
-            const {
-                &[Grant::new(AccessLevel::Read).running(Callback::ForeignFunction.bit())]
-            }
+            const RULE: &Rule<'static> = &Rule::new(
+                &[Grant::new(AccessLevel::Read).running(Callback::ForeignFunction.bit())],
+            );
+            RULE
         }
     }
 }
 
 /// Where each `proxy_map_type_t` value may be used, from the description's access rules.
-pub fn map_type_grants(value: MapType) -> &'static [Grant] {
+pub fn map_type_grants(value: MapType) -> &'static Rule<'static> {
     match value {
         MapType::HttpRequestHeaders => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
                     Grant::new(AccessLevel::Modify)
                         .running(Callback::RequestHeaders.bit())
                         .paused(Callback::RequestHeaders.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         MapType::HttpRequestTrailers => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
                     Grant::new(AccessLevel::Modify)
@@ -1935,21 +1949,23 @@ pub fn map_type_grants(value: MapType) -> &'static [Grant] {
                     Grant::new(AccessLevel::Add)
                         .running(Callback::RequestBody.bit())
                         .when_condition(),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         MapType::HttpResponseHeaders => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
                     Grant::new(AccessLevel::Modify)
                         .running(Callback::ResponseHeaders.bit())
                         .paused(Callback::ResponseHeaders.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         MapType::HttpResponseTrailers => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read).running(Callback::Log.bit()),
                     Grant::new(AccessLevel::Modify)
@@ -1958,54 +1974,61 @@ pub fn map_type_grants(value: MapType) -> &'static [Grant] {
                     Grant::new(AccessLevel::Add)
                         .running(Callback::ResponseBody.bit())
                         .when_condition(),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         MapType::GrpcCallInitialMetadata => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read)
                         .running(Callback::GrpcReceiveInitialMetadata.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         MapType::GrpcCallTrailingMetadata => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read)
                         .running(Callback::GrpcReceiveTrailingMetadata.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         MapType::HttpCallResponseHeaders => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read)
                         .running(Callback::HttpCallResponse.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
         MapType::HttpCallResponseTrailers => {
-            const {
+            const RULE: &Rule<'static> = &Rule::new(
                 &[
                     Grant::new(AccessLevel::Read)
                         .running(Callback::HttpCallResponse.bit()),
-                ]
-            }
+                ],
+            );
+            RULE
         }
     }
 }
 
 /// Where `proxy_get_status` may be called.
-pub const PROXY_GET_STATUS_GRANTS: &[Grant] = &[
-    Grant::new(AccessLevel::Call)
-        .running(Callback::HttpCallResponse.bit() | Callback::GrpcClose.bit()),
-];
+pub const PROXY_GET_STATUS_GRANTS: &Rule<'static> = &Rule::new(
+    &[
+        Grant::new(AccessLevel::Call)
+            .running(Callback::HttpCallResponse.bit() | Callback::GrpcClose.bit()),
+    ],
+);
 
 /// Where `proxy_send_local_response` may be called.
-pub const PROXY_SEND_LOCAL_RESPONSE_GRANTS: &[Grant] = &[
-    Grant::new(AccessLevel::Call).before(Callback::ResponseHeaders.bit()),
-];
+pub const PROXY_SEND_LOCAL_RESPONSE_GRANTS: &Rule<'static> = &Rule::new(
+    &[Grant::new(AccessLevel::Call).before(Callback::ResponseHeaders.bit())],
+);
 
 /// The callbacks whose pauses a successful continue or close of `stream` ends, as a mask of [`Callback::bit`]s.
 pub fn stream_type_resumes(stream: StreamType) -> u64 {

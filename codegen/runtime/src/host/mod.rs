@@ -2,7 +2,7 @@
 //!
 //! - [`GuestMemory`], [`GuestError`]: checked reads and writes of a plugin's
 //!   memory; nothing a plugin passes can make them panic.
-//! - [`PluginState`], [`HasPluginState`], [`Grant`], [`AccessLevel`]: what
+//! - [`PluginState`], [`HasPluginState`], [`Rule`], [`Grant`], [`AccessLevel`]: what
 //!   the store keeps for the access rules and each plugin instance.
 //! - [`Imports`], [`shim`], [`HostCall`], [`Memory`], [`Answer`], [`Statuses`]: the
 //!   plumbing of each generated linker shim.
@@ -34,7 +34,8 @@ pub use shim::{
     Answer, HostCall, Imports, Iovecs, Memory, Statuses, decode, decode_or, shim, to_u32,
 };
 pub use state::{
-    AccessLevel, CallbackId, Grant, HasPluginState, PluginState, Running, Saved, Slot, TracedCall,
+    AccessLevel, CallbackId, Grant, HasPluginState, PluginState, Rule, Running, Saved, Slot,
+    TracedCall,
 };
 
 /// Key/value pairs in order, as a `Host` returns a map.

@@ -17,7 +17,7 @@
 use super::limits::{ArgumentLimits, IOVECS_MAX};
 use super::memory::{GuestError, GuestMemory, utf8};
 use super::plugin::role_exports;
-use super::state::{AccessLevel, Grant, HasPluginState, PluginState};
+use super::state::{AccessLevel, HasPluginState, PluginState, Rule};
 use crate::AbiEnum;
 use crate::serial::MapOut;
 use crate::serial::Pair;
@@ -562,15 +562,15 @@ pub fn to_u32(value: usize) -> Result<u32, Answer> {
 }
 
 impl PluginState {
-    /// Refuses with `forbidden` a use at `level` that `grants` do not permit now.
+    /// Refuses with `forbidden` a use at `level` that `rule` does not permit now.
     #[inline]
     pub fn check(
         &self,
-        grants: &[Grant],
+        rule: &Rule<'_>,
         level: AccessLevel,
         forbidden: impl Into<Answer>,
     ) -> Result<(), Answer> {
-        if self.permits(grants, level) {
+        if self.permits(rule, level) {
             Ok(())
         } else {
             Err(forbidden.into())

@@ -51,13 +51,19 @@ pub enum AccessLevel {
 
 impl AccessLevel {
     /// Whether a grant of `self` permits a use at `needed`.
+    #[inline]
     pub const fn grants(self, needed: AccessLevel) -> bool {
-        match self {
-            AccessLevel::Modify => !matches!(needed, AccessLevel::Call),
-            AccessLevel::Read => matches!(needed, AccessLevel::Read),
-            AccessLevel::Add => matches!(needed, AccessLevel::Add),
-            AccessLevel::Call => matches!(needed, AccessLevel::Call),
-        }
+        // Row `self`, bit `needed`: a table lookup, not a jump per grant on
+        // the access check's hot path.
+        const GRANTED: [u8; 4] = [
+            1 << AccessLevel::Read as u8,
+            1 << AccessLevel::Add as u8,
+            1 << AccessLevel::Read as u8
+                | 1 << AccessLevel::Add as u8
+                | 1 << AccessLevel::Modify as u8,
+            1 << AccessLevel::Call as u8,
+        ];
+        GRANTED[self as usize] & 1 << needed as u8 != 0
     }
 }
 
@@ -126,6 +132,53 @@ impl Grant {
     #[inline]
     const fn holds_while(&self, running: Running) -> bool {
         self.running & running.callback.bit() != 0 && (running.condition || !self.when)
+    }
+}
+
+/// An access rule: its grants, and what its common case needs worked out
+/// when the table is built (in a `const`, for generated tables): for each
+/// level, the callbacks whose running alone grants it. The access check
+/// then decides the common case with one mask test, and reads the grants
+/// only for the rest (conditions, pauses, `before`, other contexts).
+#[derive(Clone, Copy, Debug)]
+pub struct Rule<'a> {
+    grants: &'a [Grant],
+    /// By [`AccessLevel`] needed: callbacks whose running grants it with no
+    /// condition to check.
+    outright: [u64; 4],
+}
+
+impl<'a> Rule<'a> {
+    /// The rule of `grants`.
+    pub const fn new(grants: &'a [Grant]) -> Rule<'a> {
+        let needed = [
+            AccessLevel::Read,
+            AccessLevel::Add,
+            AccessLevel::Modify,
+            AccessLevel::Call,
+        ];
+        let mut outright = [0u64; 4];
+        let mut i = 0;
+        while i < grants.len() {
+            let grant = &grants[i];
+            if !grant.when {
+                let mut level = 0;
+                while level < needed.len() {
+                    if grant.level.grants(needed[level]) {
+                        outright[level] |= grant.running;
+                    }
+                    level += 1;
+                }
+            }
+            i += 1;
+        }
+        Rule { grants, outright }
+    }
+
+    /// The grants.
+    #[inline]
+    pub const fn grants(&self) -> &'a [Grant] {
+        self.grants
     }
 }
 
@@ -586,10 +639,10 @@ impl PluginState {
             .is_some_and(|s| s.paused & bit != 0)
     }
 
-    /// Whether `grants` permit a use at `level` now (always, when the rules
+    /// Whether `rule` permits a use at `level` now (always, when the rules
     /// are not enforced).
     #[inline]
-    pub fn permits(&self, grants: &[Grant], level: AccessLevel) -> bool {
+    pub fn permits(&self, rule: &Rule<'_>, level: AccessLevel) -> bool {
         if !self.enforce {
             return true;
         }
@@ -598,13 +651,11 @@ impl PluginState {
         // decide (they grant all this grants, and more).
         if let Some(r) = self.running
             && r.context_id == self.effective_context
-            && grants
-                .iter()
-                .any(|grant| grant.level.grants(level) && grant.holds_while(r))
+            && rule.outright[level as usize] & r.callback.bit() != 0
         {
             return true;
         }
-        self.permits_otherwise(grants, level)
+        self.permits_otherwise(rule.grants, level)
     }
 
     /// [`PluginState::permits`] beyond its common case: grants of a
@@ -990,6 +1041,35 @@ mod tests {
     }
 
     #[test]
+    fn a_rules_outright_masks_grant_what_its_grants_do() {
+        use AccessLevel::*;
+        let mut rng = XorShift(0x5eed_0fa1);
+        let levels = [Read, Add, Modify, Call];
+        for _ in 0..500 {
+            let grants: Vec<Grant> = (0..rng.below(4))
+                .map(|_| Grant {
+                    level: levels[rng.below(4)],
+                    running: rng.next() & 0xff,
+                    paused: 0,
+                    before: 0,
+                    when: rng.below(3) == 0,
+                })
+                .collect();
+            let rule = Rule::new(&grants);
+            for needed in levels {
+                for callback in 0..8u8 {
+                    let bit = CallbackId(callback).bit();
+                    let by_mask = rule.outright[needed as usize] & bit != 0;
+                    let by_grants = grants
+                        .iter()
+                        .any(|g| !g.when && g.running & bit != 0 && g.level.grants(needed));
+                    assert_eq!(by_mask, by_grants, "{grants:?} {needed:?} {callback}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn callback_bits_are_distinct() {
         assert_eq!(CallbackId(0).bit(), 1);
         assert_eq!(CallbackId(5).bit(), 32);
@@ -1000,12 +1080,12 @@ mod tests {
     fn unenforced_rules_permit_everything() {
         let mut s = PluginState::new();
         assert!(s.access_rules_enforced());
-        assert!(!s.permits(&[], AccessLevel::Read));
+        assert!(!s.permits(&Rule::new(&[]), AccessLevel::Read));
         s.enforce_access_rules(false);
         assert!(!s.access_rules_enforced());
-        assert!(s.permits(&[], AccessLevel::Call));
+        assert!(s.permits(&Rule::new(&[]), AccessLevel::Call));
         assert!(s.permits(
-            &[grant(AccessLevel::Read, &[], &[], &[])],
+            &Rule::new(&[grant(AccessLevel::Read, &[], &[], &[])]),
             AccessLevel::Modify
         ));
     }
@@ -1014,12 +1094,15 @@ mod tests {
     fn the_running_callback_grants_at_its_level() {
         let mut s = PluginState::new();
         let grants = [grant(AccessLevel::Read, &[3], &[], &[])];
-        assert!(!s.permits(&grants, AccessLevel::Read), "nothing runs");
+        assert!(
+            !s.permits(&Rule::new(&grants), AccessLevel::Read),
+            "nothing runs"
+        );
         s.enter(Some(Running::new(CallbackId(3), 1, false)), None);
-        assert!(s.permits(&grants, AccessLevel::Read));
-        assert!(!s.permits(&grants, AccessLevel::Modify));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Read));
+        assert!(!s.permits(&Rule::new(&grants), AccessLevel::Modify));
         s.enter(Some(Running::new(CallbackId(4), 1, false)), None);
-        assert!(!s.permits(&grants, AccessLevel::Read));
+        assert!(!s.permits(&Rule::new(&grants), AccessLevel::Read));
     }
 
     #[test]
@@ -1031,11 +1114,11 @@ mod tests {
         }];
         let always = [grant(AccessLevel::Modify, &[2], &[], &[])];
         s.enter(Some(Running::new(CallbackId(2), 9, false)), None);
-        assert!(!s.permits(&when, AccessLevel::Modify));
-        assert!(s.permits(&always, AccessLevel::Modify));
+        assert!(!s.permits(&Rule::new(&when), AccessLevel::Modify));
+        assert!(s.permits(&Rule::new(&always), AccessLevel::Modify));
         s.enter(Some(Running::new(CallbackId(2), 9, true)), None);
-        assert!(s.permits(&when, AccessLevel::Modify));
-        assert!(s.permits(&always, AccessLevel::Modify));
+        assert!(s.permits(&Rule::new(&when), AccessLevel::Modify));
+        assert!(s.permits(&Rule::new(&always), AccessLevel::Modify));
     }
 
     #[test]
@@ -1045,22 +1128,25 @@ mod tests {
         s.created(10, 1);
         s.created(11, 1);
         s.switch_context(10);
-        assert!(!s.permits(&paused, AccessLevel::Call), "not paused yet");
+        assert!(
+            !s.permits(&Rule::new(&paused), AccessLevel::Call),
+            "not paused yet"
+        );
         s.returned(CallbackId(2), 10, true);
         assert!(s.is_paused(10, CallbackId(2)));
         assert!(!s.is_paused(10, CallbackId(3)));
-        assert!(s.permits(&paused, AccessLevel::Call));
+        assert!(s.permits(&Rule::new(&paused), AccessLevel::Call));
         // Only the effective context's pauses count.
         s.switch_context(11);
-        assert!(!s.permits(&paused, AccessLevel::Call));
+        assert!(!s.permits(&Rule::new(&paused), AccessLevel::Call));
         s.switch_context(10);
         // A resume of other callbacks leaves this pause.
         s.resumed(CallbackId(5).bit());
         assert!(s.is_paused(10, CallbackId(2)));
-        assert!(s.permits(&paused, AccessLevel::Call));
+        assert!(s.permits(&Rule::new(&paused), AccessLevel::Call));
         s.resumed(CallbackId(2).bit() | CallbackId(5).bit());
         assert!(!s.is_paused(10, CallbackId(2)));
-        assert!(!s.permits(&paused, AccessLevel::Call));
+        assert!(!s.permits(&Rule::new(&paused), AccessLevel::Call));
         // Resumed there, the stream is past the callback.
         assert_eq!(s.streams().get(10), Some(&state(0, CallbackId(2).bit())));
     }
@@ -1072,18 +1158,18 @@ mod tests {
         let before_7 = [grant(AccessLevel::Add, &[], &[], &[7])];
         s.created(20, 1);
         s.switch_context(20);
-        assert!(s.permits(&before_1, AccessLevel::Add));
+        assert!(s.permits(&Rule::new(&before_1), AccessLevel::Add));
         // Pausing is not getting past.
         s.returned(CallbackId(1), 20, true);
-        assert!(s.permits(&before_1, AccessLevel::Add));
+        assert!(s.permits(&Rule::new(&before_1), AccessLevel::Add));
         s.returned(CallbackId(1), 20, false);
-        assert!(!s.permits(&before_1, AccessLevel::Add));
+        assert!(!s.permits(&Rule::new(&before_1), AccessLevel::Add));
         assert!(!s.is_paused(20, CallbackId(1)), "continuing ends the pause");
-        assert!(s.permits(&before_7, AccessLevel::Add));
+        assert!(s.permits(&Rule::new(&before_7), AccessLevel::Add));
         // A plugin context is no stream: nothing is "before" there.
         s.created(21, 0);
         s.switch_context(21);
-        assert!(!s.permits(&before_7, AccessLevel::Add));
+        assert!(!s.permits(&Rule::new(&before_7), AccessLevel::Add));
         assert!(s.is_stream(20) && !s.is_stream(21));
         s.forget_context(20);
         assert!(!s.is_stream(20), "a deleted stream is gone");
@@ -1098,20 +1184,26 @@ mod tests {
         s.created(41, 1);
         s.enter(Some(Running::new(CallbackId(6), 40, false)), None);
         assert_eq!(s.effective_context(), 40);
-        assert!(s.permits(&grants, AccessLevel::Read));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Read));
         s.switch_context(41);
-        assert!(!s.permits(&grants, AccessLevel::Read), "another stream");
+        assert!(
+            !s.permits(&Rule::new(&grants), AccessLevel::Read),
+            "another stream"
+        );
         s.switch_context(1);
-        assert!(!s.permits(&grants, AccessLevel::Read), "a plugin context");
+        assert!(
+            !s.permits(&Rule::new(&grants), AccessLevel::Read),
+            "a plugin context"
+        );
         s.switch_context(40);
-        assert!(s.permits(&grants, AccessLevel::Read));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Read));
 
         // A callback for the plugin context keeps them wherever it switches.
         s.enter(Some(Running::new(CallbackId(6), 1, false)), None);
         s.switch_context(41);
-        assert!(s.permits(&grants, AccessLevel::Read));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Read));
         s.switch_context(40);
-        assert!(s.permits(&grants, AccessLevel::Read));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Read));
     }
 
     #[test]
@@ -1124,13 +1216,13 @@ mod tests {
         ];
         s.created(5, 1);
         s.enter(Some(Running::new(CallbackId(2), 5, false)), None);
-        assert!(s.permits(&grants, AccessLevel::Call));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Call));
         // Modify via "before 4" on the effective stream.
-        assert!(s.permits(&grants, AccessLevel::Read));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Read));
         s.returned(CallbackId(4), 5, false);
-        assert!(!s.permits(&grants, AccessLevel::Read));
+        assert!(!s.permits(&Rule::new(&grants), AccessLevel::Read));
         s.returned(CallbackId(3), 5, true);
-        assert!(s.permits(&grants, AccessLevel::Add));
+        assert!(s.permits(&Rule::new(&grants), AccessLevel::Add));
     }
 
     #[test]
