@@ -20,6 +20,7 @@ impl Scratch {
     /// The most a buffer keeps between calls.
     pub(crate) const KEEP: usize = 64 << 10;
 
+    #[inline]
     pub(crate) fn keep_bytes(&mut self, mut bytes: Vec<u8>) {
         if bytes.capacity() <= Self::KEEP {
             bytes.clear();
@@ -27,6 +28,7 @@ impl Scratch {
         }
     }
 
+    #[inline]
     pub(crate) fn keep_text(&mut self, mut text: String) {
         if text.capacity() <= Self::KEEP {
             text.clear();
@@ -34,6 +36,7 @@ impl Scratch {
         }
     }
 
+    #[inline]
     pub(crate) fn keep_map(&mut self, mut map: MapOut) {
         if map.capacity() <= Self::KEEP {
             map.clear();
