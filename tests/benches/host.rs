@@ -19,7 +19,9 @@
 //!   table, with the state they need (the running callback's context and
 //!   end-of-stream flag, the effective context, which streams are paused
 //!   in or past which callback), enums range-tested, text UTF-8-checked,
-//!   argument limits, out-pointers first). Generated / fair floor is what generation costs;
+//!   argument limits, out-pointers first, each callback checked for
+//!   presence before it is called and its returned action decoded, as
+//!   proxy-wasm-cpp-host does). Generated / fair floor is what generation costs;
 //!   fair / bare floor is what the checks cost. (The bare floor pays a
 //!   branch per check for sharing the code: about 20 instructions a call.)
 //!
@@ -512,6 +514,9 @@ impl Floor {
 ///
 /// - access rules: which callback is running (set around each callback
 ///   call) and a table of what each may read or add;
+/// - callbacks: one the plugin does not export answers as if it continued,
+///   and a returned action is decoded, an undefined one failing the call
+///   ([`call_or`], [`FloorAction::decode`]);
 /// - enum arguments decoded (map, buffer, log level, fd), an unknown one
 ///   answering BAD_ARGUMENT (BADF for the fd);
 /// - text arguments (keys, log messages) checked as UTF-8;
@@ -659,23 +664,67 @@ fn in_stream_callback<R>(
     result
 }
 
-/// A stream callback that may pause its stream: the fair floor records
-/// whether it did, for the paused grants.
+/// `proxy_action_t` as the floor acts on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FloorAction {
+    Continue,
+    Pause,
+}
+
+impl FloorAction {
+    /// The fair floor decodes what the plugin returned, an undefined value
+    /// failing the call, as the generated `Plugin` does (and as
+    /// proxy-wasm-cpp-host range-checks it in
+    /// `convertVmCallResultToFilterHeadersStatus`); the bare floor casts.
+    fn decode(raw: u32, checked: bool) -> wasmtime::Result<FloorAction> {
+        match raw {
+            CONTINUE => Ok(FloorAction::Continue),
+            PAUSE => Ok(FloorAction::Pause),
+            _ if !checked => Ok(FloorAction::Continue),
+            other => Err(undefined_action(other)),
+        }
+    }
+}
+
+#[cold]
+fn undefined_action(raw: u32) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("the plugin returned {raw}, not an action"))
+}
+
+/// Calls `func`, or answers `absent` when the plugin does not export it: a
+/// plugin need not export every callback, and proxy-wasm-cpp-host checks
+/// each before calling it (`if (!wasm_->on_request_body_) return Continue`),
+/// as the generated `Plugin` does.
+fn call_or<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+    func: Option<&TypedFunc<P, R>>,
+    store: &mut Store<Floor>,
+    params: P,
+    absent: R,
+) -> wasmtime::Result<R> {
+    match func {
+        Some(func) => func.call(store, params),
+        None => Ok(absent),
+    }
+}
+
+/// A stream callback that may pause its stream, its action decoded: the
+/// fair floor records whether it paused, for the paused grants.
 fn pausing_callback(
     store: &mut Store<Floor>,
     callback: usize,
     context: u32,
     end_of_stream: bool,
     call: impl FnOnce(&mut Store<Floor>) -> wasmtime::Result<u32>,
-) -> wasmtime::Result<u32> {
-    let result = in_stream_callback(store, callback, context, end_of_stream, call);
+) -> wasmtime::Result<FloorAction> {
+    let raw = in_stream_callback(store, callback, context, end_of_stream, call);
     let floor = store.data_mut();
+    let result = raw.and_then(|raw| FloorAction::decode(raw, floor.checked));
     if floor.checked
         && let Ok(action) = result
         && let Some(stream) = floor.streams.iter_mut().find(|s| s.id == context)
     {
         let bit = 1 << callback;
-        if action == PAUSE {
+        if action == FloorAction::Pause {
             stream.paused |= bit;
         } else {
             stream.paused &= !bit;
@@ -1067,14 +1116,14 @@ fn build_floor_linker(engine: &Engine) -> wasmtime::Result<Linker<Floor>> {
 
 /// The callbacks the floor drives, looked up once.
 struct FloorPlugin {
-    on_context_create: TypedFunc<(u32, u32), ()>,
-    on_request_headers: TypedFunc<(u32, u32, u32), u32>,
-    on_request_body: TypedFunc<(u32, u32, u32), u32>,
-    on_response_headers: TypedFunc<(u32, u32, u32), u32>,
-    on_response_body: TypedFunc<(u32, u32, u32), u32>,
-    on_done: TypedFunc<u32, u32>,
-    on_log: TypedFunc<u32, ()>,
-    on_delete: TypedFunc<u32, ()>,
+    on_context_create: Option<TypedFunc<(u32, u32), ()>>,
+    on_request_headers: Option<TypedFunc<(u32, u32, u32), u32>>,
+    on_request_body: Option<TypedFunc<(u32, u32, u32), u32>>,
+    on_response_headers: Option<TypedFunc<(u32, u32, u32), u32>>,
+    on_response_body: Option<TypedFunc<(u32, u32, u32), u32>>,
+    on_done: Option<TypedFunc<u32, u32>>,
+    on_log: Option<TypedFunc<u32, ()>>,
+    on_delete: Option<TypedFunc<u32, ()>>,
 }
 
 /// Instantiates `module` on the floor and caches its memory and allocator.
@@ -1161,41 +1210,38 @@ fn floor_start(
             .call(&mut store, ())
             .expect("start");
     }
-    let on_context_create = typed(&mut store, "proxy_on_context_create")
-        .typed(&store)
-        .expect("type");
     let on_vm_start: TypedFunc<(u32, u32), u32> = typed(&mut store, "proxy_on_vm_start")
         .typed(&store)
         .expect("type");
     let on_configure: TypedFunc<(u32, u32), u32> = typed(&mut store, "proxy_on_configure")
         .typed(&store)
         .expect("type");
+    // Those the lifecycle calls may be absent; one of the wrong type is not.
+    fn optional<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        store: &mut Store<Floor>,
+        instance: Instance,
+        name: &str,
+    ) -> Option<TypedFunc<P, R>> {
+        let func = instance.get_func(&mut *store, name)?;
+        Some(func.typed(&*store).expect("type"))
+    }
     let plugin = FloorPlugin {
-        on_context_create,
-        on_request_headers: typed(&mut store, "proxy_on_request_headers")
-            .typed(&store)
-            .expect("type"),
-        on_request_body: typed(&mut store, "proxy_on_request_body")
-            .typed(&store)
-            .expect("type"),
-        on_response_headers: typed(&mut store, "proxy_on_response_headers")
-            .typed(&store)
-            .expect("type"),
-        on_response_body: typed(&mut store, "proxy_on_response_body")
-            .typed(&store)
-            .expect("type"),
-        on_done: typed(&mut store, "proxy_on_done")
-            .typed(&store)
-            .expect("type"),
-        on_log: typed(&mut store, "proxy_on_log")
-            .typed(&store)
-            .expect("type"),
-        on_delete: typed(&mut store, "proxy_on_delete")
-            .typed(&store)
-            .expect("type"),
+        on_context_create: optional(&mut store, instance, "proxy_on_context_create"),
+        on_request_headers: optional(&mut store, instance, "proxy_on_request_headers"),
+        on_request_body: optional(&mut store, instance, "proxy_on_request_body"),
+        on_response_headers: optional(&mut store, instance, "proxy_on_response_headers"),
+        on_response_body: optional(&mut store, instance, "proxy_on_response_body"),
+        on_done: optional(&mut store, instance, "proxy_on_done"),
+        on_log: optional(&mut store, instance, "proxy_on_log"),
+        on_delete: optional(&mut store, instance, "proxy_on_delete"),
     };
     in_callback(&mut store, fair::OTHER, |store| {
-        plugin.on_context_create.call(store, (ROOT_CONTEXT, 0))
+        call_or(
+            plugin.on_context_create.as_ref(),
+            store,
+            (ROOT_CONTEXT, 0),
+            (),
+        )
     })
     .expect("root context");
     let started = in_callback(&mut store, fair::ROOT, |store| {
@@ -1215,43 +1261,45 @@ fn floor_request(store: &mut Store<Floor>, plugin: &FloorPlugin, sizes: Sizes, i
     store.data_mut().created(id, ROOT_CONTEXT);
     // Every callback runs under the rules, these two with no grants.
     in_stream_callback(store, fair::OTHER, id, false, |store| {
-        plugin.on_context_create.call(store, (id, ROOT_CONTEXT))
+        call_or(
+            plugin.on_context_create.as_ref(),
+            store,
+            (id, ROOT_CONTEXT),
+            (),
+        )
     })
     .expect("stream context");
+    let continued = |r: wasmtime::Result<FloorAction>| r.is_ok_and(|a| a == FloorAction::Continue);
     let r = pausing_callback(store, fair::REQUEST_HEADERS, id, false, |store| {
-        plugin
-            .on_request_headers
-            .call(store, (id, sizes.request_headers, 0))
+        let args = (id, sizes.request_headers, 0);
+        call_or(plugin.on_request_headers.as_ref(), store, args, CONTINUE)
     });
-    assert!(r.is_ok_and(|a| a == CONTINUE), "request headers");
+    assert!(continued(r), "request headers");
     let r = pausing_callback(store, fair::REQUEST_BODY, id, true, |store| {
-        plugin
-            .on_request_body
-            .call(store, (id, sizes.request_body, 1))
+        let args = (id, sizes.request_body, 1);
+        call_or(plugin.on_request_body.as_ref(), store, args, CONTINUE)
     });
-    assert!(r.is_ok_and(|a| a == CONTINUE), "request body");
+    assert!(continued(r), "request body");
     let r = pausing_callback(store, fair::RESPONSE_HEADERS, id, false, |store| {
-        plugin
-            .on_response_headers
-            .call(store, (id, sizes.response_headers, 0))
+        let args = (id, sizes.response_headers, 0);
+        call_or(plugin.on_response_headers.as_ref(), store, args, CONTINUE)
     });
-    assert!(r.is_ok_and(|a| a == CONTINUE), "response headers");
+    assert!(continued(r), "response headers");
     let r = pausing_callback(store, fair::RESPONSE_BODY, id, true, |store| {
-        plugin
-            .on_response_body
-            .call(store, (id, sizes.response_body, 1))
+        let args = (id, sizes.response_body, 1);
+        call_or(plugin.on_response_body.as_ref(), store, args, CONTINUE)
     });
-    assert!(r.is_ok_and(|a| a == CONTINUE), "response body");
+    assert!(continued(r), "response body");
     let r = in_stream_callback(store, fair::DONE_OR_LOG, id, false, |store| {
-        plugin.on_done.call(store, id)
+        call_or(plugin.on_done.as_ref(), store, id, 1)
     });
     assert!(r.is_ok_and(|done| done != 0), "done");
     in_stream_callback(store, fair::DONE_OR_LOG, id, false, |store| {
-        plugin.on_log.call(store, id)
+        call_or(plugin.on_log.as_ref(), store, id, ())
     })
     .expect("log");
     in_stream_callback(store, fair::OTHER, id, false, |store| {
-        plugin.on_delete.call(store, id)
+        call_or(plugin.on_delete.as_ref(), store, id, ())
     })
     .expect("delete");
     store.data_mut().deleted(id);
@@ -1359,9 +1407,9 @@ impl GeneratedCalls {
 /// [`HOST_CALL_WAT`] on the floor.
 struct FloorCalls {
     store: Store<Floor>,
-    present: TypedFunc<(u32, u32, u32), u32>,
-    missing: TypedFunc<(u32, u32, u32), u32>,
-    bare: TypedFunc<(u32, u32, u32), u32>,
+    present: Option<TypedFunc<(u32, u32, u32), u32>>,
+    missing: Option<TypedFunc<(u32, u32, u32), u32>>,
+    bare: Option<TypedFunc<(u32, u32, u32), u32>>,
 }
 
 impl FloorCalls {
@@ -1374,9 +1422,9 @@ impl FloorCalls {
         let (store, [present, missing, bare]) = floor_host_calls(setup, module, floor);
         let typed = |func: wasmtime::Func| func.typed(&store).expect("type");
         let mut this = FloorCalls {
-            present: typed(present),
-            missing: typed(missing),
-            bare: typed(bare),
+            present: Some(typed(present)),
+            missing: Some(typed(missing)),
+            bare: Some(typed(bare)),
             store,
         };
         this.present();
@@ -1386,15 +1434,23 @@ impl FloorCalls {
     }
 
     fn present(&mut self) {
-        floor_callback(&self.present, &mut self.store, fair::REQUEST_HEADERS);
+        floor_callback(
+            self.present.as_ref(),
+            &mut self.store,
+            fair::REQUEST_HEADERS,
+        );
     }
 
     fn missing(&mut self) {
-        floor_callback(&self.missing, &mut self.store, fair::RESPONSE_HEADERS);
+        floor_callback(
+            self.missing.as_ref(),
+            &mut self.store,
+            fair::RESPONSE_HEADERS,
+        );
     }
 
     fn bare(&mut self) {
-        floor_callback(&self.bare, &mut self.store, fair::REQUEST_BODY);
+        floor_callback(self.bare.as_ref(), &mut self.store, fair::REQUEST_BODY);
     }
 }
 
@@ -1423,23 +1479,26 @@ fn floor_host_calls(
 
 /// Calls a stream callback of [`HOST_CALL_WAT`] on the floor.
 fn floor_callback(
-    func: &TypedFunc<(u32, u32, u32), u32>,
+    func: Option<&TypedFunc<(u32, u32, u32), u32>>,
     store: &mut Store<Floor>,
     callback: usize,
 ) {
     let r = pausing_callback(store, callback, HOST_CALL_STREAM, false, |store| {
-        func.call(store, (HOST_CALL_STREAM, 0, 0))
+        call_or(func, store, (HOST_CALL_STREAM, 0, 0), CONTINUE)
     });
-    assert!(r.is_ok_and(|a| a == CONTINUE), "floor callback");
+    assert!(
+        r.is_ok_and(|a| a == FloorAction::Continue),
+        "floor callback"
+    );
 }
 
 /// [`FloorCalls`] for 0.1.0's plugin, whose headers callbacks take no
 /// `end_of_stream`.
 struct FloorCallsV010 {
     store: Store<Floor>,
-    present: TypedFunc<(u32, u32), u32>,
-    missing: TypedFunc<(u32, u32), u32>,
-    bare: TypedFunc<(u32, u32, u32), u32>,
+    present: Option<TypedFunc<(u32, u32), u32>>,
+    missing: Option<TypedFunc<(u32, u32), u32>>,
+    bare: Option<TypedFunc<(u32, u32, u32), u32>>,
 }
 
 impl FloorCallsV010 {
@@ -1447,9 +1506,9 @@ impl FloorCallsV010 {
         let module = Module::new(&setup.engine, host_call_wat("0.1.0")).expect("compile");
         let (store, [present, missing, bare]) = floor_host_calls(setup, &module, floor);
         let mut this = FloorCallsV010 {
-            present: present.typed(&store).expect("type"),
-            missing: missing.typed(&store).expect("type"),
-            bare: bare.typed(&store).expect("type"),
+            present: Some(present.typed(&store).expect("type")),
+            missing: Some(missing.typed(&store).expect("type")),
+            bare: Some(bare.typed(&store).expect("type")),
             store,
         };
         this.present();
@@ -1469,9 +1528,12 @@ impl FloorCallsV010 {
             callback,
             HOST_CALL_STREAM,
             false,
-            |store| func.call(store, (HOST_CALL_STREAM, 0)),
+            |store| call_or(func.as_ref(), store, (HOST_CALL_STREAM, 0), CONTINUE),
         );
-        assert!(r.is_ok_and(|a| a == CONTINUE), "floor callback");
+        assert!(
+            r.is_ok_and(|a| a == FloorAction::Continue),
+            "floor callback"
+        );
     }
 
     fn present(&mut self) {
@@ -1483,7 +1545,7 @@ impl FloorCallsV010 {
     }
 
     fn bare(&mut self) {
-        floor_callback(&self.bare, &mut self.store, fair::REQUEST_BODY);
+        floor_callback(self.bare.as_ref(), &mut self.store, fair::REQUEST_BODY);
     }
 }
 

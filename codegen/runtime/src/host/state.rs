@@ -337,6 +337,10 @@ impl Streams {
         }
     }
 
+    // Out of line: it runs at doubling sizes only, and inlined it would make
+    // every insert save the registers it needs.
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(16);
         let old = core::mem::replace(&mut self.slots, vec![None; size]);
