@@ -156,7 +156,22 @@ macro_rules! abi_enum {
                 self as u32
             }
 
+            #[inline]
             fn from_raw(raw: u32) -> Option<Self> {
+                // Values 0, 1, 2, ... in order (most enums): the raw value is
+                // an index, one compare decides it (a `match` compiles to a
+                // chain of selects). The branch is decided at compile time.
+                const DENSE: bool = {
+                    let values = [$($value),*];
+                    let mut i = 0;
+                    while i < values.len() && values[i] == i as u32 {
+                        i += 1;
+                    }
+                    i == values.len()
+                };
+                if DENSE {
+                    return $name::ALL.get(raw as usize).copied();
+                }
                 match raw {
                     $($value => Some($name::$variant),)*
                     _ => None,
@@ -204,6 +219,34 @@ mod tests {
         assert_eq!(Level::ALL, [Level::Low, Level::VeryHigh]);
         assert_eq!(RawLevel::LOW.0, 0);
         assert_eq!(<Level as AbiEnum>::ALL.len(), 2);
+    }
+
+    crate::abi_enum! {
+        /// The raw form.
+        pub struct RawStep(u32);
+        /// A test enum whose values are 0, 1, 2: decoded by index.
+        pub enum Step = "test_step_t" {
+            /// First.
+            FIRST => First = 0,
+            /// Second.
+            SECOND => Second = 1,
+            /// Third.
+            THIRD => Third = 2,
+        }
+    }
+
+    #[test]
+    fn dense_and_gapped_enums_decode_every_raw_value_alike() {
+        // The index path (dense) and the match (with a gap) must agree with
+        // the declared values, including just past the last one.
+        let raws = [RawStep::FIRST, RawStep::SECOND, RawStep::THIRD];
+        assert_eq!(raws.map(|r| r.0), [0, 1, 2]);
+        for raw in (0..8).chain([u32::MAX - 1, u32::MAX]) {
+            let step = Step::ALL.iter().copied().find(|s| *s as u32 == raw);
+            assert_eq!(Step::from_raw(raw), step, "{raw}");
+            let level = Level::ALL.iter().copied().find(|l| *l as u32 == raw);
+            assert_eq!(Level::from_raw(raw), level, "{raw}");
+        }
     }
 
     #[test]
