@@ -284,6 +284,7 @@ impl Streams {
 
     /// Sets the state of `id`, adding it if new: one probe finds either
     /// its slot or the free one it goes in.
+    #[inline]
     pub(crate) fn insert(&mut self, id: u32, state: StreamState) {
         // Growing first (even when `id` is there) keeps a free slot for
         // the probe to stop at.
@@ -311,6 +312,7 @@ impl Streams {
 
     /// Forgets `id`, shifting later entries of its probe run back so that no
     /// lookup stops early at the hole.
+    #[inline]
     pub(crate) fn remove(&mut self, id: u32) {
         // A stream is deleted after its own callbacks, so the slot found
         // last is most often its own.
