@@ -46,6 +46,13 @@
 //!    0.2.0 (`host!` of those versions, the same `State`), each against the
 //!    fair floor running that version's plugin.
 //!
+//! The instruction counts add two rows with [`OTHER_STREAMS`] other
+//! streams open (a proxy worker's plugin instance serves many concurrent
+//! requests): the bare callback and the lifecycle. The fair floor keeps
+//! its streams in a `Vec` it scans, the cheapest structure for one stream;
+//! the generated host keeps a hash table. These rows show what each costs
+//! when the stream is not alone.
+//!
 //! One more ratio measures the cost of holding a plugin to
 //! [`Limits::default`] (a deadline per callback on epoch interruption, and
 //! a memory cap): the lifecycle on an engine with epoch interruption and
@@ -1363,6 +1370,13 @@ fn host_call_wat(version: &str) -> String {
 /// The stream context the host-call callbacks run for.
 const HOST_CALL_STREAM: u32 = 2;
 
+/// How many other streams the `crowded` count opens before the measured
+/// one: a proxy worker's one plugin instance serves its concurrent requests,
+/// so a callback's stream is one among many. The fair floor keeps streams
+/// in a `Vec` it scans (cheapest for one stream), the generated host in a
+/// hash table; this shows what each costs when the stream is not alone.
+const OTHER_STREAMS: u32 = 100;
+
 /// [`HOST_CALL_WAT`] on the generated host, its stream created.
 struct GeneratedCalls {
     store: Store<State>,
@@ -1393,6 +1407,16 @@ impl GeneratedCalls {
         let r =
             (self.plugin).proxy_on_response_headers(&mut self.store, HOST_CALL_STREAM, 0, false);
         assert!(r.is_ok_and(|a| a == Some(Action::Continue)), "missing key");
+    }
+
+    /// Opens [`OTHER_STREAMS`] streams before the measured one.
+    fn open_other_streams(&mut self) {
+        let state = self.store.data_mut().plugin_state();
+        state.forget_context(HOST_CALL_STREAM);
+        for id in other_streams() {
+            state.created(id, ROOT_CONTEXT);
+        }
+        state.created(HOST_CALL_STREAM, ROOT_CONTEXT);
     }
 
     fn bare(&mut self) {
@@ -1451,6 +1475,17 @@ impl FloorCalls {
 
     fn bare(&mut self) {
         floor_callback(self.bare.as_ref(), &mut self.store, fair::REQUEST_BODY);
+    }
+
+    /// Opens [`OTHER_STREAMS`] streams before the measured one, which then
+    /// comes last in the floor's list.
+    fn open_other_streams(&mut self) {
+        let floor = self.store.data_mut();
+        floor.deleted(HOST_CALL_STREAM);
+        for id in other_streams() {
+            floor.created(id, ROOT_CONTEXT);
+        }
+        floor.created(HOST_CALL_STREAM, ROOT_CONTEXT);
     }
 }
 
@@ -1802,6 +1837,12 @@ fn bench_lifecycle(c: &mut Criterion, setup: &Setup) {
 }
 
 /// The next stream context id, never the root's.
+/// The ids of [`OTHER_STREAMS`] streams that stay open while the `busy`
+/// lifecycle runs, apart from the ids its requests take.
+fn other_streams() -> impl Iterator<Item = u32> {
+    (0..OTHER_STREAMS).map(|i| 0xf000_0000 + i)
+}
+
 fn next_stream(id: u32) -> u32 {
     match id.wrapping_add(1) {
         0 | ROOT_CONTEXT => ROOT_CONTEXT + 1,
@@ -2209,9 +2250,14 @@ fn repeat(setup: &Setup, spec: &str) {
     }
     let sizes = State::new().sizes();
     match (op, side) {
-        ("lifecycle", "generated") => {
+        ("lifecycle" | "busy", "generated") => {
             let (mut store, plugin) =
                 generated_start(&setup.engine, &setup.generated, &setup.plugin, State::new());
+            if op == "busy" {
+                for id in other_streams() {
+                    store.data_mut().plugin_state().created(id, ROOT_CONTEXT);
+                }
+            }
             let mut id = ROOT_CONTEXT;
             for _ in 0..n {
                 id = next_stream(id);
@@ -2226,7 +2272,7 @@ fn repeat(setup: &Setup, spec: &str) {
                 generated_request(&mut store, &plugin, sizes, id);
             }
         }
-        ("lifecycle", "floor" | "fair") => {
+        ("lifecycle" | "busy", "floor" | "fair") => {
             let floor = if side == "fair" {
                 Floor::fair(State::new())
             } else {
@@ -2234,6 +2280,11 @@ fn repeat(setup: &Setup, spec: &str) {
             };
             let (mut store, plugin) =
                 floor_start(&setup.engine, &setup.floor, &setup.plugin, floor);
+            if op == "busy" {
+                for id in other_streams() {
+                    store.data_mut().created(id, ROOT_CONTEXT);
+                }
+            }
             let mut id = ROOT_CONTEXT;
             for _ in 0..n {
                 id = next_stream(id);
@@ -2269,10 +2320,13 @@ fn repeat(setup: &Setup, spec: &str) {
         }),
         (_, "generated") => {
             let mut calls = GeneratedCalls::new(setup);
+            if op == "crowded" {
+                calls.open_other_streams();
+            }
             let f = match op {
                 "present" => GeneratedCalls::present,
                 "missing" => GeneratedCalls::missing,
-                "none" => GeneratedCalls::bare,
+                "none" | "crowded" => GeneratedCalls::bare,
                 _ => panic!("unknown operation {op}"),
             };
             (0..n).for_each(|_| f(&mut calls));
@@ -2284,10 +2338,13 @@ fn repeat(setup: &Setup, spec: &str) {
                 Floor::new(State::new())
             };
             let mut calls = FloorCalls::new(setup, floor);
+            if op == "crowded" {
+                calls.open_other_streams();
+            }
             let f = match op {
                 "present" => FloorCalls::present,
                 "missing" => FloorCalls::missing,
-                "none" => FloorCalls::bare,
+                "none" | "crowded" => FloorCalls::bare,
                 _ => panic!("unknown operation {op}"),
             };
             (0..n).for_each(|_| f(&mut calls));
@@ -2344,6 +2401,10 @@ counted! {
     count_present_fair_small, count_present_fair_large => "present":"fair", 1000, 6000;
     count_missing_fair_small, count_missing_fair_large => "missing":"fair", 1000, 6000;
     count_none_fair_small, count_none_fair_large => "none":"fair", 1000, 6000;
+    count_crowded_generated_small, count_crowded_generated_large => "crowded":"generated", 1000, 6000;
+    count_busy_generated_small, count_busy_generated_large => "busy":"generated", 100, 600;
+    count_busy_fair_small, count_busy_fair_large => "busy":"fair", 100, 600;
+    count_crowded_fair_small, count_crowded_fair_large => "crowded":"fair", 1000, 6000;
     count_present_010_generated_small, count_present_010_generated_large => "present@0.1.0":"generated", 1000, 6000;
     count_present_010_fair_small, count_present_010_fair_large => "present@0.1.0":"fair", 1000, 6000;
     count_missing_010_generated_small, count_missing_010_generated_large => "missing@0.1.0":"generated", 1000, 6000;
@@ -2427,6 +2488,8 @@ fn print_instructions(counts: &[(&str, f64)]) {
         ("host call, present key", "present", "fair"),
         ("host call, missing key", "missing", "fair"),
         ("callback, no host call", "none", "fair"),
+        ("callback, 100 other streams open", "crowded", "fair"),
+        ("lifecycle, 100 other streams open", "busy", "fair"),
         ("host call, present key (0.2.0)", "present@0.2.0", "fair"),
         ("host call, missing key (0.2.0)", "missing@0.2.0", "fair"),
         ("callback, no host call (0.2.0)", "none@0.2.0", "fair"),
