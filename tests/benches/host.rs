@@ -679,6 +679,11 @@ enum FloorAction {
 }
 
 impl FloorAction {
+    /// Whether a callback's call succeeded and it continued.
+    fn continued(result: wasmtime::Result<FloorAction>) -> bool {
+        result.is_ok_and(|a| a == FloorAction::Continue)
+    }
+
     /// The fair floor decodes what the plugin returned, an undefined value
     /// failing the call, as the generated `Plugin` does (and as
     /// proxy-wasm-cpp-host range-checks it in
@@ -1276,27 +1281,26 @@ fn floor_request(store: &mut Store<Floor>, plugin: &FloorPlugin, sizes: Sizes, i
         )
     })
     .expect("stream context");
-    let continued = |r: wasmtime::Result<FloorAction>| r.is_ok_and(|a| a == FloorAction::Continue);
     let r = pausing_callback(store, fair::REQUEST_HEADERS, id, false, |store| {
         let args = (id, sizes.request_headers, 0);
         call_or(plugin.on_request_headers.as_ref(), store, args, CONTINUE)
     });
-    assert!(continued(r), "request headers");
+    assert!(FloorAction::continued(r), "request headers");
     let r = pausing_callback(store, fair::REQUEST_BODY, id, true, |store| {
         let args = (id, sizes.request_body, 1);
         call_or(plugin.on_request_body.as_ref(), store, args, CONTINUE)
     });
-    assert!(continued(r), "request body");
+    assert!(FloorAction::continued(r), "request body");
     let r = pausing_callback(store, fair::RESPONSE_HEADERS, id, false, |store| {
         let args = (id, sizes.response_headers, 0);
         call_or(plugin.on_response_headers.as_ref(), store, args, CONTINUE)
     });
-    assert!(continued(r), "response headers");
+    assert!(FloorAction::continued(r), "response headers");
     let r = pausing_callback(store, fair::RESPONSE_BODY, id, true, |store| {
         let args = (id, sizes.response_body, 1);
         call_or(plugin.on_response_body.as_ref(), store, args, CONTINUE)
     });
-    assert!(continued(r), "response body");
+    assert!(FloorAction::continued(r), "response body");
     let r = in_stream_callback(store, fair::DONE_OR_LOG, id, false, |store| {
         call_or(plugin.on_done.as_ref(), store, id, 1)
     });
@@ -1370,11 +1374,11 @@ fn host_call_wat(version: &str) -> String {
 /// The stream context the host-call callbacks run for.
 const HOST_CALL_STREAM: u32 = 2;
 
-/// How many other streams the `crowded` count opens before the measured
-/// one: a proxy worker's one plugin instance serves its concurrent requests,
-/// so a callback's stream is one among many. The fair floor keeps streams
-/// in a `Vec` it scans (cheapest for one stream), the generated host in a
-/// hash table; this shows what each costs when the stream is not alone.
+/// How many other streams the `crowded` and `busy` counts open before the
+/// measured one: a proxy worker's one plugin instance serves its concurrent
+/// requests, so a callback's stream is one among many. The fair floor keeps
+/// streams in a `Vec` it scans (cheapest for one stream), the generated host
+/// in a hash table; this shows what each costs when the stream is not alone.
 const OTHER_STREAMS: u32 = 100;
 
 /// [`HOST_CALL_WAT`] on the generated host, its stream created.
@@ -1521,10 +1525,7 @@ fn floor_callback(
     let r = pausing_callback(store, callback, HOST_CALL_STREAM, false, |store| {
         call_or(func, store, (HOST_CALL_STREAM, 0, 0), CONTINUE)
     });
-    assert!(
-        r.is_ok_and(|a| a == FloorAction::Continue),
-        "floor callback"
-    );
+    assert!(FloorAction::continued(r), "floor callback");
 }
 
 /// [`FloorCalls`] for 0.1.0's plugin, whose headers callbacks take no
@@ -1565,10 +1566,7 @@ impl FloorCallsV010 {
             false,
             |store| call_or(func.as_ref(), store, (HOST_CALL_STREAM, 0), CONTINUE),
         );
-        assert!(
-            r.is_ok_and(|a| a == FloorAction::Continue),
-            "floor callback"
-        );
+        assert!(FloorAction::continued(r), "floor callback");
     }
 
     fn present(&mut self) {
@@ -1836,13 +1834,13 @@ fn bench_lifecycle(c: &mut Criterion, setup: &Setup) {
     group.finish();
 }
 
-/// The next stream context id, never the root's.
-/// The ids of [`OTHER_STREAMS`] streams that stay open while the `busy`
-/// lifecycle runs, apart from the ids its requests take.
+/// The ids of [`OTHER_STREAMS`] streams that stay open while the `crowded`
+/// callback or the `busy` lifecycle runs, apart from the ids requests take.
 fn other_streams() -> impl Iterator<Item = u32> {
     (0..OTHER_STREAMS).map(|i| 0xf000_0000 + i)
 }
 
+/// The next stream context id, never the root's.
 fn next_stream(id: u32) -> u32 {
     match id.wrapping_add(1) {
         0 | ROOT_CONTEXT => ROOT_CONTEXT + 1,
